@@ -1,0 +1,59 @@
+# motorpool: the two commands are `make run` and `make test`.
+# build/        Release (the server binary is build/motorpool)
+# build-asan/   ASan+UBSan at -O0 -g: what `make test` builds and runs
+
+JOBS        ?= $(shell nproc)
+GENERATOR   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+BUILD_DIR   := build
+ASAN_DIR    := build-asan
+FORMAT_DIRS := src tests bench
+SOURCES      = $(shell find $(FORMAT_DIRS) -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
+
+export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+.PHONY: all build run test test-unit asan bench format format-check lint clean
+
+all: build
+
+$(BUILD_DIR)/build.ninja $(BUILD_DIR)/Makefile:
+	cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release
+
+build: | $(BUILD_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target motorpool
+
+run: build
+	./$(BUILD_DIR)/motorpool serve
+
+$(ASAN_DIR)/build.ninja $(ASAN_DIR)/Makefile:
+	cmake -S . -B $(ASAN_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMOTORPOOL_SANITIZE=address,undefined \
+	  -DMOTORPOOL_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g"
+
+asan: | $(ASAN_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+
+# Every test, under ASan+UBSan: unit tests, then the database and integration suites on SQLite,
+# on a PostgreSQL that scripts/with-postgres starts (and always stops), and through PgBouncer.
+test: format-check asan
+	scripts/with-postgres ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
+
+test-unit: asan
+	ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -LE 'postgres|pgbouncer'
+
+bench:
+	cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	bench/http_health.sh
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+lint: | $(BUILD_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
+	clang-tidy --dump-config >/dev/null
+	clang-tidy -p $(BUILD_DIR) --quiet $(shell git diff --name-only HEAD -- 'src/*.cpp' 2>/dev/null || find src -name '*.cpp')
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,109 @@
+#include "app/app.hpp"
+
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "ops_routes.hpp"
+
+namespace motorpool::app {
+
+namespace {
+
+db::Options database_options(const core::Config& config) {
+    db::Options options;
+    options.url = config.database_url;
+    options.pool_size = config.db_pool_size;
+    options.pg_prepared_statements = config.pg_prepared_statements;
+    options.group_commit_max_batch = config.group_commit_max_batch;
+    return options;
+}
+
+http::ServerOptions server_options(const core::Config& config) {
+    http::ServerOptions options;
+    options.host = config.host;
+    options.port = config.port;
+    options.io_threads = config.io_threads;
+    options.max_connections = config.max_connections;
+    options.max_header_bytes = config.max_header_bytes;
+    options.read_timeout = config.read_timeout;
+    options.idle_timeout = config.idle_timeout;
+    options.shutdown_grace = config.shutdown_grace;
+    return options;
+}
+
+// Resident set size from /proc/self/statm (pages), for process_resident_memory_bytes.
+double resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    long pages_total = 0;
+    long pages_resident = 0;
+    statm >> pages_total >> pages_resident;
+    return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+App::App(core::Config config) : config_(std::move(config)) {
+    workers_ = std::make_unique<core::WorkerPool>(config_.worker_threads, config_.worker_queue_limit);
+    database_ = db::Database::open(database_options(config_), *workers_, &metrics_);
+    if (config_.auto_migrate) {
+        db::migrate(*database_, db::embedded_migrations(database_->dialect()));
+    }
+
+    http::RouterOptions router_options;
+    router_options.cors_origins = config_.cors_origins;
+    router_options.default_max_body_bytes = config_.max_body_bytes;
+    router_ = std::make_unique<http::Router>(router_options);
+    router_->register_metrics(metrics_);
+
+    metrics_.gauge_callback("motorpool_worker_pool_threads", "Worker threads for blocking work", [this] {
+        return static_cast<double>(workers_->threads());
+    });
+    metrics_.gauge_callback("motorpool_worker_pool_pending", "Blocking jobs queued or running", [this] {
+        return static_cast<double>(workers_->pending());
+    });
+    metrics_.gauge_callback("motorpool_worker_pool_rejected",
+                            "Jobs refused with 503 because the queue was full",
+                            [this] { return static_cast<double>(workers_->rejected()); });
+    metrics_.gauge_callback("process_resident_memory_bytes", "Resident memory size in bytes", resident_bytes);
+
+    register_ops_routes(*router_, OpsDeps{*database_, metrics_});
+}
+
+App::~App() {
+    shutdown();
+}
+
+void App::start() {
+    server_ = std::make_unique<http::Server>(server_options(config_), *router_, metrics_);
+    server_->start();
+}
+
+std::uint16_t App::port() const {
+    return server_ ? server_->port() : 0;
+}
+
+void App::run_until_signal() {
+    if (!server_) {
+        start();
+    }
+    server_->run_until_signal();
+    shutdown();
+}
+
+void App::shutdown() {
+    if (shut_down_) {
+        return;
+    }
+    shut_down_ = true;
+    if (server_) {
+        server_->shutdown();
+    }
+    // Handlers are done; queued blocking jobs finish before the database goes away.
+    workers_->join();
+    database_->close();
+    spdlog::info("motorpool stopped");
+}
+
+}  // namespace motorpool::app

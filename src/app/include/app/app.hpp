@@ -1,0 +1,53 @@
+#pragma once
+// The whole server wired together: configuration, worker pool, database, routes, HTTP server.
+// main() and the integration tests both build an App; only src/app knows every module.
+
+#include <cstdint>
+#include <memory>
+
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/worker_pool.hpp"
+#include "db/db.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+
+namespace motorpool::app {
+
+class App {
+public:
+    /// Opens the database, applies migrations (unless MOTORPOOL_AUTO_MIGRATE=false) and registers
+    /// every module's routes. Does not listen yet. Throws on configuration or migration errors.
+    explicit App(core::Config config);
+    ~App();
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+
+    /// Starts listening on config.host:config.port (port 0: ephemeral).
+    void start();
+    std::uint16_t port() const;
+    /// Blocks until SIGINT/SIGTERM, then shuts down gracefully.
+    void run_until_signal();
+    /// Stops the server (draining in-flight requests), then the workers, then closes the database.
+    void shutdown();
+
+    const core::Config& config() const { return config_; }
+    http::Router& router() { return *router_; }
+    db::Database& database() { return *database_; }
+    core::WorkerPool& workers() { return *workers_; }
+    core::MetricsRegistry& metrics() { return metrics_; }
+
+private:
+    core::Config config_;
+    core::MetricsRegistry metrics_;
+    std::unique_ptr<core::WorkerPool> workers_;
+    std::unique_ptr<db::Database> database_;
+    std::unique_ptr<http::Router> router_;
+    std::unique_ptr<http::Server> server_;
+    bool shut_down_ = false;
+};
+
+/// The OpenAPI 3.1 document served at /api/openapi.json.
+std::string_view openapi_document();
+
+}  // namespace motorpool::app

@@ -1,0 +1,321 @@
+#pragma once
+// The database: one interface, SQLite and PostgreSQL backends, a pool, transactions,
+// a group-commit writer, and migrations. SQL uses numbered placeholders ($1, $2, ...) in
+// both dialects; the SQLite backend maps them to ?NNN.
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/metrics.hpp"
+#include "core/worker_pool.hpp"
+
+namespace motorpool::db {
+
+enum class Dialect { Sqlite, Postgres };
+
+/// A parameter or column value: NULL, integer, real, text, boolean.
+using Value = std::variant<std::monostate, std::int64_t, double, std::string, bool>;
+
+/// A classified database failure. The message never contains SQL text or parameter values.
+class Error : public std::runtime_error {
+public:
+    enum class Kind {
+        UniqueViolation,      // 23505 / SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+        ForeignKeyViolation,  // 23503 / SQLITE_CONSTRAINT_FOREIGNKEY
+        ConstraintViolation,  // other integrity errors: NOT NULL, CHECK
+        Serialization,        // 40001, 40P01 / SQLITE_BUSY after the busy timeout
+        Unavailable,          // cannot connect, connection lost, pool exhausted
+        Type,                 // a column read with the wrong type
+        Other,
+    };
+    Error(Kind kind, std::string message, std::string constraint = {});
+    Kind kind() const { return kind_; }
+    /// Constraint or index name when the backend reports it (PG), else empty.
+    const std::string& constraint() const { return constraint_; }
+
+private:
+    Kind kind_;
+    std::string constraint_;
+};
+
+class ResultSet;
+
+/// One row of a ResultSet. Getters throw Error(Kind::Type) on NULL or a mismatched type;
+/// int64 accepts booleans, real accepts integers.
+class Row {
+public:
+    Row(const ResultSet& set, std::size_t index) : set_(&set), index_(index) {}
+    const Value& operator[](std::size_t column) const;
+    bool is_null(std::size_t column) const;
+    std::int64_t int64(std::size_t column) const;
+    double real(std::size_t column) const;
+    const std::string& text(std::size_t column) const;
+    bool boolean(std::size_t column) const;
+    std::optional<std::int64_t> opt_int64(std::size_t column) const;
+    std::optional<double> opt_real(std::size_t column) const;
+    std::optional<std::string> opt_text(std::size_t column) const;
+
+private:
+    const ResultSet* set_;
+    std::size_t index_;
+};
+
+/// A fully materialised query result. PostgreSQL columns are typed by their OID
+/// (int2/4/8 -> integer, float4/8 and numeric -> real, bool -> boolean, everything else text).
+class ResultSet {
+public:
+    std::vector<std::string> columns;
+    std::vector<std::vector<Value>> rows;
+    std::int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
+
+    std::size_t size() const { return rows.size(); }
+    bool empty() const { return rows.empty(); }
+    Row row(std::size_t i) const { return Row(*this, i); }
+    Row front() const { return Row(*this, 0); }
+};
+
+/// One database session. Used by one thread at a time; obtained from Database.
+class Connection {
+public:
+    virtual ~Connection() = default;
+    virtual Dialect dialect() const = 0;
+    /// Runs one statement with $N parameters (prepared and cached per connection where enabled).
+    virtual ResultSet query(std::string_view sql, std::span<const Value> params) = 0;
+    /// Runs a script of several statements without parameters (migrations).
+    virtual void execute_script(std::string_view sql) = 0;
+
+    ResultSet query(std::string_view sql) { return query(sql, std::span<const Value>{}); }
+    ResultSet query(std::string_view sql, std::initializer_list<Value> params) {
+        return query(sql, std::span<const Value>(params.begin(), params.size()));
+    }
+    std::int64_t execute(std::string_view sql, std::initializer_list<Value> params = {}) {
+        return query(sql, params).affected;
+    }
+
+    void begin() { execute_script(dialect() == Dialect::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN"); }
+    void commit() { execute_script("COMMIT"); }
+    void rollback() { execute_script("ROLLBACK"); }
+};
+
+/// A connection borrowed from the pool; returned on destruction.
+class Lease {
+public:
+    using Release = std::function<void(Connection*)>;
+    Lease() = default;
+    Lease(Connection* connection, Release release) : connection_(connection), release_(std::move(release)) {}
+    Lease(Lease&& other) noexcept
+        : connection_(std::exchange(other.connection_, nullptr)), release_(std::move(other.release_)) {}
+    Lease& operator=(Lease&& other) noexcept;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease();
+    Connection& operator*() const { return *connection_; }
+    Connection* operator->() const { return connection_; }
+
+private:
+    Connection* connection_ = nullptr;
+    Release release_;
+};
+
+struct Options {
+    std::string url = "sqlite:///motorpool.db";  // sqlite:///rel.db, sqlite:////abs.db, postgresql://...
+    int pool_size = 8;                            // PG connections; SQLite readers
+    bool pg_prepared_statements = true;           // off behind a transaction-pooling PgBouncer
+    int group_commit_max_batch = 256;             // submissions committed in one transaction at most
+    std::chrono::milliseconds acquire_timeout{5000};  // waiting for a pooled connection -> Error::Unavailable
+    std::chrono::milliseconds busy_timeout{5000};     // SQLite busy_timeout
+};
+
+/// Parsed DATABASE_URL.
+struct Location {
+    Dialect dialect;
+    std::string sqlite_path;  // file path (":memory:" allowed for tests) when Sqlite
+    std::string pg_conninfo;  // the URL as libpq takes it when Postgres
+};
+/// Throws Error(Kind::Other) with a message naming what is wrong with the URL.
+Location parse_database_url(const std::string& url);
+
+struct PoolStats {
+    int size = 0;    // open connections
+    int in_use = 0;  // leased now
+    int waiting = 0; // threads waiting for a connection
+};
+
+class GroupCommitWriter;
+
+/// The database. Blocking calls (`with_*`) are for worker threads, the CLI and tests; coroutines
+/// use the awaitable forms, which run on the worker pool.
+class Database {
+public:
+    virtual ~Database();
+
+    /// Opens the backend named by options.url. `metrics` may be null.
+    static std::unique_ptr<Database> open(const Options& options, core::WorkerPool& workers,
+                                          core::MetricsRegistry* metrics);
+
+    virtual Dialect dialect() const = 0;
+    /// A connection for reading (SQLite: a pooled read-only connection).
+    virtual Lease acquire_reader() = 0;
+    /// A connection for writing (SQLite: the single writer, exclusively; PG: any pooled one).
+    virtual Lease acquire_writer() = 0;
+    /// True when the database answers a trivial query (for /ready). Never throws.
+    virtual bool ping() noexcept = 0;
+    virtual PoolStats stats() const = 0;
+    /// Stops the group-commit writer (after committing what is queued) and closes every connection.
+    virtual void close() = 0;
+
+    GroupCommitWriter& group_commit() { return *group_commit_; }
+    core::WorkerPool& workers() { return workers_; }
+
+    template <typename F>
+    auto with_reader(F&& f) {
+        Lease lease = acquire_reader();
+        return f(*lease);
+    }
+
+    /// Runs f(Connection&) in BEGIN ... COMMIT; rolls back and rethrows if f throws.
+    template <typename F>
+    auto with_transaction(F&& f) {
+        Lease lease = acquire_writer();
+        lease->begin();
+        try {
+            if constexpr (std::is_void_v<std::invoke_result_t<F&, Connection&>>) {
+                f(*lease);
+                lease->commit();
+            } else {
+                auto result = f(*lease);
+                lease->commit();
+                return result;
+            }
+        } catch (...) {
+            rollback_quietly(*lease);
+            throw;
+        }
+    }
+
+    template <typename F>
+    boost::asio::awaitable<std::invoke_result_t<F&, Connection&>> read(F f) {
+        co_return co_await workers_.run([this, f = std::move(f)]() mutable { return with_reader(f); });
+    }
+
+    template <typename F>
+    boost::asio::awaitable<std::invoke_result_t<F&, Connection&>> transaction(F f) {
+        co_return co_await workers_.run([this, f = std::move(f)]() mutable { return with_transaction(f); });
+    }
+
+protected:
+    explicit Database(core::WorkerPool& workers);
+    static void rollback_quietly(Connection& connection) noexcept;
+
+    core::WorkerPool& workers_;
+    std::unique_ptr<GroupCommitWriter> group_commit_;
+};
+
+/// Commits write batches submitted concurrently by many requests together, in one transaction.
+/// Each submission runs inside its own SAVEPOINT: if it throws, only its changes are rolled back and
+/// only its submitter sees the exception. Every submitter is resumed only after COMMIT returned
+/// (or with the commit's error). This makes "2xx means committed" cheap under load.
+class GroupCommitWriter {
+public:
+    using Work = std::function<void(Connection&)>;
+    using Done = boost::asio::any_completion_handler<void(std::exception_ptr)>;
+
+    GroupCommitWriter(Database& database, int max_batch, core::MetricsRegistry* metrics);
+    ~GroupCommitWriter();
+    GroupCommitWriter(const GroupCommitWriter&) = delete;
+    GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+
+    /// Runs f(Connection&) in the next group transaction; resumes the caller after the commit.
+    template <typename F>
+    boost::asio::awaitable<std::invoke_result_t<F&, Connection&>> submit(F f) {
+        using R = std::invoke_result_t<F&, Connection&>;
+        if constexpr (std::is_void_v<R>) {
+            co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
+                [this](auto handler, F fn) { enqueue(Work(std::move(fn)), Done(std::move(handler))); },
+                boost::asio::use_awaitable, std::move(f));
+        } else {
+            auto result = std::make_shared<std::optional<R>>();
+            co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
+                [this, result](auto handler, F fn) {
+                    enqueue(Work([result, fn = std::move(fn)](Connection& c) mutable { result->emplace(fn(c)); }),
+                            Done(std::move(handler)));
+                },
+                boost::asio::use_awaitable, std::move(f));
+            co_return std::move(**result);
+        }
+    }
+
+    /// Blocking form for threads that are not coroutines (CLI, tests).
+    void submit_blocking(Work work);
+
+    /// Commits what is queued, then stops the writer thread. Later submissions fail with Unavailable.
+    void stop();
+
+    struct Stats {
+        std::uint64_t batches = 0;
+        std::uint64_t submissions = 0;
+        std::uint64_t failed_submissions = 0;
+        std::uint64_t failed_commits = 0;
+        int queued = 0;
+    };
+    Stats stats() const;
+
+private:
+    void enqueue(Work work, Done done);
+    void run();
+
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// ---- migrations ----
+
+struct Migration {
+    int version;
+    std::string name;  // from the file name: 0001_baseline.sql -> "baseline"
+    std::string sql;
+};
+
+struct MigrationStatus {
+    int version;
+    std::string name;
+    bool applied;
+    std::optional<std::int64_t> applied_at_ms;
+    bool checksum_matches;  // false when an applied migration's file changed since
+};
+
+/// The migrations embedded in the binary for a dialect, ordered by version.
+std::vector<Migration> embedded_migrations(Dialect dialect);
+
+/// Thrown when an applied migration's checksum no longer matches its file, or the database has
+/// versions this binary does not know.
+class MigrationError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Applies pending migrations in order, each in its own transaction, recording version, name,
+/// SHA-256 checksum and time in schema_migrations. Safe when several nodes start at once
+/// (PostgreSQL: transaction-scoped advisory lock). Returns how many were applied.
+int migrate(Database& database, const std::vector<Migration>& migrations);
+std::vector<MigrationStatus> migration_status(Database& database, const std::vector<Migration>& migrations);
+
+}  // namespace motorpool::db

@@ -1,0 +1,73 @@
+#pragma once
+// Transport-neutral request/response types that handlers see (no Beast here, CONVENTIONS §3.2).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/fwd.hpp>
+#include <boost/json/object.hpp>
+
+namespace motorpool::http {
+
+enum class Method { Get, Head, Post, Put, Patch, Delete, Options, Other };
+
+const char* method_name(Method method);
+Method method_from_name(std::string_view name);
+
+/// Who is calling, as established by the authentication hook.
+struct Principal {
+    std::int64_t user_id = 0;
+    std::string subject;  // public user id
+    std::string role;     // member | fleet_manager | support | admin
+    std::int64_t expires_at_ms = 0;
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+    Method method = Method::Get;
+    std::string target;  // as received: path plus query
+    std::string path;    // percent-decoded path
+    std::string query;   // raw query string without '?'
+    Headers headers;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> path_params;
+    std::string request_id;
+    std::string remote_address;
+    std::string route;  // the matched pattern, e.g. /api/v1/vehicles/{id}
+    std::shared_ptr<const Principal> principal;
+
+    /// Case-insensitive header lookup.
+    std::optional<std::string_view> header(std::string_view name) const;
+    /// A path parameter by name ("" when the route has none of that name).
+    std::string_view param(std::string_view name) const;
+    /// A decoded query parameter (first occurrence).
+    std::optional<std::string> query_param(std::string_view name) const;
+    /// The body as a JSON object: 415 unless Content-Type is application/json (or +json),
+    /// 400 for malformed JSON, 422 when it is not an object.
+    boost::json::object json_object() const;
+    /// The principal, or 401 when the request is anonymous.
+    const Principal& require_principal() const;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+    Headers headers;
+
+    static Response json(const boost::json::value& value, int status = 200);
+    static Response json_text(std::string body, int status = 200);
+    static Response text(std::string body, std::string content_type = "text/plain; charset=utf-8", int status = 200);
+    static Response no_content();
+    Response& header(std::string name, std::string value);
+};
+
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace motorpool::http

@@ -1,0 +1,120 @@
+#pragma once
+// Route table, middleware pipeline (request id, CORS, authentication, errors, metrics).
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/errors.hpp"
+#include "core/metrics.hpp"
+#include "http/request.hpp"
+
+namespace motorpool::http {
+
+class WebSocket;
+
+using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
+/// Runs for the life of an upgraded connection; the WebSocket is already accepted.
+using WebSocketHandler = std::function<boost::asio::awaitable<void>(Request, std::shared_ptr<WebSocket>)>;
+/// Authentication hook: turns a bearer token into a principal or throws ApiError (401).
+using Authenticator = std::function<boost::asio::awaitable<std::shared_ptr<const Principal>>(std::string)>;
+
+enum class Auth { None, Optional, Required };
+
+struct RouteOptions {
+    std::size_t max_body_bytes = 0;  // 0: the server default (MOTORPOOL_MAX_BODY_BYTES)
+    Auth auth = Auth::None;
+    bool token_in_query = false;  // accept ?token= (WebSocket upgrades from browsers)
+};
+
+/// Per-route counters read by /metrics: request count by status, latency histogram.
+class RouteStats {
+public:
+    RouteStats();
+    void record(int status, double seconds);
+    void render(std::string& out, const std::string& route, const char* method) const;
+    void render_latency(std::string& out, const std::string& route, const char* method) const;
+
+private:
+    struct Slot {
+        std::atomic<int> status{0};
+        std::atomic<std::uint64_t> count{0};
+    };
+    std::array<Slot, 24> slots_;
+    core::Histogram latency_;
+};
+
+struct Route {
+    Method method;
+    std::string pattern;
+    Handler handler;
+    WebSocketHandler websocket;
+    RouteOptions options;
+    mutable RouteStats stats;
+};
+
+struct Match {
+    enum class Kind { Found, NotFound, MethodNotAllowed };
+    Kind kind = Kind::NotFound;
+    const Route* route = nullptr;
+    std::vector<std::pair<std::string, std::string>> params;
+    std::string allow;  // for MethodNotAllowed and OPTIONS: "GET, HEAD, POST"
+};
+
+struct RouterOptions {
+    std::vector<std::string> cors_origins;  // exact origins; "*" allows any
+    std::size_t default_max_body_bytes = 1024 * 1024;
+};
+
+class Router {
+public:
+    explicit Router(RouterOptions options = {});
+    Router(const Router&) = delete;
+    Router& operator=(const Router&) = delete;
+    ~Router();
+
+    /// Pattern segments are literals or {name}; a final {name...} takes the rest of the path.
+    /// Literal segments win over parameters. GET routes answer HEAD too.
+    void add(Method method, const std::string& pattern, Handler handler, RouteOptions options = {});
+    void add_websocket(const std::string& pattern, WebSocketHandler handler, RouteOptions options = {});
+    void set_authenticator(Authenticator authenticator);
+
+    Match match(Method method, std::string_view path) const;
+    std::size_t body_limit(const Match& match) const;
+
+    /// The middleware pipeline around a matched (or unmatched) request: CORS, preflight,
+    /// authentication, the handler, ApiError -> problem+json, unexpected errors -> logged 500.
+    /// Also records per-route metrics.
+    boost::asio::awaitable<Response> dispatch(Request request, Match match);
+    /// Runs CORS and authentication for an upgrade request; throws ApiError when refused.
+    boost::asio::awaitable<void> authorize_upgrade(Request& request, const Match& match);
+
+    /// Problem response for an error raised outside dispatch (413, 431, ...).
+    static Response problem(const core::ApiError& error, const Request& request);
+    void add_cors_headers(const Request& request, Response& response) const;
+
+    void register_metrics(core::MetricsRegistry& registry);
+    std::atomic<int>& in_flight() { return in_flight_; }
+
+private:
+    struct Node;
+    boost::asio::awaitable<void> authenticate(Request& request, const RouteOptions& options);
+    bool origin_allowed(std::string_view origin) const;
+    Response preflight(const Request& request, const Match& match) const;
+
+    RouterOptions options_;
+    std::unique_ptr<Node> root_;
+    std::vector<std::unique_ptr<Route>> routes_;
+    Authenticator authenticator_;
+    RouteStats unmatched_stats_;
+    std::atomic<int> in_flight_{0};
+};
+
+}  // namespace motorpool::http

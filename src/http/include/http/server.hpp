@@ -1,0 +1,56 @@
+#pragma once
+// The HTTP/1.1 + WebSocket server: one io_context per I/O thread, one acceptor spreading
+// connections round-robin, coroutine sessions, graceful shutdown.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/metrics.hpp"
+#include "http/router.hpp"
+
+namespace motorpool::http {
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: ephemeral (tests), read back with Server::port()
+    int io_threads = 1;
+    int max_connections = 10000;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::chrono::milliseconds read_timeout{30'000};  // from the first byte of a request to its last
+    std::chrono::milliseconds idle_timeout{75'000};  // keep-alive wait for the next request
+    std::chrono::milliseconds write_timeout{30'000};
+    std::chrono::milliseconds shutdown_grace{10'000};
+    bool access_log = true;
+};
+
+class Server {
+public:
+    Server(ServerOptions options, Router& router, core::MetricsRegistry& metrics);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Binds, listens and starts the I/O threads. Throws std::runtime_error when the address is taken.
+    void start();
+    std::uint16_t port() const;
+
+    /// Graceful stop: stop accepting, close idle keep-alive connections, let in-flight requests
+    /// finish within shutdown_grace, then close what remains and join the I/O threads.
+    /// Idempotent; callable from any thread except an I/O thread.
+    void shutdown();
+
+    /// Blocks until SIGINT or SIGTERM, then calls shutdown().
+    void run_until_signal();
+
+    /// Runs `fn` on an I/O thread's executor (tests, background coroutines of modules).
+    boost::asio::any_io_executor executor();
+
+private:
+    struct State;
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace motorpool::http

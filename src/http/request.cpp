@@ -1,0 +1,167 @@
+#include "http/request.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse_query.hpp>
+
+#include "core/errors.hpp"
+#include "core/json.hpp"
+
+namespace motorpool::http {
+
+const char* method_name(Method method) {
+    switch (method) {
+        case Method::Get:
+            return "GET";
+        case Method::Head:
+            return "HEAD";
+        case Method::Post:
+            return "POST";
+        case Method::Put:
+            return "PUT";
+        case Method::Patch:
+            return "PATCH";
+        case Method::Delete:
+            return "DELETE";
+        case Method::Options:
+            return "OPTIONS";
+        case Method::Other:
+            return "OTHER";
+    }
+    return "OTHER";
+}
+
+Method method_from_name(std::string_view name) {
+    if (name == "GET") {
+        return Method::Get;
+    }
+    if (name == "POST") {
+        return Method::Post;
+    }
+    if (name == "HEAD") {
+        return Method::Head;
+    }
+    if (name == "PUT") {
+        return Method::Put;
+    }
+    if (name == "PATCH") {
+        return Method::Patch;
+    }
+    if (name == "DELETE") {
+        return Method::Delete;
+    }
+    if (name == "OPTIONS") {
+        return Method::Options;
+    }
+    return Method::Other;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i];
+        char y = b[i];
+        if (x >= 'A' && x <= 'Z') {
+            x = static_cast<char>(x - 'A' + 'a');
+        }
+        if (y >= 'A' && y <= 'Z') {
+            y = static_cast<char>(y - 'A' + 'a');
+        }
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::optional<std::string_view> Request::header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+        if (iequals(key, name)) {
+            return std::string_view(value);
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view Request::param(std::string_view name) const {
+    for (const auto& [key, value] : path_params) {
+        if (key == name) {
+            return value;
+        }
+    }
+    return {};
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+    if (query.empty()) {
+        return std::nullopt;
+    }
+    auto params = boost::urls::parse_query(query);
+    if (!params) {
+        return std::nullopt;
+    }
+    for (auto param : *params) {
+        if (param.key == name) {
+            return std::string(param.has_value ? param.value : std::string{});
+        }
+    }
+    return std::nullopt;
+}
+
+boost::json::object Request::json_object() const {
+    auto content_type = header("Content-Type");
+    std::string_view media = content_type.value_or("");
+    media = media.substr(0, media.find(';'));
+    while (!media.empty() && media.back() == ' ') {
+        media.remove_suffix(1);
+    }
+    bool is_json =
+        iequals(media, "application/json") || (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json") &&
+                                               iequals(media.substr(0, 12), "application/"));
+    if (!is_json) {
+        throw core::ApiError::unsupported_media_type("application/json");
+    }
+    return core::parse_json_object(body);
+}
+
+const Principal& Request::require_principal() const {
+    if (!principal) {
+        throw core::ApiError::unauthorized();
+    }
+    return *principal;
+}
+
+Response Response::json(const boost::json::value& value, int status) {
+    return json_text(boost::json::serialize(value), status);
+}
+
+Response Response::json_text(std::string body, int status) {
+    Response r;
+    r.status = status;
+    r.content_type = "application/json";
+    r.body = std::move(body);
+    return r;
+}
+
+Response Response::text(std::string body, std::string content_type, int status) {
+    Response r;
+    r.status = status;
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    return r;
+}
+
+Response Response::no_content() {
+    Response r;
+    r.status = 204;
+    return r;
+}
+
+Response& Response::header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+}
+
+}  // namespace motorpool::http

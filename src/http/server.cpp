@@ -1,0 +1,534 @@
+#include "http/server.hpp"
+
+#include <condition_variable>
+#include <csignal>
+#include <ctime>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/errors.hpp"
+#include "core/ids.hpp"
+#include "stream.hpp"
+
+namespace motorpool::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using core::ApiError;
+using detail::TcpStream;
+using Acceptor = detail::Token::as_default_on_t<tcp::acceptor>;
+
+namespace {
+
+// One live connection. Touched only on its io_context's single thread, except the registry.
+struct Connection {
+    explicit Connection(TcpStream s) : stream(std::move(s)) {}
+    TcpStream stream;
+    bool busy = false;      // between the first byte of a request and the end of its response
+    bool upgraded = false;  // the stream now belongs to a WebSocket
+    std::weak_ptr<WebSocket> websocket;
+    std::string remote_address;
+};
+
+// Errors that a client can cause by just going away; not worth a warning.
+bool is_expected_disconnect(const boost::system::error_code& ec) {
+    return ec == net::error::eof || ec == bhttp::error::end_of_stream || ec == net::error::connection_reset ||
+           ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::broken_pipe ||
+           ec == bhttp::error::partial_message;
+}
+
+// RFC 9110 Date, recomputed at most once per second per thread.
+const std::string& http_date() {
+    thread_local std::time_t cached_second = 0;
+    thread_local std::string cached;
+    std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        cached_second = now;
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        char buf[64];
+        std::size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached.assign(buf, n);
+    }
+    return cached;
+}
+
+}  // namespace
+
+struct Server::State : std::enable_shared_from_this<Server::State> {
+    State(ServerOptions o, Router& r, core::MetricsRegistry& m)
+        : options(std::move(o)),
+          router(r),
+          accepted(m.counter("motorpool_http_connections_accepted_total", "TCP connections accepted")),
+          rejected(m.counter("motorpool_http_connections_rejected_total",
+                             "Connections refused because MOTORPOOL_MAX_CONNECTIONS was reached")),
+          malformed(m.counter(
+              "motorpool_http_malformed_requests_total", "Requests refused before routing", {{"reason", "malformed"}})),
+          header_too_large(m.counter("motorpool_http_malformed_requests_total",
+                                     "Requests refused before routing",
+                                     {{"reason", "header_too_large"}})),
+          body_too_large(m.counter("motorpool_http_malformed_requests_total",
+                                   "Requests refused before routing",
+                                   {{"reason", "body_too_large"}})),
+          timeouts(m.counter("motorpool_http_read_timeouts_total", "Connections closed by the read timeout")) {
+        m.gauge_callback("motorpool_http_connections_open", "TCP connections open now", [this] {
+            return static_cast<double>(open.load(std::memory_order_relaxed));
+        });
+    }
+
+    ServerOptions options;
+    Router& router;
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+    std::vector<std::thread> threads;
+    std::unique_ptr<Acceptor> acceptor;
+    std::uint16_t bound_port = 0;
+    std::atomic<std::size_t> next_context{0};
+    std::atomic<int> open{0};
+    std::atomic<bool> draining{false};
+    std::atomic<bool> stopped{false};
+    core::Counter& accepted;
+    core::Counter& rejected;
+    core::Counter& malformed;
+    core::Counter& header_too_large;
+    core::Counter& body_too_large;
+    core::Counter& timeouts;
+
+    std::mutex registry_mutex;
+    std::condition_variable all_closed;
+    std::unordered_map<Connection*, std::weak_ptr<Connection>> registry;
+
+    void add(const std::shared_ptr<Connection>& c) {
+        std::lock_guard lock(registry_mutex);
+        registry.emplace(c.get(), c);
+    }
+    void remove(Connection* c) {
+        std::lock_guard lock(registry_mutex);
+        registry.erase(c);
+        open.fetch_sub(1, std::memory_order_relaxed);
+        all_closed.notify_all();
+    }
+
+    net::awaitable<void> accept_loop();
+    net::awaitable<void> session(std::shared_ptr<Connection> connection);
+    net::awaitable<bool> write(Connection& c, const Request& request, Response response, bool keep_alive);
+    net::awaitable<void> upgrade(std::shared_ptr<Connection> connection,
+                                 bhttp::request<bhttp::string_body> message,
+                                 Request request,
+                                 Match match);
+    net::awaitable<void> refuse(TcpStream stream);
+};
+
+net::awaitable<bool> Server::State::write(Connection& c, const Request& request, Response response, bool keep_alive) {
+    bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(response.status), 11};
+    message.set(bhttp::field::server, "motorpool");
+    message.set(bhttp::field::date, http_date());
+    if (!response.content_type.empty()) {
+        message.set(bhttp::field::content_type, response.content_type);
+    }
+    for (auto& [name, value] : response.headers) {
+        message.insert(name, value);
+    }
+    message.set("X-Request-Id", request.request_id);
+    message.keep_alive(keep_alive);
+    const bool head = request.method == Method::Head;
+    const std::size_t body_size = response.body.size();
+    message.body() = std::move(response.body);
+    message.prepare_payload();
+    c.stream.expires_after(options.write_timeout);
+    boost::system::error_code ec;
+    if (head) {
+        message.content_length(body_size);
+        message.body().clear();
+        bhttp::response_serializer<bhttp::string_body> serializer(message);
+        std::tie(ec, std::ignore) = co_await bhttp::async_write_header(c.stream, serializer);
+    } else {
+        std::tie(ec, std::ignore) = co_await bhttp::async_write(c.stream, message);
+    }
+    co_return !ec;
+}
+
+net::awaitable<void> Server::State::refuse(TcpStream stream) {
+    // Over the connection limit: a short 503 and close, without reading the request.
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\n"
+        "Connection: close\r\nContent-Length: 95\r\n\r\n"
+        R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":"Too many connections"})";
+    stream.expires_after(std::chrono::seconds(2));
+    co_await net::async_write(stream, net::buffer(kBusy.data(), kBusy.size()));
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+net::awaitable<void> Server::State::accept_loop() {
+    while (true) {
+        auto& context = *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+        auto [ec, socket] = co_await acceptor->async_accept(context.get_executor());
+        if (ec) {
+            if (ec == net::error::operation_aborted || !acceptor->is_open() || draining.load()) {
+                co_return;
+            }
+            // EMFILE and friends: back off briefly instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            net::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
+            co_await pause.async_wait(net::use_awaitable);
+            continue;
+        }
+        accepted.inc();
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        if (open.load(std::memory_order_relaxed) >= options.max_connections) {
+            rejected.inc();
+            auto executor = socket.get_executor();
+            net::co_spawn(executor, refuse(TcpStream(std::move(socket))), [](std::exception_ptr) {});
+            continue;
+        }
+        open.fetch_add(1, std::memory_order_relaxed);
+        auto connection = std::make_shared<Connection>(TcpStream(std::move(socket)));
+        auto endpoint = connection->stream.socket().remote_endpoint(ignored);
+        connection->remote_address = endpoint.address().to_string();
+        add(connection);
+        auto executor = connection->stream.get_executor();
+        net::co_spawn(executor,
+                      session(connection),
+                      [self = shared_from_this(), raw = connection.get()](std::exception_ptr error) {
+                          if (error) {
+                              try {
+                                  std::rethrow_exception(error);
+                              } catch (const std::exception& e) {
+                                  spdlog::error("session ended by an unexpected error: {}", e.what());
+                              }
+                          }
+                          self->remove(raw);
+                      });
+    }
+}
+
+net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connection) {
+    Connection& c = *connection;
+    // Room for a maximal header block plus read-ahead; bodies go to the parser's own string.
+    beast::flat_buffer buffer(options.max_header_bytes + 64 * 1024);
+    while (!draining.load(std::memory_order_relaxed)) {
+        c.busy = false;
+        if (buffer.size() == 0) {
+            c.stream.expires_after(options.idle_timeout);
+            auto [ec, n] = co_await c.stream.async_read_some(buffer.prepare(16 * 1024));
+            if (ec) {
+                break;
+            }
+            buffer.commit(n);
+        }
+        c.busy = true;
+        const auto started = std::chrono::steady_clock::now();
+        c.stream.expires_after(options.read_timeout);
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        parser.body_limit(router.body_limit(Match{}));
+
+        Request request;
+        request.remote_address = c.remote_address;
+        auto [ec, n] = co_await bhttp::async_read_header(c.stream, buffer, parser);
+        if (ec) {
+            if (ec == beast::error::timeout) {
+                timeouts.inc();
+            }
+            if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+                header_too_large.inc();
+                request.request_id = core::new_request_id();
+                co_await write(
+                    c,
+                    request,
+                    Router::problem(ApiError(431, core::status_title(431), "The request header block is too large"),
+                                    request),
+                    false);
+            } else if (!is_expected_disconnect(ec)) {
+                malformed.inc();
+                request.request_id = core::new_request_id();
+                co_await write(
+                    c, request, Router::problem(ApiError::bad_request("Malformed HTTP request"), request), false);
+            }
+            break;
+        }
+
+        auto& message = parser.get();
+        request.method = method_from_name(std::string_view(message.method_string()));
+        request.target = std::string(message.target());
+        auto incoming_id = message["X-Request-Id"];
+        request.request_id =
+            core::is_acceptable_request_id(incoming_id) ? std::string(incoming_id) : core::new_request_id();
+        std::string_view target = request.target;
+        auto question = target.find('?');
+        request.path = std::string(target.substr(0, question));
+        if (question != std::string_view::npos) {
+            request.query = std::string(target.substr(question + 1));
+        }
+        if (request.path.empty() || request.path.front() != '/') {
+            malformed.inc();
+            co_await write(c,
+                           request,
+                           Router::problem(ApiError::bad_request("The request target must be a path"), request),
+                           false);
+            break;
+        }
+        request.headers.reserve(16);
+        for (const auto& field : message) {
+            request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        }
+
+        Match match = router.match(request.method, request.path);
+        const std::size_t limit = router.body_limit(match);
+        if (message.has_content_length() && parser.content_length().value_or(0) > limit) {
+            body_too_large.inc();
+            co_await write(c, request, Router::problem(ApiError::payload_too_large(limit), request), false);
+            break;
+        }
+        parser.body_limit(limit);
+
+        if (beast::websocket::is_upgrade(message) && match.kind == Match::Kind::Found && match.route->websocket) {
+            co_await upgrade(connection, parser.release(), std::move(request), std::move(match));
+            co_return;
+        }
+
+        if (!parser.is_done()) {
+            if (auto expect = message[bhttp::field::expect]; iequals(expect, "100-continue")) {
+                static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+                auto [wec, wn] = co_await net::async_write(c.stream, net::buffer(kContinue.data(), kContinue.size()));
+                if (wec) {
+                    break;
+                }
+            }
+            auto [bec, bn] = co_await bhttp::async_read(c.stream, buffer, parser);
+            if (bec == bhttp::error::body_limit) {
+                body_too_large.inc();
+                co_await write(c, request, Router::problem(ApiError::payload_too_large(limit), request), false);
+                break;
+            }
+            if (bec) {
+                if (bec == beast::error::timeout) {
+                    timeouts.inc();
+                } else if (!is_expected_disconnect(bec)) {
+                    malformed.inc();
+                    co_await write(
+                        c, request, Router::problem(ApiError::bad_request("Malformed request body"), request), false);
+                }
+                break;
+            }
+        }
+        request.body = std::move(message.body());
+        const bool wants_keep_alive = message.keep_alive();
+
+        Request log_view;
+        log_view.method = request.method;
+        log_view.request_id = request.request_id;
+        log_view.path = request.path;
+        Response response = co_await router.dispatch(std::move(request), std::move(match));
+        // Decided after the handler: a shutdown that began meanwhile closes this connection.
+        const bool keep_alive = wants_keep_alive && !draining.load(std::memory_order_relaxed);
+        const int status = response.status;
+        const std::size_t bytes = response.body.size();
+        const bool written = co_await write(c, log_view, std::move(response), keep_alive);
+        if (options.access_log) {
+            const double ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+            spdlog::info("request_id={} remote={} method={} path={} status={} bytes={} duration_ms={:.3f}",
+                         log_view.request_id,
+                         c.remote_address,
+                         method_name(log_view.method),
+                         log_view.path,
+                         status,
+                         bytes,
+                         ms);
+        }
+        if (!written || !keep_alive) {
+            break;
+        }
+    }
+    if (!c.upgraded) {
+        boost::system::error_code ignored;
+        c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        c.stream.close();
+    }
+}
+
+net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connection,
+                                            bhttp::request<bhttp::string_body> message,
+                                            Request request,
+                                            Match match) {
+    Connection& c = *connection;
+    std::optional<Response> refusal;
+    try {
+        co_await router.authorize_upgrade(request, match);
+    } catch (const ApiError& error) {
+        refusal = Router::problem(error, request);
+        router.add_cors_headers(request, *refusal);
+    }
+    if (refusal) {
+        co_await write(c, request, std::move(*refusal), false);
+        boost::system::error_code ignored;
+        c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+    }
+    c.stream.expires_never();
+    c.upgraded = true;
+    auto impl = std::make_unique<WebSocket::Impl>(std::move(c.stream));
+    impl->remote_address = c.remote_address;
+    impl->ws.set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
+    impl->ws.read_message_max(64 * 1024);
+    std::string request_id = request.request_id;
+    impl->ws.set_option(beast::websocket::stream_base::decorator([request_id](beast::websocket::response_type& res) {
+        res.set(bhttp::field::server, "motorpool");
+        res.set("X-Request-Id", request_id);
+    }));
+    auto [ec] = co_await impl->ws.async_accept(message);
+    if (ec) {
+        co_return;
+    }
+    auto socket = std::make_shared<WebSocket>(std::move(impl));
+    c.websocket = socket;
+    request.route = match.route->pattern;
+    request.path_params = std::move(match.params);
+    spdlog::info(
+        "request_id={} remote={} websocket opened path={}", request.request_id, c.remote_address, request.path);
+    try {
+        co_await match.route->websocket(std::move(request), socket);
+    } catch (const std::exception& e) {
+        spdlog::error("request_id={} websocket handler failed: {}", request_id, e.what());
+    }
+    co_await socket->close(1000);
+}
+
+Server::Server(ServerOptions options, Router& router, core::MetricsRegistry& metrics)
+    : state_(std::make_shared<State>(std::move(options), router, metrics)) {}
+
+Server::~Server() {
+    shutdown();
+}
+
+void Server::start() {
+    auto& s = *state_;
+    const int threads = std::max(1, s.options.io_threads);
+    for (int i = 0; i < threads; ++i) {
+        s.contexts.push_back(std::make_unique<net::io_context>(1));
+        s.guards.push_back(net::make_work_guard(*s.contexts.back()));
+    }
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(s.options.host, ec);
+    if (ec) {
+        throw std::runtime_error("MOTORPOOL_HOST is not an IP address: " + s.options.host);
+    }
+    tcp::endpoint endpoint(address, s.options.port);
+    s.acceptor = std::make_unique<Acceptor>(*s.contexts.front());
+    s.acceptor->open(endpoint.protocol());
+    s.acceptor->set_option(net::socket_base::reuse_address(true));
+    s.acceptor->bind(endpoint, ec);
+    if (ec) {
+        throw std::runtime_error("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) + ": " +
+                                 ec.message());
+    }
+    s.acceptor->listen(net::socket_base::max_listen_connections);
+    s.bound_port = s.acceptor->local_endpoint().port();
+    net::co_spawn(*s.contexts.front(), s.accept_loop(), [](std::exception_ptr error) {
+        if (error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                spdlog::critical("accept loop failed: {}", e.what());
+            }
+        }
+    });
+    for (auto& context : s.contexts) {
+        s.threads.emplace_back([ctx = context.get()] { ctx->run(); });
+    }
+}
+
+std::uint16_t Server::port() const {
+    return state_->bound_port;
+}
+
+boost::asio::any_io_executor Server::executor() {
+    auto& s = *state_;
+    return s.contexts[s.next_context.fetch_add(1, std::memory_order_relaxed) % s.contexts.size()]->get_executor();
+}
+
+void Server::shutdown() {
+    auto& s = *state_;
+    if (s.contexts.empty() || s.stopped.exchange(true)) {
+        return;
+    }
+    s.draining.store(true);
+    net::post(*s.contexts.front(), [state = state_] {
+        boost::system::error_code ignored;
+        state->acceptor->close(ignored);
+    });
+    {
+        std::lock_guard lock(s.registry_mutex);
+        for (auto& [raw, weak] : s.registry) {
+            auto connection = weak.lock();
+            if (!connection) {
+                continue;
+            }
+            // Idle keep-alive connections close now; busy ones finish their response first.
+            net::post(connection->stream.get_executor(), [connection] {
+                if (connection->upgraded) {
+                    if (auto ws = connection->websocket.lock()) {
+                        net::co_spawn(
+                            ws->executor(), ws->close(1001, "server shutting down"), [](std::exception_ptr) {});
+                    }
+                } else if (!connection->busy) {
+                    connection->stream.cancel();
+                }
+            });
+        }
+    }
+    {
+        std::unique_lock lock(s.registry_mutex);
+        if (!s.all_closed.wait_for(lock, s.options.shutdown_grace, [&] { return s.registry.empty(); })) {
+            spdlog::warn("shutdown grace period over with {} connection(s) open; closing them", s.registry.size());
+        }
+    }
+    for (auto& guard : s.guards) {
+        guard.reset();
+    }
+    for (auto& context : s.contexts) {
+        context->stop();
+    }
+    for (auto& thread : s.threads) {
+        thread.join();
+    }
+    s.threads.clear();
+    // Destroying the contexts destroys suspended session frames, closing their sockets.
+    s.acceptor.reset();
+    s.contexts.clear();
+}
+
+void Server::run_until_signal() {
+    net::io_context signals_context(1);
+    net::signal_set signals(signals_context, SIGINT, SIGTERM);
+    int received = 0;
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (!ec) {
+            received = signal;
+        }
+    });
+    signals_context.run();
+    spdlog::info("received {}, shutting down (grace {} ms)",
+                 received == SIGINT ? "SIGINT" : "SIGTERM",
+                 state_->options.shutdown_grace.count());
+    shutdown();
+}
+
+}  // namespace motorpool::http

@@ -1,0 +1,99 @@
+#include "harness.hpp"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "core/config.hpp"
+
+namespace motorpool::testing {
+
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+
+TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<void(app::App&)> before_start)
+    : database_(std::make_unique<TestDatabase>()) {
+    std::map<std::string, std::string> values{
+        {"DATABASE_URL", database_->url()},
+        {"MOTORPOOL_HOST", "127.0.0.1"},
+        {"PORT", "0"},
+        {"MOTORPOOL_ENV", "test"},
+        {"MOTORPOOL_IO_THREADS", "2"},
+        {"MOTORPOOL_WORKER_THREADS", "4"},
+        {"MOTORPOOL_DB_POOL_SIZE", "4"},
+        {"MOTORPOOL_SHUTDOWN_GRACE", "5s"},
+        {"MOTORPOOL_PG_PREPARED_STATEMENTS", database_->prepared_statements() ? "true" : "false"},
+        {"SECRET_KEY", "integration-test-secret-key-0123456789abcdef"},
+        {"MOTORPOOL_ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+    };
+    for (auto& [key, value] : overrides) {
+        values[key] = value;
+    }
+    core::Config config = core::Config::load(core::EnvSource::from_map(values));
+    config.ensure_secrets();
+    app_ = std::make_unique<app::App>(std::move(config));
+    if (before_start) {
+        before_start(*app_);
+    }
+    app_->start();
+    client_ = new_client();
+}
+
+TestApp::~TestApp() {
+    client_.reset();
+    app_->shutdown();
+    app_.reset();
+}
+
+std::unique_ptr<http::Client> TestApp::new_client() const {
+    return std::make_unique<http::Client>("127.0.0.1", app_->port(), std::chrono::seconds(20));
+}
+
+RawConnection::RawConnection(std::uint16_t port) : socket_(io_) {
+    socket_.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+}
+
+void RawConnection::send(std::string_view bytes) {
+    net::write(socket_, net::buffer(bytes.data(), bytes.size()));
+}
+
+namespace {
+void set_receive_timeout(net::ip::tcp::socket& socket, std::chrono::milliseconds timeout) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+}  // namespace
+
+std::optional<bhttp::response<bhttp::string_body>> RawConnection::read_response(std::chrono::milliseconds timeout) {
+    set_receive_timeout(socket_, timeout);
+    bhttp::response_parser<bhttp::string_body> parser;
+    boost::system::error_code ec;
+    bhttp::read(socket_, buffer_, parser, ec);
+    if (ec) {
+        return std::nullopt;
+    }
+    return parser.release();
+}
+
+bool RawConnection::closed_by_server(std::chrono::milliseconds timeout) {
+    set_receive_timeout(socket_, timeout);
+    char scratch[4096];
+    while (true) {
+        boost::system::error_code ec;
+        socket_.read_some(net::buffer(scratch), ec);
+        if (ec == net::error::eof || ec == net::error::connection_reset) {
+            return true;
+        }
+        if (ec) {
+            return false;  // timed out (EAGAIN) with the connection still open
+        }
+    }
+}
+
+void RawConnection::close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+}
+
+}  // namespace motorpool::testing

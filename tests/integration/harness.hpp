@@ -1,0 +1,60 @@
+#pragma once
+// Integration harness: the whole app in-process on 127.0.0.1:<ephemeral> against a fresh database
+// of the backend chosen by MOTORPOOL_TEST_BACKEND, plus raw-socket helpers for hostile clients.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "app/app.hpp"
+#include "http/client.hpp"
+#include "test_database.hpp"
+
+namespace motorpool::testing {
+
+class TestApp {
+public:
+    /// `overrides` are extra configuration variables (e.g. MOTORPOOL_READ_TIMEOUT=300ms).
+    /// `before_start` may add test-only routes.
+    explicit TestApp(std::map<std::string, std::string> overrides = {},
+                     std::function<void(app::App&)> before_start = {});
+    ~TestApp();
+
+    app::App& app() { return *app_; }
+    std::uint16_t port() const { return app_->port(); }
+    http::Client& client() { return *client_; }
+    std::unique_ptr<http::Client> new_client() const;
+    TestDatabase& database() { return *database_; }
+
+private:
+    std::unique_ptr<TestDatabase> database_;
+    std::unique_ptr<app::App> app_;
+    std::unique_ptr<http::Client> client_;
+};
+
+/// A plain TCP connection for sending arbitrary bytes and reading raw answers.
+class RawConnection {
+public:
+    explicit RawConnection(std::uint16_t port);
+    void send(std::string_view bytes);
+    /// Reads one HTTP response (nullopt if the connection closed or timed out first).
+    std::optional<boost::beast::http::response<boost::beast::http::string_body>> read_response(
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// True when the server closes the connection within `timeout` (data sent before is discarded).
+    bool closed_by_server(std::chrono::milliseconds timeout);
+    void close();
+
+private:
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::socket socket_;
+    boost::beast::flat_buffer buffer_;
+};
+
+}  // namespace motorpool::testing

@@ -1,0 +1,536 @@
+// The foundation's HTTP behaviour end to end: operations endpoints, routing errors, CORS,
+// authentication hook, JSON bodies, hostile clients, pipelining, WebSocket upgrade, group commit
+// through a real route, graceful shutdown. Runs on SQLite, PostgreSQL and PostgreSQL via PgBouncer.
+
+#include <atomic>
+#include <future>
+#include <latch>
+#include <thread>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include "core/errors.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "harness.hpp"
+#include "http/websocket.hpp"
+
+namespace motorpool::testing {
+namespace {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+namespace beast = boost::beast;
+using http::Method;
+using http::Request;
+using http::Response;
+
+// Test-only routes: a JSON echo with validation, a small-body route, a failing route, an
+// authenticated route, a WebSocket echo, and a route that writes through the group commit.
+void add_test_routes(app::App& app) {
+    auto& router = app.router();
+    router.add(Method::Post, "/test/echo", [](Request req) -> net::awaitable<Response> {
+        auto body = req.json_object();
+        core::FieldReader reader(body);
+        auto name = reader.string("name", core::Presence::Required, 1, 50);
+        reader.finish();
+        co_return Response::json(json::object{{"name", *name}, {"request_id", req.request_id}});
+    });
+    http::RouteOptions small;
+    small.max_body_bytes = 1024;
+    router.add(
+        Method::Post,
+        "/test/small",
+        [](Request req) -> net::awaitable<Response> {
+            co_return Response::json(json::object{{"bytes", req.body.size()}});
+        },
+        small);
+    router.add(Method::Get, "/test/fail", [](Request) -> net::awaitable<Response> {
+        throw std::runtime_error("secret-internal-detail");
+    });
+    router.add(Method::Get, "/test/items/{id}", [](Request req) -> net::awaitable<Response> {
+        co_return Response::json(json::object{{"id", req.param("id")}, {"route", req.route}});
+    });
+    router.add(Method::Get, "/test/items/special", [](Request) -> net::awaitable<Response> {
+        co_return Response::json(json::object{{"special", true}});
+    });
+    http::RouteOptions auth;
+    auth.auth = http::Auth::Required;
+    router.add(
+        Method::Get,
+        "/test/whoami",
+        [](Request req) -> net::awaitable<Response> {
+            co_return Response::json(
+                json::object{{"subject", req.require_principal().subject}, {"role", req.require_principal().role}});
+        },
+        auth);
+    router.set_authenticator([](std::string token) -> net::awaitable<std::shared_ptr<const http::Principal>> {
+        if (token != "good-token") {
+            throw core::ApiError::unauthorized("Invalid or expired token");
+        }
+        auto principal = std::make_shared<http::Principal>();
+        principal->subject = "user-1";
+        principal->role = "member";
+        co_return principal;
+    });
+    router.add_websocket("/test/ws", [](Request, std::shared_ptr<http::WebSocket> ws) -> net::awaitable<void> {
+        while (auto message = co_await ws->read()) {
+            if (!co_await ws->write("echo:" + message->data)) {
+                break;
+            }
+        }
+    });
+    http::RouteOptions ws_auth;
+    ws_auth.auth = http::Auth::Required;
+    ws_auth.token_in_query = true;
+    router.add_websocket(
+        "/test/ws-auth",
+        [](Request req, std::shared_ptr<http::WebSocket> ws) -> net::awaitable<void> {
+            co_await ws->write("hello " + req.require_principal().subject);
+        },
+        ws_auth);
+    router.add(Method::Post, "/test/meta/{key}", [&db = app.database()](Request req) -> net::awaitable<Response> {
+        std::string key = "test." + std::string(req.param("key"));
+        std::string value = req.body;
+        co_await db.group_commit().submit([key, value](db::Connection& c) {
+            c.execute(
+                "INSERT INTO instance_meta (key, value, updated_at_ms) VALUES ($1, $2, $3) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
+                {key, value, std::int64_t{1}});
+        });
+        co_return Response::json(json::object{{"key", key}}, 201);
+    });
+    router.add(Method::Get, "/test/meta/{key}", [&db = app.database()](Request req) -> net::awaitable<Response> {
+        std::string key = "test." + std::string(req.param("key"));
+        auto value = co_await db.read([key](db::Connection& c) -> std::optional<std::string> {
+            auto rows = c.query("SELECT value FROM instance_meta WHERE key = $1", {key});
+            if (rows.empty()) {
+                return std::nullopt;
+            }
+            return rows.front().text(0);
+        });
+        if (!value) {
+            throw core::ApiError::not_found("Key");
+        }
+        co_return Response::json(json::object{{"value", *value}});
+    });
+}
+
+json::object problem_of(const http::ClientResponse& response) {
+    EXPECT_EQ(response.header("Content-Type").value_or(""), "application/problem+json");
+    return response.json().as_object();
+}
+
+class ServerTest : public ::testing::Test {
+protected:
+    void SetUp() override { app_ = std::make_unique<TestApp>(std::map<std::string, std::string>{}, add_test_routes); }
+    std::unique_ptr<TestApp> app_;
+};
+
+TEST_F(ServerTest, HealthAnswersWithRequestId) {
+    auto r = app_->client().get("/health");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"status":"ok"})");
+    EXPECT_EQ(r.header("Content-Type"), "application/json");
+    auto id = r.header("X-Request-Id");
+    ASSERT_TRUE(id);
+    EXPECT_EQ(id->size(), 16U);
+    EXPECT_TRUE(r.header("Date"));
+}
+
+TEST_F(ServerTest, ClientRequestIdIsEchoedWhenAcceptable) {
+    auto r = app_->client().get("/health", {{"X-Request-Id", "client-req.42"}});
+    EXPECT_EQ(r.header("X-Request-Id"), "client-req.42");
+    auto bad = app_->client().get("/health", {{"X-Request-Id", std::string(200, 'x')}});
+    EXPECT_NE(bad.header("X-Request-Id"), std::string(200, 'x'));
+    EXPECT_EQ(bad.header("X-Request-Id")->size(), 16U);
+}
+
+TEST_F(ServerTest, ReadyWhenTheDatabaseAnswers) {
+    auto r = app_->client().get("/ready");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.json().at("status").as_string(), "ready");
+}
+
+TEST_F(ServerTest, ReadyIs503WhenTheDatabaseIsGone) {
+    app_->app().database().close();
+    auto r = app_->client().get("/ready");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_TRUE(r.header("Retry-After"));
+    EXPECT_EQ(problem_of(r).at("status").as_int64(), 503);
+}
+
+TEST_F(ServerTest, MetricsInPrometheusFormat) {
+    app_->client().get("/health");
+    app_->client().get("/health");
+    app_->client().get("/no/such/path");
+    auto r = app_->client().get("/metrics");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(r.header("Content-Type")->find("text/plain"), std::string::npos);
+    const std::string& text = r.body;
+    EXPECT_NE(text.find("motorpool_http_requests_total{route=\"/health\",method=\"GET\",status=\"200\"} 2\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("motorpool_http_requests_total{route=\"unmatched\",method=\"ANY\",status=\"404\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(
+        text.find("motorpool_http_request_duration_seconds_bucket{route=\"/health\",method=\"GET\",le=\"+Inf\"} 2"),
+        std::string::npos);
+    EXPECT_NE(text.find("motorpool_http_requests_in_flight 1"), std::string::npos);  // this very request
+    EXPECT_NE(text.find("motorpool_http_connections_open"), std::string::npos);
+    EXPECT_NE(text.find("motorpool_db_pool_connections"), std::string::npos);
+    EXPECT_NE(text.find("motorpool_db_group_commit_batch_size"), std::string::npos);
+    EXPECT_NE(text.find("motorpool_worker_pool_pending"), std::string::npos);
+    EXPECT_NE(text.find("process_resident_memory_bytes"), std::string::npos);
+}
+
+TEST_F(ServerTest, ServesTheOpenApiDocument) {
+    auto r = app_->client().get("/api/openapi.json");
+    EXPECT_EQ(r.status, 200);
+    auto doc = r.json().as_object();
+    EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
+    for (const char* path : {"/health", "/ready", "/metrics", "/api/openapi.json"}) {
+        EXPECT_TRUE(doc.at("paths").as_object().contains(path)) << path;
+    }
+}
+
+TEST_F(ServerTest, UnknownPathIsProblem404) {
+    auto r = app_->client().get("/api/v1/nothing-here", {{"X-Request-Id", "rid-404"}});
+    EXPECT_EQ(r.status, 404);
+    auto p = problem_of(r);
+    EXPECT_EQ(p.at("status").as_int64(), 404);
+    EXPECT_EQ(p.at("title").as_string(), "Not Found");
+    EXPECT_EQ(p.at("instance").as_string(), "/api/v1/nothing-here");
+    EXPECT_EQ(p.at("request_id").as_string(), "rid-404");
+    EXPECT_EQ(p.at("type").as_string(), "about:blank");
+}
+
+TEST_F(ServerTest, WrongMethodIs405WithAllow) {
+    auto r = app_->client().request("DELETE", "/health");
+    EXPECT_EQ(r.status, 405);
+    EXPECT_EQ(r.header("Allow"), "GET, HEAD, OPTIONS");
+    EXPECT_EQ(problem_of(r).at("status").as_int64(), 405);
+    auto options = app_->client().request("OPTIONS", "/health");
+    EXPECT_EQ(options.status, 204);
+    EXPECT_EQ(options.header("Allow"), "GET, HEAD, OPTIONS");
+}
+
+TEST_F(ServerTest, HeadHasHeadersButNoBody) {
+    auto r = app_->client().request("HEAD", "/health");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("Content-Length"), "15");
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_EQ(app_->client().get("/health").body, R"({"status":"ok"})");  // connection still in sync
+}
+
+TEST_F(ServerTest, PathParametersAndLiteralPrecedence) {
+    auto r = app_->client().get("/test/items/abc%20def");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.json().at("id").as_string(), "abc def");
+    EXPECT_EQ(r.json().at("route").as_string(), "/test/items/{id}");
+    EXPECT_TRUE(app_->client().get("/test/items/special").json().at("special").as_bool());
+    EXPECT_EQ(app_->client().get("/test/items/").status, 404);
+    EXPECT_EQ(app_->client().get("/test/items/a/b").status, 404);
+    EXPECT_EQ(app_->client().get("/test/items/%zz").status, 404);
+}
+
+TEST_F(ServerTest, JsonBodiesAreValidated) {
+    auto ok = app_->client().post_json("/test/echo", json::object{{"name", "Ada"}});
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_EQ(ok.json().at("name").as_string(), "Ada");
+
+    auto malformed = app_->client().request("POST", "/test/echo", "{\"name\":", {{"Content-Type", "application/json"}});
+    EXPECT_EQ(malformed.status, 400);
+    EXPECT_NE(problem_of(malformed).at("detail").as_string().find("Malformed JSON"), json::string::npos);
+
+    auto wrong_type =
+        app_->client().request("POST", "/test/echo", R"({"name":"Ada"})", {{"Content-Type", "text/plain"}});
+    EXPECT_EQ(wrong_type.status, 415);
+    auto no_type = app_->client().request("POST", "/test/echo", R"({"name":"Ada"})");
+    EXPECT_EQ(no_type.status, 415);
+    auto charset = app_->client().request(
+        "POST", "/test/echo", R"({"name":"Ada"})", {{"Content-Type", "application/json; charset=utf-8"}});
+    EXPECT_EQ(charset.status, 200);
+
+    auto not_object = app_->client().post_json("/test/echo", json::array{1, 2});
+    EXPECT_EQ(not_object.status, 422);
+
+    auto invalid = app_->client().post_json("/test/echo", json::object{{"name", ""}, {"role", "admin"}});
+    EXPECT_EQ(invalid.status, 422);
+    auto errors = problem_of(invalid).at("errors").as_array();
+    ASSERT_EQ(errors.size(), 2U);
+    EXPECT_EQ(errors[0].at("field").as_string(), "name");
+    EXPECT_EQ(errors[1].at("field").as_string(), "role");
+}
+
+TEST_F(ServerTest, BodyLimitsPerRouteAndDefault) {
+    auto small_ok = app_->client().request("POST", "/test/small", std::string(1024, 'a'));
+    EXPECT_EQ(small_ok.status, 200);
+    auto small_over = app_->client().request("POST", "/test/small", std::string(1025, 'a'));
+    EXPECT_EQ(small_over.status, 413);
+    EXPECT_EQ(problem_of(small_over).at("status").as_int64(), 413);
+
+    std::string big(1024 * 1024 + 1, ' ');
+    auto over_default = app_->new_client()->request("POST", "/test/echo", big, {{"Content-Type", "application/json"}});
+    EXPECT_EQ(over_default.status, 413);
+
+    // Chunked bodies have no Content-Length up front: the limit applies while reading.
+    RawConnection raw(app_->port());
+    std::string chunk(1000, 'b');
+    std::string request = "POST /test/small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 3; ++i) {
+        request += "3e8\r\n" + chunk + "\r\n";
+    }
+    request += "0\r\n\r\n";
+    raw.send(request);
+    auto response = raw.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->result_int(), 413U);
+    EXPECT_EQ(app_->client().get("/health").status, 200);
+}
+
+TEST_F(ServerTest, OversizedHeaderIs431AndServerGoesOn) {
+    RawConnection raw(app_->port());
+    raw.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'h') + "\r\n\r\n");
+    auto response = raw.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->result_int(), 431U);
+    EXPECT_TRUE(raw.closed_by_server(std::chrono::seconds(5)));
+    EXPECT_EQ(app_->client().get("/health").status, 200);
+}
+
+TEST_F(ServerTest, GarbageBytesGet400AndClose) {
+    for (std::string garbage : {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15),
+                                std::string("HELLO THERE\r\n\r\n"),
+                                std::string("GET / HTTP/9.9\r\n\r\n"),
+                                std::string("GET /health HTTP/1.1\r\nBad Header Line\r\n\r\n")}) {
+        RawConnection raw(app_->port());
+        raw.send(garbage);
+        auto response = raw.read_response();
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->result_int(), 400U);
+        EXPECT_TRUE(raw.closed_by_server(std::chrono::seconds(5)));
+    }
+    EXPECT_EQ(app_->client().get("/health").status, 200);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
+    RawConnection raw(app_->port());
+    raw.send(
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: p1\r\n\r\n"
+        "GET /nope HTTP/1.1\r\nHost: x\r\nX-Request-Id: p2\r\n\r\n"
+        "POST /test/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: p3\r\nContent-Type: application/json\r\n"
+        "Content-Length: 14\r\n\r\n{\"name\":\"Ada\"}"
+        "GET /ready HTTP/1.1\r\nHost: x\r\nX-Request-Id: p4\r\n\r\n");
+    const unsigned expected_status[] = {200, 404, 200, 200};
+    for (int i = 0; i < 4; ++i) {
+        auto response = raw.read_response();
+        ASSERT_TRUE(response) << i;
+        EXPECT_EQ(response->result_int(), expected_status[i]) << i;
+        EXPECT_EQ((*response)["X-Request-Id"], "p" + std::to_string(i + 1));
+    }
+}
+
+TEST_F(ServerTest, ClientDisconnectingMidRequestHarmsNothing) {
+    for (int i = 0; i < 20; ++i) {
+        RawConnection raw(app_->port());
+        raw.send(
+            "POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+            "100\r\n\r\n{\"na");
+        raw.close();
+        RawConnection half(app_->port());
+        half.send("GET /hea");
+        half.close();
+    }
+    EXPECT_EQ(app_->client().get("/health").status, 200);
+}
+
+TEST_F(ServerTest, UnexpectedErrorsAre500WithoutDetails) {
+    std::ostringstream captured;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+    core::add_log_sink(sink);
+    auto r = app_->client().get("/test/fail", {{"X-Request-Id", "rid-500"}});
+    core::remove_log_sink(sink);
+    EXPECT_EQ(r.status, 500);
+    EXPECT_EQ(r.body.find("secret-internal-detail"), std::string::npos);
+    EXPECT_EQ(problem_of(r).at("request_id").as_string(), "rid-500");
+    EXPECT_NE(captured.str().find("request_id=rid-500"), std::string::npos) << captured.str();
+}
+
+TEST_F(ServerTest, AuthenticationHook) {
+    EXPECT_EQ(app_->client().get("/test/whoami").status, 401);
+    auto bad = app_->client().get("/test/whoami", {{"Authorization", "Bearer nope"}});
+    EXPECT_EQ(bad.status, 401);
+    EXPECT_EQ(problem_of(bad).at("detail").as_string(), "Invalid or expired token");
+    EXPECT_EQ(bad.header("WWW-Authenticate"), "Bearer");
+    EXPECT_EQ(app_->client().get("/test/whoami", {{"Authorization", "Basic Zm9vOmJhcg=="}}).status, 401);
+    auto good = app_->client().get("/test/whoami", {{"Authorization", "Bearer good-token"}});
+    EXPECT_EQ(good.status, 200);
+    EXPECT_EQ(good.json().at("subject").as_string(), "user-1");
+    // Query tokens are only accepted where the route allows them (WebSocket upgrades).
+    EXPECT_EQ(app_->client().get("/test/whoami?token=good-token").status, 401);
+}
+
+TEST_F(ServerTest, WebSocketUpgradeAndEcho) {
+    net::io_context io;
+    beast::websocket::stream<net::ip::tcp::socket> ws(io);
+    ws.next_layer().connect({net::ip::make_address("127.0.0.1"), app_->port()});
+    ws.handshake("127.0.0.1", "/test/ws");
+    ws.write(net::buffer(std::string("hi")));
+    beast::flat_buffer buffer;
+    ws.read(buffer);
+    EXPECT_EQ(beast::buffers_to_string(buffer.data()), "echo:hi");
+    ws.close(beast::websocket::close_code::normal);
+}
+
+TEST_F(ServerTest, WebSocketUpgradeIsAuthenticated) {
+    auto handshake = [&](const std::string& target) {
+        net::io_context io;
+        beast::websocket::stream<net::ip::tcp::socket> ws(io);
+        ws.next_layer().connect({net::ip::make_address("127.0.0.1"), app_->port()});
+        beast::websocket::response_type response;
+        boost::system::error_code ec;
+        ws.handshake(response, "127.0.0.1", target, ec);
+        std::string first;
+        if (!ec) {
+            beast::flat_buffer buffer;
+            ws.read(buffer);
+            first = beast::buffers_to_string(buffer.data());
+        }
+        return std::make_pair(response.result_int(), first);
+    };
+    EXPECT_EQ(handshake("/test/ws-auth").first, 401U);
+    EXPECT_EQ(handshake("/test/ws-auth?token=wrong").first, 401U);
+    auto ok = handshake("/test/ws-auth?token=good-token");
+    EXPECT_EQ(ok.first, 101U);
+    EXPECT_EQ(ok.second, "hello user-1");
+    EXPECT_EQ(handshake("/test/no-such-socket").first, 404U);
+    // A plain GET on a WebSocket route says it needs an upgrade.
+    EXPECT_EQ(app_->client().get("/test/ws").status, 426);
+}
+
+TEST_F(ServerTest, GroupCommittedWritesAreVisibleWhenAcknowledged) {
+    constexpr int kClients = 8;
+    constexpr int kPerClient = 10;
+    std::vector<std::thread> threads;
+    std::atomic<int> created{0};
+    for (int t = 0; t < kClients; ++t) {
+        threads.emplace_back([&, t] {
+            auto client = app_->new_client();
+            for (int i = 0; i < kPerClient; ++i) {
+                std::string key = std::to_string(t) + "-" + std::to_string(i);
+                auto r = client->request("POST", "/test/meta/" + key, "v" + key);
+                if (r.status == 201) {
+                    ++created;
+                }
+                // Acknowledged means committed: a read right after sees it.
+                auto read = client->get("/test/meta/" + key);
+                EXPECT_EQ(read.status, 200) << key;
+                EXPECT_EQ(read.json().at("value").as_string(), "v" + key);
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(created, kClients * kPerClient);
+    auto stats = app_->app().database().group_commit().stats();
+    EXPECT_EQ(stats.submissions, static_cast<std::uint64_t>(kClients * kPerClient));
+    EXPECT_LE(stats.batches, stats.submissions);
+}
+
+TEST(ServerLimitsTest, SlowClientsAreCutOffByTheReadTimeout) {
+    TestApp app({{"MOTORPOOL_READ_TIMEOUT", "300ms"}, {"MOTORPOOL_IDLE_TIMEOUT", "300ms"}});
+    RawConnection slow_header(app.port());
+    slow_header.send("GET /health HTTP/1.1\r\nHost: x\r\n");  // never finishes the header block
+    RawConnection slow_body(app.port());
+    slow_body.send("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{");
+    RawConnection idle(app.port());  // connects and says nothing
+    EXPECT_TRUE(slow_header.closed_by_server(std::chrono::seconds(5)));
+    EXPECT_TRUE(slow_body.closed_by_server(std::chrono::seconds(5)));
+    EXPECT_TRUE(idle.closed_by_server(std::chrono::seconds(5)));
+    EXPECT_EQ(app.client().get("/health").status, 200);
+}
+
+TEST(ServerLimitsTest, ConnectionsBeyondTheLimitAreRefused) {
+    TestApp app({{"MOTORPOOL_MAX_CONNECTIONS", "2"}});
+    auto first = app.new_client();
+    auto second = app.new_client();
+    ASSERT_EQ(first->get("/health").status, 200);
+    ASSERT_EQ(second->get("/health").status, 200);
+    RawConnection third(app.port());
+    third.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto response = third.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->result_int(), 503U);
+    EXPECT_EQ((*response)["Retry-After"], "1");
+    EXPECT_EQ(first->get("/health").status, 200);
+}
+
+TEST(ServerCorsTest, AllowedOriginsOnlyAndPreflight) {
+    TestApp app({{"CORS_ORIGINS", "http://app.test,http://admin.test"}}, add_test_routes);
+    auto allowed = app.client().get("/health", {{"Origin", "http://app.test"}});
+    EXPECT_EQ(allowed.header("Access-Control-Allow-Origin"), "http://app.test");
+    EXPECT_EQ(allowed.header("Vary"), "Origin");
+    auto other = app.client().get("/health", {{"Origin", "http://evil.test"}});
+    EXPECT_EQ(other.status, 200);
+    EXPECT_FALSE(other.header("Access-Control-Allow-Origin"));
+
+    auto preflight = app.client().request("OPTIONS",
+                                          "/test/echo",
+                                          {},
+                                          {{"Origin", "http://admin.test"},
+                                           {"Access-Control-Request-Method", "POST"},
+                                           {"Access-Control-Request-Headers", "content-type, authorization"}});
+    EXPECT_EQ(preflight.status, 204);
+    EXPECT_EQ(preflight.header("Access-Control-Allow-Origin"), "http://admin.test");
+    EXPECT_EQ(preflight.header("Access-Control-Allow-Methods"), "OPTIONS, POST");
+    EXPECT_EQ(preflight.header("Access-Control-Allow-Headers"), "content-type, authorization");
+    EXPECT_EQ(preflight.header("Access-Control-Max-Age"), "600");
+
+    auto refused = app.client().request(
+        "OPTIONS", "/test/echo", {}, {{"Origin", "http://evil.test"}, {"Access-Control-Request-Method", "POST"}});
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_FALSE(refused.header("Access-Control-Allow-Origin"));
+
+    // Errors carry CORS headers too, so browsers can read the problem.
+    auto missing = app.client().get("/nope", {{"Origin", "http://app.test"}});
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_EQ(missing.header("Access-Control-Allow-Origin"), "http://app.test");
+}
+
+TEST(ServerShutdownTest, InFlightRequestsFinishAndNewOnesAreRefused) {
+    std::latch handler_entered(1);
+    std::latch release_handler(1);
+    TestApp app({}, [&](app::App& a) {
+        a.router().add(Method::Get, "/test/slow", [&, &workers = a.workers()](Request) -> net::awaitable<Response> {
+            co_await workers.run([&] {
+                handler_entered.count_down();
+                release_handler.wait();
+            });
+            co_return Response::json_text(R"({"slow":"done"})");
+        });
+    });
+    auto idle_client = app.new_client();
+    ASSERT_EQ(idle_client->get("/health").status, 200);  // an idle keep-alive connection
+
+    auto in_flight = std::async(std::launch::async, [&] { return app.new_client()->get("/test/slow"); });
+    handler_entered.wait();
+    auto stopping = std::async(std::launch::async, [&] { app.app().shutdown(); });
+    release_handler.count_down();
+    auto response = in_flight.get();
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, R"({"slow":"done"})");
+    EXPECT_EQ(response.header("Connection"), "close");
+    stopping.get();
+    // After shutdown nothing listens any more.
+    EXPECT_THROW(app.new_client()->get("/health"), boost::system::system_error);
+}
+
+}  // namespace
+}  // namespace motorpool::testing

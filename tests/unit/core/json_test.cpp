@@ -1,0 +1,91 @@
+#include "core/json.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+namespace motorpool::core {
+namespace {
+
+boost::json::object object(const char* text) {
+    return boost::json::parse(text).as_object();
+}
+
+std::vector<FieldError> errors_of(FieldReader& reader) {
+    try {
+        reader.finish();
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.status(), 422);
+        return e.errors();
+    }
+    return {};
+}
+
+TEST(ParseJsonTest, MalformedIs400) {
+    try {
+        parse_json("{\"a\":");
+        FAIL();
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.status(), 400);
+    }
+    EXPECT_THROW(parse_json(""), ApiError);
+    EXPECT_THROW(parse_json("{} trailing"), ApiError);
+}
+
+TEST(ParseJsonTest, DepthIsLimited) {
+    std::string deep(100, '[');
+    deep += std::string(100, ']');
+    EXPECT_THROW(parse_json(deep), ApiError);
+}
+
+TEST(ParseJsonTest, NonObjectIs422) {
+    try {
+        parse_json_object("[1,2]");
+        FAIL();
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.status(), 422);
+    }
+}
+
+TEST(FieldReaderTest, ReadsValidFields) {
+    auto o = object(R"({"name":"Ada","year":2020,"ratio":0.5,"active":true,"trim":null})");
+    FieldReader r(o);
+    EXPECT_EQ(r.string("name", Presence::Required, 1, 10), "Ada");
+    EXPECT_EQ(r.integer("year", Presence::Required, 1900, 2100), 2020);
+    EXPECT_EQ(r.number("ratio", Presence::Optional), 0.5);
+    EXPECT_EQ(r.boolean("active", Presence::Optional), true);
+    EXPECT_FALSE(r.string("trim", Presence::Optional));
+    EXPECT_FALSE(r.string("missing", Presence::Optional));
+    EXPECT_NO_THROW(r.finish());
+}
+
+TEST(FieldReaderTest, NamesEveryBadField) {
+    auto o = object(R"({"name":"","year":"2020","ratio":"x","extra":1,"count":2.5})");
+    FieldReader r(o);
+    r.string("name", Presence::Required, 1);
+    r.integer("year", Presence::Required);
+    r.number("ratio", Presence::Required);
+    r.integer("count", Presence::Required);
+    r.string("email", Presence::Required);
+    auto errors = errors_of(r);
+    std::vector<std::string> fields;
+    for (const auto& e : errors) {
+        fields.push_back(e.field);
+    }
+    EXPECT_EQ(fields, (std::vector<std::string>{"name", "year", "ratio", "count", "email", "extra"}));
+    EXPECT_EQ(errors.back().message, "is not a known field");
+}
+
+TEST(FieldReaderTest, RangeAndLength) {
+    auto o = object(R"({"year":1800,"code":"abcdef","whole":2020.0})");
+    FieldReader r(o, "vehicle");
+    EXPECT_FALSE(r.integer("year", Presence::Required, 1900, 2100));
+    EXPECT_FALSE(r.string("code", Presence::Required, 0, 3));
+    EXPECT_EQ(r.integer("whole", Presence::Required), 2020);
+    auto errors = errors_of(r);
+    ASSERT_EQ(errors.size(), 2U);
+    EXPECT_EQ(errors[0].field, "vehicle.year");
+    EXPECT_EQ(errors[1].field, "vehicle.code");
+}
+
+}  // namespace
+}  // namespace motorpool::core
