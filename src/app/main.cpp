@@ -77,7 +77,7 @@ int migrate(const Config& config, bool status_only) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     CLI::App cli{"motorpool: connected-vehicle platform server"};
     cli.require_subcommand(0, 1);
     auto* serve_cmd = cli.add_subcommand("serve", "Run the HTTP server (the default)");
@@ -114,4 +114,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "motorpool: %s\n", e.what());
         return 1;
     }
+}
+
+int main(int argc, char** argv) {
+    int status = run(argc, argv);
+    spdlog::shutdown();  // flushes buffered log lines
+    return status;
 }

@@ -5,8 +5,10 @@
 #include <mutex>
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <unistd.h>
 
 #include "core/time.hpp"
 
@@ -27,6 +29,39 @@ public:
         dest.append(line.data(), line.data() + line.size());
     }
     std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+};
+
+// stderr through a 64 KiB buffer, written when full, on flush (warnings and above flush at once,
+// everything else at least every second). One write(2) per request line would cost the server a
+// large share of its request rate; a crash loses at most a second of info-level lines.
+class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    ~BufferedStderrSink() override { flush_(); }
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t formatted;
+        formatter_->format(msg, formatted);
+        buffer_.append(formatted.data(), formatted.size());
+        if (buffer_.size() >= kCapacity) {
+            flush_();
+        }
+    }
+    void flush_() override {
+        std::size_t written = 0;
+        while (written < buffer_.size()) {
+            ssize_t n = ::write(STDERR_FILENO, buffer_.data() + written, buffer_.size() - written);
+            if (n <= 0) {
+                break;  // nowhere to report a failing stderr; drop the rest
+            }
+            written += static_cast<std::size_t>(n);
+        }
+        buffer_.clear();
+    }
+
+private:
+    static constexpr std::size_t kCapacity = 64 * 1024;
+    std::string buffer_;
 };
 
 std::shared_ptr<spdlog::sinks::dist_sink_mt>& root_sink() {
@@ -74,7 +109,13 @@ std::string json_escape(std::string_view text) {
 void init_logging(const std::string& level, const std::string& format) {
     static std::once_flag once;
     std::call_once(once, [] {
-        root_sink()->add_sink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+        // A terminal gets colours and immediate lines; pipes and files get the buffered sink.
+        if (::isatty(STDERR_FILENO) != 0) {
+            root_sink()->add_sink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+        } else {
+            root_sink()->add_sink(std::make_shared<BufferedStderrSink>());
+            spdlog::flush_every(std::chrono::seconds(1));
+        }
         auto logger = std::make_shared<spdlog::logger>("motorpool", root_sink());
         spdlog::set_default_logger(logger);
     });

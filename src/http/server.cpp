@@ -4,6 +4,7 @@
 #include <csignal>
 #include <ctime>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -237,7 +238,9 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         c.stream.expires_after(options.read_timeout);
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-        parser.body_limit(router.body_limit(Match{}));
+        // The route's limit is applied once the header names the route; until then Beast must not
+        // reject the Content-Length itself (it checks it against the limit while parsing the header).
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
 
         Request request;
         request.remote_address = c.remote_address;
@@ -457,6 +460,10 @@ void Server::start() {
 
 std::uint16_t Server::port() const {
     return state_->bound_port;
+}
+
+bool Server::draining() const {
+    return state_->draining.load();
 }
 
 boost::asio::any_io_executor Server::executor() {

@@ -19,6 +19,8 @@
 
 namespace motorpool::testing {
 
+using Overrides = std::map<std::string, std::string>;
+
 class TestApp {
 public:
     /// `overrides` are extra configuration variables (e.g. MOTORPOOL_READ_TIMEOUT=300ms).

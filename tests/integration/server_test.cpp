@@ -9,6 +9,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -97,23 +98,27 @@ void add_test_routes(app::App& app) {
     router.add(Method::Post, "/test/meta/{key}", [&db = app.database()](Request req) -> net::awaitable<Response> {
         std::string key = "test." + std::string(req.param("key"));
         std::string value = req.body;
-        co_await db.group_commit().submit([key, value](db::Connection& c) {
+        // Named before co_await: GCC 12 miscompiles closures with non-trivial captures written inside
+        // a co_await expression (docs/decisions.md).
+        auto upsert = [key, value](db::Connection& c) {
             c.execute(
                 "INSERT INTO instance_meta (key, value, updated_at_ms) VALUES ($1, $2, $3) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms",
                 {key, value, std::int64_t{1}});
-        });
+        };
+        co_await db.group_commit().submit(std::move(upsert));
         co_return Response::json(json::object{{"key", key}}, 201);
     });
     router.add(Method::Get, "/test/meta/{key}", [&db = app.database()](Request req) -> net::awaitable<Response> {
         std::string key = "test." + std::string(req.param("key"));
-        auto value = co_await db.read([key](db::Connection& c) -> std::optional<std::string> {
+        auto select = [key](db::Connection& c) -> std::optional<std::string> {
             auto rows = c.query("SELECT value FROM instance_meta WHERE key = $1", {key});
             if (rows.empty()) {
                 return std::nullopt;
             }
             return rows.front().text(0);
-        });
+        };
+        auto value = co_await db.read(std::move(select));
         if (!value) {
             throw core::ApiError::not_found("Key");
         }
@@ -445,7 +450,7 @@ TEST_F(ServerTest, GroupCommittedWritesAreVisibleWhenAcknowledged) {
 }
 
 TEST(ServerLimitsTest, SlowClientsAreCutOffByTheReadTimeout) {
-    TestApp app({{"MOTORPOOL_READ_TIMEOUT", "300ms"}, {"MOTORPOOL_IDLE_TIMEOUT", "300ms"}});
+    TestApp app(Overrides{{"MOTORPOOL_READ_TIMEOUT", "300ms"}, {"MOTORPOOL_IDLE_TIMEOUT", "300ms"}});
     RawConnection slow_header(app.port());
     slow_header.send("GET /health HTTP/1.1\r\nHost: x\r\n");  // never finishes the header block
     RawConnection slow_body(app.port());
@@ -458,7 +463,7 @@ TEST(ServerLimitsTest, SlowClientsAreCutOffByTheReadTimeout) {
 }
 
 TEST(ServerLimitsTest, ConnectionsBeyondTheLimitAreRefused) {
-    TestApp app({{"MOTORPOOL_MAX_CONNECTIONS", "2"}});
+    TestApp app(Overrides{{"MOTORPOOL_MAX_CONNECTIONS", "2"}});
     auto first = app.new_client();
     auto second = app.new_client();
     ASSERT_EQ(first->get("/health").status, 200);
@@ -473,7 +478,7 @@ TEST(ServerLimitsTest, ConnectionsBeyondTheLimitAreRefused) {
 }
 
 TEST(ServerCorsTest, AllowedOriginsOnlyAndPreflight) {
-    TestApp app({{"CORS_ORIGINS", "http://app.test,http://admin.test"}}, add_test_routes);
+    TestApp app(Overrides{{"CORS_ORIGINS", "http://app.test,http://admin.test"}}, add_test_routes);
     auto allowed = app.client().get("/health", {{"Origin", "http://app.test"}});
     EXPECT_EQ(allowed.header("Access-Control-Allow-Origin"), "http://app.test");
     EXPECT_EQ(allowed.header("Vary"), "Origin");
@@ -507,7 +512,7 @@ TEST(ServerCorsTest, AllowedOriginsOnlyAndPreflight) {
 TEST(ServerShutdownTest, InFlightRequestsFinishAndNewOnesAreRefused) {
     std::latch handler_entered(1);
     std::latch release_handler(1);
-    TestApp app({}, [&](app::App& a) {
+    TestApp app(Overrides{}, [&](app::App& a) {
         a.router().add(Method::Get, "/test/slow", [&, &workers = a.workers()](Request) -> net::awaitable<Response> {
             co_await workers.run([&] {
                 handler_entered.count_down();
@@ -522,6 +527,12 @@ TEST(ServerShutdownTest, InFlightRequestsFinishAndNewOnesAreRefused) {
     auto in_flight = std::async(std::launch::async, [&] { return app.new_client()->get("/test/slow"); });
     handler_entered.wait();
     auto stopping = std::async(std::launch::async, [&] { app.app().shutdown(); });
+    // Let the slow handler finish only once the shutdown has begun.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!app.app().draining() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+    }
+    ASSERT_TRUE(app.app().draining());
     release_handler.count_down();
     auto response = in_flight.get();
     EXPECT_EQ(response.status, 200);

@@ -31,6 +31,9 @@ public:
     /// Stops the server (draining in-flight requests), then the workers, then closes the database.
     void shutdown();
 
+    /// True once shutdown began.
+    bool draining() const { return server_ && server_->draining(); }
+
     const core::Config& config() const { return config_; }
     http::Router& router() { return *router_; }
     db::Database& database() { return *database_; }

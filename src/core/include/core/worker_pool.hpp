@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -31,28 +32,18 @@ public:
     WorkerPool& operator=(const WorkerPool&) = delete;
     ~WorkerPool() { join(); }
 
-    template <typename F>
-    boost::asio::awaitable<std::invoke_result_t<F&>> run(F fn) {
-        using R = std::invoke_result_t<F&>;
-        if (pending_.fetch_add(1, std::memory_order_relaxed) >= limit_) {
-            pending_.fetch_sub(1, std::memory_order_relaxed);
-            rejected_.fetch_add(1, std::memory_order_relaxed);
-            throw ApiError::unavailable("The server is busy; retry shortly", 1);
-        }
+    // Not a coroutine itself: GCC 12 copies closures passed by value into a coroutine frame bitwise
+    // (captured std::strings then dangle; caught by ASan). The closure is moved onto the heap here,
+    // and only a raw pointer reaches the coroutine.
+    // The closure is taken by reference: passed by value from inside a co_await expression, GCC 12
+    // bitwise-copies the temporary out of the caller's frame.
+    template <typename F, typename G = std::decay_t<F>>
+    boost::asio::awaitable<std::invoke_result_t<G&>> run(F&& fn) {
+        using R = std::invoke_result_t<G&>;
         if constexpr (std::is_void_v<R>) {
-            co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
-                [this](auto handler, F f) { this->start(std::move(handler), std::move(f)); },
-                boost::asio::use_awaitable,
-                std::move(fn));
+            return run_job(new JobImpl<G>(std::forward<F>(fn)));
         } else {
-            std::optional<R> result;
-            co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
-                [this, &result](auto handler, F f) {
-                    this->start(std::move(handler), [&result, f = std::move(f)]() mutable { result.emplace(f()); });
-                },
-                boost::asio::use_awaitable,
-                std::move(fn));
-            co_return std::move(*result);
+            return run_result<R>(new ResultJob<R, G>(std::forward<F>(fn)));
         }
     }
 
@@ -73,17 +64,67 @@ public:
     }
 
 private:
-    template <typename Handler, typename F>
-    void start(Handler handler, F f) {
+    struct Job {
+        virtual ~Job() = default;
+        virtual void run() = 0;
+    };
+    template <typename G>
+    struct JobImpl final : Job {
+        explicit JobImpl(G g) : fn(std::move(g)) {}
+        void run() override { fn(); }
+        G fn;
+    };
+    template <typename R>
+    struct ResultJobBase : Job {
+        std::optional<R> result;
+    };
+    template <typename R, typename G>
+    struct ResultJob final : ResultJobBase<R> {
+        explicit ResultJob(G g) : fn(std::move(g)) {}
+        void run() override { this->result.emplace(fn()); }
+        G fn;
+    };
+
+    // Takes ownership of `job`; throws 503 when the queue is full.
+    void admit(Job* job) {
+        if (pending_.fetch_add(1, std::memory_order_relaxed) >= limit_) {
+            pending_.fetch_sub(1, std::memory_order_relaxed);
+            rejected_.fetch_add(1, std::memory_order_relaxed);
+            delete job;
+            throw ApiError::unavailable("The server is busy; retry shortly", 1);
+        }
+    }
+
+    boost::asio::awaitable<void> run_job(Job* job) {
+        admit(job);
+        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
+            [this, job](auto handler) { this->start(std::move(handler), job); }, boost::asio::use_awaitable);
+    }
+
+    template <typename R>
+    boost::asio::awaitable<R> run_result(ResultJobBase<R>* job) {
+        admit(job);
+        std::unique_ptr<ResultJobBase<R>> owned(job);
+        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
+            [this, job](auto handler) { this->start(std::move(handler), job, false); }, boost::asio::use_awaitable);
+        co_return std::move(*owned->result);
+    }
+
+    // Runs `job` on a worker, then completes `handler` on its own executor. Deletes the job when `owns`.
+    template <typename Handler>
+    void start(Handler handler, Job* job, bool owns = true) {
         // Keep the caller's io_context alive while the job runs, then resume the coroutine there.
         auto io = boost::asio::prefer(boost::asio::get_associated_executor(handler),
                                       boost::asio::execution::outstanding_work.tracked);
-        boost::asio::post(pool_, [this, io = std::move(io), handler = std::move(handler), f = std::move(f)]() mutable {
+        boost::asio::post(pool_, [this, io = std::move(io), handler = std::move(handler), job, owns]() mutable {
             std::exception_ptr error;
             try {
-                f();
+                job->run();
             } catch (...) {
                 error = std::current_exception();
+            }
+            if (owns) {
+                delete job;
             }
             pending_.fetch_sub(1, std::memory_order_relaxed);
             boost::asio::dispatch(io, [handler = std::move(handler), error]() mutable { std::move(handler)(error); });

@@ -136,10 +136,10 @@ private:
 };
 
 struct Options {
-    std::string url = "sqlite:///motorpool.db";  // sqlite:///rel.db, sqlite:////abs.db, postgresql://...
-    int pool_size = 8;                            // PG connections; SQLite readers
-    bool pg_prepared_statements = true;           // off behind a transaction-pooling PgBouncer
-    int group_commit_max_batch = 256;             // submissions committed in one transaction at most
+    std::string url = "sqlite:///motorpool.db";       // sqlite:///rel.db, sqlite:////abs.db, postgresql://...
+    int pool_size = 8;                                // PG connections; SQLite readers
+    bool pg_prepared_statements = true;               // off behind a transaction-pooling PgBouncer
+    int group_commit_max_batch = 256;                 // submissions committed in one transaction at most
     std::chrono::milliseconds acquire_timeout{5000};  // waiting for a pooled connection -> Error::Unavailable
     std::chrono::milliseconds busy_timeout{5000};     // SQLite busy_timeout
 };
@@ -154,9 +154,9 @@ struct Location {
 Location parse_database_url(const std::string& url);
 
 struct PoolStats {
-    int size = 0;    // open connections
-    int in_use = 0;  // leased now
-    int waiting = 0; // threads waiting for a connection
+    int size = 0;     // open connections
+    int in_use = 0;   // leased now
+    int waiting = 0;  // threads waiting for a connection
 };
 
 class GroupCommitWriter;
@@ -168,7 +168,8 @@ public:
     virtual ~Database();
 
     /// Opens the backend named by options.url. `metrics` may be null.
-    static std::unique_ptr<Database> open(const Options& options, core::WorkerPool& workers,
+    static std::unique_ptr<Database> open(const Options& options,
+                                          core::WorkerPool& workers,
                                           core::MetricsRegistry* metrics);
 
     virtual Dialect dialect() const = 0;
@@ -211,14 +212,15 @@ public:
         }
     }
 
-    template <typename F>
-    boost::asio::awaitable<std::invoke_result_t<F&, Connection&>> read(F f) {
-        co_return co_await workers_.run([this, f = std::move(f)]() mutable { return with_reader(f); });
+    // Not coroutines, closures by reference: see core::WorkerPool::run.
+    template <typename F, typename G = std::decay_t<F>>
+    boost::asio::awaitable<std::invoke_result_t<G&, Connection&>> read(F&& f) {
+        return workers_.run([this, g = G(std::forward<F>(f))]() mutable { return with_reader(g); });
     }
 
-    template <typename F>
-    boost::asio::awaitable<std::invoke_result_t<F&, Connection&>> transaction(F f) {
-        co_return co_await workers_.run([this, f = std::move(f)]() mutable { return with_transaction(f); });
+    template <typename F, typename G = std::decay_t<F>>
+    boost::asio::awaitable<std::invoke_result_t<G&, Connection&>> transaction(F&& f) {
+        return workers_.run([this, g = G(std::forward<F>(f))]() mutable { return with_transaction(g); });
     }
 
 protected:
@@ -244,22 +246,16 @@ public:
     GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
     /// Runs f(Connection&) in the next group transaction; resumes the caller after the commit.
-    template <typename F>
-    boost::asio::awaitable<std::invoke_result_t<F&, Connection&>> submit(F f) {
-        using R = std::invoke_result_t<F&, Connection&>;
+    /// Not a coroutine, closure by reference: see core::WorkerPool::run.
+    template <typename F, typename G = std::decay_t<F>>
+    boost::asio::awaitable<std::invoke_result_t<G&, Connection&>> submit(F&& f) {
+        using R = std::invoke_result_t<G&, Connection&>;
         if constexpr (std::is_void_v<R>) {
-            co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
-                [this](auto handler, F fn) { enqueue(Work(std::move(fn)), Done(std::move(handler))); },
-                boost::asio::use_awaitable, std::move(f));
+            return submit_work(new Work(std::forward<F>(f)));
         } else {
-            auto result = std::make_shared<std::optional<R>>();
-            co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
-                [this, result](auto handler, F fn) {
-                    enqueue(Work([result, fn = std::move(fn)](Connection& c) mutable { result->emplace(fn(c)); }),
-                            Done(std::move(handler)));
-                },
-                boost::asio::use_awaitable, std::move(f));
-            co_return std::move(**result);
+            auto* slot = new std::optional<R>();
+            return submit_result<R>(
+                new Work([slot, g = G(std::forward<F>(f))](Connection& c) mutable { slot->emplace(g(c)); }), slot);
         }
     }
 
@@ -279,7 +275,18 @@ public:
     Stats stats() const;
 
 private:
-    void enqueue(Work work, Done done);
+    boost::asio::awaitable<void> submit_work(Work* work) {
+        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
+            [this, work](auto handler) { enqueue(std::unique_ptr<Work>(work), Done(std::move(handler))); },
+            boost::asio::use_awaitable);
+    }
+    template <typename R>
+    boost::asio::awaitable<R> submit_result(Work* work, std::optional<R>* slot) {
+        std::unique_ptr<std::optional<R>> owned(slot);
+        co_await submit_work(work);
+        co_return std::move(**owned);
+    }
+    void enqueue(std::unique_ptr<Work> work, Done done);
     void run();
 
     struct Impl;

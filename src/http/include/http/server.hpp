@@ -42,6 +42,9 @@ public:
     /// Idempotent; callable from any thread except an I/O thread.
     void shutdown();
 
+    /// True once shutdown() began: new requests on open connections get Connection: close.
+    bool draining() const;
+
     /// Blocks until SIGINT or SIGTERM, then calls shutdown().
     void run_until_signal();
 

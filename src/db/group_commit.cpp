@@ -1,0 +1,221 @@
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "db/db.hpp"
+
+namespace motorpool::db {
+
+struct GroupCommitWriter::Impl {
+    struct Item {
+        Work work;
+        std::optional<Done> done;                                      // a coroutine waiting
+        std::optional<boost::asio::any_completion_executor> executor;  // where to resume it
+        std::promise<void>* blocking = nullptr;                        // or a blocked thread
+    };
+
+    Impl(Database& d, int max) : database(d), max_batch(std::max(1, max)) {}
+
+    Database& database;
+    int max_batch;
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Item> queue;
+    bool stopping = false;
+    std::thread thread;
+
+    std::atomic<std::uint64_t> batches{0};
+    std::atomic<std::uint64_t> submissions{0};
+    std::atomic<std::uint64_t> failed_submissions{0};
+    std::atomic<std::uint64_t> failed_commits{0};
+    core::Histogram* batch_sizes = nullptr;
+
+    static void complete(Item& item, std::exception_ptr error) {
+        if (item.blocking != nullptr) {
+            if (error) {
+                item.blocking->set_exception(error);
+            } else {
+                item.blocking->set_value();
+            }
+            return;
+        }
+        // Resume the coroutine on its own executor, never on the writer thread.
+        boost::asio::dispatch(*item.executor,
+                              [done = std::move(*item.done), error]() mutable { std::move(done)(error); });
+    }
+
+    void process(std::vector<Item>& batch) {
+        std::vector<std::exception_ptr> errors(batch.size());
+        std::exception_ptr batch_error;
+        try {
+            Lease lease = database.acquire_writer();
+            lease->begin();
+            try {
+                if (batch.size() == 1) {
+                    // Alone in the transaction: its failure rolls back the transaction, no savepoint needed.
+                    batch[0].work(*lease);
+                } else {
+                    for (std::size_t i = 0; i < batch.size(); ++i) {
+                        lease->execute_script("SAVEPOINT mp_group_commit");
+                        try {
+                            batch[i].work(*lease);
+                            lease->execute_script("RELEASE SAVEPOINT mp_group_commit");
+                        } catch (const Error& e) {
+                            if (e.kind() == Error::Kind::Unavailable) {
+                                throw;  // the connection is gone: the whole batch fails
+                            }
+                            errors[i] = std::current_exception();
+                            lease->execute_script("ROLLBACK TO SAVEPOINT mp_group_commit");
+                            lease->execute_script("RELEASE SAVEPOINT mp_group_commit");
+                        } catch (...) {
+                            errors[i] = std::current_exception();
+                            lease->execute_script("ROLLBACK TO SAVEPOINT mp_group_commit");
+                            lease->execute_script("RELEASE SAVEPOINT mp_group_commit");
+                        }
+                    }
+                }
+                lease->commit();
+            } catch (...) {
+                batch_error = std::current_exception();
+                try {
+                    lease->rollback();
+                } catch (...) {
+                    // The transaction is gone with the connection; nothing to undo.
+                }
+            }
+        } catch (...) {
+            batch_error = std::current_exception();
+        }
+        batches.fetch_add(1, std::memory_order_relaxed);
+        if (batch_sizes != nullptr) {
+            batch_sizes->observe(static_cast<double>(batch.size()));
+        }
+        if (batch_error) {
+            failed_commits.fetch_add(1, std::memory_order_relaxed);
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            std::exception_ptr error = batch_error ? batch_error : errors[i];
+            if (error) {
+                failed_submissions.fetch_add(1, std::memory_order_relaxed);
+            }
+            complete(batch[i], error);
+        }
+    }
+
+    void run() {
+        while (true) {
+            std::vector<Item> batch;
+            {
+                std::unique_lock lock(mutex);
+                wake.wait(lock, [&] { return !queue.empty() || stopping; });
+                if (queue.empty()) {
+                    return;  // stopping and drained
+                }
+                // Whatever queued up while the previous commit ran goes into this one.
+                const std::size_t n = std::min(queue.size(), static_cast<std::size_t>(max_batch));
+                batch.reserve(n);
+                for (std::size_t i = 0; i < n; ++i) {
+                    batch.push_back(std::move(queue.front()));
+                    queue.pop_front();
+                }
+            }
+            process(batch);
+        }
+    }
+};
+
+GroupCommitWriter::GroupCommitWriter(Database& database, int max_batch, core::MetricsRegistry* metrics)
+    : impl_(std::make_unique<Impl>(database, max_batch)) {
+    if (metrics != nullptr) {
+        impl_->batch_sizes = &metrics->histogram("motorpool_db_group_commit_batch_size",
+                                                 "Write submissions committed per transaction",
+                                                 {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+        Impl* impl = impl_.get();
+        metrics->gauge_callback(
+            "motorpool_db_group_commit_queued", "Write submissions waiting for the next commit", [impl] {
+                std::lock_guard lock(impl->mutex);
+                return static_cast<double>(impl->queue.size());
+            });
+        metrics->gauge_callback("motorpool_db_group_commit_failed_commits",
+                                "Group transactions that failed to commit",
+                                [impl] { return static_cast<double>(impl->failed_commits.load()); });
+    }
+    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+GroupCommitWriter::~GroupCommitWriter() {
+    stop();
+}
+
+void GroupCommitWriter::enqueue(std::unique_ptr<Work> work, Done done) {
+    Impl::Item item;
+    item.executor.emplace(boost::asio::prefer(boost::asio::get_associated_executor(done),
+                                              boost::asio::execution::outstanding_work.tracked));
+    item.work = std::move(*work);
+    item.done.emplace(std::move(done));
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (!impl_->stopping) {
+            impl_->queue.push_back(std::move(item));
+            impl_->submissions.fetch_add(1, std::memory_order_relaxed);
+            impl_->wake.notify_one();
+            return;
+        }
+    }
+    Impl::complete(item, std::make_exception_ptr(Error(Error::Kind::Unavailable, "the database is closing")));
+}
+
+void GroupCommitWriter::submit_blocking(Work work) {
+    std::promise<void> promise;
+    auto future = promise.get_future();
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (impl_->stopping) {
+            throw Error(Error::Kind::Unavailable, "the database is closing");
+        }
+        Impl::Item item;
+        item.work = std::move(work);
+        item.blocking = &promise;
+        impl_->queue.push_back(std::move(item));
+        impl_->submissions.fetch_add(1, std::memory_order_relaxed);
+    }
+    impl_->wake.notify_one();
+    future.get();
+}
+
+void GroupCommitWriter::stop() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (impl_->stopping) {
+            return;
+        }
+        impl_->stopping = true;
+    }
+    impl_->wake.notify_all();
+    if (impl_->thread.joinable()) {
+        impl_->thread.join();
+    }
+}
+
+GroupCommitWriter::Stats GroupCommitWriter::stats() const {
+    Stats s;
+    s.batches = impl_->batches.load();
+    s.submissions = impl_->submissions.load();
+    s.failed_submissions = impl_->failed_submissions.load();
+    s.failed_commits = impl_->failed_commits.load();
+    std::lock_guard lock(impl_->mutex);
+    s.queued = static_cast<int>(impl_->queue.size());
+    return s;
+}
+
+}  // namespace motorpool::db

@@ -1,0 +1,287 @@
+// SQLite backend: WAL, foreign keys, busy timeout, a statement cache per connection,
+// one writer connection (exclusive) plus a pool of read-only connections.
+
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include "backends.hpp"
+
+namespace motorpool::db::detail {
+namespace {
+
+Error::Kind classify(int extended) {
+    switch (extended) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+            return Error::Kind::UniqueViolation;
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+            return Error::Kind::ForeignKeyViolation;
+        default:
+            break;
+    }
+    switch (extended & 0xFF) {
+        case SQLITE_CONSTRAINT:
+            return Error::Kind::ConstraintViolation;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return Error::Kind::Serialization;
+        case SQLITE_CANTOPEN:
+        case SQLITE_IOERR:
+        case SQLITE_FULL:
+        case SQLITE_NOTADB:
+        case SQLITE_CORRUPT:
+        case SQLITE_READONLY:
+            return Error::Kind::Unavailable;
+        default:
+            return Error::Kind::Other;
+    }
+}
+
+// "$1" -> "?1" outside quoted strings and identifiers, so SQL is written once for both dialects.
+std::string rewrite_placeholders(std::string_view sql) {
+    std::string out;
+    out.reserve(sql.size());
+    char quote = 0;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        char c = sql[i];
+        if (quote != 0) {
+            if (c == quote) {
+                quote = 0;
+            }
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == '$' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+            c = '?';
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+class SqliteConnection final : public Connection {
+public:
+    SqliteConnection(const std::string& path, bool read_only, std::chrono::milliseconds busy_timeout) {
+        int flags =
+            SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+        if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+            std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+            sqlite3_close(db_);
+            db_ = nullptr;
+            throw Error(Error::Kind::Unavailable, "cannot open SQLite database " + path + ": " + message);
+        }
+        sqlite3_extended_result_codes(db_, 1);
+        sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
+        if (!read_only) {
+            // WAL lets readers work while the writer commits; synchronous=FULL makes every commit
+            // durable (fsync of the WAL) because "2xx means committed"; group commit amortises it.
+            execute_script("PRAGMA journal_mode=WAL");
+            execute_script("PRAGMA synchronous=FULL");
+        }
+        execute_script("PRAGMA foreign_keys=ON");
+        execute_script("PRAGMA temp_store=MEMORY");
+    }
+
+    ~SqliteConnection() override {
+        for (auto& [sql, stmt] : cache_) {
+            sqlite3_finalize(stmt);
+        }
+        sqlite3_close_v2(db_);
+    }
+
+    Dialect dialect() const override { return Dialect::Sqlite; }
+
+    ResultSet query(std::string_view sql, std::span<const Value> params) override {
+        sqlite3_stmt* stmt = prepare(sql);
+        // Reset on every exit so the cached statement is reusable and releases its read lock.
+        struct Reset {
+            sqlite3_stmt* s;
+            ~Reset() {
+                sqlite3_reset(s);
+                sqlite3_clear_bindings(s);
+            }
+        } reset{stmt};
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            bind(stmt, static_cast<int>(i + 1), params[i]);
+        }
+        ResultSet result;
+        const int columns = sqlite3_column_count(stmt);
+        result.columns.reserve(static_cast<std::size_t>(columns));
+        for (int c = 0; c < columns; ++c) {
+            result.columns.emplace_back(sqlite3_column_name(stmt, c));
+        }
+        while (true) {
+            int rc = sqlite3_step(stmt);
+            if (rc == SQLITE_DONE) {
+                break;
+            }
+            if (rc != SQLITE_ROW) {
+                fail(rc);
+            }
+            std::vector<Value> row;
+            row.reserve(static_cast<std::size_t>(columns));
+            for (int c = 0; c < columns; ++c) {
+                switch (sqlite3_column_type(stmt, c)) {
+                    case SQLITE_INTEGER:
+                        row.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c)));
+                        break;
+                    case SQLITE_FLOAT:
+                        row.emplace_back(sqlite3_column_double(stmt, c));
+                        break;
+                    case SQLITE_NULL:
+                        row.emplace_back(std::monostate{});
+                        break;
+                    default: {
+                        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+                        row.emplace_back(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
+                    }
+                }
+            }
+            result.rows.push_back(std::move(row));
+        }
+        if (sqlite3_stmt_readonly(stmt) == 0) {
+            result.affected = sqlite3_changes64(db_);
+        }
+        return result;
+    }
+
+    void execute_script(std::string_view sql) override {
+        std::string text(sql);
+        char* message = nullptr;
+        int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+        if (rc != SQLITE_OK) {
+            std::string detail = message != nullptr ? message : sqlite3_errstr(rc);
+            sqlite3_free(message);
+            throw Error(classify(sqlite3_extended_errcode(db_)), "SQLite: " + detail);
+        }
+    }
+
+private:
+    sqlite3_stmt* prepare(std::string_view sql) {
+        auto it = cache_.find(std::string(sql));
+        if (it != cache_.end()) {
+            return it->second;
+        }
+        if (cache_.size() >= kCacheLimit) {
+            for (auto& [text, stmt] : cache_) {
+                sqlite3_finalize(stmt);
+            }
+            cache_.clear();
+        }
+        std::string rewritten = rewrite_placeholders(sql);
+        sqlite3_stmt* stmt = nullptr;
+        int rc = sqlite3_prepare_v3(
+            db_, rewritten.c_str(), static_cast<int>(rewritten.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+        if (rc != SQLITE_OK) {
+            fail(rc);
+        }
+        cache_.emplace(std::string(sql), stmt);
+        return stmt;
+    }
+
+    void bind(sqlite3_stmt* stmt, int index, const Value& value) {
+        int rc = std::visit(
+            [&](const auto& v) -> int {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::monostate>) {
+                    return sqlite3_bind_null(stmt, index);
+                } else if constexpr (std::is_same_v<T, std::int64_t>) {
+                    return sqlite3_bind_int64(stmt, index, v);
+                } else if constexpr (std::is_same_v<T, double>) {
+                    return sqlite3_bind_double(stmt, index, v);
+                } else if constexpr (std::is_same_v<T, bool>) {
+                    return sqlite3_bind_int64(stmt, index, v ? 1 : 0);
+                } else {
+                    return sqlite3_bind_text64(stmt, index, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+                }
+            },
+            value);
+        if (rc != SQLITE_OK) {
+            fail(rc);
+        }
+    }
+
+    // sqlite3_errmsg names the failing constraint or column, never the statement text.
+    [[noreturn]] void fail(int rc) {
+        int extended = sqlite3_extended_errcode(db_);
+        (void)rc;
+        throw Error(classify(extended), std::string("SQLite: ") + sqlite3_errmsg(db_));
+    }
+
+    static constexpr std::size_t kCacheLimit = 256;
+    sqlite3* db_ = nullptr;
+    std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+class SqliteDatabase final : public Database {
+public:
+    SqliteDatabase(const Options& options, const std::string& path, core::WorkerPool& workers)
+        : Database(workers),
+          path_(path),
+          in_memory_(path == ":memory:"),
+          writer_(
+              [this, timeout = options.busy_timeout] {
+                  return std::make_unique<SqliteConnection>(path_, false, timeout);
+              },
+              1,
+              options.acquire_timeout),
+          readers_(
+              [this, timeout = options.busy_timeout] {
+                  return std::make_unique<SqliteConnection>(path_, true, timeout);
+              },
+              options.pool_size,
+              options.acquire_timeout) {
+        // Open the writer once now: creates the file, switches it to WAL, fails fast on a bad path.
+        Lease first = writer_.acquire();
+        (void)first;
+    }
+
+    ~SqliteDatabase() override { close(); }
+
+    Dialect dialect() const override { return Dialect::Sqlite; }
+    // An in-memory database exists only in its one connection: readers share the writer.
+    Lease acquire_reader() override { return in_memory_ ? writer_.acquire() : readers_.acquire(); }
+    Lease acquire_writer() override { return writer_.acquire(); }
+
+    bool ping() noexcept override {
+        try {
+            Lease lease = acquire_reader();
+            return !lease->query("SELECT 1").empty();
+        } catch (...) {
+            return false;
+        }
+    }
+
+    PoolStats stats() const override {
+        PoolStats w = writer_.stats();
+        PoolStats r = readers_.stats();
+        return {w.size + r.size, w.in_use + r.in_use, w.waiting + r.waiting};
+    }
+
+    void close() override {
+        if (closed_.exchange(true)) {
+            return;
+        }
+        if (group_commit_) {
+            group_commit_->stop();
+        }
+        readers_.close();
+        writer_.close();
+    }
+
+private:
+    std::string path_;
+    bool in_memory_;
+    Pool writer_;
+    Pool readers_;
+    std::atomic<bool> closed_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<Database> open_sqlite(const Options& options, const std::string& path, core::WorkerPool& workers) {
+    return std::make_unique<SqliteDatabase>(options, path, workers);
+}
+
+}  // namespace motorpool::db::detail

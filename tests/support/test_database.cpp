@@ -1,0 +1,138 @@
+#include "test_database.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include "core/crypto.hpp"
+
+namespace motorpool::testing {
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read before tests start threads
+    return v != nullptr ? v : "";
+}
+
+// Runs one statement on the admin connection (CREATE/DROP DATABASE cannot run in a transaction).
+void admin_exec(const std::string& sql) {
+    PGconn* conn = PQconnectdb(env("MOTORPOOL_TEST_PG_URL").c_str());
+    if (PQstatus(conn) != CONNECTION_OK) {
+        std::string message = PQerrorMessage(conn);
+        PQfinish(conn);
+        throw std::runtime_error("test PostgreSQL unreachable: " + message);
+    }
+    PGresult* result = PQexec(conn, sql.c_str());
+    bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    std::string message = ok ? "" : PQresultErrorMessage(result);
+    PQclear(result);
+    PQfinish(conn);
+    if (!ok) {
+        throw std::runtime_error("test PostgreSQL: " + message);
+    }
+}
+
+// postgresql://user@host:port/postgres -> postgresql://user@host:port/<name> (keeps any ?params).
+std::string with_database(const std::string& url, const std::string& name) {
+    auto scheme = url.find("://");
+    auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+    auto query = url.find('?');
+    std::string base = slash == std::string::npos ? url.substr(0, query) : url.substr(0, slash);
+    std::string params = query == std::string::npos ? "" : url.substr(query);
+    return base + "/" + name + params;
+}
+
+}  // namespace
+
+std::optional<TestBackend> test_backend_from_env() {
+    std::string name = env("MOTORPOOL_TEST_BACKEND");
+    if (name.empty() || name == "sqlite") {
+        return TestBackend::Sqlite;
+    }
+    if (name == "postgres") {
+        return TestBackend::Postgres;
+    }
+    if (name == "pgbouncer") {
+        return TestBackend::PgBouncer;
+    }
+    return std::nullopt;
+}
+
+const char* backend_name(TestBackend backend) {
+    switch (backend) {
+        case TestBackend::Sqlite:
+            return "sqlite";
+        case TestBackend::Postgres:
+            return "postgres";
+        case TestBackend::PgBouncer:
+            return "pgbouncer";
+    }
+    return "unknown";
+}
+
+std::optional<std::string> backend_unavailable_reason() {
+    auto backend = test_backend_from_env();
+    if (!backend) {
+        return "MOTORPOOL_TEST_BACKEND must be sqlite, postgres or pgbouncer";
+    }
+    if (*backend != TestBackend::Sqlite && env("MOTORPOOL_TEST_PG_URL").empty()) {
+        return "MOTORPOOL_TEST_PG_URL is not set (run under scripts/with-postgres, as make test does)";
+    }
+    if (*backend == TestBackend::PgBouncer && env("MOTORPOOL_TEST_PGBOUNCER_URL").empty()) {
+        return "MOTORPOOL_TEST_PGBOUNCER_URL is not set (run under scripts/with-postgres, as make test does)";
+    }
+    return std::nullopt;
+}
+
+TestDatabase::TestDatabase() : backend_(test_backend_from_env().value_or(TestBackend::Sqlite)) {
+    if (backend_ == TestBackend::Sqlite) {
+        auto dir =
+            std::filesystem::temp_directory_path() / ("motorpool-test-" + core::hex_encode(core::random_bytes(8)));
+        std::filesystem::create_directories(dir);
+        sqlite_dir_ = dir.string();
+        url_ = "sqlite:///" + (dir / "test.db").string();  // absolute: sqlite:////tmp/...
+        return;
+    }
+    pg_name_ = "mp_test_" + core::hex_encode(core::random_bytes(6));
+    admin_exec("CREATE DATABASE " + pg_name_);
+    url_ = with_database(
+        env(backend_ == TestBackend::PgBouncer ? "MOTORPOOL_TEST_PGBOUNCER_URL" : "MOTORPOOL_TEST_PG_URL"), pg_name_);
+}
+
+TestDatabase::~TestDatabase() {
+    try {
+        if (!sqlite_dir_.empty()) {
+            std::filesystem::remove_all(sqlite_dir_);
+        }
+        if (!pg_name_.empty()) {
+            admin_exec("DROP DATABASE IF EXISTS " + pg_name_ + " WITH (FORCE)");
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "test database cleanup failed: %s\n", e.what());
+    }
+}
+
+db::Options TestDatabase::options() const {
+    db::Options options;
+    options.url = url_;
+    options.pool_size = 4;
+    options.pg_prepared_statements = prepared_statements();
+    return options;
+}
+
+int run_all_tests_or_skip(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    if (auto reason = backend_unavailable_reason()) {
+        std::fprintf(stderr, "SKIPPED: %s\n", reason->c_str());
+        return 77;
+    }
+    std::fprintf(stderr, "database backend: %s\n", backend_name(*test_backend_from_env()));
+    return RUN_ALL_TESTS();
+}
+
+}  // namespace motorpool::testing
