@@ -2,7 +2,6 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/parse_query.hpp>
 
 #include "core/errors.hpp"
 #include "core/json.hpp"
@@ -94,17 +93,54 @@ std::string_view Request::param(std::string_view name) const {
     return {};
 }
 
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%') {
+            if (i + 2 >= text.size()) {
+                return std::nullopt;
+            }
+            int hi = hex(text[i + 1]);
+            int lo = hex(text[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                return std::nullopt;  // malformed escape or an encoded NUL
+            }
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else if (plus_is_space && text[i] == '+') {
+            out.push_back(' ');
+        } else {
+            out.push_back(text[i]);
+        }
+    }
+    return out;
+}
+
 std::optional<std::string> Request::query_param(std::string_view name) const {
-    if (query.empty()) {
-        return std::nullopt;
-    }
-    auto params = boost::urls::parse_query(query);
-    if (!params) {
-        return std::nullopt;
-    }
-    for (auto param : *params) {
-        if (param.key == name) {
-            return std::string(param.has_value ? param.value : std::string{});
+    std::string_view rest = query;
+    while (!rest.empty()) {
+        auto amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+        auto eq = pair.find('=');
+        auto key = percent_decode(pair.substr(0, eq), true);
+        if (key && *key == name) {
+            // A malformed value reads as absent rather than as a wrong value.
+            return eq == std::string_view::npos ? std::optional<std::string>("")
+                                                : percent_decode(pair.substr(eq + 1), true);
         }
     }
     return std::nullopt;

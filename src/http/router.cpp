@@ -23,42 +23,6 @@ struct Router::Node {
 
 namespace {
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-// Percent-decodes one path segment; nullopt for a malformed escape or an encoded NUL.
-std::optional<std::string> decode_segment(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%') {
-            if (i + 2 >= s.size()) {
-                return std::nullopt;
-            }
-            int hi = hex_digit(s[i + 1]);
-            int lo = hex_digit(s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                return std::nullopt;
-            }
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
-}
-
 std::vector<std::string_view> split_path(std::string_view path) {
     std::vector<std::string_view> segments;
     if (path.empty() || path.front() != '/') {
@@ -220,7 +184,7 @@ Match Router::match(Method method, std::string_view path) const {
     std::vector<std::string> segments;
     segments.reserve(raw_segments.size());
     for (auto raw : raw_segments) {
-        auto decoded = decode_segment(raw);
+        auto decoded = percent_decode(raw);
         if (!decoded) {
             return result;
         }

@@ -156,3 +156,26 @@ TEST(RequestTest, HeadersQueryAndJson) {
 
 }  // namespace
 }  // namespace motorpool::http
+
+namespace motorpool::http {
+namespace {
+
+TEST(PercentDecodeTest, DecodesAndRejects) {
+    EXPECT_EQ(percent_decode("a%20b%2Fc"), "a b/c");
+    EXPECT_EQ(percent_decode("a+b"), "a+b");
+    EXPECT_EQ(percent_decode("a+b", true), "a b");
+    EXPECT_FALSE(percent_decode("%"));
+    EXPECT_FALSE(percent_decode("%4"));
+    EXPECT_FALSE(percent_decode("%zz"));
+    EXPECT_FALSE(percent_decode("%00"));
+}
+
+TEST(RequestTest, MalformedQueryValuesReadAsAbsent) {
+    Request r;
+    r.query = "a=%zz&b=ok";
+    EXPECT_FALSE(r.query_param("a"));
+    EXPECT_EQ(r.query_param("b"), "ok");
+}
+
+}  // namespace
+}  // namespace motorpool::http

@@ -70,4 +70,7 @@ struct Response {
 
 bool iequals(std::string_view a, std::string_view b);
 
+/// RFC 3986 percent-decoding ('+' as space in query strings); nullopt for a malformed escape or %00.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+
 }  // namespace motorpool::http
