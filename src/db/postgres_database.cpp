@@ -74,6 +74,7 @@ public:
             conn_ = nullptr;
             throw Error(Error::Kind::Unavailable, "cannot connect to PostgreSQL: " + message);
         }
+        PQsetNoticeProcessor(conn_, &PgConnection::on_notice, nullptr);
     }
     ~PgConnection() override { PQfinish(conn_); }
 
@@ -111,6 +112,9 @@ public:
     }
 
 private:
+    // Server notices (e.g. "there is no transaction in progress") go to the log, not raw stderr.
+    static void on_notice(void*, const char* message) { spdlog::debug("PostgreSQL notice: {}", first_line(message)); }
+
     void ensure_connected() {
         if (PQstatus(conn_) != CONNECTION_OK) {
             reconnect();

@@ -1,0 +1,430 @@
+// The database layer on whichever backend MOTORPOOL_TEST_BACKEND selects (sqlite, postgres,
+// pgbouncer): values, placeholders, error classes, transactions, pool, group commit, migrations.
+
+#include "db/db.hpp"
+
+#include <atomic>
+#include <latch>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include "test_database.hpp"
+
+namespace motorpool::db {
+namespace {
+
+namespace net = boost::asio;
+using testing::TestBackend;
+using testing::TestDatabase;
+
+class DbTest : public ::testing::Test {
+protected:
+    DbTest() : workers_(4, 1024) {}
+    void SetUp() override {
+        database_ = std::make_unique<TestDatabase>();
+        db_ = Database::open(database_->options(), workers_, &metrics_);
+        db_->with_transaction([this](Connection& c) {
+            c.execute_script(std::string("CREATE TABLE items (id ") + (pg() ? "BIGSERIAL" : "INTEGER") +
+                             " PRIMARY KEY, name TEXT NOT NULL UNIQUE, qty BIGINT, price DOUBLE PRECISION, "
+                             "flag BOOLEAN)");
+        });
+    }
+    void TearDown() override {
+        db_->close();
+        db_.reset();
+        database_.reset();
+    }
+    bool pg() const { return database_->backend() != TestBackend::Sqlite; }
+    std::int64_t count(const std::string& where = "1=1") {
+        return db_->with_reader(
+            [&](Connection& c) { return c.query("SELECT COUNT(*) FROM items WHERE " + where).front().int64(0); });
+    }
+
+    core::WorkerPool workers_;
+    core::MetricsRegistry metrics_;
+    std::unique_ptr<TestDatabase> database_;
+    std::unique_ptr<Database> db_;
+};
+
+TEST(DatabaseUrlTest, ParsesTheDocumentedForms) {
+    auto rel = parse_database_url("sqlite:///motorpool.db");
+    EXPECT_EQ(rel.dialect, Dialect::Sqlite);
+    EXPECT_EQ(rel.sqlite_path, "motorpool.db");
+    EXPECT_EQ(parse_database_url("sqlite:////var/lib/mp/data.db").sqlite_path, "/var/lib/mp/data.db");
+    EXPECT_EQ(parse_database_url("sqlite:///:memory:").sqlite_path, ":memory:");
+    auto pg = parse_database_url("postgresql://u:p@db:5432/mp?sslmode=require&connect_timeout=5");
+    EXPECT_EQ(pg.dialect, Dialect::Postgres);
+    EXPECT_EQ(pg.pg_conninfo, "postgresql://u:p@db:5432/mp?sslmode=require&connect_timeout=5");
+    EXPECT_EQ(parse_database_url("postgres://h/db").dialect, Dialect::Postgres);
+    for (const char* bad :
+         {"", "mysql://h/db", "sqlite://rel.db", "sqlite:///", "sqlite:///x.db?mode=ro", "/tmp/x.db"}) {
+        EXPECT_THROW(parse_database_url(bad), Error) << bad;
+    }
+}
+
+TEST_F(DbTest, ValuesRoundTrip) {
+    db_->with_transaction([](Connection& c) {
+        c.execute("INSERT INTO items (name, qty, price, flag) VALUES ($1, $2, $3, $4)",
+                  {std::string("grüße ✓"), std::int64_t{9'007'199'254'740'993}, 0.1, true});
+        c.execute("INSERT INTO items (name, qty, price, flag) VALUES ($1, $2, $3, $4)",
+                  {std::string("nulls"), Value{}, Value{}, Value{}});
+    });
+    auto rows =
+        db_->with_reader([](Connection& c) { return c.query("SELECT name, qty, price, flag FROM items ORDER BY id"); });
+    ASSERT_EQ(rows.size(), 2U);
+    EXPECT_EQ(rows.columns, (std::vector<std::string>{"name", "qty", "price", "flag"}));
+    EXPECT_EQ(rows.row(0).text(0), "grüße ✓");
+    EXPECT_EQ(rows.row(0).int64(1), 9'007'199'254'740'993);
+    EXPECT_DOUBLE_EQ(rows.row(0).real(2), 0.1);
+    EXPECT_TRUE(rows.row(0).boolean(3));
+    EXPECT_TRUE(rows.row(1).is_null(1));
+    EXPECT_FALSE(rows.row(1).opt_real(2));
+    EXPECT_FALSE(rows.row(1).opt_text(0) == std::nullopt);
+    EXPECT_THROW(rows.row(1).int64(1), Error);
+    EXPECT_THROW(rows.row(0).int64(0), Error);
+}
+
+TEST_F(DbTest, NumberedPlaceholdersInAnyOrder) {
+    auto rows = db_->with_reader([](Connection& c) {
+        return c.query("SELECT $2 || '-' || $1 || '-' || $2, '$1 stays literal'", {std::string("a"), std::string("b")});
+    });
+    EXPECT_EQ(rows.front().text(0), "b-a-b");
+    EXPECT_EQ(rows.front().text(1), "$1 stays literal");
+}
+
+TEST_F(DbTest, AffectedRowCounts) {
+    db_->with_transaction([](Connection& c) {
+        for (int i = 0; i < 5; ++i) {
+            c.execute("INSERT INTO items (name, qty) VALUES ($1, $2)", {"n" + std::to_string(i), std::int64_t{i}});
+        }
+        EXPECT_EQ(c.execute("UPDATE items SET qty = qty + 1 WHERE qty >= $1", {std::int64_t{2}}), 3);
+        EXPECT_EQ(c.execute("DELETE FROM items WHERE qty > $1", {std::int64_t{100}}), 0);
+    });
+}
+
+TEST_F(DbTest, ErrorsAreClassifiedWithoutSql) {
+    db_->with_transaction(
+        [](Connection& c) { c.execute("INSERT INTO items (name) VALUES ($1)", {std::string("dup")}); });
+    try {
+        db_->with_transaction(
+            [](Connection& c) { c.execute("INSERT INTO items (name) VALUES ($1)", {std::string("dup")}); });
+        FAIL() << "expected a unique violation";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), Error::Kind::UniqueViolation);
+        EXPECT_EQ(std::string(e.what()).find("INSERT"), std::string::npos) << e.what();
+        if (pg()) {
+            EXPECT_EQ(e.constraint(), "items_name_key");
+        }
+    }
+    try {
+        db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (qty) VALUES (1)"); });
+        FAIL() << "expected a not-null violation";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), Error::Kind::ConstraintViolation);
+    }
+    db_->with_transaction([](Connection& c) {
+        c.execute_script("CREATE TABLE parents (id INTEGER PRIMARY KEY)");
+        c.execute_script("CREATE TABLE children (parent_id INTEGER NOT NULL REFERENCES parents (id))");
+    });
+    try {
+        db_->with_transaction([](Connection& c) { c.execute("INSERT INTO children (parent_id) VALUES (42)"); });
+        FAIL() << "expected a foreign key violation";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), Error::Kind::ForeignKeyViolation);
+    }
+    try {
+        db_->with_reader([](Connection& c) { c.query("SELECT secret_column FROM no_such_table WHERE x = 'secret'"); });
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()).find("SELECT"), std::string::npos) << e.what();
+        EXPECT_EQ(std::string(e.what()).find("'secret'"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(DbTest, TransactionsCommitOrRollBack) {
+    db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('kept')"); });
+    EXPECT_THROW(db_->with_transaction([](Connection& c) {
+        c.execute("INSERT INTO items (name) VALUES ('discarded')");
+        throw std::runtime_error("abort");
+    }),
+                 std::runtime_error);
+    EXPECT_EQ(count(), 1);
+    EXPECT_EQ(count("name = 'kept'"), 1);
+    // The connection is usable after the rollback.
+    db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('again')"); });
+    EXPECT_EQ(count(), 2);
+}
+
+TEST_F(DbTest, PoolExhaustionIsUnavailable) {
+    auto options = database_->options();
+    options.pool_size = 1;
+    options.acquire_timeout = std::chrono::milliseconds(100);
+    auto small = Database::open(options, workers_, nullptr);
+    Lease held = small->acquire_writer();
+    try {
+        Lease second = small->acquire_writer();
+        FAIL() << "expected Unavailable";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), Error::Kind::Unavailable);
+    }
+    EXPECT_EQ(small->stats().in_use, 1);
+}
+
+// Runs `count` coroutines on a 2-thread io_context, each calling `body(i)`; rethrows the first failure.
+template <typename Body>
+void run_concurrently(int count, Body body) {
+    net::io_context io;
+    std::atomic<int> failures{0};
+    std::mutex first_mutex;
+    std::exception_ptr first;
+    for (int i = 0; i < count; ++i) {
+        net::co_spawn(io, body(i), [&](std::exception_ptr e) {
+            if (e) {
+                ++failures;
+                std::lock_guard lock(first_mutex);
+                first = first ? first : e;
+            }
+        });
+    }
+    std::thread second([&] { io.run(); });
+    io.run();
+    second.join();
+    if (first) {
+        std::rethrow_exception(first);
+    }
+}
+
+// Occupies the group-commit writer with one submission until `queued` others wait behind it, so
+// those are committed together in the next transaction. Joins in the destructor.
+class WriterBlocker {
+public:
+    WriterBlocker(GroupCommitWriter& writer, int queued, std::function<void(Connection&)> work = {}) : writer_(writer) {
+        thread_ = std::thread([this, work] {
+            writer_.submit_blocking([&](Connection& c) {
+                if (work) {
+                    work(c);
+                }
+                running_.count_down();
+                release_.wait();
+            });
+        });
+        running_.wait();
+        releaser_ = std::thread([this, queued] {
+            while (writer_.stats().queued < queued) {
+                std::this_thread::yield();
+            }
+            release_.count_down();
+        });
+    }
+    ~WriterBlocker() {
+        releaser_.join();
+        thread_.join();
+    }
+
+private:
+    GroupCommitWriter& writer_;
+    std::latch running_{1};
+    std::latch release_{1};
+    std::thread thread_;
+    std::thread releaser_;
+};
+
+TEST_F(DbTest, GroupCommitAcknowledgesOnlyAfterCommitAndLosesNothing) {
+    constexpr int kSubmitters = 200;
+    auto& writer = db_->group_commit();
+    std::atomic<int> visible_on_ack{0};
+    {
+        WriterBlocker blocker(
+            writer, kSubmitters, [](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('blocker')"); });
+        run_concurrently(kSubmitters, [&](int i) -> net::awaitable<void> {
+            std::string name = "row-" + std::to_string(i);
+            auto insert = [name](Connection& c) { c.execute("INSERT INTO items (name, qty) VALUES ($1, 1)", {name}); };
+            co_await writer.submit(std::move(insert));
+            // Acknowledged means committed: another connection sees the row now.
+            auto select = [name](Connection& c) {
+                return c.query("SELECT COUNT(*) FROM items WHERE name = $1", {name}).front().int64(0);
+            };
+            if (co_await db_->read(std::move(select)) == 1) {
+                ++visible_on_ack;
+            }
+        });
+    }
+    EXPECT_EQ(visible_on_ack, kSubmitters);
+    EXPECT_EQ(count("qty = 1"), kSubmitters);
+    auto stats = writer.stats();
+    EXPECT_EQ(stats.submissions, static_cast<std::uint64_t>(kSubmitters + 1));
+    // 200 queued behind the blocker commit in batches of at most 256: two transactions in all.
+    EXPECT_EQ(stats.batches, 2U);
+    EXPECT_EQ(stats.failed_submissions, 0U);
+    EXPECT_NE(metrics_.render().find("motorpool_db_group_commit_batch_size_bucket{le=\"256\"} 2"), std::string::npos);
+}
+
+TEST_F(DbTest, GroupCommitFailureIsReportedToItsSubmitterOnly) {
+    auto& writer = db_->group_commit();
+    db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('taken')"); });
+    std::vector<int> outcome(3, -1);  // 0 ok, 1 unique violation, 2 other
+    {
+        WriterBlocker blocker(writer, 3);
+        run_concurrently(3, [&](int i) -> net::awaitable<void> {
+            auto work = [i](Connection& c) {
+                c.execute("INSERT INTO items (name) VALUES ($1)", {"partial-" + std::to_string(i)});
+                c.execute("INSERT INTO items (name) VALUES ($1)",
+                          {i == 1 ? std::string("taken") : "ok-" + std::to_string(i)});
+            };
+            try {
+                co_await writer.submit(std::move(work));
+                outcome[static_cast<std::size_t>(i)] = 0;
+            } catch (const Error& e) {
+                outcome[static_cast<std::size_t>(i)] = e.kind() == Error::Kind::UniqueViolation ? 1 : 2;
+            }
+        });
+    }
+    EXPECT_EQ(outcome, (std::vector<int>{0, 1, 0}));
+    // The failed submission's first insert was rolled back with it; the others are committed.
+    EXPECT_EQ(count("name = 'partial-1'"), 0);
+    EXPECT_EQ(count("name IN ('partial-0', 'ok-0', 'partial-2', 'ok-2')"), 4);
+    EXPECT_EQ(writer.stats().batches, 2U);
+}
+
+TEST_F(DbTest, GroupCommitFailingCommitFailsTheWholeBatch) {
+    db_->with_transaction([](Connection& c) {
+        c.execute_script("CREATE TABLE owners (id INTEGER PRIMARY KEY)");
+        c.execute_script(
+            "CREATE TABLE pets (owner_id INTEGER REFERENCES owners (id) DEFERRABLE INITIALLY DEFERRED, name TEXT)");
+    });
+    auto& writer = db_->group_commit();
+    std::atomic<int> failed{0};
+    {
+        WriterBlocker blocker(writer, 2);
+        run_concurrently(2, [&](int i) -> net::awaitable<void> {
+            // The dangling reference is only checked at COMMIT, which then fails for both.
+            auto work = [i](Connection& c) {
+                c.execute("INSERT INTO pets (owner_id, name) VALUES ($1, 'rex')", {std::int64_t{i == 0 ? 1 : 999}});
+            };
+            try {
+                co_await writer.submit(std::move(work));
+            } catch (const Error&) {
+                ++failed;
+            }
+        });
+    }
+    EXPECT_EQ(failed, 2);
+    EXPECT_EQ(db_->with_reader([](Connection& c) { return c.query("SELECT COUNT(*) FROM pets").front().int64(0); }), 0);
+    EXPECT_EQ(writer.stats().failed_commits, 1U);
+}
+
+TEST_F(DbTest, GroupCommitStopDrainsThenRefuses) {
+    auto& writer = db_->group_commit();
+    for (int i = 0; i < 5; ++i) {
+        writer.submit_blocking(
+            [i](Connection& c) { c.execute("INSERT INTO items (name) VALUES ($1)", {"s" + std::to_string(i)}); });
+    }
+    writer.stop();
+    EXPECT_EQ(count(), 5);
+    try {
+        writer.submit_blocking([](Connection&) {});
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), Error::Kind::Unavailable);
+    }
+    std::atomic<bool> refused{false};
+    run_concurrently(1, [&](int) -> net::awaitable<void> {
+        try {
+            co_await writer.submit([](Connection&) {});
+        } catch (const Error& e) {
+            refused = e.kind() == Error::Kind::Unavailable;
+        }
+    });
+    EXPECT_TRUE(refused);
+}
+
+TEST_F(DbTest, EmbeddedMigrationsApplyOnceAndReportStatus) {
+    auto migrations = embedded_migrations(db_->dialect());
+    ASSERT_FALSE(migrations.empty());
+    EXPECT_EQ(migrations.front().version, 1);
+    EXPECT_EQ(migrations.front().name, "baseline");
+    EXPECT_EQ(migrate(*db_, migrations), static_cast<int>(migrations.size()));
+    EXPECT_EQ(migrate(*db_, migrations), 0);
+    db_->with_transaction(
+        [](Connection& c) { c.execute("INSERT INTO instance_meta (key, value, updated_at_ms) VALUES ('k', 'v', 1)"); });
+    for (const auto& status : migration_status(*db_, migrations)) {
+        EXPECT_TRUE(status.applied);
+        EXPECT_TRUE(status.checksum_matches);
+        EXPECT_TRUE(status.applied_at_ms.has_value());
+    }
+}
+
+TEST_F(DbTest, ChangedOrUnknownMigrationsAreRefused) {
+    std::vector<Migration> v1{{1, "first", "CREATE TABLE m1 (x INTEGER)"},
+                              {2, "second", "CREATE TABLE m2 (x INTEGER)"}};
+    EXPECT_EQ(migrate(*db_, v1), 2);
+    auto status_before = migration_status(*db_, v1);
+    EXPECT_TRUE(status_before[1].applied);
+
+    auto edited = v1;
+    edited[1].sql = "CREATE TABLE m2 (x INTEGER, y INTEGER)";
+    try {
+        migrate(*db_, edited);
+        FAIL() << "an edited applied migration must be refused";
+    } catch (const MigrationError& e) {
+        EXPECT_NE(std::string(e.what()).find("0002_second"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("changed"), std::string::npos);
+    }
+    EXPECT_FALSE(migration_status(*db_, edited)[1].checksum_matches);
+
+    std::vector<Migration> older{v1[0]};
+    EXPECT_THROW(migrate(*db_, older), MigrationError);
+}
+
+TEST_F(DbTest, FailingMigrationLeavesNoTrace) {
+    std::vector<Migration> migrations{{1, "ok", "CREATE TABLE good (x INTEGER)"},
+                                      {2, "broken", "CREATE TABLE half (x INTEGER); THIS IS NOT SQL"}};
+    EXPECT_THROW(migrate(*db_, migrations), Error);
+    auto status = migration_status(*db_, migrations);
+    EXPECT_TRUE(status[0].applied);
+    EXPECT_FALSE(status[1].applied);
+    // The broken migration's first statement was rolled back with it.
+    EXPECT_THROW(db_->with_reader([](Connection& c) { c.query("SELECT x FROM half"); }), Error);
+}
+
+TEST_F(DbTest, PostgresReconnectsAfterTheConnectionDies) {
+    if (!pg()) {
+        GTEST_SKIP() << "PostgreSQL only";
+    }
+    std::string name =
+        db_->with_reader([](Connection& c) { return c.query("SELECT current_database()").front().text(0); });
+    // Terminate every backend of this database from the admin connection: a server restart, as the pool sees it.
+    PGconn* admin = PQconnectdb(std::getenv("MOTORPOOL_TEST_PG_URL"));  // NOLINT(concurrency-mt-unsafe)
+    ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+    std::string sql = "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + name + "'";
+    PGresult* r = PQexec(admin, sql.c_str());
+    ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+    EXPECT_GE(std::atoi(PQgetvalue(r, 0, 0)), 1);
+    PQclear(r);
+    PQfinish(admin);
+    // The pooled connections are dead now; the next queries reconnect transparently.
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(db_->with_reader([](Connection& c) { return c.query("SELECT 41 + 1").front().int64(0); }), 42);
+    }
+    db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('after-restart')"); });
+    EXPECT_EQ(count(), 1);
+    EXPECT_TRUE(db_->ping());
+}
+
+TEST_F(DbTest, PingFailsOnceClosed) {
+    EXPECT_TRUE(db_->ping());
+    db_->close();
+    EXPECT_FALSE(db_->ping());
+    EXPECT_THROW(db_->acquire_reader(), Error);
+}
+
+}  // namespace
+}  // namespace motorpool::db
+
+int main(int argc, char** argv) {
+    return motorpool::testing::run_all_tests_or_skip(argc, argv);
+}
