@@ -43,7 +43,9 @@ int serve(Config config) {
     return 0;
 }
 
-int show_config(const Config& config, const EnvSource& source) {
+int show_config(Config config, const EnvSource& source) {
+    // Shows the secrets serve would use: read from (or generated into) the secrets file in development.
+    config.ensure_secrets();
     for (const auto& entry : config.describe(source)) {
         std::printf("%-34s %-48s (%s)\n", entry.name.c_str(), entry.value.c_str(), entry.origin.c_str());
     }

@@ -409,7 +409,11 @@ std::string mask_url_password(const std::string& url) {
 std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     std::vector<Entry> entries;
     auto add = [&](const std::string& name, const std::string& value) {
-        entries.push_back({name, is_secret(name) ? mask(value) : value, source.origin(name)});
+        std::string origin = source.origin(name);
+        if (origin == "default" && !value.empty() && (name == "SECRET_KEY" || name == "MOTORPOOL_ENCRYPTION_KEY")) {
+            origin = "secrets file";  // filled by ensure_secrets() in development
+        }
+        entries.push_back({name, is_secret(name) ? mask(value) : value, origin});
     };
     auto join = [](const std::vector<std::string>& items) {
         std::string out;
