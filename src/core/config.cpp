@@ -274,7 +274,7 @@ Config Config::load(const EnvSource& source) {
     r.boolean("MOTORPOOL_PG_PREPARED_STATEMENTS", c.pg_prepared_statements);
     r.integer("MOTORPOOL_GROUP_COMMIT_MAX_BATCH", c.group_commit_max_batch, 1, 100'000);
     r.integer("MOTORPOOL_MAX_CONNECTIONS", c.max_connections, 1, 1'000'000);
-    r.integer("MOTORPOOL_MAX_HEADER_BYTES", c.max_header_bytes, 1024, 1024 * 1024);
+    r.integer("MOTORPOOL_MAX_HEADER_BYTES", c.max_header_bytes, 1024, 1024LL * 1024);
     r.integer("MOTORPOOL_MAX_BODY_BYTES", c.max_body_bytes, 1024, 1024LL * 1024 * 1024);
     r.duration("MOTORPOOL_READ_TIMEOUT", c.read_timeout);
     r.duration("MOTORPOOL_IDLE_TIMEOUT", c.idle_timeout);

@@ -49,7 +49,7 @@ ApiError ApiError::conflict(std::string detail) {
 ApiError ApiError::payload_too_large(std::size_t limit_bytes) {
     return {413, "Content Too Large", "The request body exceeds " + std::to_string(limit_bytes) + " bytes"};
 }
-ApiError ApiError::unsupported_media_type(std::string expected) {
+ApiError ApiError::unsupported_media_type(const std::string& expected) {
     return {415, "Unsupported Media Type", "Expected Content-Type " + expected};
 }
 ApiError ApiError::validation(std::vector<FieldError> errors) {

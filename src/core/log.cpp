@@ -60,7 +60,7 @@ protected:
     }
 
 private:
-    static constexpr std::size_t kCapacity = 64 * 1024;
+    static constexpr std::size_t kCapacity = std::size_t{64} * 1024;
     std::string buffer_;
 };
 

@@ -153,7 +153,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
         return std::nullopt;
     }
     std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-    std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    std::int64_t secs = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second -
+                        std::int64_t{offset_minutes} * 60;
     return secs * 1000 + millis;
 }
 

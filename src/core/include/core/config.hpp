@@ -55,24 +55,24 @@ struct Config {
     std::string smartcar_client_secret;
     std::string smartcar_redirect_uri;
     std::string smartcar_management_token;
-    std::string smartcar_mode = "simulated";           // simulated | test | live
-    std::vector<std::string> cors_origins;             // CORS_ORIGINS, comma separated; "*" allows any
-    std::string frontend_url;                          // FRONTEND_URL
-    std::string log_level = "info";                    // MOTORPOOL_LOG_LEVEL
-    std::string log_format = "text";                   // MOTORPOOL_LOG_FORMAT: text | json
-    int io_threads = 0;                                // MOTORPOOL_IO_THREADS, 0: one per core
-    int worker_threads = 0;                            // MOTORPOOL_WORKER_THREADS, 0: 4 per core, at least 8
-    int worker_queue_limit = 4096;                     // MOTORPOOL_WORKER_QUEUE_LIMIT: pending jobs before 503
-    int db_pool_size = 0;                              // MOTORPOOL_DB_POOL_SIZE, 0: as many as worker threads
-    bool pg_prepared_statements = true;                // MOTORPOOL_PG_PREPARED_STATEMENTS (false behind PgBouncer)
-    int group_commit_max_batch = 256;                  // MOTORPOOL_GROUP_COMMIT_MAX_BATCH
-    int max_connections = 10000;                       // MOTORPOOL_MAX_CONNECTIONS
-    std::size_t max_header_bytes = 16 * 1024;          // MOTORPOOL_MAX_HEADER_BYTES
-    std::size_t max_body_bytes = 1024 * 1024;          // MOTORPOOL_MAX_BODY_BYTES: default per route
-    std::chrono::milliseconds read_timeout{30'000};    // MOTORPOOL_READ_TIMEOUT: whole request
-    std::chrono::milliseconds idle_timeout{75'000};    // MOTORPOOL_IDLE_TIMEOUT: between requests
-    std::chrono::milliseconds shutdown_grace{10'000};  // MOTORPOOL_SHUTDOWN_GRACE
-    bool auto_migrate = true;                          // MOTORPOOL_AUTO_MIGRATE
+    std::string smartcar_mode = "simulated";                // simulated | test | live
+    std::vector<std::string> cors_origins;                  // CORS_ORIGINS, comma separated; "*" allows any
+    std::string frontend_url;                               // FRONTEND_URL
+    std::string log_level = "info";                         // MOTORPOOL_LOG_LEVEL
+    std::string log_format = "text";                        // MOTORPOOL_LOG_FORMAT: text | json
+    int io_threads = 0;                                     // MOTORPOOL_IO_THREADS, 0: one per core
+    int worker_threads = 0;                                 // MOTORPOOL_WORKER_THREADS, 0: 4 per core, at least 8
+    int worker_queue_limit = 4096;                          // MOTORPOOL_WORKER_QUEUE_LIMIT: pending jobs before 503
+    int db_pool_size = 0;                                   // MOTORPOOL_DB_POOL_SIZE, 0: as many as worker threads
+    bool pg_prepared_statements = true;                     // MOTORPOOL_PG_PREPARED_STATEMENTS (false behind PgBouncer)
+    int group_commit_max_batch = 256;                       // MOTORPOOL_GROUP_COMMIT_MAX_BATCH
+    int max_connections = 10000;                            // MOTORPOOL_MAX_CONNECTIONS
+    std::size_t max_header_bytes = std::size_t{16} * 1024;  // MOTORPOOL_MAX_HEADER_BYTES
+    std::size_t max_body_bytes = std::size_t{1024} * 1024;  // MOTORPOOL_MAX_BODY_BYTES: default per route
+    std::chrono::milliseconds read_timeout{30'000};         // MOTORPOOL_READ_TIMEOUT: whole request
+    std::chrono::milliseconds idle_timeout{75'000};         // MOTORPOOL_IDLE_TIMEOUT: between requests
+    std::chrono::milliseconds shutdown_grace{10'000};       // MOTORPOOL_SHUTDOWN_GRACE
+    bool auto_migrate = true;                               // MOTORPOOL_AUTO_MIGRATE
 
     bool production() const { return env == "production"; }
 

@@ -39,7 +39,7 @@ public:
     static ApiError method_not_allowed(const std::string& allow);
     static ApiError conflict(std::string detail);
     static ApiError payload_too_large(std::size_t limit_bytes);
-    static ApiError unsupported_media_type(std::string expected);
+    static ApiError unsupported_media_type(const std::string& expected);
     static ApiError validation(std::vector<FieldError> errors);
     static ApiError too_many_requests(int retry_after_seconds);
     static ApiError unavailable(std::string detail, int retry_after_seconds = 1);
