@@ -18,18 +18,30 @@ void finish_open(Database& database,
 
 }  // namespace motorpool::db::detail
 
+#include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <vector>
 
 namespace motorpool::db::detail {
+
+/// A connection a Pool can hand out again: whatever a borrower left behind (an open transaction
+/// after a failed rollback, a dead session) is cleaned up before the next borrower gets it.
+class PooledConnection : public Connection {
+public:
+    /// Called when a lease ends, outside the pool's lock. Never throws.
+    virtual void prepare_for_reuse() noexcept = 0;
+};
 
 /// A bounded pool of connections created on demand. acquire() waits up to the timeout for a free
 /// connection and then throws Error(Unavailable).
 class Pool {
 public:
-    using Factory = std::function<std::unique_ptr<Connection>()>;
+    using Factory = std::function<std::unique_ptr<PooledConnection>()>;
     Pool(Factory factory, int max_size, std::chrono::milliseconds timeout);
-    Lease acquire();
+    Lease acquire() { return acquire(timeout_); }
+    Lease acquire(std::chrono::milliseconds timeout);
     /// Closes idle connections now; leased ones close when returned. Later acquires fail.
     void close();
     PoolStats stats() const;
@@ -42,8 +54,8 @@ private:
     std::chrono::milliseconds timeout_;
     mutable std::mutex mutex_;
     std::condition_variable available_;
-    std::vector<std::unique_ptr<Connection>> idle_;
-    std::vector<std::unique_ptr<Connection>> leased_;
+    std::vector<std::unique_ptr<PooledConnection>> idle_;
+    std::vector<std::unique_ptr<PooledConnection>> leased_;
     int waiting_ = 0;
     bool closed_ = false;
 };

@@ -167,9 +167,9 @@ namespace motorpool::db::detail {
 Pool::Pool(Factory factory, int max_size, std::chrono::milliseconds timeout)
     : factory_(std::move(factory)), max_size_(std::max(1, max_size)), timeout_(timeout) {}
 
-Lease Pool::acquire() {
+Lease Pool::acquire(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    auto deadline = std::chrono::steady_clock::now() + timeout_;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
         if (closed_) {
             throw Error(Error::Kind::Unavailable, "the database is closed");
@@ -183,7 +183,7 @@ Lease Pool::acquire() {
             // Connect outside the lock: a slow connect must not stall other threads' releases.
             leased_.push_back(nullptr);
             lock.unlock();
-            std::unique_ptr<Connection> fresh;
+            std::unique_ptr<PooledConnection> fresh;
             try {
                 fresh = factory_();
             } catch (...) {
@@ -208,21 +208,27 @@ Lease Pool::acquire() {
 }
 
 void Pool::release(Connection* connection) {
-    std::lock_guard lock(mutex_);
-    auto it = std::find_if(leased_.begin(), leased_.end(), [&](const auto& p) { return p.get() == connection; });
-    if (it == leased_.end()) {
-        return;
-    }
-    std::unique_ptr<Connection> owned = std::move(*it);
-    leased_.erase(it);
-    if (!closed_) {
-        idle_.push_back(std::move(owned));
+    // The connection is still leased here, so no one else touches it while it is cleaned up.
+    static_cast<PooledConnection*>(connection)->prepare_for_reuse();
+    std::unique_ptr<PooledConnection> closing;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = std::find_if(leased_.begin(), leased_.end(), [&](const auto& p) { return p.get() == connection; });
+        if (it == leased_.end()) {
+            return;
+        }
+        if (closed_) {
+            closing = std::move(*it);  // closed after the lock is released
+        } else {
+            idle_.push_back(std::move(*it));
+        }
+        leased_.erase(it);
     }
     available_.notify_one();
 }
 
 void Pool::close() {
-    std::vector<std::unique_ptr<Connection>> closing;
+    std::vector<std::unique_ptr<PooledConnection>> closing;
     {
         std::lock_guard lock(mutex_);
         closed_ = true;

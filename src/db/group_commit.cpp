@@ -39,6 +39,9 @@ struct GroupCommitWriter::Impl {
     std::atomic<std::uint64_t> failed_submissions{0};
     std::atomic<std::uint64_t> failed_commits{0};
     core::Histogram* batch_sizes = nullptr;
+    core::Counter* batches_total = nullptr;
+    core::Counter* failed_total = nullptr;
+    std::mutex join_mutex;  // a second stop() waits for the first to finish
 
     static void complete(Item& item, std::exception_ptr error) {
         if (item.blocking != nullptr) {
@@ -54,6 +57,42 @@ struct GroupCommitWriter::Impl {
                               [done = std::move(*item.done), error]() mutable { std::move(done)(error); });
     }
 
+    // Runs one submission inside the open transaction. A failure of its own is returned; a failure that
+    // leaves the transaction unusable (lost connection, failed savepoint rollback) propagates.
+    static std::exception_ptr run_item(Connection& connection, Item& item, bool alone) {
+        if (alone) {
+            // Alone in the transaction: its failure rolls back the whole transaction, no savepoint needed.
+            try {
+                item.work(connection);
+                return nullptr;
+            } catch (const Error& e) {
+                if (e.kind() == Error::Kind::Unavailable) {
+                    throw;
+                }
+                return std::current_exception();
+            } catch (...) {
+                return std::current_exception();
+            }
+        }
+        connection.execute_script("SAVEPOINT mp_group_commit");
+        std::exception_ptr error;
+        try {
+            item.work(connection);
+        } catch (const Error& e) {
+            if (e.kind() == Error::Kind::Unavailable) {
+                throw;  // the connection is gone: the whole batch fails
+            }
+            error = std::current_exception();
+        } catch (...) {
+            error = std::current_exception();
+        }
+        if (error) {
+            connection.execute_script("ROLLBACK TO SAVEPOINT mp_group_commit");
+        }
+        connection.execute_script("RELEASE SAVEPOINT mp_group_commit");
+        return error;
+    }
+
     void process(std::vector<Item>& batch) {
         std::vector<std::exception_ptr> errors(batch.size());
         std::exception_ptr batch_error;
@@ -61,30 +100,19 @@ struct GroupCommitWriter::Impl {
             Lease lease = database.acquire_writer();
             lease->begin();
             try {
-                if (batch.size() == 1) {
-                    // Alone in the transaction: its failure rolls back the transaction, no savepoint needed.
-                    batch[0].work(*lease);
-                } else {
-                    for (std::size_t i = 0; i < batch.size(); ++i) {
-                        lease->execute_script("SAVEPOINT mp_group_commit");
-                        try {
-                            batch[i].work(*lease);
-                            lease->execute_script("RELEASE SAVEPOINT mp_group_commit");
-                        } catch (const Error& e) {
-                            if (e.kind() == Error::Kind::Unavailable) {
-                                throw;  // the connection is gone: the whole batch fails
-                            }
-                            errors[i] = std::current_exception();
-                            lease->execute_script("ROLLBACK TO SAVEPOINT mp_group_commit");
-                            lease->execute_script("RELEASE SAVEPOINT mp_group_commit");
-                        } catch (...) {
-                            errors[i] = std::current_exception();
-                            lease->execute_script("ROLLBACK TO SAVEPOINT mp_group_commit");
-                            lease->execute_script("RELEASE SAVEPOINT mp_group_commit");
-                        }
-                    }
+                for (std::size_t i = 0; i < batch.size(); ++i) {
+                    errors[i] = run_item(*lease, batch[i], batch.size() == 1);
                 }
-                lease->commit();
+                if (batch.size() == 1 && errors[0]) {
+                    // The submitter is told its own error, whatever the rollback says; the pool
+                    // cleans up a connection left in a transaction.
+                    try {
+                        lease->rollback();
+                    } catch (...) {
+                    }
+                } else {
+                    lease->commit();
+                }
             } catch (...) {
                 batch_error = std::current_exception();
                 try {
@@ -94,17 +122,24 @@ struct GroupCommitWriter::Impl {
                 }
             }
         } catch (...) {
-            batch_error = std::current_exception();
+            batch_error = std::current_exception();  // no connection, or BEGIN failed
         }
         batches.fetch_add(1, std::memory_order_relaxed);
+        if (batches_total != nullptr) {
+            batches_total->inc();
+        }
         if (batch_sizes != nullptr) {
             batch_sizes->observe(static_cast<double>(batch.size()));
         }
         if (batch_error) {
             failed_commits.fetch_add(1, std::memory_order_relaxed);
+            if (failed_total != nullptr) {
+                failed_total->inc();
+            }
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            std::exception_ptr error = batch_error ? batch_error : errors[i];
+            // A submission that failed on its own keeps its own error; the rest get the batch's.
+            std::exception_ptr error = errors[i] ? errors[i] : batch_error;
             if (error) {
                 failed_submissions.fetch_add(1, std::memory_order_relaxed);
             }
@@ -140,15 +175,16 @@ GroupCommitWriter::GroupCommitWriter(Database& database, int max_batch, core::Me
         impl_->batch_sizes = &metrics->histogram("motorpool_db_group_commit_batch_size",
                                                  "Write submissions committed per transaction",
                                                  {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+        impl_->batches_total =
+            &metrics->counter("motorpool_db_group_commit_batches_total", "Group-commit transactions attempted");
+        impl_->failed_total = &metrics->counter("motorpool_db_group_commit_failed_total",
+                                                "Group-commit transactions that failed to commit as a whole");
         Impl* impl = impl_.get();
         metrics->gauge_callback(
             "motorpool_db_group_commit_queued", "Write submissions waiting for the next commit", [impl] {
                 std::lock_guard lock(impl->mutex);
                 return static_cast<double>(impl->queue.size());
             });
-        metrics->gauge_callback("motorpool_db_group_commit_failed_commits",
-                                "Group transactions that failed to commit",
-                                [impl] { return static_cast<double>(impl->failed_commits.load()); });
     }
     impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
 }
@@ -194,11 +230,9 @@ void GroupCommitWriter::submit_blocking(Work work) {
 }
 
 void GroupCommitWriter::stop() {
+    std::lock_guard join_lock(impl_->join_mutex);
     {
         std::lock_guard lock(impl_->mutex);
-        if (impl_->stopping) {
-            return;
-        }
         impl_->stopping = true;
     }
     impl_->wake.notify_all();

@@ -1,3 +1,6 @@
+// Numbered SQL migrations per dialect, embedded in the binary, applied in order, one transaction each,
+// with a checksum per applied file so that an edited migration is refused rather than silently skipped.
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -113,22 +116,33 @@ int migrate(Database& database, const std::vector<Migration>& migrations) {
     int count = 0;
     for (const auto& migration : migrations) {
         const auto started = std::chrono::steady_clock::now();
-        bool applied_now = database.with_transaction([&](Connection& c) {
-            lock_if_postgres(c);
-            // Another node may have applied it while we waited for the lock.
-            if (!c.query("SELECT 1 FROM schema_migrations WHERE version = $1",
-                         {static_cast<std::int64_t>(migration.version)})
-                     .empty()) {
-                return false;
+        bool applied_now = false;
+        try {
+            applied_now = database.with_transaction([&](Connection& c) {
+                lock_if_postgres(c);
+                // Another node may have applied it while we waited for the lock.
+                if (!c.query("SELECT 1 FROM schema_migrations WHERE version = $1",
+                             {static_cast<std::int64_t>(migration.version)})
+                         .empty()) {
+                    return false;
+                }
+                c.execute_script(migration.sql);
+                c.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum, applied_at_ms) VALUES ($1, $2, $3, $4)",
+                    {static_cast<std::int64_t>(migration.version),
+                     migration.name,
+                     core::sha256_hex(migration.sql),
+                     core::now_ms()});
+                return true;
+            });
+        } catch (const Error& e) {
+            if (e.kind() == Error::Kind::Unavailable) {
+                throw;  // the database, not the migration, is the problem
             }
-            c.execute_script(migration.sql);
-            c.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at_ms) VALUES ($1, $2, $3, $4)",
-                      {static_cast<std::int64_t>(migration.version),
-                       migration.name,
-                       core::sha256_hex(migration.sql),
-                       core::now_ms()});
-            return true;
-        });
+            // Its transaction was rolled back: nothing of it is applied or recorded.
+            throw MigrationError("migration " + label(migration.version, migration.name) +
+                                 " failed and was rolled back: " + e.what());
+        }
         if (applied_now) {
             ++count;
             auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);

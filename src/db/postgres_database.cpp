@@ -4,7 +4,9 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <unordered_map>
+#include <vector>
 
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
@@ -30,6 +32,64 @@ std::string first_line(const char* text) {
         s.resize(nl);
     }
     return s;
+}
+
+// The password in a URL (user:password@ or ?password=), raw and percent-decoded, so that it can be
+// cut out of libpq's messages: a malformed URL makes libpq quote the offending part.
+std::vector<std::string> url_passwords(const std::string& url) {
+    std::vector<std::string> found;
+    auto scheme = url.find("://");
+    if (scheme != std::string::npos) {
+        auto authority_end = url.find_first_of("/?", scheme + 3);
+        auto authority =
+            url.substr(scheme + 3, authority_end == std::string::npos ? std::string::npos : authority_end - scheme - 3);
+        auto at = authority.rfind('@');
+        auto colon = authority.find(':');
+        if (at != std::string::npos && colon != std::string::npos && colon < at) {
+            found.push_back(authority.substr(colon + 1, at - colon - 1));
+        }
+    }
+    for (auto pos = url.find("password="); pos != std::string::npos; pos = url.find("password=", pos + 1)) {
+        auto start = pos + 9;
+        found.push_back(url.substr(start, url.find_first_of("& ", start) - start));
+    }
+    auto hex = [](char h) -> int {
+        if (h >= '0' && h <= '9') {
+            return h - '0';
+        }
+        if (h >= 'a' && h <= 'f') {
+            return h - 'a' + 10;
+        }
+        if (h >= 'A' && h <= 'F') {
+            return h - 'A' + 10;
+        }
+        return -1;
+    };
+    std::vector<std::string> all;
+    for (const auto& raw : found) {
+        all.push_back(raw);
+        std::string decoded;
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+                decoded.push_back(static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2])));
+                i += 2;
+            } else {
+                decoded.push_back(raw[i]);
+            }
+        }
+        all.push_back(decoded);
+    }
+    std::erase_if(all, [](const std::string& p) { return p.empty(); });
+    return all;
+}
+
+std::string redact(std::string message, const std::string& conninfo) {
+    for (const auto& password : url_passwords(conninfo)) {
+        for (auto pos = message.find(password); pos != std::string::npos; pos = message.find(password, pos)) {
+            message.replace(pos, password.size(), "****");
+        }
+    }
+    return message;
 }
 
 Error::Kind classify(const std::string& sqlstate) {
@@ -63,13 +123,17 @@ private:
     PGresult* r_;
 };
 
-class PgConnection final : public Connection {
+class PgConnection final : public PooledConnection {
 public:
     PgConnection(std::string conninfo, bool prepared) : conninfo_(std::move(conninfo)), prepared_(prepared) {
-        conn_ = PQconnectdb(conninfo_.c_str());
+        // The URL is expanded as "dbname"; anything it sets overrides the defaults listed before it. Without
+        // a connect_timeout an unreachable host would block a worker for minutes.
+        const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
+        const char* values[] = {"10", "motorpool", conninfo_.c_str(), nullptr};
+        conn_ = PQconnectdbParams(keys, values, 1);
         if (PQstatus(conn_) != CONNECTION_OK) {
-            // libpq's message names host and port, never the password.
-            std::string message = first_line(PQerrorMessage(conn_));
+            // libpq names host and port, not the password, except when quoting a malformed URL.
+            std::string message = redact(first_line(PQerrorMessage(conn_)), conninfo_);
             PQfinish(conn_);
             conn_ = nullptr;
             throw Error(Error::Kind::Unavailable, "cannot connect to PostgreSQL: " + message);
@@ -79,6 +143,24 @@ public:
     ~PgConnection() override { PQfinish(conn_); }
 
     Dialect dialect() const override { return Dialect::Postgres; }
+
+    void prepare_for_reuse() noexcept override {
+        // A dead connection is reset by its next borrower (ensure_connected), not here: the releasing
+        // thread should not wait for a reconnect.
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            return;
+        }
+        auto status = PQtransactionStatus(conn_);
+        if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR) {
+            // Never hand the next borrower someone else's open (or failed) transaction.
+            spdlog::warn("PostgreSQL connection returned inside a transaction; rolling back");
+            PQclear(PQexec(conn_, "ROLLBACK"));
+        }
+        if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+            PQreset(conn_);
+            statements_.clear();
+        }
+    }
 
     ResultSet query(std::string_view sql, std::span<const Value> params) override {
         ensure_connected();
@@ -121,12 +203,13 @@ private:
         }
     }
 
+    // The server's prepared statements died with the session, so the cache goes too.
     void reconnect() {
         statements_.clear();
         PQreset(conn_);
         if (PQstatus(conn_) != CONNECTION_OK) {
             throw Error(Error::Kind::Unavailable,
-                        "cannot reconnect to PostgreSQL: " + first_line(PQerrorMessage(conn_)));
+                        "cannot reconnect to PostgreSQL: " + redact(first_line(PQerrorMessage(conn_)), conninfo_));
         }
     }
 
@@ -141,11 +224,14 @@ private:
         }
         const char* sqlstate = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
         if (sqlstate == nullptr) {
+            // No server error: libpq itself failed (connection lost, out of memory).
             throw Error(Error::Kind::Unavailable, "PostgreSQL: " + first_line(PQerrorMessage(conn_)));
         }
         const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
         const char* constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
-        throw Error(classify(sqlstate),
+        // A fatal error that also closed the session (e.g. the server shutting down) is Unavailable
+        // whatever its SQLSTATE, so that query() reconnects.
+        throw Error(PQstatus(conn_) == CONNECTION_BAD ? Error::Kind::Unavailable : classify(sqlstate),
                     std::string("PostgreSQL: ") + (primary != nullptr ? primary : "error"),
                     constraint != nullptr ? constraint : "");
     }
@@ -279,7 +365,8 @@ public:
 
     bool ping() noexcept override {
         try {
-            Lease lease = pool_.acquire();
+            // Short: a readiness probe should answer quickly, and a pool this busy is not ready anyway.
+            Lease lease = pool_.acquire(std::chrono::milliseconds(1000));
             return !lease->query("SELECT 1").empty();
         } catch (...) {
             return false;

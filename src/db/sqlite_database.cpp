@@ -39,28 +39,38 @@ Error::Kind classify(int extended) {
     }
 }
 
-// "$1" -> "?1" outside quoted strings and identifiers, so SQL is written once for both dialects.
+// "$1" -> "?1" outside quoted strings, quoted identifiers and comments, so SQL is written once
+// for both dialects. ("?NNN" binds the same parameter wherever it appears, like PostgreSQL's "$N".)
 std::string rewrite_placeholders(std::string_view sql) {
     std::string out;
     out.reserve(sql.size());
-    char quote = 0;
-    for (std::size_t i = 0; i < sql.size(); ++i) {
-        char c = sql[i];
-        if (quote != 0) {
-            if (c == quote) {
-                quote = 0;
-            }
-        } else if (c == '\'' || c == '"') {
-            quote = c;
-        } else if (c == '$' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
-            c = '?';
+    std::size_t i = 0;
+    auto copy_until = [&](std::string_view end) {
+        std::size_t stop = sql.find(end, i);
+        stop = stop == std::string_view::npos ? sql.size() : stop + end.size();
+        out.append(sql.substr(i, stop - i));
+        i = stop;
+    };
+    while (i < sql.size()) {
+        const char c = sql[i];
+        const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
+        if (c == '\'' || c == '"' || c == '`') {
+            out.push_back(c);
+            ++i;
+            copy_until(std::string_view(&c, 1));  // a doubled quote just reopens: same result
+        } else if (c == '-' && next == '-') {
+            copy_until("\n");
+        } else if (c == '/' && next == '*') {
+            copy_until("*/");
+        } else {
+            out.push_back(c == '$' && next >= '0' && next <= '9' ? '?' : c);
+            ++i;
         }
-        out.push_back(c);
     }
     return out;
 }
 
-class SqliteConnection final : public Connection {
+class SqliteConnection final : public PooledConnection {
 public:
     SqliteConnection(const std::string& path, bool read_only, std::chrono::milliseconds busy_timeout) {
         int flags =
@@ -74,8 +84,11 @@ public:
         sqlite3_extended_result_codes(db_, 1);
         sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
         if (!read_only) {
-            // WAL lets readers work while the writer commits; synchronous=FULL makes every commit
-            // durable (fsync of the WAL) because "2xx means committed"; group commit amortises it.
+            // WAL lets readers work while the writer commits (readers open after the writer switched the
+            // file to WAL). synchronous=FULL, not the usual WAL pairing NORMAL: NORMAL survives an
+            // application crash but may lose the last commits on power loss or an OS crash, and
+            // "durable before acknowledged" (ARCHITECTURE.md) is a promise about 2xx responses. FULL costs
+            // one fsync per commit, which group commit shares among every write of a batch.
             execute_script("PRAGMA journal_mode=WAL");
             execute_script("PRAGMA synchronous=FULL");
         }
@@ -91,6 +104,15 @@ public:
     }
 
     Dialect dialect() const override { return Dialect::Sqlite; }
+
+    void prepare_for_reuse() noexcept override {
+        // A transaction left open (its rollback failed, or a caller dropped the lease mid-way) must not
+        // leak into the next borrower's work, nor keep the write lock.
+        if (sqlite3_get_autocommit(db_) == 0) {
+            spdlog::warn("SQLite connection returned inside a transaction; rolling back");
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+    }
 
     ResultSet query(std::string_view sql, std::span<const Value> params) override {
         sqlite3_stmt* stmt = prepare(sql);
@@ -240,13 +262,14 @@ public:
     ~SqliteDatabase() override { close(); }
 
     Dialect dialect() const override { return Dialect::Sqlite; }
-    // An in-memory database exists only in its one connection: readers share the writer.
+    // An in-memory database exists only in its one connection (":memory:" is private to the connection
+    // that opened it), so readers share the writer; good enough for tests and demos.
     Lease acquire_reader() override { return in_memory_ ? writer_.acquire() : readers_.acquire(); }
     Lease acquire_writer() override { return writer_.acquire(); }
 
     bool ping() noexcept override {
         try {
-            Lease lease = acquire_reader();
+            Lease lease = in_memory_ ? writer_.acquire(kPingTimeout) : readers_.acquire(kPingTimeout);
             return !lease->query("SELECT 1").empty();
         } catch (...) {
             return false;
@@ -271,6 +294,8 @@ public:
     }
 
 private:
+    static constexpr std::chrono::milliseconds kPingTimeout{1000};
+
     std::string path_;
     bool in_memory_;
     Pool writer_;

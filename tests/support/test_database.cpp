@@ -90,6 +90,9 @@ std::optional<std::string> backend_unavailable_reason() {
 }
 
 TestDatabase::TestDatabase() : backend_(test_backend_from_env().value_or(TestBackend::Sqlite)) {
+    if (auto reason = backend_unavailable_reason()) {
+        throw std::runtime_error("no test database: " + *reason);
+    }
     if (backend_ == TestBackend::Sqlite) {
         auto dir =
             std::filesystem::temp_directory_path() / ("motorpool-test-" + core::hex_encode(core::random_bytes(8)));

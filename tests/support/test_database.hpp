@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "db/db.hpp"
 
 namespace motorpool::testing {
@@ -17,6 +19,14 @@ const char* backend_name(TestBackend backend);
 
 /// Why the selected backend cannot run here (its URL variable is unset), or nullopt when it can.
 std::optional<std::string> backend_unavailable_reason();
+
+/// For suites linked with gtest_main: skips the current test when the backend cannot run here.
+#define MOTORPOOL_SKIP_UNLESS_BACKEND_AVAILABLE()                                   \
+    do {                                                                            \
+        if (auto mp_reason_ = ::motorpool::testing::backend_unavailable_reason()) { \
+            GTEST_SKIP() << *mp_reason_;                                            \
+        }                                                                           \
+    } while (false)
 
 class TestDatabase {
 public:

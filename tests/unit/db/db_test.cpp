@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <latch>
+#include <limits>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -66,6 +67,35 @@ TEST(DatabaseUrlTest, ParsesTheDocumentedForms) {
     }
 }
 
+TEST(DatabaseUrlTest, ConnectErrorsDoNotShowThePassword) {
+    core::WorkerPool workers(1, 16);
+    for (const char* url : {"postgresql://mp:hunter2-pw@127.0.0.1:1/db?connect_timeout=2",
+                            "postgresql://mp:hunter2%zz@127.0.0.1:1/db",
+                            "postgres://127.0.0.1:1/db?user=mp&password=hunter2-pw&connect_timeout=2"}) {
+        Options options;
+        options.url = url;
+        try {
+            Database::open(options, workers, nullptr);
+            FAIL() << "nothing listens on port 1";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), Error::Kind::Unavailable);
+            EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(SqliteMemoryTest, InMemoryDatabaseSharesTheWriterForReads) {
+    core::WorkerPool workers(1, 16);
+    Options options;
+    options.url = "sqlite:///:memory:";
+    auto db = Database::open(options, workers, nullptr);
+    db->with_transaction([](Connection& c) { c.execute_script("CREATE TABLE t (x INTEGER)"); });
+    db->group_commit().submit_blocking([](Connection& c) { c.execute("INSERT INTO t (x) VALUES ($1)", {Value{7}}); });
+    EXPECT_EQ(db->with_reader([](Connection& c) { return c.query("SELECT x FROM t").front().int64(0); }), 7);
+    EXPECT_TRUE(db->ping());
+    db->close();
+}
+
 TEST_F(DbTest, ValuesRoundTrip) {
     db_->with_transaction([](Connection& c) {
         c.execute("INSERT INTO items (name, qty, price, flag) VALUES ($1, $2, $3, $4)",
@@ -86,6 +116,25 @@ TEST_F(DbTest, ValuesRoundTrip) {
     EXPECT_FALSE(rows.row(1).opt_text(0) == std::nullopt);
     EXPECT_THROW(rows.row(1).int64(1), Error);
     EXPECT_THROW(rows.row(0).int64(0), Error);
+}
+
+TEST_F(DbTest, ExtremeNumbersRoundTripExactly) {
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+    const std::vector<std::pair<std::int64_t, double>> values{
+        {kMax, 1.7976931348623157e308}, {kMin, -2.2250738585072014e-308}, {0, 0.1 + 0.2}, {-1, -123456.789012345}};
+    db_->with_transaction([&](Connection& c) {
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            c.execute("INSERT INTO items (name, qty, price) VALUES ($1, $2, $3)",
+                      {"v" + std::to_string(i), values[i].first, values[i].second});
+        }
+    });
+    auto rows = db_->with_reader([](Connection& c) { return c.query("SELECT qty, price FROM items ORDER BY id"); });
+    ASSERT_EQ(rows.size(), values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        EXPECT_EQ(rows.row(i).int64(0), values[i].first);
+        EXPECT_EQ(rows.row(i).real(1), values[i].second);  // exact: 17 significant digits both ways
+    }
 }
 
 TEST_F(DbTest, NumberedPlaceholdersInAnyOrder) {
@@ -157,6 +206,18 @@ TEST_F(DbTest, TransactionsCommitOrRollBack) {
     // The connection is usable after the rollback.
     db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('again')"); });
     EXPECT_EQ(count(), 2);
+}
+
+TEST_F(DbTest, ConnectionReturnedInsideATransactionIsRolledBack) {
+    {
+        Lease lease = db_->acquire_writer();
+        lease->begin();
+        lease->execute("INSERT INTO items (name) VALUES ('abandoned')");
+    }  // neither committed nor rolled back
+    EXPECT_EQ(count(), 0);
+    // The next transaction starts cleanly (SQLite: on the same writer connection).
+    db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('next')"); });
+    EXPECT_EQ(count(), 1);
 }
 
 TEST_F(DbTest, PoolExhaustionIsUnavailable) {
@@ -237,13 +298,22 @@ TEST_F(DbTest, GroupCommitAcknowledgesOnlyAfterCommitAndLosesNothing) {
     constexpr int kSubmitters = 200;
     auto& writer = db_->group_commit();
     std::atomic<int> visible_on_ack{0};
+    std::atomic<int> resumed_on_writer{0};
+    std::atomic<std::thread::id> writer_thread{};
     {
         WriterBlocker blocker(
             writer, kSubmitters, [](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('blocker')"); });
         run_concurrently(kSubmitters, [&](int i) -> net::awaitable<void> {
             std::string name = "row-" + std::to_string(i);
-            auto insert = [name](Connection& c) { c.execute("INSERT INTO items (name, qty) VALUES ($1, 1)", {name}); };
+            auto insert = [name, &writer_thread](Connection& c) {
+                writer_thread = std::this_thread::get_id();
+                c.execute("INSERT INTO items (name, qty) VALUES ($1, 1)", {name});
+            };
             co_await writer.submit(std::move(insert));
+            // Resumed on the io_context, never on the writer thread.
+            if (std::this_thread::get_id() == writer_thread.load()) {
+                ++resumed_on_writer;
+            }
             // Acknowledged means committed: another connection sees the row now.
             auto select = [name](Connection& c) {
                 return c.query("SELECT COUNT(*) FROM items WHERE name = $1", {name}).front().int64(0);
@@ -254,13 +324,18 @@ TEST_F(DbTest, GroupCommitAcknowledgesOnlyAfterCommitAndLosesNothing) {
         });
     }
     EXPECT_EQ(visible_on_ack, kSubmitters);
+    EXPECT_EQ(resumed_on_writer, 0);
     EXPECT_EQ(count("qty = 1"), kSubmitters);
     auto stats = writer.stats();
     EXPECT_EQ(stats.submissions, static_cast<std::uint64_t>(kSubmitters + 1));
     // 200 queued behind the blocker commit in batches of at most 256: two transactions in all.
     EXPECT_EQ(stats.batches, 2U);
     EXPECT_EQ(stats.failed_submissions, 0U);
-    EXPECT_NE(metrics_.render().find("motorpool_db_group_commit_batch_size_bucket{le=\"256\"} 2"), std::string::npos);
+    const std::string scrape = metrics_.render();
+    EXPECT_NE(scrape.find("motorpool_db_group_commit_batch_size_bucket{le=\"256\"} 2"), std::string::npos);
+    EXPECT_NE(scrape.find("motorpool_db_group_commit_batches_total 2"), std::string::npos) << scrape;
+    EXPECT_NE(scrape.find("motorpool_db_group_commit_failed_total 0"), std::string::npos) << scrape;
+    EXPECT_NE(scrape.find("motorpool_db_pool_connections"), std::string::npos);
 }
 
 TEST_F(DbTest, GroupCommitFailureIsReportedToItsSubmitterOnly) {
@@ -288,6 +363,21 @@ TEST_F(DbTest, GroupCommitFailureIsReportedToItsSubmitterOnly) {
     EXPECT_EQ(count("name = 'partial-1'"), 0);
     EXPECT_EQ(count("name IN ('partial-0', 'ok-0', 'partial-2', 'ok-2')"), 4);
     EXPECT_EQ(writer.stats().batches, 2U);
+}
+
+TEST_F(DbTest, GroupCommitLoneFailureIsNotACommitFailure) {
+    auto& writer = db_->group_commit();
+    EXPECT_THROW(writer.submit_blocking([](Connection& c) {
+        c.execute("INSERT INTO items (name) VALUES ('lone')");
+        throw std::logic_error("rejected");
+    }),
+                 std::logic_error);
+    writer.submit_blocking([](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('after')"); });
+    EXPECT_EQ(count("name = 'lone'"), 0);
+    EXPECT_EQ(count("name = 'after'"), 1);
+    auto stats = writer.stats();
+    EXPECT_EQ(stats.failed_submissions, 1U);
+    EXPECT_EQ(stats.failed_commits, 0U);
 }
 
 TEST_F(DbTest, GroupCommitFailingCommitFailsTheWholeBatch) {
@@ -358,6 +448,18 @@ TEST_F(DbTest, EmbeddedMigrationsApplyOnceAndReportStatus) {
     }
 }
 
+TEST(MigrationFilesTest, VersionsAndNamesMatchAcrossDialects) {
+    auto sqlite = embedded_migrations(Dialect::Sqlite);
+    auto postgres = embedded_migrations(Dialect::Postgres);
+    ASSERT_EQ(sqlite.size(), postgres.size());
+    for (std::size_t i = 0; i < sqlite.size(); ++i) {
+        EXPECT_EQ(sqlite[i].version, static_cast<int>(i + 1));
+        EXPECT_EQ(sqlite[i].version, postgres[i].version);
+        EXPECT_EQ(sqlite[i].name, postgres[i].name);
+        EXPECT_FALSE(sqlite[i].sql.empty());
+    }
+}
+
 TEST_F(DbTest, ChangedOrUnknownMigrationsAreRefused) {
     std::vector<Migration> v1{{1, "first", "CREATE TABLE m1 (x INTEGER)"},
                               {2, "second", "CREATE TABLE m2 (x INTEGER)"}};
@@ -383,7 +485,12 @@ TEST_F(DbTest, ChangedOrUnknownMigrationsAreRefused) {
 TEST_F(DbTest, FailingMigrationLeavesNoTrace) {
     std::vector<Migration> migrations{{1, "ok", "CREATE TABLE good (x INTEGER)"},
                                       {2, "broken", "CREATE TABLE half (x INTEGER); THIS IS NOT SQL"}};
-    EXPECT_THROW(migrate(*db_, migrations), Error);
+    try {
+        migrate(*db_, migrations);
+        FAIL() << "expected a MigrationError";
+    } catch (const MigrationError& e) {
+        EXPECT_NE(std::string(e.what()).find("0002_broken"), std::string::npos) << e.what();
+    }
     auto status = migration_status(*db_, migrations);
     EXPECT_TRUE(status[0].applied);
     EXPECT_FALSE(status[1].applied);
