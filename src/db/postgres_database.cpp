@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backends.hpp"
+#include "core/text.hpp"
 
 namespace motorpool::db::detail {
 namespace {
@@ -53,31 +54,12 @@ std::vector<std::string> url_passwords(const std::string& url) {
         auto start = pos + 9;
         found.push_back(url.substr(start, url.find_first_of("& ", start) - start));
     }
-    auto hex = [](char h) -> int {
-        if (h >= '0' && h <= '9') {
-            return h - '0';
-        }
-        if (h >= 'a' && h <= 'f') {
-            return h - 'a' + 10;
-        }
-        if (h >= 'A' && h <= 'F') {
-            return h - 'A' + 10;
-        }
-        return -1;
-    };
     std::vector<std::string> all;
     for (const auto& raw : found) {
         all.push_back(raw);
-        std::string decoded;
-        for (std::size_t i = 0; i < raw.size(); ++i) {
-            if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
-                decoded.push_back(static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2])));
-                i += 2;
-            } else {
-                decoded.push_back(raw[i]);
-            }
+        if (auto decoded = core::percent_decode(raw)) {
+            all.push_back(*decoded);
         }
-        all.push_back(decoded);
     }
     std::erase_if(all, [](const std::string& p) { return p.empty(); });
     return all;

@@ -5,6 +5,7 @@
 
 #include "core/errors.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 namespace motorpool::http {
 
@@ -55,26 +56,6 @@ Method method_from_name(std::string_view name) {
     return Method::Other;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i];
-        char y = b[i];
-        if (x >= 'A' && x <= 'Z') {
-            x = static_cast<char>(x - 'A' + 'a');
-        }
-        if (y >= 'A' && y <= 'Z') {
-            y = static_cast<char>(y - 'A' + 'a');
-        }
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
-}
-
 std::optional<std::string_view> Request::header(std::string_view name) const {
     for (const auto& [key, value] : headers) {
         if (iequals(key, name)) {
@@ -91,42 +72,6 @@ std::string_view Request::param(std::string_view name) const {
         }
     }
     return {};
-}
-
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%') {
-            if (i + 2 >= text.size()) {
-                return std::nullopt;
-            }
-            int hi = hex(text[i + 1]);
-            int lo = hex(text[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                return std::nullopt;  // malformed escape or an encoded NUL
-            }
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else if (plus_is_space && text[i] == '+') {
-            out.push_back(' ');
-        } else {
-            out.push_back(text[i]);
-        }
-    }
-    return out;
 }
 
 std::optional<std::string> Request::query_param(std::string_view name) const {

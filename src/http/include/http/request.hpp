@@ -12,6 +12,8 @@
 #include <boost/json/fwd.hpp>
 #include <boost/json/object.hpp>
 
+#include "core/text.hpp"
+
 namespace motorpool::http {
 
 enum class Method { Get, Head, Post, Put, Patch, Delete, Options, Other };
@@ -68,9 +70,7 @@ struct Response {
     Response& header(std::string name, std::string value);
 };
 
-bool iequals(std::string_view a, std::string_view b);
-
-/// RFC 3986 percent-decoding ('+' as space in query strings); nullopt for a malformed escape or %00.
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+using core::iequals;
+using core::percent_decode;
 
 }  // namespace motorpool::http

@@ -1,0 +1,16 @@
+#pragma once
+// Small text helpers shared by the HTTP layer and the database URL handling.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace motorpool::core {
+
+/// ASCII case-insensitive equality (header names, schemes).
+bool iequals(std::string_view a, std::string_view b);
+
+/// RFC 3986 percent-decoding ('+' as space in query strings); nullopt for a malformed escape or %00.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+
+}  // namespace motorpool::core
