@@ -100,7 +100,9 @@ void App::shutdown() {
     if (server_) {
         server_->shutdown();
     }
-    // Handlers are done; queued blocking jobs finish before the database goes away.
+    // Handlers are done; queued blocking jobs finish before the database goes away. Both the
+    // workers and the group-commit writer complete into the server's io_contexts, so they are
+    // joined before server_ (and with it the contexts) is destroyed in ~App.
     workers_->join();
     database_->close();
     spdlog::info("motorpool stopped");

@@ -419,6 +419,9 @@ Server::Server(ServerOptions options, Router& router, core::MetricsRegistry& met
 
 Server::~Server() {
     shutdown();
+    // Destroying the contexts destroys suspended session frames, closing their sockets.
+    state_->acceptor.reset();
+    state_->contexts.clear();
 }
 
 void Server::start() {
@@ -517,9 +520,8 @@ void Server::shutdown() {
         thread.join();
     }
     s.threads.clear();
-    // Destroying the contexts destroys suspended session frames, closing their sockets.
-    s.acceptor.reset();
-    s.contexts.clear();
+    // The contexts stay alive until the Server is destroyed: worker-pool jobs and the group-commit
+    // writer may still hold executors of them and complete into them until they are joined.
 }
 
 void Server::run_until_signal() {

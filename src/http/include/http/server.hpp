@@ -39,7 +39,8 @@ public:
 
     /// Graceful stop: stop accepting, close idle keep-alive connections, let in-flight requests
     /// finish within shutdown_grace, then close what remains and join the I/O threads.
-    /// Idempotent; callable from any thread except an I/O thread.
+    /// Idempotent; callable from any thread except an I/O thread. The io_contexts live on until
+    /// the Server is destroyed, so threads that hold their executors (workers) must be joined first.
     void shutdown();
 
     /// True once shutdown() began: new requests on open connections get Connection: close.
