@@ -69,6 +69,7 @@ App::App(core::Config config) : config_(std::move(config)) {
     metrics_.gauge_callback("process_resident_memory_bytes", "Resident memory size in bytes", resident_bytes);
 
     register_ops_routes(*router_, OpsDeps{*database_, metrics_});
+    auth_ = auth::install(*router_, *database_, auth::auth_options_from(config_));
 }
 
 App::~App() {

@@ -2,12 +2,15 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "app/app.hpp"
+#include "auth/auth.hpp"
 #include "core/config.hpp"
+#include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "db/db.hpp"
@@ -15,6 +18,7 @@
 namespace {
 
 using motorpool::core::Config;
+constexpr const char* kDemoPassword = "motorpool-demo";
 using motorpool::core::EnvSource;
 
 int serve(Config config) {
@@ -38,6 +42,14 @@ int serve(Config config) {
         app.port(),
         shown_host.c_str(),
         app.port());
+    if (c.env == "development") {
+        auto created = motorpool::auth::ensure_demo_users(app.auth(), kDemoPassword);
+        if (!created.empty()) {
+            std::printf("  Created demo accounts on the empty database.\n");
+        }
+        std::printf("  Demo logins (development): member@motorpool.local and admin@motorpool.local, password %s\n\n",
+                    kDemoPassword);
+    }
     std::fflush(stdout);
     app.run_until_signal();
     return 0;
@@ -50,6 +62,55 @@ int show_config(Config config, const EnvSource& source) {
         std::printf("%-34s %-48s (%s)\n", entry.name.c_str(), entry.value.c_str(), entry.origin.c_str());
     }
     return 0;
+}
+
+int users_command(Config config,
+                  const std::string& action,
+                  const std::string& email,
+                  const std::string& name,
+                  const std::string& role_name) {
+    config.ensure_secrets();
+    config.auto_migrate = true;
+    config.worker_threads = 2;
+    motorpool::app::App app(std::move(config));
+    if (action == "list") {
+        for (const auto& u : motorpool::auth::list_users(app.auth())) {
+            std::printf("%s  %-32s %-14s %-8s %s\n",
+                        u.public_id.c_str(),
+                        u.email.c_str(),
+                        motorpool::auth::role_name(u.role),
+                        u.active ? "active" : "inactive",
+                        u.name.c_str());
+        }
+        return 0;
+    }
+    auto role = motorpool::auth::role_from_name(role_name);
+    if (!role) {
+        std::fprintf(stderr, "motorpool: --role must be member, fleet_manager, support or admin\n");
+        return 2;
+    }
+    std::string password;
+    std::getline(std::cin, password);  // --password-stdin: keeps the password out of argv and shell history
+    if (password.size() < 8 || password.size() > 256) {
+        std::fprintf(stderr, "motorpool: the password (one line on standard input) must be 8 to 256 characters\n");
+        return 2;
+    }
+    try {
+        auto user = motorpool::auth::create_user(app.auth(),
+                                                 {name.empty() ? email : name, email, password, std::nullopt, *role});
+        std::printf("created %s (%s) as %s\n",
+                    user.email.c_str(),
+                    user.public_id.c_str(),
+                    motorpool::auth::role_name(user.role));
+        return 0;
+    } catch (const motorpool::core::ApiError& e) {
+        std::fprintf(stderr,
+                     "motorpool: %s%s%s\n",
+                     e.detail().c_str(),
+                     e.errors().empty() ? "" : ": ",
+                     e.errors().empty() ? "" : (e.errors()[0].field + " " + e.errors()[0].message).c_str());
+        return 2;
+    }
 }
 
 int migrate(const Config& config, bool status_only) {
@@ -88,6 +149,18 @@ int run(int argc, char** argv) {
     bool status_only = false;
     migrate_cmd->add_flag("--status", status_only, "List migrations and whether each is applied");
     auto* version_cmd = cli.add_subcommand("version", "Print the version");
+    auto* users_cmd = cli.add_subcommand("users", "Manage user accounts");
+    users_cmd->require_subcommand(1);
+    auto* users_create = users_cmd->add_subcommand("create", "Create a user; the password is read from standard input");
+    std::string user_email;
+    std::string user_name;
+    std::string user_role = "member";
+    bool password_stdin = false;
+    users_create->add_option("--email", user_email, "E-mail address")->required();
+    users_create->add_option("--name", user_name, "Display name (default: the e-mail address)");
+    users_create->add_option("--role", user_role, "member, fleet_manager, support or admin");
+    users_create->add_flag("--password-stdin", password_stdin, "Read the password from standard input")->required();
+    auto* users_list = users_cmd->add_subcommand("list", "List users");
     CLI11_PARSE(cli, argc, argv);
 
     try {
@@ -103,6 +176,10 @@ int run(int argc, char** argv) {
         }
         if (migrate_cmd->parsed()) {
             return migrate(config, status_only);
+        }
+        if (users_cmd->parsed()) {
+            return users_command(
+                std::move(config), users_list->parsed() ? "list" : "create", user_email, user_name, user_role);
         }
         (void)serve_cmd;
         return serve(std::move(config));

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "auth/auth.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/worker_pool.hpp"
@@ -39,6 +40,7 @@ public:
     db::Database& database() { return *database_; }
     core::WorkerPool& workers() { return *workers_; }
     core::MetricsRegistry& metrics() { return metrics_; }
+    auth::AuthService& auth() { return *auth_; }
 
 private:
     core::Config config_;
@@ -46,6 +48,7 @@ private:
     std::unique_ptr<core::WorkerPool> workers_;
     std::unique_ptr<db::Database> database_;
     std::unique_ptr<http::Router> router_;
+    std::shared_ptr<auth::AuthService> auth_;
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;
 };

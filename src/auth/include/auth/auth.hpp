@@ -1,0 +1,94 @@
+#pragma once
+// Accounts and authentication: users and roles, Argon2id passwords, JWT access tokens,
+// rotating refresh-token families, login throttling, and the authorisation helpers every
+// module uses. Contract: the "Accounts" section of shared/design/API.md.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/config.hpp"
+#include "core/time.hpp"
+#include "db/db.hpp"
+#include "http/request.hpp"
+#include "http/router.hpp"
+
+namespace motorpool::auth {
+
+enum class Role { Member, FleetManager, Support, Admin };
+
+const char* role_name(Role role);
+std::optional<Role> role_from_name(std::string_view name);
+
+/// A user as the API shows it (`GET /api/v1/me`).
+struct User {
+    std::int64_t id = 0;    // internal key
+    std::string public_id;  // UUIDv7, the API's `id`
+    std::string name;
+    std::string email;
+    std::optional<std::string> phone;
+    Role role = Role::Member;
+    bool active = true;
+    std::string referral_code;
+    std::int64_t rewards_balance_cents = 0;
+    std::int64_t created_at_ms = 0;
+    std::int64_t updated_at_ms = 0;
+};
+
+struct NewUser {
+    std::string name;
+    std::string email;
+    std::string password;
+    std::optional<std::string> phone;
+    Role role = Role::Member;
+};
+
+class AuthService;
+
+/// Authorisation helpers for handlers of every module.
+/// The caller's role, or 401 when anonymous.
+Role role_of(const http::Request& request);
+/// 403 unless the caller has one of `roles` (401 when anonymous).
+void require_role(const http::Request& request, std::initializer_list<Role> roles);
+/// True for roles that see every member's rows (fleet managers, support, admins).
+bool sees_all_rows(Role role);
+/// For owner-scoped rows: 404 (never 403, which would confirm the row exists) unless the caller
+/// owns the row or may see all rows.
+void require_owner_or_staff(const http::Request& request, std::int64_t owner_user_id, const char* what);
+
+struct AuthOptions {
+    std::string secret_key;
+    std::string issuer = "motorpool";
+    std::string audience = "motorpool-api";
+    std::int64_t access_ttl_ms = 15 * 60 * 1000;
+    std::int64_t refresh_ttl_ms = 30LL * 24 * 60 * 60 * 1000;
+    std::int64_t magic_link_ttl_ms = 15 * 60 * 1000;
+    std::string public_url = "http://localhost:8000";  // base of magic links when FRONTEND_URL is unset
+    std::string frontend_url;
+    bool log_magic_links = false;  // development: the link goes to the log
+    // Argon2id cost (docs/security.md).
+    unsigned long long password_opslimit = 2;
+    std::size_t password_memlimit = 19 * 1024 * 1024;
+};
+
+AuthOptions auth_options_from(const core::Config& config);
+
+/// Wires the accounts routes into the router and the authentication hook into its pipeline.
+/// The returned service lives as long as the router uses it.
+std::shared_ptr<AuthService> install(http::Router& router,
+                                     db::Database& database,
+                                     AuthOptions options,
+                                     std::shared_ptr<core::Clock> clock = nullptr);
+
+/// CLI and startup helpers (blocking; not for I/O threads).
+User create_user(AuthService& service, const NewUser& user);
+std::vector<User> list_users(AuthService& service);
+/// On an empty users table, creates a demo member and a demo admin; returns their e-mail addresses
+/// (empty when users already existed). Both use `password`.
+std::vector<std::string> ensure_demo_users(AuthService& service, const std::string& password);
+
+}  // namespace motorpool::auth

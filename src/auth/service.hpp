@@ -1,0 +1,96 @@
+#pragma once
+// Private to auth: the account flows. Every method blocks (database, Argon2id) and runs on a worker.
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "auth/auth.hpp"
+#include "password.hpp"
+#include "throttle.hpp"
+#include "tokens.hpp"
+
+namespace motorpool::auth {
+
+struct Session {
+    std::string access_token;
+    std::string refresh_token;
+    std::int64_t expires_in_s = 0;
+    User user;
+};
+
+struct UserPage {
+    std::vector<User> items;
+    std::int64_t total = 0;
+};
+
+/// What the authentication hook needs about a user, cached briefly so that verifying a token
+/// usually costs no database round trip.
+struct UserStatus {
+    std::int64_t user_id = 0;
+    Role role = Role::Member;
+    bool active = false;
+    std::int64_t fetched_at_ms = 0;
+};
+
+class AuthService {
+public:
+    AuthService(db::Database& database, AuthOptions options, std::shared_ptr<core::Clock> clock);
+
+    db::Database& database() { return database_; }
+    const AuthOptions& options() const { return options_; }
+    std::int64_t now_ms() const { return clock_->now_ms(); }
+
+    Session register_user(const NewUser& user, const std::optional<std::string>& referral_code);
+    Session login(const std::string& email,
+                  const std::string& password,
+                  const std::optional<std::string>& device_id,
+                  const std::string& client_address);
+    Session refresh(const std::string& refresh_token);
+    void logout(const std::string& refresh_token);
+    /// Always succeeds from the caller's point of view (202): unknown or inactive e-mail addresses
+    /// get no link, and nothing says so.
+    void request_magic_link(const std::string& email, const std::string& client_address);
+    Session verify_magic_link(const std::string& token);
+
+    User get_user(std::int64_t user_id);
+    User update_me(std::int64_t user_id,
+                   const std::optional<std::string>& name,
+                   const std::optional<std::optional<std::string>>& phone);
+    UserPage list_users(std::int64_t page, std::int64_t page_size, const std::optional<std::string>& query);
+    User update_user(std::int64_t acting_user_id,
+                     const std::string& public_id,
+                     const std::optional<Role>& role,
+                     const std::optional<bool>& active);
+
+    /// Token verification for the HTTP hook: signature and claims only (no database).
+    std::optional<AccessClaims> verify_access_token(const std::string& token) const;
+    std::optional<UserStatus> cached_status(const std::string& public_id) const;
+    std::optional<UserStatus> load_status(const std::string& public_id);
+
+    User create_user_blocking(const NewUser& user, const std::optional<std::string>& referral_code = std::nullopt);
+    std::int64_t count_users();
+
+private:
+    Session issue_session(const User& user,
+                          const std::optional<std::string>& device_id,
+                          const std::optional<std::string>& family_id = std::nullopt);
+    void invalidate(const std::string& public_id);
+
+    db::Database& database_;
+    AuthOptions options_;
+    std::shared_ptr<core::Clock> clock_;
+    PasswordHasher hasher_;
+    TokenSigner signer_;
+    Throttle login_by_email_;
+    Throttle login_by_address_;
+    Throttle magic_by_email_;
+    Throttle magic_by_address_;
+    mutable std::mutex cache_mutex_;
+    std::unordered_map<std::string, UserStatus> status_cache_;
+};
+
+/// Normalises an e-mail address (trim, lower case); nullopt when it is not a plausible address.
+std::optional<std::string> normalise_email(const std::string& email);
+
+}  // namespace motorpool::auth

@@ -1,0 +1,51 @@
+-- Accounts: users, refresh-token families, magic links, and the mail outbox.
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    public_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL UNIQUE,           -- normalised: trimmed, lower case
+    phone TEXT,
+    role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'fleet_manager', 'support', 'admin')),
+    active INTEGER NOT NULL DEFAULT 1,
+    password_hash TEXT,                   -- Argon2id (libsodium string); NULL: magic links only
+    referral_code TEXT NOT NULL UNIQUE,
+    referred_by INTEGER REFERENCES users (id),
+    rewards_balance_cents INTEGER NOT NULL DEFAULT 0,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX users_created ON users (created_at_ms, id);
+
+CREATE TABLE refresh_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    family_id TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,      -- SHA-256 of the opaque token; the token itself is never stored
+    device_id TEXT,
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    rotated_at_ms INTEGER,                -- set when exchanged for a new token
+    revoked_at_ms INTEGER                 -- set for the whole family on logout or reuse
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+
+CREATE TABLE magic_links (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms INTEGER
+);
+
+CREATE TABLE mail_outbox (
+    id INTEGER PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    sent_at_ms INTEGER,
+    last_error TEXT
+);
+CREATE INDEX mail_outbox_pending ON mail_outbox (sent_at_ms, id);

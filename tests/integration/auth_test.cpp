@@ -1,0 +1,352 @@
+// Accounts end to end: registration, login, tokens (forged, none, expired, wrong claims), refresh
+// rotation and reuse detection, logout, magic links, /me, admin user management, throttling, and
+// that no secret ever reaches the log. Runs on every backend.
+
+#include "auth/auth.hpp"
+
+#include <regex>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "core/time.hpp"
+#include "harness.hpp"
+
+namespace motorpool::testing {
+namespace {
+
+namespace json = boost::json;
+constexpr const char* kSecret = "integration-test-secret-key-0123456789abcdef";
+
+class AuthTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        log_ = std::make_shared<std::ostringstream>();
+        sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(*log_);
+        core::add_log_sink(sink_);
+        spdlog::set_level(spdlog::level::trace);  // every level must be clean of secrets
+        app_ = std::make_unique<TestApp>();
+    }
+    void TearDown() override {
+        app_.reset();
+        core::remove_log_sink(sink_);
+        spdlog::set_level(spdlog::level::warn);
+        for (const auto& secret : secrets_) {
+            EXPECT_EQ(log_->str().find(secret), std::string::npos) << "a secret reached the log";
+        }
+    }
+
+    http::ClientResponse post(const std::string& path, const json::value& body, http::Headers headers = {}) {
+        return app_->client().post_json(path, body, std::move(headers));
+    }
+    json::object register_user(const std::string& email,
+                               const std::string& password = "correct horse battery",
+                               const std::string& name = "Ada Lovelace") {
+        secrets_.push_back(password);
+        auto r = post("/api/v1/auth/register", json::object{{"name", name}, {"email", email}, {"password", password}});
+        EXPECT_EQ(r.status, 201) << r.body;
+        auto o = r.json().as_object();
+        remember(o);
+        return o;
+    }
+    void remember(const json::object& session) {
+        secrets_.emplace_back(session.at("access_token").as_string());
+        secrets_.emplace_back(session.at("refresh_token").as_string());
+    }
+    static http::Headers bearer(const json::object& session) {
+        return {{"Authorization", "Bearer " + std::string(session.at("access_token").as_string())}};
+    }
+    static std::string b64(const std::string& s) { return core::base64url_encode(s); }
+    static std::string sign(const std::string& header, const std::string& payload, const std::string& key = kSecret) {
+        std::string input = b64(header) + "." + b64(payload);
+        return input + "." + b64(core::hmac_sha256(key, input));
+    }
+    std::string claims(std::int64_t exp,
+                       const std::string& sub,
+                       const std::string& iss = "motorpool",
+                       const std::string& aud = "motorpool-api") {
+        return json::serialize(json::object{{"sub", sub},
+                                            {"role", "admin"},
+                                            {"iss", iss},
+                                            {"aud", aud},
+                                            {"jti", "x"},
+                                            {"iat", core::now_ms() / 1000 - 10},
+                                            {"exp", exp}});
+    }
+    static std::string problem_detail(const http::ClientResponse& r) {
+        return std::string(r.json().at("detail").as_string());
+    }
+
+    std::shared_ptr<std::ostringstream> log_;
+    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+    std::vector<std::string> secrets_;
+    std::unique_ptr<TestApp> app_;
+};
+
+TEST_F(AuthTest, RegisterReturnsTokensAndTheUser) {
+    auto s = register_user("  Ada@Example.COM ");
+    EXPECT_EQ(s.at("token_type").as_string(), "Bearer");
+    EXPECT_EQ(s.at("expires_in").as_int64(), 900);
+    const auto& user = s.at("user").as_object();
+    EXPECT_EQ(user.at("email").as_string(), "ada@example.com");
+    EXPECT_EQ(user.at("role").as_string(), "member");
+    EXPECT_EQ(user.at("name").as_string(), "Ada Lovelace");
+    EXPECT_TRUE(
+        std::regex_match(std::string(user.at("referral_code").as_string()), std::regex("REF-[2-9A-HJ-NP-Z]{6}")));
+    EXPECT_TRUE(user.at("membership").is_null());
+    EXPECT_EQ(user.at("rewards_balance").as_double(), 0.0);
+    EXPECT_FALSE(user.contains("password_hash"));
+    auto me = app_->client().get("/api/v1/me", bearer(s));
+    EXPECT_EQ(me.status, 200);
+    EXPECT_EQ(me.json().at("id").as_string(), user.at("id").as_string());
+}
+
+TEST_F(AuthTest, DuplicateEmailInAnyCaseIs409) {
+    register_user("grace@example.com");
+    auto r = post("/api/v1/auth/register",
+                  json::object{{"name", "G"}, {"email", "GRACE@example.com"}, {"password", "another password"}});
+    EXPECT_EQ(r.status, 409);
+}
+
+TEST_F(AuthTest, InvalidFieldsAre422NamingEachField) {
+    auto r = post(
+        "/api/v1/auth/register",
+        json::object{
+            {"name", ""}, {"email", "not-an-email"}, {"password", "short"}, {"phone", "call me"}, {"unexpected", 1}});
+    EXPECT_EQ(r.status, 422);
+    std::vector<std::string> fields;
+    auto problem = r.json();
+    for (const auto& e : problem.at("errors").as_array()) {
+        fields.emplace_back(e.at("field").as_string());
+    }
+    EXPECT_EQ(fields, (std::vector<std::string>{"name", "password", "phone", "email", "unexpected"}));
+    auto same = post("/api/v1/auth/register",
+                     json::object{{"name", "X"}, {"email", "x@example.com"}, {"password", "X@Example.com"}});
+    EXPECT_EQ(same.status, 422);
+    auto long_password =
+        post("/api/v1/auth/register",
+             json::object{{"name", "X"}, {"email", "x@example.com"}, {"password", std::string(257, 'p')}});
+    EXPECT_EQ(long_password.status, 422);
+    auto unknown_referral = post(
+        "/api/v1/auth/register",
+        json::object{
+            {"name", "X"}, {"email", "x@example.com"}, {"password", "long enough"}, {"referral_code", "REF-NOPE22"}});
+    EXPECT_EQ(unknown_referral.status, 422);
+    EXPECT_EQ(unknown_referral.json().at("errors").at(0).at("field").as_string(), "referral_code");
+}
+
+TEST_F(AuthTest, MalformedJsonAndWrongContentType) {
+    auto malformed =
+        app_->client().request("POST", "/api/v1/auth/login", "{\"email\":", {{"Content-Type", "application/json"}});
+    EXPECT_EQ(malformed.status, 400);
+    auto wrong = app_->client().request("POST",
+                                        "/api/v1/auth/login",
+                                        R"({"email":"a@b.c","password":"x"})",
+                                        {{"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(wrong.status, 415);
+}
+
+TEST_F(AuthTest, ReferralCodeLinksTheNewUser) {
+    auto referrer = register_user("referrer@example.com");
+    std::string code(referrer.at("user").at("referral_code").as_string());
+    auto r = post("/api/v1/auth/register",
+                  json::object{{"name", "Friend"},
+                               {"email", "friend@example.com"},
+                               {"password", "friend password"},
+                               {"referral_code", code}});
+    EXPECT_EQ(r.status, 201);
+}
+
+TEST_F(AuthTest, WrongPasswordAndUnknownEmailAnswerTheSame) {
+    register_user("alan@example.com", "the right password");
+    auto wrong = post("/api/v1/auth/login", json::object{{"email", "alan@example.com"}, {"password", "wrong one!"}});
+    auto unknown =
+        post("/api/v1/auth/login", json::object{{"email", "nobody@example.com"}, {"password", "wrong one!"}});
+    EXPECT_EQ(wrong.status, 401);
+    EXPECT_EQ(unknown.status, 401);
+    EXPECT_EQ(problem_detail(wrong), "Invalid credentials");
+    EXPECT_EQ(problem_detail(unknown), "Invalid credentials");
+    auto ok =
+        post("/api/v1/auth/login", json::object{{"email", "ALAN@example.com"}, {"password", "the right password"}});
+    EXPECT_EQ(ok.status, 200);
+    remember(ok.json().as_object());
+}
+
+TEST_F(AuthTest, ForgedNoneExpiredAndForeignTokensAre401) {
+    auto s = register_user("linus@example.com");
+    std::string sub(s.at("user").at("id").as_string());
+    std::string good(s.at("access_token").as_string());
+    const std::int64_t future = core::now_ms() / 1000 + 600;
+    std::string hs256 = R"({"alg":"HS256","typ":"JWT"})";
+    std::vector<std::pair<std::string, std::string>> bad{
+        {"tampered signature", good.substr(0, good.size() - 2) + (good.back() == 'A' ? "BB" : "AA")},
+        {"alg none", b64(R"({"alg":"none","typ":"JWT"})") + "." + b64(claims(future, sub)) + "."},
+        {"other key", sign(hs256, claims(future, sub), "some-other-secret-key-0123456789")},
+        {"expired", sign(hs256, claims(core::now_ms() / 1000 - 1, sub))},
+        {"wrong issuer", sign(hs256, claims(future, sub, "someone-else"))},
+        {"wrong audience", sign(hs256, claims(future, sub, "motorpool", "other-api"))},
+        {"HS512", b64(R"({"alg":"HS512","typ":"JWT"})") + "." + b64(claims(future, sub)) + ".c2ln"},
+        {"garbage", "not.a.jwt"},
+    };
+    for (const auto& [what, token] : bad) {
+        auto r = app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + token}});
+        EXPECT_EQ(r.status, 401) << what;
+    }
+    // Our own key, every claim right: accepted (the check above is not vacuous).
+    auto crafted = sign(hs256, claims(future, sub));
+    EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + crafted}}).status, 200);
+    EXPECT_EQ(app_->client().get("/api/v1/me").status, 401);
+}
+
+TEST_F(AuthTest, RefreshRotatesAndReuseRevokesTheFamily) {
+    auto s = register_user("rotate@example.com");
+    std::string first(s.at("refresh_token").as_string());
+    auto r1 = post("/api/v1/auth/refresh", json::object{{"refresh_token", first}});
+    ASSERT_EQ(r1.status, 200);
+    remember(r1.json().as_object());
+    std::string second(r1.json().at("refresh_token").as_string());
+    EXPECT_NE(second, first);
+    EXPECT_EQ(app_->client().get("/api/v1/me", bearer(r1.json().as_object())).status, 200);
+    // Replaying the rotated token: refused, and the whole family with it (the thief's and the owner's).
+    EXPECT_EQ(post("/api/v1/auth/refresh", json::object{{"refresh_token", first}}).status, 401);
+    EXPECT_EQ(post("/api/v1/auth/refresh", json::object{{"refresh_token", second}}).status, 401);
+    EXPECT_EQ(post("/api/v1/auth/refresh", json::object{{"refresh_token", "made-up"}}).status, 401);
+}
+
+TEST_F(AuthTest, LogoutRevokesTheFamily) {
+    auto s = register_user("bye@example.com");
+    std::string token(s.at("refresh_token").as_string());
+    EXPECT_EQ(post("/api/v1/auth/logout", json::object{{"refresh_token", token}}).status, 204);
+    EXPECT_EQ(post("/api/v1/auth/refresh", json::object{{"refresh_token", token}}).status, 401);
+    EXPECT_EQ(post("/api/v1/auth/logout", json::object{{"refresh_token", token}}).status, 204);  // idempotent
+}
+
+TEST_F(AuthTest, PatchMeChangesNameAndPhoneButNeverRoleOrEmail) {
+    auto s = register_user("patch@example.com");
+    auto r = app_->client().request(
+        "PATCH",
+        "/api/v1/me",
+        json::serialize(json::object{
+            {"name", "New Name"}, {"phone", "+44 20 7946 0000"}, {"role", "admin"}, {"email", "other@example.com"}}),
+        {{"Content-Type", "application/json"}, bearer(s)[0]});
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto user = r.json().as_object();
+    EXPECT_EQ(user.at("name").as_string(), "New Name");
+    EXPECT_EQ(user.at("phone").as_string(), "+44 20 7946 0000");
+    EXPECT_EQ(user.at("role").as_string(), "member");
+    EXPECT_EQ(user.at("email").as_string(), "patch@example.com");
+    auto cleared = app_->client().request(
+        "PATCH", "/api/v1/me", R"({"phone":null})", {{"Content-Type", "application/json"}, bearer(s)[0]});
+    EXPECT_TRUE(cleared.json().at("phone").is_null());
+    auto bad = app_->client().request(
+        "PATCH", "/api/v1/me", R"({"name":""})", {{"Content-Type", "application/json"}, bearer(s)[0]});
+    EXPECT_EQ(bad.status, 422);
+    // Registering with a role is ignored too.
+    auto sneaky =
+        post("/api/v1/auth/register",
+             json::object{
+                 {"name", "S"}, {"email", "sneaky@example.com"}, {"password", "sneaky password"}, {"role", "admin"}});
+    EXPECT_EQ(sneaky.status, 201);
+    EXPECT_EQ(sneaky.json().at("user").at("role").as_string(), "member");
+    remember(sneaky.json().as_object());
+}
+
+TEST_F(AuthTest, AdminManagesUsersMembersMayNot) {
+    auto member = register_user("member@example.com");
+    auth::create_user(app_->app().auth(),
+                      {"Root", "root@example.com", "admin password", std::nullopt, auth::Role::Admin});
+    secrets_.emplace_back("admin password");
+    auto admin_login =
+        post("/api/v1/auth/login", json::object{{"email", "root@example.com"}, {"password", "admin password"}});
+    ASSERT_EQ(admin_login.status, 200);
+    auto admin = admin_login.json().as_object();
+    remember(admin);
+
+    EXPECT_EQ(app_->client().get("/api/v1/users", bearer(member)).status, 403);
+    auto list = app_->client().get("/api/v1/users?page=1&page_size=1", bearer(admin));
+    ASSERT_EQ(list.status, 200);
+    EXPECT_EQ(list.json().at("total").as_int64(), 2);
+    EXPECT_EQ(list.json().at("total_pages").as_int64(), 2);
+    EXPECT_EQ(list.json().at("items").as_array().size(), 1U);
+    auto search = app_->client().get("/api/v1/users?q=MEMBER%40", bearer(admin));
+    EXPECT_EQ(search.json().at("total").as_int64(), 1);
+    EXPECT_EQ(app_->client().get("/api/v1/users?page=0", bearer(admin)).status, 422);
+    EXPECT_EQ(app_->client().get("/api/v1/users?page_size=101", bearer(admin)).status, 422);
+
+    std::string member_id(member.at("user").at("id").as_string());
+    auto promote = app_->client().request("PATCH",
+                                          "/api/v1/users/" + member_id,
+                                          R"({"role":"fleet_manager"})",
+                                          {{"Content-Type", "application/json"}, bearer(admin)[0]});
+    EXPECT_EQ(promote.status, 200);
+    EXPECT_EQ(promote.json().at("role").as_string(), "fleet_manager");
+    auto bad_role = app_->client().request("PATCH",
+                                           "/api/v1/users/" + member_id,
+                                           R"({"role":"emperor"})",
+                                           {{"Content-Type", "application/json"}, bearer(admin)[0]});
+    EXPECT_EQ(bad_role.status, 422);
+    EXPECT_EQ(app_->client()
+                  .request("PATCH",
+                           "/api/v1/users/00000000-0000-7000-8000-000000000000",
+                           R"({"active":false})",
+                           {{"Content-Type", "application/json"}, bearer(admin)[0]})
+                  .status,
+              404);
+
+    // Deactivation: the user's access token stops working at once, and so does the refresh token.
+    auto deactivate = app_->client().request("PATCH",
+                                             "/api/v1/users/" + member_id,
+                                             R"({"active":false})",
+                                             {{"Content-Type", "application/json"}, bearer(admin)[0]});
+    EXPECT_EQ(deactivate.status, 200);
+    EXPECT_EQ(app_->client().get("/api/v1/me", bearer(member)).status, 401);
+    EXPECT_EQ(post("/api/v1/auth/refresh", json::object{{"refresh_token", member.at("refresh_token")}}).status, 401);
+    EXPECT_EQ(
+        post("/api/v1/auth/login", json::object{{"email", "member@example.com"}, {"password", "correct horse battery"}})
+            .status,
+        401);
+}
+
+TEST_F(AuthTest, RepeatedFailuresAreThrottledWith429) {
+    register_user("target@example.com", "real password 1");
+    int status = 0;
+    for (int i = 0; i < 8 && status != 429; ++i) {
+        status =
+            post("/api/v1/auth/login", json::object{{"email", "target@example.com"}, {"password", "guess"}}).status;
+    }
+    EXPECT_EQ(status, 429);
+    auto r = post("/api/v1/auth/login", json::object{{"email", "target@example.com"}, {"password", "real password 1"}});
+    EXPECT_EQ(r.status, 429);  // locked even for the right password until Retry-After passes
+    ASSERT_TRUE(r.header("Retry-After"));
+    EXPECT_GE(std::stoi(*r.header("Retry-After")), 1);
+}
+
+TEST_F(AuthTest, MagicLinkIsSingleUse) {
+    register_user("magic@example.com");
+    auto accepted = post("/api/v1/auth/magic-link", json::object{{"email", "Magic@Example.com"}});
+    EXPECT_EQ(accepted.status, 202);
+    EXPECT_EQ(post("/api/v1/auth/magic-link", json::object{{"email", "ghost@example.com"}}).status, 202);
+    // The mail sits in the outbox; take the link from there as the mailer would send it.
+    auto body = app_->app().database().with_reader([](db::Connection& c) {
+        return c.query("SELECT body FROM mail_outbox WHERE recipient = 'magic@example.com'").front().text(0);
+    });
+    EXPECT_EQ(app_->app().database().with_reader(
+                  [](db::Connection& c) { return c.query("SELECT COUNT(*) FROM mail_outbox").front().int64(0); }),
+              1);  // nothing for the unknown address
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(body, m, std::regex("token=([A-Za-z0-9_-]+)")));
+    std::string token = m[1];
+    secrets_.push_back(token);
+    auto verified = post("/api/v1/auth/magic-link/verify", json::object{{"token", token}});
+    ASSERT_EQ(verified.status, 200);
+    remember(verified.json().as_object());
+    EXPECT_EQ(verified.json().at("user").at("email").as_string(), "magic@example.com");
+    EXPECT_EQ(post("/api/v1/auth/magic-link/verify", json::object{{"token", token}}).status, 401);
+}
+
+}  // namespace
+}  // namespace motorpool::testing
