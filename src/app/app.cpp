@@ -69,7 +69,13 @@ App::App(core::Config config) : config_(std::move(config)) {
     metrics_.gauge_callback("process_resident_memory_bytes", "Resident memory size in bytes", resident_bytes);
 
     register_ops_routes(*router_, OpsDeps{*database_, metrics_});
+    mail::MailerOptions mail_options;
+    mail_options.smtp_url = config_.smtp_url;
+    mail_options.from = config_.mail_from;
+    mail_options.log_when_no_smtp = config_.env == "development";
+    mailer_ = std::make_unique<mail::Mailer>(*database_, mail_options);
     auth_ = auth::install(*router_, *database_, auth::auth_options_from(config_));
+    auth::set_mail_notifier(*auth_, [mailer = mailer_.get()] { mailer->notify(); });
 }
 
 App::~App() {
@@ -79,6 +85,7 @@ App::~App() {
 void App::start() {
     server_ = std::make_unique<http::Server>(server_options(config_), *router_, metrics_);
     server_->start();
+    mailer_->start();
 }
 
 std::uint16_t App::port() const {
@@ -105,6 +112,7 @@ void App::shutdown() {
     // workers and the group-commit writer complete into the server's io_contexts, so they are
     // joined before server_ (and with it the contexts) is destroyed in ~App.
     workers_->join();
+    mailer_->stop();
     database_->close();
     spdlog::info("motorpool stopped");
 }

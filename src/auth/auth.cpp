@@ -65,7 +65,6 @@ AuthOptions auth_options_from(const core::Config& config) {
     o.secret_key = config.secret_key;
     o.public_url = "http://localhost:" + std::to_string(config.port);
     o.frontend_url = config.frontend_url;
-    o.log_magic_links = config.env == "development";
     return o;
 }
 
@@ -99,6 +98,10 @@ std::shared_ptr<AuthService> install(http::Router& router,
     });
     register_routes(router, svc);
     return svc;
+}
+
+void set_mail_notifier(AuthService& service, std::function<void()> notify) {
+    service.set_mail_notifier(std::move(notify));
 }
 
 User create_user(AuthService& service, const NewUser& user) {

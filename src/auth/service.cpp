@@ -8,6 +8,7 @@
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/ids.hpp"
+#include "mail/mail.hpp"
 
 namespace motorpool::auth {
 
@@ -297,17 +298,16 @@ void AuthService::request_magic_link(const std::string& email_input, const std::
         }
         c.execute("INSERT INTO magic_links (user_id, token_hash, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
                   {user->id, core::sha256_hex(token), now, now + options_.magic_link_ttl_ms});
-        c.execute("INSERT INTO mail_outbox (recipient, subject, body, created_at_ms) VALUES ($1, $2, $3, $4)",
-                  {*email,
-                   std::string("Your motorpool sign-in link"),
-                   "Sign in to motorpool with this link within 15 minutes:\n\n" + link +
-                       "\n\nIf you did not ask for it, ignore this message.",
-                   now});
+        mail::enqueue(c,
+                      *email,
+                      "Your motorpool sign-in link",
+                      "Sign in to motorpool with this link within 15 minutes:\n\n" + link +
+                          "\n\nIf you did not ask for it, ignore this message.",
+                      now);
         return true;
     });
-    if (queued && options_.log_magic_links) {
-        // Development only (no SMTP configured): the link is the only way to reach the mail.
-        spdlog::info("development sign-in link for {}: {}", *email, link);
+    if (queued && mail_notifier_) {
+        mail_notifier_();
     }
 }
 

@@ -4,9 +4,14 @@
 
 #include "auth/auth.hpp"
 
+#include <future>
 #include <regex>
 #include <sstream>
+#include <thread>
 
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -346,6 +351,102 @@ TEST_F(AuthTest, MagicLinkIsSingleUse) {
     remember(verified.json().as_object());
     EXPECT_EQ(verified.json().at("user").at("email").as_string(), "magic@example.com");
     EXPECT_EQ(post("/api/v1/auth/magic-link/verify", json::object{{"token", token}}).status, 401);
+}
+
+}  // namespace
+}  // namespace motorpool::testing
+
+namespace motorpool::testing {
+namespace {
+
+// A one-connection SMTP server speaking just enough RFC 5321 for a client to deliver one message.
+class FakeSmtpServer {
+public:
+    FakeSmtpServer() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~FakeSmtpServer() {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        thread_.join();
+    }
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    std::future<std::string> message() { return received_.get_future(); }
+
+private:
+    void serve() {
+        std::string data;
+        try {
+            boost::asio::ip::tcp::socket socket(io_);
+            acceptor_.accept(socket);
+            boost::asio::streambuf buffer;
+            auto say = [&](const std::string& line) { boost::asio::write(socket, boost::asio::buffer(line + "\r\n")); };
+            say("220 fake.smtp ESMTP");
+            bool in_data = false;
+            while (true) {
+                boost::asio::read_until(socket, buffer, "\r\n");
+                std::istream in(&buffer);
+                std::string line;
+                std::getline(in, line);
+                if (!line.empty() && line.back() == '\r') {
+                    line.pop_back();
+                }
+                if (in_data) {
+                    if (line == ".") {
+                        in_data = false;
+                        say("250 queued");
+                    } else {
+                        data += line + "\n";
+                    }
+                } else if (line.rfind("EHLO", 0) == 0 || line.rfind("HELO", 0) == 0) {
+                    say("250 fake.smtp");
+                } else if (line == "DATA") {
+                    in_data = true;
+                    say("354 go ahead");
+                } else if (line == "QUIT") {
+                    say("221 bye");
+                    break;
+                } else {
+                    say("250 ok");  // MAIL FROM, RCPT TO
+                }
+            }
+        } catch (const std::exception&) {
+        }
+        received_.set_value(data);
+    }
+
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::promise<std::string> received_;
+    std::thread thread_;
+};
+
+TEST(MailerTest, MagicLinkIsDeliveredBySmtp) {
+    FakeSmtpServer smtp;
+    auto delivered = smtp.message();
+    TestApp app(Overrides{{"MOTORPOOL_SMTP_URL", "smtp://127.0.0.1:" + std::to_string(smtp.port())},
+                          {"MOTORPOOL_MAIL_FROM", "noreply@motorpool.test"},
+                          {"FRONTEND_URL", "https://app.motorpool.test"}});
+    auth::create_user(app.app().auth(),
+                      {"Mail", "mail@example.com", "mail password", std::nullopt, auth::Role::Member});
+    auto r = app.client().post_json("/api/v1/auth/magic-link", json::object{{"email", "mail@example.com"}});
+    EXPECT_EQ(r.status, 202);
+    ASSERT_EQ(delivered.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    std::string message = delivered.get();
+    EXPECT_NE(message.find("To: <mail@example.com>"), std::string::npos) << message;
+    EXPECT_NE(message.find("From: <noreply@motorpool.test>"), std::string::npos);
+    EXPECT_NE(message.find("Subject: Your motorpool sign-in link"), std::string::npos);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(
+        message, m, std::regex("https://app\\.motorpool\\.test/auth/magic-link\\?token=([A-Za-z0-9_-]+)")));
+    auto verified =
+        app.client().post_json("/api/v1/auth/magic-link/verify", json::object{{"token", std::string(m[1])}});
+    EXPECT_EQ(verified.status, 200);
+    // The outbox row is marked sent, so no other round or node sends it again.
+    EXPECT_EQ(app.app().database().with_reader([](db::Connection& c) {
+        return c.query("SELECT COUNT(*) FROM mail_outbox WHERE sent_at_ms IS NOT NULL").front().int64(0);
+    }),
+              1);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "db/db.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "mail/mail.hpp"
 
 namespace motorpool::app {
 
@@ -41,6 +42,7 @@ public:
     core::WorkerPool& workers() { return *workers_; }
     core::MetricsRegistry& metrics() { return metrics_; }
     auth::AuthService& auth() { return *auth_; }
+    mail::Mailer& mailer() { return *mailer_; }
 
 private:
     core::Config config_;
@@ -48,6 +50,7 @@ private:
     std::unique_ptr<core::WorkerPool> workers_;
     std::unique_ptr<db::Database> database_;
     std::unique_ptr<http::Router> router_;
+    std::unique_ptr<mail::Mailer> mailer_;
     std::shared_ptr<auth::AuthService> auth_;
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;

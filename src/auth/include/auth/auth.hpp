@@ -4,6 +4,7 @@
 // module uses. Contract: the "Accounts" section of shared/design/API.md.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,7 +70,6 @@ struct AuthOptions {
     std::int64_t magic_link_ttl_ms = 15 * 60 * 1000;
     std::string public_url = "http://localhost:8000";  // base of magic links when FRONTEND_URL is unset
     std::string frontend_url;
-    bool log_magic_links = false;  // development: the link goes to the log
     // Argon2id cost (docs/security.md).
     unsigned long long password_opslimit = 2;
     std::size_t password_memlimit = 19 * 1024 * 1024;
@@ -83,6 +83,9 @@ std::shared_ptr<AuthService> install(http::Router& router,
                                      db::Database& database,
                                      AuthOptions options,
                                      std::shared_ptr<core::Clock> clock = nullptr);
+
+/// Called after a transaction queued mail (the mailer then delivers at once instead of at its next poll).
+void set_mail_notifier(AuthService& service, std::function<void()> notify);
 
 /// CLI and startup helpers (blocking; not for I/O threads).
 User create_user(AuthService& service, const NewUser& user);

@@ -58,6 +58,8 @@ struct Config {
     std::string smartcar_mode = "simulated";                // simulated | test | live
     std::vector<std::string> cors_origins;                  // CORS_ORIGINS, comma separated; "*" allows any
     std::string frontend_url;                               // FRONTEND_URL
+    std::string smtp_url;                                   // MOTORPOOL_SMTP_URL: smtp(s)://[user:pass@]host:port
+    std::string mail_from = "motorpool@localhost";          // MOTORPOOL_MAIL_FROM
     std::string log_level = "info";                         // MOTORPOOL_LOG_LEVEL
     std::string log_format = "text";                        // MOTORPOOL_LOG_FORMAT: text | json
     int io_threads = 0;                                     // MOTORPOOL_IO_THREADS, 0: one per core

@@ -46,6 +46,7 @@ CREATE TABLE mail_outbox (
     created_at_ms BIGINT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     sent_at_ms BIGINT,
+    locked_until_ms BIGINT,                   -- claimed by a mailer until then (several nodes never send twice)
     last_error TEXT
 );
 CREATE INDEX mail_outbox_pending ON mail_outbox (sent_at_ms, id);

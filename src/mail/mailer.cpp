@@ -1,0 +1,229 @@
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <thread>
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include "core/config.hpp"
+#include "core/ids.hpp"
+#include "core/time.hpp"
+#include "mail/mail.hpp"
+
+namespace motorpool::mail {
+
+void enqueue(db::Connection& connection,
+             const std::string& recipient,
+             const std::string& subject,
+             const std::string& body,
+             std::int64_t now_ms) {
+    connection.execute("INSERT INTO mail_outbox (recipient, subject, body, created_at_ms) VALUES ($1, $2, $3, $4)",
+                       {recipient, subject, body, now_ms});
+}
+
+namespace {
+
+struct Message {
+    std::int64_t id;
+    std::string recipient;
+    std::string subject;
+    std::string body;
+};
+
+// Header values come from our own code, but a CR or LF must never reach the SMTP stream.
+std::string header_safe(std::string value) {
+    for (char& c : value) {
+        if (c == '\r' || c == '\n') {
+            c = ' ';
+        }
+    }
+    return value;
+}
+
+std::string rfc5322_date() {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    return std::string(buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm));
+}
+
+struct Payload {
+    std::string data;
+    std::size_t offset = 0;
+};
+
+std::size_t read_payload(char* buffer, std::size_t size, std::size_t count, void* user) {
+    auto* payload = static_cast<Payload*>(user);
+    std::size_t n = std::min(size * count, payload->data.size() - payload->offset);
+    std::memcpy(buffer, payload->data.data() + payload->offset, n);
+    payload->offset += n;
+    return n;
+}
+
+// Sends one message; returns an empty string on success, else a reason without credentials.
+std::string send_smtp(const MailerOptions& options, const Message& m) {
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) {
+        return "curl_easy_init failed";
+    }
+    Payload payload;
+    std::string domain = options.from.substr(options.from.find('@') + 1);
+    payload.data = "Date: " + rfc5322_date() + "\r\nTo: <" + header_safe(m.recipient) + ">\r\nFrom: <" +
+                   header_safe(options.from) + ">\r\nMessage-ID: <" + core::new_uuid_v7() + "@" + header_safe(domain) +
+                   ">\r\nSubject: " + header_safe(m.subject) +
+                   "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+    // Dot-stuffing is libcurl's job for SMTP uploads; line endings must be CRLF.
+    for (char c : m.body) {
+        if (c == '\n') {
+            payload.data += "\r\n";
+        } else if (c != '\r') {
+            payload.data += c;
+        }
+    }
+    payload.data += "\r\n";
+    curl_slist* recipients = curl_slist_append(nullptr, ("<" + header_safe(m.recipient) + ">").c_str());
+    std::string from = "<" + header_safe(options.from) + ">";
+    curl_easy_setopt(curl, CURLOPT_URL, options.smtp_url.c_str());
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_payload);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &payload);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));  // STARTTLS when offered
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(curl);
+    curl_slist_free_all(recipients);
+    curl_easy_cleanup(curl);
+    return rc == CURLE_OK ? std::string() : std::string(curl_easy_strerror(rc));
+}
+
+}  // namespace
+
+struct Mailer::State {
+    db::Database& database;
+    MailerOptions options;
+    std::mutex deliver_mutex;  // one delivery round at a time per node
+    bool warned_no_smtp = false;
+    std::mutex wake_mutex;
+    std::condition_variable wake;
+    bool pending = false;
+    bool stopping = false;
+    std::thread thread;
+
+    State(db::Database& d, MailerOptions o) : database(d), options(std::move(o)) {}
+
+    int deliver_due() {
+        std::lock_guard lock(deliver_mutex);
+        const std::int64_t now = core::now_ms();
+        const bool smtp = !options.smtp_url.empty();
+        if (!smtp && !options.log_when_no_smtp) {
+            auto queued = database.with_reader([](db::Connection& c) {
+                return c.query("SELECT COUNT(*) FROM mail_outbox WHERE sent_at_ms IS NULL").front().int64(0);
+            });
+            if (queued > 0 && !warned_no_smtp) {
+                warned_no_smtp = true;
+                spdlog::warn("{} e-mail(s) queued but MOTORPOOL_SMTP_URL is not set; they stay in the outbox", queued);
+            }
+            return 0;
+        }
+        // Claim a batch for a minute: a claim that lapses (crash) is picked up again.
+        auto rows = database.with_transaction([&](db::Connection& c) {
+            return c.query(
+                "UPDATE mail_outbox SET locked_until_ms = $1, attempts = attempts + 1 "
+                "WHERE sent_at_ms IS NULL AND attempts < $2 AND (locked_until_ms IS NULL OR locked_until_ms < $3) "
+                "AND id IN (SELECT id FROM mail_outbox WHERE sent_at_ms IS NULL AND attempts < $2 AND "
+                "(locked_until_ms IS NULL OR locked_until_ms < $3) ORDER BY id LIMIT 20) "
+                "RETURNING id, recipient, subject, body",
+                {now + 60'000, std::int64_t{options.max_attempts}, now});
+        });
+        int sent = 0;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            auto row = rows.row(i);
+            Message m{row.int64(0), row.text(1), row.text(2), row.text(3)};
+            std::string error;
+            if (smtp) {
+                error = send_smtp(options, m);
+            } else {
+                // Development without SMTP: the log is the mailbox.
+                spdlog::info("mail to {} (development, no MOTORPOOL_SMTP_URL): {}\n{}", m.recipient, m.subject, m.body);
+            }
+            database.with_transaction([&](db::Connection& c) {
+                if (error.empty()) {
+                    c.execute(
+                        "UPDATE mail_outbox SET sent_at_ms = $1, locked_until_ms = NULL, last_error = NULL "
+                        "WHERE id = $2",
+                        {core::now_ms(), m.id});
+                } else {
+                    c.execute("UPDATE mail_outbox SET locked_until_ms = NULL, last_error = $1 WHERE id = $2",
+                              {error, m.id});
+                }
+            });
+            if (error.empty()) {
+                ++sent;
+            } else {
+                spdlog::warn("mail {} not delivered: {}", m.id, error);
+            }
+        }
+        return sent;
+    }
+};
+
+Mailer::Mailer(db::Database& database, MailerOptions options)
+    : state_(std::make_shared<State>(database, std::move(options))) {
+    static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
+    (void)global;
+}
+
+Mailer::~Mailer() {
+    stop();
+}
+
+int Mailer::deliver_due() {
+    return state_->deliver_due();
+}
+
+void Mailer::start() {
+    // Its own thread rather than a timer coroutine: SMTP round trips are slow and blocking, and a
+    // thread that is joined in stop() cannot outlive the database or an io_context at shutdown.
+    state_->thread = std::thread([state = state_.get()] {
+        std::unique_lock lock(state->wake_mutex);
+        while (!state->stopping) {
+            state->pending = false;
+            lock.unlock();
+            try {
+                state->deliver_due();
+            } catch (const std::exception& e) {
+                spdlog::warn("mail delivery round failed: {}", e.what());
+            }
+            lock.lock();
+            state->wake.wait_for(
+                lock, state->options.poll_interval, [state] { return state->pending || state->stopping; });
+        }
+    });
+}
+
+void Mailer::notify() {
+    {
+        std::lock_guard lock(state_->wake_mutex);
+        state_->pending = true;
+    }
+    state_->wake.notify_one();
+}
+
+void Mailer::stop() {
+    {
+        std::lock_guard lock(state_->wake_mutex);
+        state_->stopping = true;
+    }
+    state_->wake.notify_one();
+    if (state_->thread.joinable()) {
+        state_->thread.join();
+    }
+}
+
+}  // namespace motorpool::mail
