@@ -42,6 +42,15 @@ std::string header_safe(std::string value) {
     return value;
 }
 
+std::string angle(const std::string& address) {
+    std::string out;
+    out.reserve(address.size() + 2);
+    out += '<';
+    out += header_safe(address);
+    out += '>';
+    return out;
+}
+
 std::string rfc5322_date() {
     std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -70,11 +79,20 @@ std::string send_smtp(const MailerOptions& options, const Message& m) {
         return "curl_easy_init failed";
     }
     Payload payload;
-    std::string domain = options.from.substr(options.from.find('@') + 1);
-    payload.data = "Date: " + rfc5322_date() + "\r\nTo: <" + header_safe(m.recipient) + ">\r\nFrom: <" +
-                   header_safe(options.from) + ">\r\nMessage-ID: <" + core::new_uuid_v7() + "@" + header_safe(domain) +
-                   ">\r\nSubject: " + header_safe(m.subject) +
-                   "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+    const std::string domain = options.from.substr(options.from.find('@') + 1);
+    // Built with += rather than "literal" + string: g++ 12 -O3 reports a bogus -Wrestrict on the latter.
+    std::string& d = payload.data;
+    d += "Date: ";
+    d += rfc5322_date();
+    d += "\r\nTo: ";
+    d += angle(m.recipient);
+    d += "\r\nFrom: ";
+    d += angle(options.from);
+    d += "\r\nMessage-ID: ";
+    d += angle(core::new_uuid_v7() + "@" + header_safe(domain));
+    d += "\r\nSubject: ";
+    d += header_safe(m.subject);
+    d += "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
     // Dot-stuffing is libcurl's job for SMTP uploads; line endings must be CRLF.
     for (char c : m.body) {
         if (c == '\n') {
@@ -84,8 +102,9 @@ std::string send_smtp(const MailerOptions& options, const Message& m) {
         }
     }
     payload.data += "\r\n";
-    curl_slist* recipients = curl_slist_append(nullptr, ("<" + header_safe(m.recipient) + ">").c_str());
-    std::string from = "<" + header_safe(options.from) + ">";
+    const std::string to = angle(m.recipient);
+    curl_slist* recipients = curl_slist_append(nullptr, to.c_str());
+    const std::string from = angle(options.from);
     curl_easy_setopt(curl, CURLOPT_URL, options.smtp_url.c_str());
     curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
     curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
