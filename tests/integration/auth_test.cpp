@@ -353,6 +353,16 @@ TEST_F(AuthTest, MagicLinkIsSingleUse) {
     EXPECT_EQ(post("/api/v1/auth/magic-link/verify", json::object{{"token", token}}).status, 401);
 }
 
+TEST_F(AuthTest, MagicLinkRequestsAreThrottled) {
+    int status = 0;
+    for (int i = 0; i < 6 && status != 429; ++i) {
+        status = post("/api/v1/auth/magic-link", json::object{{"email", "flood@example.com"}}).status;
+    }
+    EXPECT_EQ(status, 429);
+    EXPECT_EQ(post("/api/v1/auth/magic-link", json::object{{"email", "not an email"}}).status, 202);
+    EXPECT_EQ(post("/api/v1/auth/magic-link", json::object{{"mail", "typo@example.com"}}).status, 422);
+}
+
 }  // namespace
 }  // namespace motorpool::testing
 
