@@ -119,7 +119,8 @@ Session AuthService::issue_session(const User& user,
     session.user = user;
     std::string family = family_id.value_or(core::new_uuid_v7(now));
     Value device = device_id ? Value(*device_id) : Value();
-    database_.with_transaction([&](Connection& c) {
+    // Through the group-commit writer: concurrent logins share one durable commit.
+    database_.group_commit().submit_blocking([&](Connection& c) {
         c.execute(
             "INSERT INTO refresh_tokens (user_id, family_id, token_hash, device_id, created_at_ms, expires_at_ms) "
             "VALUES ($1, $2, $3, $4, $5, $6)",
