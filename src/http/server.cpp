@@ -287,6 +287,21 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
                            false);
             break;
         }
+        // RFC 9112 §3.2: an HTTP/1.1 request without Host is refused; §6.1: a transfer coding other
+        // than chunked cannot be decoded here.
+        if (message.version() >= 11 && message.find(bhttp::field::host) == message.end()) {
+            malformed.inc();
+            Response refusal = Router::problem(ApiError::bad_request("HTTP/1.1 requests need a Host header"), request);
+            co_await write(c, request, std::move(refusal), false);
+            break;
+        }
+        if (auto te = message[bhttp::field::transfer_encoding]; !te.empty() && !iequals(te, "chunked")) {
+            malformed.inc();
+            Response refusal = Router::problem(
+                ApiError(501, core::status_title(501), "Only the chunked transfer coding is supported"), request);
+            co_await write(c, request, std::move(refusal), false);
+            break;
+        }
         request.headers.reserve(16);
         for (const auto& field : message) {
             request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));

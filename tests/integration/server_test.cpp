@@ -324,6 +324,40 @@ TEST_F(ServerTest, GarbageBytesGet400AndClose) {
     EXPECT_EQ(app_->client().get("/health").status, 200);
 }
 
+TEST_F(ServerTest, SmugglingShapedRequestsAreRefused) {
+    struct Case {
+        const char* what;
+        std::string bytes;
+        unsigned status;
+    };
+    std::vector<Case> cases{
+        {"Content-Length and Transfer-Encoding",
+         "POST /test/small HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400},
+        {"two Content-Length values",
+         "POST /test/small HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+         400},
+        {"unknown transfer coding",
+         "POST /test/small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+         501},
+        {"HTTP/1.1 without Host", "GET /health HTTP/1.1\r\n\r\n", 400},
+    };
+    for (const auto& c : cases) {
+        RawConnection raw(app_->port());
+        raw.send(c.bytes + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto response = raw.read_response();
+        ASSERT_TRUE(response) << c.what;
+        EXPECT_EQ(response->result_int(), c.status) << c.what;
+        // Nothing after a refused request is read as another request.
+        EXPECT_TRUE(raw.closed_by_server(std::chrono::seconds(5))) << c.what;
+    }
+    RawConnection http10(app_->port());
+    http10.send("GET /health HTTP/1.0\r\n\r\n");
+    auto old = http10.read_response();
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->result_int(), 200U);
+}
+
 TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
     RawConnection raw(app_->port());
     raw.send(
