@@ -199,7 +199,19 @@ TEST_F(ServerTest, ServesTheOpenApiDocument) {
     EXPECT_EQ(r.status, 200);
     auto doc = r.json().as_object();
     EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
-    for (const char* path : {"/health", "/ready", "/metrics", "/api/openapi.json"}) {
+    for (const char* path : {"/health",
+                             "/ready",
+                             "/metrics",
+                             "/api/openapi.json",
+                             "/api/v1/auth/register",
+                             "/api/v1/auth/login",
+                             "/api/v1/auth/refresh",
+                             "/api/v1/auth/logout",
+                             "/api/v1/auth/magic-link",
+                             "/api/v1/auth/magic-link/verify",
+                             "/api/v1/me",
+                             "/api/v1/users",
+                             "/api/v1/users/{id}"}) {
         EXPECT_TRUE(doc.at("paths").as_object().contains(path)) << path;
     }
 }
