@@ -5,6 +5,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "app/app.hpp"
@@ -196,6 +197,9 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+    // A fixed threshold turns off glibc's dynamic one, which after the first 19 MiB Argon2id buffer
+    // would serve later ones from the heap and keep them resident: large buffers go back to the OS.
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
     int status = run(argc, argv);
     spdlog::shutdown();  // flushes buffered log lines
     return status;
