@@ -200,7 +200,12 @@ int main(int argc, char** argv) {
     // A fixed threshold turns off glibc's dynamic one, which after the first 19 MiB Argon2id buffer
     // would serve later ones from the heap and keep them resident: large buffers go back to the OS.
     mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-    int status = run(argc, argv);
+    int status = 1;
+    try {
+        status = run(argc, argv);
+    } catch (...) {
+        std::fputs("motorpool: unexpected error\n", stderr);
+    }
     spdlog::shutdown();  // flushes buffered log lines
     return status;
 }

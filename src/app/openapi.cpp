@@ -3,8 +3,9 @@
 #include "app/app.hpp"
 
 namespace motorpool::app::generated {
-const std::pair<std::string_view, std::string_view>* kApiDocuments_data();
-std::size_t kApiDocuments_count();
+// Names chosen by cmake/embed_files_script.cmake.
+const std::pair<std::string_view, std::string_view>* kApiDocuments_data();  // NOLINT(readability-identifier-naming)
+std::size_t kApiDocuments_count();                                          // NOLINT(readability-identifier-naming)
 }  // namespace motorpool::app::generated
 
 namespace motorpool::app {

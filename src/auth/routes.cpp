@@ -19,7 +19,7 @@ using http::Response;
 
 namespace {
 
-constexpr std::size_t kAuthBodyLimit = 16 * 1024;
+constexpr std::size_t kAuthBodyLimit = std::size_t{16} * 1024;
 
 json::object user_json(const User& u) {
     json::object o;

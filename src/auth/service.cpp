@@ -19,6 +19,7 @@ using db::Value;
 namespace {
 
 constexpr std::int64_t kStatusCacheMs = 30'000;
+constexpr std::int64_t kFifteenMinutesMs = 15LL * 60 * 1000;
 constexpr const char* kUserColumns =
     "id, public_id, name, email, phone, role, active, referral_code, rewards_balance_cents, created_at_ms, "
     "updated_at_ms";
@@ -97,10 +98,10 @@ AuthService::AuthService(db::Database& database, AuthOptions options, std::share
       clock_(clock ? std::move(clock) : std::make_shared<core::SystemClock>()),
       hasher_(options_.password_opslimit, options_.password_memlimit),
       signer_(options_.secret_key, options_.issuer, options_.audience),
-      login_by_email_(5, 15 * 60'000, 15 * 60'000),
-      login_by_address_(20, 15 * 60'000, 15 * 60'000),
-      magic_by_email_(3, 15 * 60'000, 15 * 60'000),
-      magic_by_address_(10, 15 * 60'000, 15 * 60'000) {}
+      login_by_email_(5, kFifteenMinutesMs, kFifteenMinutesMs),
+      login_by_address_(20, kFifteenMinutesMs, kFifteenMinutesMs),
+      magic_by_email_(3, kFifteenMinutesMs, kFifteenMinutesMs),
+      magic_by_address_(10, kFifteenMinutesMs, kFifteenMinutesMs) {}
 
 Session AuthService::issue_session(const User& user,
                                    const std::optional<std::string>& device_id,

@@ -7,8 +7,8 @@
 
 namespace motorpool::db {
 
-Error::Error(Kind kind, std::string message, std::string constraint)
-    : std::runtime_error(std::move(message)), kind_(kind), constraint_(std::move(constraint)) {}
+Error::Error(Kind kind, const std::string& message, std::string constraint)
+    : std::runtime_error(message), kind_(kind), constraint_(std::move(constraint)) {}
 
 namespace {
 [[noreturn]] void type_error(std::size_t column, const char* wanted) {

@@ -14,8 +14,9 @@
 namespace motorpool::db {
 
 namespace generated {
-const std::pair<std::string_view, std::string_view>* kMigrationFiles_data();
-std::size_t kMigrationFiles_count();
+// Names chosen by cmake/embed_files_script.cmake.
+const std::pair<std::string_view, std::string_view>* kMigrationFiles_data();  // NOLINT(readability-identifier-naming)
+std::size_t kMigrationFiles_count();                                          // NOLINT(readability-identifier-naming)
 }  // namespace generated
 
 namespace {

@@ -48,7 +48,7 @@ struct Client::Impl {
         stream->expires_after(timeout);
         bhttp::write(*stream, req);
         bhttp::response_parser<bhttp::string_body> parser;
-        parser.body_limit(64 * 1024 * 1024);
+        parser.body_limit(std::uint64_t{64} * 1024 * 1024);
         if (req.method() == bhttp::verb::head) {
             parser.skip(true);
         }
@@ -78,7 +78,10 @@ Client::Client(std::string host, std::uint16_t port, std::chrono::milliseconds t
 
 Client::~Client() = default;
 
-ClientResponse Client::request(std::string_view method, std::string_view target, std::string body, Headers headers) {
+ClientResponse Client::request(std::string_view method,
+                               std::string_view target,
+                               std::string body,
+                               const Headers& headers) {
     bhttp::request<bhttp::string_body> req;
     req.method_string(method);
     req.target(target);

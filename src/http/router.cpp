@@ -164,7 +164,8 @@ void Router::add_websocket(const std::string& pattern, WebSocketHandler handler,
     add(
         Method::Get,
         pattern,
-        [](Request) -> boost::asio::awaitable<Response> {
+        [](const Request&) -> boost::asio::awaitable<Response> {
+            // Not a coroutine (no co_await): throws straight into dispatch's error mapping.
             throw ApiError(426, "Upgrade Required", "This endpoint only speaks WebSocket");
         },
         options);

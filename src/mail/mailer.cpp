@@ -67,7 +67,8 @@ struct Payload {
 std::size_t read_payload(char* buffer, std::size_t size, std::size_t count, void* user) {
     auto* payload = static_cast<Payload*>(user);
     std::size_t n = std::min(size * count, payload->data.size() - payload->offset);
-    std::memcpy(buffer, payload->data.data() + payload->offset, n);
+    // A byte range for libcurl, not a C string.
+    std::memcpy(buffer, payload->data.data() + payload->offset, n);  // NOLINT(bugprone-not-null-terminated-result)
     payload->offset += n;
     return n;
 }

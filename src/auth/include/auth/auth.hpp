@@ -65,14 +65,14 @@ struct AuthOptions {
     std::string secret_key;
     std::string issuer = "motorpool";
     std::string audience = "motorpool-api";
-    std::int64_t access_ttl_ms = 15 * 60 * 1000;
+    std::int64_t access_ttl_ms = std::int64_t{15} * 60 * 1000;
     std::int64_t refresh_ttl_ms = 30LL * 24 * 60 * 60 * 1000;
-    std::int64_t magic_link_ttl_ms = 15 * 60 * 1000;
+    std::int64_t magic_link_ttl_ms = std::int64_t{15} * 60 * 1000;
     std::string public_url = "http://localhost:8000";  // base of magic links when FRONTEND_URL is unset
     std::string frontend_url;
     // Argon2id cost (docs/security.md).
     unsigned long long password_opslimit = 2;
-    std::size_t password_memlimit = 19 * 1024 * 1024;
+    std::size_t password_memlimit = std::size_t{19} * 1024 * 1024;
 };
 
 AuthOptions auth_options_from(const core::Config& config);

@@ -46,7 +46,7 @@ public:
         Type,                 // a column read with the wrong type
         Other,
     };
-    Error(Kind kind, std::string message, std::string constraint = {});
+    Error(Kind kind, const std::string& message, std::string constraint = {});
     Kind kind() const { return kind_; }
     /// Constraint or index name when the backend reports it (PG), else empty.
     const std::string& constraint() const { return constraint_; }

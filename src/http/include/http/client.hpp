@@ -35,7 +35,7 @@ public:
     ClientResponse request(std::string_view method,
                            std::string_view target,
                            std::string body = {},
-                           Headers headers = {});
+                           const Headers& headers = {});
     ClientResponse get(std::string_view target, Headers headers = {});
     ClientResponse post_json(std::string_view target, const boost::json::value& body, Headers headers = {});
 

@@ -70,7 +70,7 @@ struct Match {
 
 struct RouterOptions {
     std::vector<std::string> cors_origins;  // exact origins; "*" allows any
-    std::size_t default_max_body_bytes = 1024 * 1024;
+    std::size_t default_max_body_bytes = std::size_t{1024} * 1024;
 };
 
 class Router {

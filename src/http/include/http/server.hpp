@@ -18,7 +18,7 @@ struct ServerOptions {
     std::uint16_t port = 0;  // 0: ephemeral (tests), read back with Server::port()
     int io_threads = 1;
     int max_connections = 10000;
-    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_header_bytes = std::size_t{16} * 1024;
     std::chrono::milliseconds read_timeout{30'000};  // from the first byte of a request to its last
     std::chrono::milliseconds idle_timeout{75'000};  // keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{30'000};
