@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/crypto.hpp"
+#include "core/text.hpp"
 
 namespace motorpool::core {
 namespace {
@@ -29,19 +30,6 @@ std::string format_uuid(const std::array<unsigned char, 16>& b) {
         out.push_back(kDigits[b[i] & 0xF]);
     }
     return out;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 }  // namespace
@@ -86,7 +74,7 @@ bool is_uuid(std::string_view text) {
             if (text[i] != '-') {
                 return false;
             }
-        } else if (hex_value(text[i]) < 0) {
+        } else if (hex_digit_value(text[i]) < 0) {
             return false;
         }
     }
@@ -102,7 +90,7 @@ std::int64_t uuid_v7_time_ms(std::string_view text) {
         if (i == 8) {
             continue;
         }
-        ms = (ms << 4) | hex_value(text[i]);
+        ms = (ms << 4) | hex_digit_value(text[i]);
     }
     return ms;
 }

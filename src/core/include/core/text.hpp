@@ -10,6 +10,9 @@ namespace motorpool::core {
 /// ASCII case-insensitive equality (header names, schemes).
 bool iequals(std::string_view a, std::string_view b);
 
+/// 0-15 for a hexadecimal digit (either case), -1 otherwise.
+int hex_digit_value(char c);
+
 /// RFC 3986 percent-decoding ('+' as space in query strings); nullopt for a malformed escape or %00.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 
