@@ -76,6 +76,7 @@ App::App(core::Config config) : config_(std::move(config)) {
     mailer_ = std::make_unique<mail::Mailer>(*database_, mail_options);
     auth_ = auth::install(*router_, *database_, auth::auth_options_from(config_));
     auth::set_mail_notifier(*auth_, [mailer = mailer_.get()] { mailer->notify(); });
+    vehicles_ = vehicles::install(*router_, *database_);
 }
 
 App::~App() {

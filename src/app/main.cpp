@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "db/db.hpp"
+#include "import_cli.hpp"
 
 namespace {
 
@@ -162,6 +163,18 @@ int run(int argc, char** argv) {
     users_create->add_option("--role", user_role, "member, fleet_manager, support or admin");
     users_create->add_flag("--password-stdin", password_stdin, "Read the password from standard input")->required();
     auto* users_list = users_cmd->add_subcommand("list", "List users");
+    auto* import_cmd = cli.add_subcommand("import", "Import data from files");
+    import_cmd->require_subcommand(1);
+    auto* import_vehicles = import_cmd->add_subcommand(
+        "vehicles", "Upsert vehicles by VIN from a CSV file (columns: vin,make,model[,description,image_urls,...])");
+    motorpool::app::ImportCommand import_options;
+    std::int64_t import_limit = 0;
+    std::string import_owner;
+    import_vehicles->add_option("file", import_options.file, "CSV file")->required();
+    import_vehicles->add_option("--limit", import_limit, "Read at most N data rows")->check(CLI::PositiveNumber);
+    import_vehicles->add_option("--owner", import_owner, "E-mail address of the owner of vehicles the import creates");
+    import_vehicles->add_option("--batch-size", import_options.batch_size, "Rows per transaction (default 10000)")
+        ->check(CLI::Range(1, 100000));
     CLI11_PARSE(cli, argc, argv);
 
     try {
@@ -181,6 +194,15 @@ int run(int argc, char** argv) {
         if (users_cmd->parsed()) {
             return users_command(
                 std::move(config), users_list->parsed() ? "list" : "create", user_email, user_name, user_role);
+        }
+        if (import_vehicles->parsed()) {
+            if (import_limit > 0) {
+                import_options.limit = import_limit;
+            }
+            if (!import_owner.empty()) {
+                import_options.owner_email = import_owner;
+            }
+            return motorpool::app::run_import_vehicles(std::move(config), import_options);
         }
         (void)serve_cmd;
         return serve(std::move(config));

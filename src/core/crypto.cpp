@@ -44,7 +44,9 @@ std::string base64url_encode(std::string_view raw) {
     return encode(raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-std::optional<std::string> base64_decode(std::string_view text) {
+namespace {
+
+std::optional<std::string> decode(std::string_view text, int variant) {
     crypto_init();
     std::string out(text.size(), '\0');
     std::size_t len = 0;
@@ -56,12 +58,22 @@ std::optional<std::string> base64_decode(std::string_view text) {
                           nullptr,
                           &len,
                           &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                          variant) != 0 ||
         end != text.data() + text.size()) {
         return std::nullopt;
     }
     out.resize(len);
     return out;
+}
+
+}  // namespace
+
+std::optional<std::string> base64_decode(std::string_view text) {
+    return decode(text, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+    return decode(text, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 std::string hex_encode(std::string_view raw) {

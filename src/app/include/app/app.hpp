@@ -13,6 +13,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "mail/mail.hpp"
+#include "vehicles/vehicles.hpp"
 
 namespace motorpool::app {
 
@@ -52,6 +53,7 @@ private:
     std::unique_ptr<http::Router> router_;
     std::unique_ptr<mail::Mailer> mailer_;
     std::shared_ptr<auth::AuthService> auth_;
+    std::shared_ptr<vehicles::VehicleService> vehicles_;
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;
 };

@@ -19,6 +19,7 @@ std::string base64_encode(std::string_view raw);
 std::optional<std::string> base64_decode(std::string_view text);
 /// URL-safe base64 without padding (tokens in URLs).
 std::string base64url_encode(std::string_view raw);
+std::optional<std::string> base64url_decode(std::string_view text);
 std::string hex_encode(std::string_view raw);
 
 /// SHA-256 of `data`, lower-case hex.

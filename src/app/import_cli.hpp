@@ -1,0 +1,23 @@
+#pragma once
+// `motorpool import vehicles FILE.csv`: maps the file, runs the importer with a progress display,
+// prints the summary. Private to the motorpool executable.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/config.hpp"
+
+namespace motorpool::app {
+
+struct ImportCommand {
+    std::string file;
+    std::optional<std::int64_t> limit;
+    std::optional<std::string> owner_email;
+    std::size_t batch_size = 10000;
+};
+
+/// Exit status: 0 every row imported, 4 some rows rejected (listed), 1 the file could not be read.
+int run_import_vehicles(core::Config config, const ImportCommand& command);
+
+}  // namespace motorpool::app

@@ -1,0 +1,60 @@
+#pragma once
+// The vehicle registry: vehicles with their VIN, owner and dongle, owner-scoped CRUD and
+// listing (offset and keyset pages), VIN decoding, and the CSV importer behind
+// `motorpool import vehicles`. Contract: the "Vehicles" section of shared/design/API.md.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.hpp"
+#include "db/db.hpp"
+#include "http/router.hpp"
+
+namespace motorpool::vehicles {
+
+class VehicleService;
+
+/// Wires the registry routes into the router. The service lives as long as the router uses it.
+std::shared_ptr<VehicleService> install(http::Router& router,
+                                        db::Database& database,
+                                        std::shared_ptr<core::Clock> clock = nullptr);
+
+// ---- CSV import ----
+
+struct ImportOptions {
+    std::optional<std::int64_t> limit;       // data rows to read at most
+    std::optional<std::string> owner_email;  // owner of the vehicles the import creates
+    std::size_t batch_size = 10000;          // rows per transaction
+    /// Called every batch with (rows read, bytes read, total bytes).
+    std::function<void(std::int64_t, std::uint64_t, std::uint64_t)> progress;
+};
+
+struct ImportReject {
+    std::int64_t line = 0;  // physical line where the record starts (the header is line 1)
+    std::string vin;        // as read, possibly empty
+    std::string reason;
+};
+
+struct ImportSummary {
+    std::int64_t rows = 0;  // data records read
+    std::int64_t inserted = 0;
+    std::int64_t updated = 0;
+    std::int64_t unchanged = 0;
+    std::int64_t rejected = 0;
+    std::vector<ImportReject> rejects;  // the first `kMaxRejectsKept`, in file order
+    std::vector<std::string> warnings;  // ignored columns and the like
+    double seconds = 0;
+};
+
+inline constexpr std::size_t kMaxRejectsKept = 10000;
+
+/// Upserts vehicles by VIN from CSV text (RFC 4180; a header row naming the columns). Bad rows are
+/// rejected with their line and reason and never stop the rest. Throws std::runtime_error for a
+/// file that cannot be imported at all (no header, no vin/make/model column, unknown owner).
+ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, const ImportOptions& options);
+
+}  // namespace motorpool::vehicles
