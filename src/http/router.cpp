@@ -176,6 +176,15 @@ void Router::set_authenticator(Authenticator authenticator) {
     authenticator_ = std::move(authenticator);
 }
 
+std::vector<std::pair<Method, std::string>> Router::routes() const {
+    std::vector<std::pair<Method, std::string>> out;
+    out.reserve(routes_.size());
+    for (const auto& route : routes_) {
+        out.emplace_back(route->method, route->pattern);
+    }
+    return out;
+}
+
 Match Router::match(Method method, std::string_view path) const {
     Match result;
     auto raw_segments = split_path(path);

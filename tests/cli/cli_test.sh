@@ -4,6 +4,7 @@
 #   tests/cli/cli_test.sh path/to/motorpool
 set -uo pipefail
 bin=$1
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -38,6 +39,24 @@ echo "long enough pw" | "$bin" users create --email x@example.com --role emperor
 check "unknown role refused" test $? -eq 2
 "$bin" users create --email x@example.com >/dev/null 2>&1
 check "password only from stdin" test $? -ne 0
+out=$("$bin" import vehicles "$repo/data/vehicles.csv" --owner ops@example.com 2>"$work/progress")
+check "import of the shipped catalogue inserts 1000 vehicles" bash -c 'grep -q "inserted   1000" <<<"$0" && grep -q "rejected   0" <<<"$0"' "$out"
+check "import shows progress on stderr when not a terminal" grep -q "import: 1000 rows (100%)" "$work/progress"
+out=$("$bin" import vehicles "$repo/data/vehicles.csv" --limit 10 2>/dev/null)
+check "a second import finds the rows unchanged" bash -c 'grep -q "rows read  10" <<<"$0" && grep -q "unchanged  10" <<<"$0"' "$out"
+printf 'vin,make,model\n1G4AH59H45G118341,Buick,Century\n1G4AH59H55G118341,Buick,Century\n' >"$work/bad.csv"
+out=$("$bin" import vehicles "$work/bad.csv" 2>/dev/null)
+status=$?
+check "an import with rejects exits 4" test $status -eq 4
+check "a reject names its line and reason" grep -q "line 3 1G4AH59H55G118341: vin: check digit (position 9) is '5', expected '4'" <<<"$out"
+"$bin" import vehicles "$work/missing.csv" >/dev/null 2>&1
+check "a missing file exits 1" test $? -eq 1
+printf 'make,model\nA,B\n' >"$work/nohead.csv"
+"$bin" import vehicles "$work/nohead.csv" >/dev/null 2>&1
+check "a file without a vin column exits 1" test $? -eq 1
+"$bin" import vehicles "$repo/data/vehicles.csv" --owner nobody@example.com >/dev/null 2>&1
+check "an unknown owner exits 1" test $? -eq 1
+
 PORT=99999 "$bin" config >/dev/null 2>&1
 check "bad PORT is a configuration error" test $? -eq 2
 MOTORPOOL_ENV=production "$bin" serve >/dev/null 2>&1

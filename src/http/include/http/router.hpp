@@ -87,6 +87,9 @@ public:
     void set_authenticator(Authenticator authenticator);
 
     Match match(Method method, std::string_view path) const;
+    /// Every registered route (method and pattern), in registration order: the OpenAPI test
+    /// checks each one is documented.
+    std::vector<std::pair<Method, std::string>> routes() const;
     std::size_t body_limit(const Match& match) const;
 
     /// The middleware pipeline around a matched (or unmatched) request: CORS, preflight,
