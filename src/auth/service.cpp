@@ -431,7 +431,27 @@ User AuthService::update_user(std::int64_t acting_user_id,
 }
 
 std::optional<AccessClaims> AuthService::verify_access_token(const std::string& token) const {
-    return signer_.verify(token, now_ms() / 1000);
+    const std::int64_t now_s = now_ms() / 1000;
+    auto& shard = verified_[std::hash<std::string>{}(token) % kVerifiedShards];
+    {
+        std::lock_guard lock(shard.mutex);
+        if (auto it = shard.tokens.find(token); it != shard.tokens.end()) {
+            if (it->second.expires_at_s > now_s) {
+                return it->second;
+            }
+            shard.tokens.erase(it);
+            return std::nullopt;
+        }
+    }
+    auto claims = signer_.verify(token, now_s);
+    if (claims) {
+        std::lock_guard lock(shard.mutex);
+        if (shard.tokens.size() >= kVerifiedPerShard) {
+            shard.tokens.clear();
+        }
+        shard.tokens.emplace(token, *claims);
+    }
+    return claims;
 }
 
 std::optional<UserStatus> AuthService::cached_status(const std::string& public_id) const {

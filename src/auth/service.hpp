@@ -1,6 +1,7 @@
 #pragma once
 // Private to auth: the account flows. Every method blocks (database, Argon2id) and runs on a worker.
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -90,6 +91,18 @@ private:
     std::function<void()> mail_notifier_;
     mutable std::mutex cache_mutex_;
     std::unordered_map<std::string, UserStatus> status_cache_;
+
+    // Tokens already verified, keyed by their exact text: a client sends the same access token on
+    // every request for up to 15 minutes, and verifying it (JSON, base64, HMAC) costs several
+    // microseconds each time. A hit still checks expiry; any other text is verified in full.
+    // Sharded so that I/O threads rarely meet on one mutex; a full shard is simply emptied.
+    struct VerifiedShard {
+        std::mutex mutex;
+        std::unordered_map<std::string, AccessClaims> tokens;
+    };
+    static constexpr std::size_t kVerifiedShards = 16;
+    static constexpr std::size_t kVerifiedPerShard = 4096;
+    mutable std::array<VerifiedShard, kVerifiedShards> verified_;
 };
 
 /// Normalises an e-mail address (trim, lower case); nullopt when it is not a plausible address.

@@ -292,7 +292,11 @@ Config Config::load(const EnvSource& source) {
         c.io_threads = cores;
     }
     if (c.worker_threads == 0) {
-        c.worker_threads = std::max(8, 4 * cores);
+        // SQLite work is CPU- and page-cache-bound: more threads than cores only add context
+        // switches (measured: point reads 29k/s with 2 workers, 15k/s with 8, on 2 cores).
+        // PostgreSQL calls wait on the network, so more threads hide that latency.
+        const bool sqlite = c.database_url.rfind("sqlite:", 0) == 0;
+        c.worker_threads = sqlite ? std::max(2, cores) : std::max(8, 4 * cores);
     }
     if (c.db_pool_size == 0) {
         c.db_pool_size = c.worker_threads;

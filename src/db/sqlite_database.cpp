@@ -95,6 +95,10 @@ public:
             // keys (VINs) otherwise re-read pages from the OS on every insert. Grows only when used.
             execute_script("PRAGMA cache_size=-65536");
         }
+        // Reads through a memory map: a lookup then costs no system call per page (with a 1 GiB
+        // window, a million-vehicle database is read entirely in place). The pages are the OS
+        // page cache's, shared by every connection, not private memory.
+        execute_script("PRAGMA mmap_size=1073741824");
         execute_script("PRAGMA foreign_keys=ON");
         execute_script("PRAGMA temp_store=MEMORY");
     }

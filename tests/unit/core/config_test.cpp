@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -43,8 +44,11 @@ TEST(ConfigTest, DefaultsWithNoConfiguration) {
     EXPECT_EQ(c.env, "development");
     EXPECT_EQ(c.smartcar_mode, "simulated");
     EXPECT_GT(c.io_threads, 0);
-    EXPECT_GE(c.worker_threads, 8);
+    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    EXPECT_EQ(c.worker_threads, std::max(2, cores));  // SQLite: one per core
     EXPECT_EQ(c.db_pool_size, c.worker_threads);
+    EXPECT_EQ(Config::load(EnvSource::from_map({{"DATABASE_URL", "postgresql://localhost/mp"}})).worker_threads,
+              std::max(8, 4 * cores));
     EXPECT_EQ(c.max_header_bytes, 16U * 1024);
     EXPECT_EQ(c.max_body_bytes, 1024U * 1024);
     EXPECT_EQ(c.secrets_file, "motorpool.db.secrets");
