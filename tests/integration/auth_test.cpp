@@ -207,6 +207,25 @@ TEST_F(AuthTest, ForgedNoneExpiredAndForeignTokensAre401) {
     EXPECT_EQ(app_->client().get("/api/v1/me").status, 401);
 }
 
+TEST_F(AuthTest, AnAcceptedTokenIsRefusedOnceItExpires) {
+    // Verified tokens are cached by their text; the cache must still honour expiry.
+    auto s = register_user("ephemeral@example.com");
+    std::string sub(s.at("user").at("id").as_string());
+    const std::int64_t exp = core::now_ms() / 1000 + 2;
+    auto token = sign(R"({"alg":"HS256","typ":"JWT"})", claims(exp, sub));
+    EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + token}}).status, 200);
+    EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + token}}).status, 200);  // cached
+    while (core::now_ms() / 1000 < exp) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + token}}).status, 401);
+    // A tampered copy of a cached token is not the cached token.
+    std::string good(s.at("access_token").as_string());
+    EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + good}}).status, 200);
+    std::string tampered = good.substr(0, good.size() - 1) + (good.back() == 'A' ? "B" : "A");
+    EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + tampered}}).status, 401);
+}
+
 TEST_F(AuthTest, RefreshRotatesAndReuseRevokesTheFamily) {
     auto s = register_user("rotate@example.com");
     std::string first(s.at("refresh_token").as_string());
