@@ -267,6 +267,7 @@ Config Config::load(const EnvSource& source) {
     r.string("FRONTEND_URL", c.frontend_url);
     r.string("MOTORPOOL_SMTP_URL", c.smtp_url);
     r.string("MOTORPOOL_MAIL_FROM", c.mail_from);
+    r.integer("MOTORPOOL_TELEMETRY_RETENTION_DAYS", c.telemetry_retention_days, 0, 36500);
     r.one_of("MOTORPOOL_LOG_LEVEL", c.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
     r.one_of("MOTORPOOL_LOG_FORMAT", c.log_format, {"text", "json"});
     r.integer("MOTORPOOL_IO_THREADS", c.io_threads, 0, 256);
@@ -444,6 +445,7 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("FRONTEND_URL", frontend_url);
     add("MOTORPOOL_SMTP_URL", mask_url_password(smtp_url));
     add("MOTORPOOL_MAIL_FROM", mail_from);
+    add("MOTORPOOL_TELEMETRY_RETENTION_DAYS", std::to_string(telemetry_retention_days));
     add("MOTORPOOL_LOG_LEVEL", log_level);
     add("MOTORPOOL_LOG_FORMAT", log_format);
     add("MOTORPOOL_IO_THREADS", std::to_string(io_threads));

@@ -134,6 +134,26 @@ Vehicle reload(Connection& c, std::int64_t id) {
 
 }  // namespace
 
+std::optional<VehicleRef> find_vehicle_ref(Connection& c, std::string_view key) {
+    std::string sql = "SELECT id, public_id, vin, owner_id FROM vehicles";
+    Value param;
+    if (core::is_uuid(key)) {
+        sql += " WHERE public_id = $1";
+        param = lower_ascii(key);
+    } else if (key.size() == 17) {
+        sql += " WHERE vin = $1";
+        param = upper_ascii(key);
+    } else {
+        return std::nullopt;
+    }
+    auto rows = c.query(sql, {param});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    auto r = rows.front();
+    return VehicleRef{r.int64(0), r.text(1), r.text(2), r.opt_int64(3)};
+}
+
 std::string encode_cursor(std::int64_t after_id) {
     return core::base64url_encode("v1:" + std::to_string(after_id));
 }

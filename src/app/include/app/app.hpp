@@ -7,12 +7,14 @@
 
 #include "auth/auth.hpp"
 #include "core/config.hpp"
+#include "core/event_bus.hpp"
 #include "core/metrics.hpp"
 #include "core/worker_pool.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "mail/mail.hpp"
+#include "telemetry/telemetry.hpp"
 #include "vehicles/vehicles.hpp"
 
 namespace motorpool::app {
@@ -44,16 +46,20 @@ public:
     core::MetricsRegistry& metrics() { return metrics_; }
     auth::AuthService& auth() { return *auth_; }
     mail::Mailer& mailer() { return *mailer_; }
+    core::EventBus& events() { return events_; }
+    telemetry::Ingestor& ingestor() { return *ingestor_; }
 
 private:
     core::Config config_;
     core::MetricsRegistry metrics_;
+    core::EventBus events_;
     std::unique_ptr<core::WorkerPool> workers_;
     std::unique_ptr<db::Database> database_;
     std::unique_ptr<http::Router> router_;
     std::unique_ptr<mail::Mailer> mailer_;
     std::shared_ptr<auth::AuthService> auth_;
     std::shared_ptr<vehicles::VehicleService> vehicles_;
+    std::shared_ptr<telemetry::Ingestor> ingestor_;
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;
 };

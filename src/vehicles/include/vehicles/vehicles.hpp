@@ -23,6 +23,17 @@ std::shared_ptr<VehicleService> install(http::Router& router,
                                         db::Database& database,
                                         std::shared_ptr<core::Clock> clock = nullptr);
 
+/// What other modules need to know about a vehicle named in a path: its keys and owner.
+struct VehicleRef {
+    std::int64_t id = 0;
+    std::string public_id;
+    std::string vin;
+    std::optional<std::int64_t> owner_id;
+};
+
+/// Finds a vehicle by public id (UUID) or VIN (any case); nullopt when none matches.
+std::optional<VehicleRef> find_vehicle_ref(db::Connection& connection, std::string_view key);
+
 // ---- CSV import ----
 
 struct ImportOptions {

@@ -1,0 +1,95 @@
+#pragma once
+// Vehicle data: the signal catalog, the durable ingest pipeline every source shares (dongle
+// uploads, Smartcar webhooks and polling, the simulator), and latest/history queries.
+// Contract: the "Vehicle data" section of shared/design/API.md.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/event_bus.hpp"
+#include "core/time.hpp"
+#include "db/db.hpp"
+#include "http/router.hpp"
+
+namespace motorpool::telemetry {
+
+enum class ValueType { Number, Boolean, Text, Location };
+
+/// One catalog entry. `id` is what the database stores: it never changes once shipped.
+struct SignalInfo {
+    int id;
+    std::string_view code;  // Smartcar's signal name, "TractionBattery.StateOfCharge"
+    std::string_view group;
+    std::string_view name;
+    std::string_view unit;  // "" when unitless
+    ValueType type;
+    std::string_view description;
+};
+
+std::span<const SignalInfo> catalog();
+const SignalInfo* find_signal(std::string_view code);
+const SignalInfo* find_signal(int id);
+const char* value_type_name(ValueType type);
+
+enum class Source { Dongle = 1, Webhook = 2, Poll = 3, Simulator = 4 };
+const char* source_name(Source source);
+std::optional<Source> source_from_id(std::int64_t id);
+
+/// A validated sample. Numbers and booleans (0/1) live in `number`; text and structured values
+/// (a location as {"latitude","longitude","heading"}) as JSON text in `text`.
+struct Sample {
+    std::int64_t vehicle_id = 0;  // internal id
+    int signal = 0;               // SignalInfo::id
+    std::int64_t t_ms = 0;
+    std::optional<double> number;
+    std::optional<std::string> text;
+    Source source = Source::Dongle;
+};
+
+struct IngestResult {
+    std::int64_t accepted = 0;    // new rows
+    std::int64_t duplicates = 0;  // already stored (re-delivery)
+};
+
+/// Writes samples durably through the group-commit writer: history rows keyed by (vehicle,
+/// signal, time), so re-delivery is idempotent, and the latest-value row of each signal, moved
+/// only by a newer sample. After the commit, publishes the batch's newest values on the bus as
+/// topic "vehicle.<public id>", type "SIGNALS".
+class Ingestor {
+public:
+    Ingestor(db::Database& database, core::EventBus* bus);
+
+    /// Resumes after COMMIT. All samples must belong to `vehicle_public_id`'s vehicle.
+    boost::asio::awaitable<IngestResult> ingest(std::string vehicle_public_id, std::vector<Sample> samples);
+    /// Blocking form (workers, tests, CLI).
+    IngestResult ingest_blocking(const std::string& vehicle_public_id, std::vector<Sample> samples);
+
+private:
+    IngestResult write(db::Connection& connection, const std::vector<Sample>& samples);
+    void publish(const std::string& vehicle_public_id, const std::vector<Sample>& samples);
+
+    db::Database& database_;
+    core::EventBus* bus_;
+};
+
+class TelemetryService;
+
+struct TelemetryOptions {
+    std::int64_t retention_days = 0;  // 0: keep all history
+};
+
+/// Wires the vehicle-data routes; returns the ingestor other modules (Smartcar) feed.
+std::shared_ptr<Ingestor> install(http::Router& router,
+                                  db::Database& database,
+                                  core::EventBus& bus,
+                                  TelemetryOptions options = {},
+                                  std::shared_ptr<core::Clock> clock = nullptr);
+
+}  // namespace motorpool::telemetry

@@ -1,0 +1,387 @@
+// HTTP adapter for vehicle data: upload, latest values, history, convenience views, the catalog.
+
+#include <boost/json.hpp>
+
+#include "core/errors.hpp"
+#include "service.hpp"
+#include "values.hpp"
+
+namespace motorpool::telemetry {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using core::ApiError;
+using http::Method;
+using http::Request;
+using http::Response;
+
+namespace {
+
+constexpr std::size_t kUploadLimit = std::size_t{4} * 1024 * 1024;
+
+http::RouteOptions authenticated(std::size_t body_limit = 16 * 1024) {
+    http::RouteOptions o;
+    o.max_body_bytes = body_limit;
+    o.auth = http::Auth::Required;
+    return o;
+}
+
+Actor actor_of(const Request& req) {
+    return Actor{req.require_principal().user_id, auth::role_of(req)};
+}
+
+json::value unit_json(const SignalInfo& s) {
+    return s.unit.empty() ? json::value(nullptr) : json::value(s.unit);
+}
+
+json::object latest_json(const LatestValue& v) {
+    return json::object{{"value", value_json(*v.signal, v.number, v.text)},
+                        {"unit", unit_json(*v.signal)},
+                        {"recorded_at", core::format_rfc3339(v.t_ms)},
+                        {"source", source_name(v.source)}};
+}
+
+const LatestValue* pick(const std::map<int, LatestValue>& values, std::string_view code) {
+    const SignalInfo* s = find_signal(code);
+    auto it = s ? values.find(s->id) : values.end();
+    return it == values.end() ? nullptr : &it->second;
+}
+
+json::value number_of(const LatestValue* v) {
+    return v && v->number ? json::value(*v->number) : json::value(nullptr);
+}
+json::value bool_of(const LatestValue* v) {
+    return v && v->number ? json::value(*v->number != 0) : json::value(nullptr);
+}
+
+// The newest time among the values a view shows (null when it shows none).
+json::value newest(std::initializer_list<const LatestValue*> values) {
+    std::int64_t t = -1;
+    for (const auto* v : values) {
+        if (v && v->t_ms > t) {
+            t = v->t_ms;
+        }
+    }
+    return t < 0 ? json::value(nullptr) : json::value(core::format_rfc3339(t));
+}
+
+// Convenience views over the latest values; each is null when the vehicle has none of its signals.
+json::value location_view(const std::map<int, LatestValue>& m) {
+    const LatestValue* loc = pick(m, "Location.PreciseLocation");
+    if (!loc || !loc->text) {
+        return nullptr;
+    }
+    json::value v = value_json(*loc->signal, loc->number, loc->text);
+    if (!v.is_object()) {
+        return nullptr;
+    }
+    json::object o = v.as_object();
+    o["recorded_at"] = core::format_rfc3339(loc->t_ms);
+    o["source"] = source_name(loc->source);
+    return o;
+}
+
+json::value battery_view(const std::map<int, LatestValue>& m) {
+    auto* soc = pick(m, "TractionBattery.StateOfCharge");
+    auto* range = pick(m, "TractionBattery.Range");
+    auto* capacity = pick(m, "TractionBattery.NominalCapacity");
+    if (!soc && !range && !capacity) {
+        return nullptr;
+    }
+    return json::object{{"soc_pct", number_of(soc)},
+                        {"range_km", number_of(range)},
+                        {"capacity_kwh", number_of(capacity)},
+                        {"recorded_at", newest({soc, range, capacity})}};
+}
+
+json::value odometer_view(const std::map<int, LatestValue>& m) {
+    auto* odo = pick(m, "Odometer.TraveledDistance");
+    if (!odo) {
+        return nullptr;
+    }
+    return json::object{
+        {"distance_km", number_of(odo)}, {"recorded_at", newest({odo})}, {"source", source_name(odo->source)}};
+}
+
+json::value charge_view(const std::map<int, LatestValue>& m) {
+    auto* charging = pick(m, "Charge.IsCharging");
+    auto* plugged = pick(m, "Charge.IsChargingCableConnected");
+    auto* state = pick(m, "Charge.DetailedChargingStatus");
+    auto* power = pick(m, "Charge.Wattage");
+    auto* added = pick(m, "Charge.EnergyAdded");
+    auto* remaining = pick(m, "Charge.TimeToComplete");
+    if (!charging && !plugged && !state && !power && !added && !remaining) {
+        return nullptr;
+    }
+    return json::object{{"is_charging", bool_of(charging)},
+                        {"is_plugged_in", bool_of(plugged)},
+                        {"state", state && state->text ? json::value(*state->text) : json::value(nullptr)},
+                        {"power_kw", number_of(power)},
+                        {"energy_added_kwh", number_of(added)},
+                        {"time_to_complete_min", number_of(remaining)},
+                        {"recorded_at", newest({charging, plugged, state, power, added, remaining})}};
+}
+
+json::value charge_limits_view(const std::map<int, LatestValue>& m) {
+    auto* limit = pick(m, "Charge.ChargeLimits");
+    if (!limit) {
+        return nullptr;
+    }
+    return json::object{{"limit_pct", number_of(limit)}, {"recorded_at", newest({limit})}};
+}
+
+std::optional<std::int64_t> parse_time(const std::string& text) {
+    // RFC 3339, or epoch milliseconds.
+    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 15) {
+        return std::stoll(text);
+    }
+    return core::parse_rfc3339(text);
+}
+
+std::int64_t bucket_ms(std::string_view bucket) {
+    if (bucket == "1m")
+        return 60'000;
+    if (bucket == "5m")
+        return 300'000;
+    if (bucket == "15m")
+        return 900'000;
+    if (bucket == "1h")
+        return 3'600'000;
+    if (bucket == "1d")
+        return 86'400'000;
+    return 0;
+}
+
+using View = json::value (*)(const std::map<int, LatestValue>&);
+
+}  // namespace
+
+void register_routes(http::Router& router, const std::shared_ptr<TelemetryService>& svc) {
+    router.add(
+        Method::Get,
+        "/api/v1/signals",
+        [](Request) -> net::awaitable<Response> {
+            json::array items;
+            for (const auto& s : catalog()) {
+                items.push_back(json::object{{"code", s.code},
+                                             {"group", s.group},
+                                             {"name", s.name},
+                                             {"unit", unit_json(s)},
+                                             {"type", value_type_name(s.type)},
+                                             {"description", s.description}});
+            }
+            co_return Response::json(json::object{{"items", std::move(items)}});
+        },
+        authenticated());
+
+    router.add(
+        Method::Post,
+        "/api/v1/vehicles/{id}/telemetry",
+        [svc](Request req) -> net::awaitable<Response> {
+            if (auto type = req.header("Content-Type"); !type || type->find("json") == std::string_view::npos) {
+                throw ApiError::unsupported_media_type("application/json");
+            }
+            // Authorisation, parsing and validation (up to 4 MiB of JSON) happen on a worker.
+            auto prepare =
+                [svc, actor = actor_of(req), key = std::string(req.param("id")), body = std::move(req.body)] {
+                    vehicles::VehicleRef ref = svc->authorize(actor, key, true);
+                    auto samples = parse_dongle_batch(body, ref.id, svc->now_ms());
+                    return std::make_pair(ref.public_id, std::move(samples));
+                };
+            auto prepared = co_await svc->database().workers().run(std::move(prepare));
+            auto op = svc->ingestor().ingest(std::move(prepared.first), std::move(prepared.second));
+            IngestResult result = co_await std::move(op);
+            co_return Response::json(json::object{{"accepted", result.accepted}, {"duplicates", result.duplicates}},
+                                     202);
+        },
+        authenticated(kUploadLimit));
+
+    router.add(
+        Method::Get,
+        "/api/v1/vehicles/{id}/signals",
+        [svc](Request req) -> net::awaitable<Response> {
+            auto job = [svc, actor = actor_of(req), key = std::string(req.param("id"))] {
+                return svc->latest(svc->authorize(actor, key, false).id);
+            };
+            auto values = co_await svc->database().workers().run(std::move(job));
+            json::object signals;
+            for (const auto& [id, v] : values) {
+                signals[v.signal->code] = latest_json(v);
+            }
+            co_return Response::json(json::object{{"signals", std::move(signals)}});
+        },
+        authenticated());
+
+    router.add(
+        Method::Get,
+        "/api/v1/vehicles/{id}/signals/{code}/history",
+        [svc](Request req) -> net::awaitable<Response> {
+            std::vector<core::FieldError> errors;
+            HistoryQuery q;
+            q.signal = find_signal(req.param("code"));
+            if (q.signal == nullptr) {
+                throw ApiError::not_found("Signal");
+            }
+            const std::int64_t now = svc->now_ms();
+            q.to_ms = now;
+            if (auto to = req.query_param("to")) {
+                auto t = parse_time(*to);
+                t ? void(q.to_ms = *t) : errors.push_back({"to", "must be an RFC 3339 time or epoch milliseconds"});
+            }
+            q.from_ms = q.to_ms - 86'400'000;
+            if (auto from = req.query_param("from")) {
+                auto t = parse_time(*from);
+                t ? void(q.from_ms = *t) : errors.push_back({"from", "must be an RFC 3339 time or epoch milliseconds"});
+            }
+            if (errors.empty() && q.from_ms >= q.to_ms) {
+                errors.push_back({"from", "must be before to"});
+            }
+            if (auto bucket = req.query_param("bucket")) {
+                q.bucket_ms = bucket_ms(*bucket);
+                if (q.bucket_ms == 0) {
+                    errors.push_back({"bucket", "must be one of 1m, 5m, 15m, 1h, 1d"});
+                }
+            }
+            if (auto agg = req.query_param("agg")) {
+                if (*agg != "avg" && *agg != "min" && *agg != "max" && *agg != "last" && *agg != "count") {
+                    errors.push_back({"agg", "must be one of avg, min, max, last, count"});
+                } else if (!req.query_param("bucket")) {
+                    errors.push_back({"agg", "needs a bucket"});
+                } else {
+                    q.agg = *agg;
+                }
+            } else if (q.bucket_ms != 0) {
+                q.agg = q.signal->type == ValueType::Number ? "avg" : "last";
+            }
+            const bool numeric = q.signal->type == ValueType::Number || q.signal->type == ValueType::Boolean;
+            if (!numeric && (q.agg == "avg" || q.agg == "min" || q.agg == "max")) {
+                errors.push_back(
+                    {"agg", std::string("must be last or count for a ") + value_type_name(q.signal->type) + " signal"});
+            }
+            if (auto limit = req.query_param("limit")) {
+                bool ok = !limit->empty() && limit->size() <= 6 &&
+                          limit->find_first_not_of("0123456789") == std::string::npos;
+                q.limit = ok ? std::stoll(*limit) : 0;
+                if (q.limit < 1 || q.limit > 10'000) {
+                    errors.push_back({"limit", "must be an integer from 1 to 10000"});
+                }
+            }
+            if (!errors.empty()) {
+                throw ApiError::validation(errors);
+            }
+            auto job = [svc, actor = actor_of(req), key = std::string(req.param("id")), q] {
+                return svc->history(svc->authorize(actor, key, false).id, q);
+            };
+            auto points = co_await svc->database().workers().run(std::move(job));
+            json::array out;
+            out.reserve(points.size());
+            for (const auto& p : points) {
+                json::value value =
+                    q.agg == "count" ? json::value(static_cast<std::int64_t>(p.number.value_or(0)))
+                    : q.signal->type == ValueType::Boolean && q.agg != "avg" ? value_json(*q.signal, p.number, p.text)
+                    : q.signal->type == ValueType::Boolean ? (p.number ? json::value(*p.number) : json::value(nullptr))
+                                                           : value_json(*q.signal, p.number, p.text);
+                out.push_back(json::object{{"time", core::format_rfc3339(p.t_ms)}, {"value", std::move(value)}});
+            }
+            static const std::map<std::int64_t, const char*> kBucketNames{
+                {60'000, "1m"}, {300'000, "5m"}, {900'000, "15m"}, {3'600'000, "1h"}, {86'400'000, "1d"}};
+            co_return Response::json(
+                json::object{{"code", q.signal->code},
+                             {"unit", unit_json(*q.signal)},
+                             {"bucket", q.bucket_ms ? json::value(kBucketNames.at(q.bucket_ms)) : json::value(nullptr)},
+                             {"agg", q.agg.empty() ? json::value(nullptr) : json::value(q.agg)},
+                             {"from", core::format_rfc3339(q.from_ms)},
+                             {"to", core::format_rfc3339(q.to_ms)},
+                             {"points", std::move(out)}});
+        },
+        authenticated());
+
+    static const std::pair<const char*, View> kViews[] = {
+        {"location", location_view},
+        {"battery", battery_view},
+        {"odometer", odometer_view},
+        {"charge", charge_view},
+        {"charge-limits", charge_limits_view},
+    };
+    for (const auto& [name, view] : kViews) {
+        std::string what = name;
+        router.add(
+            Method::Get,
+            std::string("/api/v1/vehicles/{id}/") + name,
+            [svc, view, what](Request req) -> net::awaitable<Response> {
+                auto job = [svc, actor = actor_of(req), key = std::string(req.param("id"))] {
+                    return svc->latest(svc->authorize(actor, key, false).id);
+                };
+                auto values = co_await svc->database().workers().run(std::move(job));
+                json::value body = view(values);
+                if (body.is_null()) {
+                    throw ApiError(404, "Not Found", "No " + what + " data recorded for this vehicle yet");
+                }
+                co_return Response::json(body);
+            },
+            authenticated());
+    }
+
+    router.add(
+        Method::Get,
+        "/api/v1/vehicles/{id}/all",
+        [svc](Request req) -> net::awaitable<Response> {
+            auto job = [svc, actor = actor_of(req), key = std::string(req.param("id"))] {
+                auto ref = svc->authorize(actor, key, false);
+                return std::make_pair(ref, svc->latest(ref.id));
+            };
+            auto [ref, values] = co_await svc->database().workers().run(std::move(job));
+            co_return Response::json(json::object{{"vehicle_id", ref.public_id},
+                                                  {"location", location_view(values)},
+                                                  {"battery", battery_view(values)},
+                                                  {"odometer", odometer_view(values)},
+                                                  {"charge", charge_view(values)},
+                                                  {"charge_limits", charge_limits_view(values)}});
+        },
+        authenticated());
+
+    router.add(
+        Method::Get,
+        "/api/v1/me/telemetry/latest",
+        [svc](Request req) -> net::awaitable<Response> {
+            auto job = [svc, actor = actor_of(req)] { return svc->first_with_data(actor); };
+            auto found = co_await svc->database().workers().run(std::move(job));
+            if (!found) {
+                throw ApiError(404, "Not Found", "None of your vehicles has reported data yet");
+            }
+            const auto& values = found->second;
+            auto* soc = pick(values, "TractionBattery.StateOfCharge");
+            auto* state = pick(values, "Charge.DetailedChargingStatus");
+            auto* loc = pick(values, "Location.PreciseLocation");
+            json::value location = loc ? value_json(*loc->signal, loc->number, loc->text) : json::value(nullptr);
+            const json::object* l = location.if_object();
+            std::int64_t t = 0;
+            for (const auto& [id, v] : values) {
+                t = std::max(t, v.t_ms);
+            }
+            co_return Response::json(json::object{
+                {"vehicle_id", found->first.public_id},
+                {"recorded_at", core::format_rfc3339(t)},
+                {"soc_pct", number_of(soc)},
+                {"charging_state", state && state->text ? json::value(*state->text) : json::value(nullptr)},
+                {"latitude", l && l->contains("latitude") ? l->at("latitude") : json::value(nullptr)},
+                {"longitude", l && l->contains("longitude") ? l->at("longitude") : json::value(nullptr)}});
+        },
+        authenticated());
+}
+
+std::shared_ptr<Ingestor> install(http::Router& router,
+                                  db::Database& database,
+                                  core::EventBus& bus,
+                                  TelemetryOptions options,
+                                  std::shared_ptr<core::Clock> clock) {
+    if (!clock) {
+        clock = std::make_shared<core::SystemClock>();
+    }
+    auto ingestor = std::make_shared<Ingestor>(database, &bus);
+    auto service = std::make_shared<TelemetryService>(database, ingestor, std::move(clock), options);
+    register_routes(router, service);
+    return ingestor;
+}
+
+}  // namespace motorpool::telemetry

@@ -1,0 +1,260 @@
+// Owner-scoped reads, history aggregation, retention, and the dongle batch format.
+
+#include "service.hpp"
+
+#include <boost/json.hpp>
+
+#include "core/errors.hpp"
+#include "core/json.hpp"
+
+namespace motorpool::telemetry {
+
+namespace json = boost::json;
+using core::ApiError;
+using db::Connection;
+using db::Value;
+
+namespace {
+
+constexpr std::int64_t kMinSampleMs = 946'684'800'000;  // 2000-01-01T00:00:00Z
+constexpr std::int64_t kFutureSlackMs = 5 * 60 * 1000;
+constexpr std::size_t kMaxSamples = 10'000;
+
+bool may_write_all(auth::Role role) {
+    return role == auth::Role::FleetManager || role == auth::Role::Admin;
+}
+
+LatestValue latest_from(const db::Row& r) {
+    LatestValue v;
+    v.signal = find_signal(static_cast<int>(r.int64(0)));
+    v.t_ms = r.int64(1);
+    v.number = r.opt_real(2);
+    v.text = r.opt_text(3);
+    v.source = source_from_id(r.int64(4)).value_or(Source::Dongle);
+    return v;
+}
+
+std::map<int, LatestValue> read_latest(Connection& c, std::int64_t vehicle_id) {
+    auto rows = c.query(
+        "SELECT signal_id, t_ms, value_num, value_text, source FROM signal_latest WHERE vehicle_id = $1", {vehicle_id});
+    std::map<int, LatestValue> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        LatestValue v = latest_from(rows.row(i));
+        if (v.signal != nullptr) {  // a signal a newer binary stored and this one does not know
+            out.emplace(v.signal->id, std::move(v));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TelemetryService::TelemetryService(db::Database& database,
+                                   std::shared_ptr<Ingestor> ingestor,
+                                   std::shared_ptr<core::Clock> clock,
+                                   TelemetryOptions options)
+    : database_(database), ingestor_(std::move(ingestor)), clock_(std::move(clock)), options_(options) {}
+
+vehicles::VehicleRef TelemetryService::authorize(const Actor& actor, const std::string& key, bool write) {
+    auto ref = database_.with_reader([&](Connection& c) { return vehicles::find_vehicle_ref(c, key); });
+    if (!ref || (ref->owner_id != actor.user_id && !auth::sees_all_rows(actor.role))) {
+        throw ApiError::not_found("Vehicle");
+    }
+    if (write && ref->owner_id != actor.user_id && !may_write_all(actor.role)) {
+        throw ApiError::forbidden("Only the owner, fleet managers and admins may add data to this vehicle");
+    }
+    return *ref;
+}
+
+std::map<int, LatestValue> TelemetryService::latest(std::int64_t vehicle_id) {
+    return database_.with_reader([&](Connection& c) { return read_latest(c, vehicle_id); });
+}
+
+std::vector<Point> TelemetryService::history(std::int64_t vehicle_id, const HistoryQuery& q) {
+    return database_.with_reader([&](Connection& c) {
+        std::vector<Point> out;
+        const Value vehicle = vehicle_id;
+        const Value signal = static_cast<std::int64_t>(q.signal->id);
+        if (q.bucket_ms == 0) {
+            auto rows = c.query(
+                "SELECT t_ms, value_num, value_text FROM signal_history WHERE vehicle_id = $1 AND signal_id = $2 "
+                "AND t_ms >= $3 AND t_ms < $4 ORDER BY t_ms LIMIT $5",
+                {vehicle, signal, q.from_ms, q.to_ms, q.limit});
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                auto r = rows.row(i);
+                out.push_back({r.int64(0), r.opt_real(1), r.opt_text(2)});
+            }
+            return out;
+        }
+        // Buckets start at UTC multiples of the bucket width (epoch-aligned, as 1d = midnight UTC).
+        const bool postgres = c.dialect() == db::Dialect::Postgres;
+        std::string value;
+        if (q.agg == "avg") {
+            value = "AVG(value_num), NULL";
+        } else if (q.agg == "min") {
+            value = "MIN(value_num), NULL";
+        } else if (q.agg == "max") {
+            value = "MAX(value_num), NULL";
+        } else if (q.agg == "count") {
+            value = "COUNT(*), NULL";
+        } else if (postgres) {  // last
+            value = "(array_agg(value_num ORDER BY t_ms DESC))[1], (array_agg(value_text ORDER BY t_ms DESC))[1]";
+        } else {
+            // SQLite: with MAX(t_ms) in the select list, bare columns come from the row holding it.
+            value = "value_num, value_text, MAX(t_ms)";
+        }
+        auto rows = c.query("SELECT (t_ms / $5) * $5 AS bucket, " + value +
+                                " FROM signal_history WHERE vehicle_id = $1 AND signal_id = $2 AND t_ms >= $3 AND "
+                                "t_ms < $4 GROUP BY (t_ms / $5) ORDER BY 1 LIMIT $6",
+                            {vehicle, signal, q.from_ms, q.to_ms, q.bucket_ms, q.limit});
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            auto r = rows.row(i);
+            out.push_back({r.int64(0), r.opt_real(1), r.opt_text(2)});
+        }
+        return out;
+    });
+}
+
+std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> TelemetryService::first_with_data(
+    const Actor& actor) {
+    return database_.with_reader(
+        [&](Connection& c) -> std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> {
+            auto rows = c.query(
+                "SELECT v.id, v.public_id, v.vin, v.owner_id FROM vehicles v WHERE v.owner_id = $1 AND EXISTS "
+                "(SELECT 1 FROM signal_latest l WHERE l.vehicle_id = v.id) ORDER BY v.id LIMIT 1",
+                {actor.user_id});
+            if (rows.empty()) {
+                return std::nullopt;
+            }
+            auto r = rows.front();
+            vehicles::VehicleRef ref{r.int64(0), r.text(1), r.text(2), r.opt_int64(3)};
+            return std::make_pair(ref, read_latest(c, ref.id));
+        });
+}
+
+std::int64_t TelemetryService::prune(std::int64_t batch) {
+    if (options_.retention_days <= 0) {
+        return 0;
+    }
+    const std::int64_t cutoff = now_ms() - options_.retention_days * 86'400'000;
+    // Walk the (vehicle, signal) pairs and delete through the primary key, a batch per
+    // transaction, so ingest waits at most one small transaction.
+    auto pairs = database_.with_reader([](Connection& c) {
+        return c.query("SELECT vehicle_id, signal_id FROM signal_latest ORDER BY vehicle_id, signal_id");
+    });
+    std::int64_t deleted = 0;
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        const std::int64_t vehicle = pairs.row(i).int64(0);
+        const std::int64_t signal = pairs.row(i).int64(1);
+        while (true) {
+            std::int64_t n = database_.with_transaction([&](Connection& c) {
+                return c.execute(
+                    "DELETE FROM signal_history WHERE vehicle_id = $1 AND signal_id = $2 AND t_ms IN "
+                    "(SELECT t_ms FROM signal_history WHERE vehicle_id = $1 AND signal_id = $2 AND t_ms < $3 "
+                    "ORDER BY t_ms LIMIT $4)",
+                    {vehicle, signal, cutoff, batch});
+            });
+            deleted += n;
+            if (n < batch) {
+                break;
+            }
+        }
+    }
+    return deleted;
+}
+
+std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehicle_id, std::int64_t now_ms) {
+    json::object root = core::parse_json_object(body);
+    core::FieldReader top(root);
+    auto start = top.integer("start_timestamp_ms", core::Presence::Optional, kMinSampleMs, now_ms + kFutureSlackMs);
+    auto end = top.integer("end_timestamp_ms", core::Presence::Optional, kMinSampleMs, now_ms + kFutureSlackMs);
+    const json::value* samples_value = top.value("samples", core::Presence::Required);
+    if (start && end && *start > *end) {
+        top.fail("end_timestamp_ms", "must not be before start_timestamp_ms");
+    }
+    if (samples_value != nullptr && !samples_value->is_array()) {
+        top.fail("samples", "must be an array");
+    }
+    top.finish();
+    const json::array& items = samples_value->as_array();
+    if (items.empty()) {
+        throw ApiError::validation({{"samples", "must hold at least one sample"}});
+    }
+    if (items.size() > kMaxSamples) {
+        throw ApiError(
+            413, "Payload Too Large", "A batch holds at most 10000 samples; got " + std::to_string(items.size()));
+    }
+
+    // Dongle fields -> catalog signals.
+    struct Field {
+        const char* name;
+        const char* code;
+        double min;
+        double max;
+    };
+    static constexpr Field kFields[] = {
+        {"speed_kmh", "Motion.Speed", 0, 500},
+        {"fuel_rate_lph", "Fuel.Rate", 0, 1000},
+        {"odometer_km", "Odometer.TraveledDistance", 0, 10'000'000},
+        {"rpm", "Engine.RPM", 0, 20'000},
+        {"soc_pct", "TractionBattery.StateOfCharge", 0, 100},
+        {"fuel_level_pct", "InternalCombustionEngine.FuelLevel", 0, 100},
+    };
+    const SignalInfo* location = find_signal("Location.PreciseLocation");
+
+    std::vector<Sample> out;
+    out.reserve(items.size() * 3);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const std::string prefix = "samples[" + std::to_string(i) + "]";
+        if (!items[i].is_object()) {
+            throw ApiError::validation({{prefix, "must be an object"}});
+        }
+        const json::object& o = items[i].as_object();
+        core::FieldReader r(o, prefix);
+        auto t = r.integer("t_ms", core::Presence::Required);
+        if (t && (*t < kMinSampleMs || *t > now_ms + kFutureSlackMs)) {
+            r.fail("t_ms", *t < kMinSampleMs ? "is before 2000-01-01" : "is more than 5 minutes in the future");
+        }
+        std::size_t first = out.size();
+        for (const auto& f : kFields) {
+            if (auto v = r.number(f.name, core::Presence::Optional, f.min, f.max)) {
+                Sample s;
+                s.vehicle_id = vehicle_id;
+                s.signal = find_signal(f.code)->id;
+                s.t_ms = t.value_or(0);
+                s.number = *v;
+                out.push_back(std::move(s));
+            }
+        }
+        auto lat = r.number("latitude", core::Presence::Optional, -90, 90);
+        auto lon = r.number("longitude", core::Presence::Optional, -180, 180);
+        auto heading = r.number("heading", core::Presence::Optional, 0, 360);
+        if (lat.has_value() != lon.has_value()) {
+            r.fail(lat ? "longitude" : "latitude", "latitude and longitude go together");
+        } else if (lat) {
+            json::object value{{"latitude", *lat}, {"longitude", *lon}};
+            value["heading"] = heading ? json::value(*heading) : json::value(nullptr);
+            Sample s;
+            s.vehicle_id = vehicle_id;
+            s.signal = location->id;
+            s.t_ms = t.value_or(0);
+            s.text = json::serialize(value);
+            out.push_back(std::move(s));
+        } else if (heading) {
+            r.fail("heading", "needs latitude and longitude");
+        }
+        if (r.ok() && out.size() == first) {
+            r.fail("t_ms", "the sample carries no signal value");
+        }
+        if (t && start && *t < *start) {
+            r.fail("t_ms", "is before start_timestamp_ms");
+        }
+        if (t && end && *t > *end) {
+            r.fail("t_ms", "is after end_timestamp_ms");
+        }
+        r.finish();  // unknown fields, wrong types: the whole batch is refused
+    }
+    return out;
+}
+
+}  // namespace motorpool::telemetry
