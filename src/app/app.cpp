@@ -16,6 +16,7 @@ db::Options database_options(const core::Config& config) {
     options.url = config.database_url;
     options.pool_size = config.db_pool_size;
     options.pg_prepared_statements = config.pg_prepared_statements;
+    options.sqlite_synchronous_full = config.sqlite_synchronous == "FULL";
     options.group_commit_max_batch = config.group_commit_max_batch;
     return options;
 }
@@ -80,6 +81,8 @@ App::App(core::Config config) : config_(std::move(config)) {
     telemetry::TelemetryOptions telemetry_options;
     telemetry_options.retention_days = config_.telemetry_retention_days;
     ingestor_ = telemetry::install(*router_, *database_, events_, telemetry_options);
+    retention_ =
+        std::make_unique<telemetry::RetentionJob>(*database_, config_.telemetry_retention_days, std::chrono::hours(1));
 }
 
 App::~App() {
@@ -90,6 +93,7 @@ void App::start() {
     server_ = std::make_unique<http::Server>(server_options(config_), *router_, metrics_);
     server_->start();
     mailer_->start();
+    retention_->start();
 }
 
 std::uint16_t App::port() const {
@@ -117,6 +121,7 @@ void App::shutdown() {
     // joined before server_ (and with it the contexts) is destroyed in ~App.
     workers_->join();
     mailer_->stop();
+    retention_->stop();
     database_->close();
     spdlog::info("motorpool stopped");
 }

@@ -72,7 +72,10 @@ std::string rewrite_placeholders(std::string_view sql) {
 
 class SqliteConnection final : public PooledConnection {
 public:
-    SqliteConnection(const std::string& path, bool read_only, std::chrono::milliseconds busy_timeout) {
+    SqliteConnection(const std::string& path,
+                     bool read_only,
+                     std::chrono::milliseconds busy_timeout,
+                     bool synchronous_full = true) {
         int flags =
             SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
         if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
@@ -90,7 +93,7 @@ public:
             // "durable before acknowledged" (ARCHITECTURE.md) is a promise about 2xx responses. FULL costs
             // one fsync per commit, which group commit shares among every write of a batch.
             execute_script("PRAGMA journal_mode=WAL");
-            execute_script("PRAGMA synchronous=FULL");
+            execute_script(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
             // The writer's page cache holds the upper levels of every index: bulk writes with random
             // keys (VINs) otherwise re-read pages from the OS on every insert. Grows only when used.
             execute_script("PRAGMA cache_size=-65536");
@@ -252,8 +255,8 @@ public:
           path_(path),
           in_memory_(path == ":memory:"),
           writer_(
-              [this, timeout = options.busy_timeout] {
-                  return std::make_unique<SqliteConnection>(path_, false, timeout);
+              [this, timeout = options.busy_timeout, full = options.sqlite_synchronous_full] {
+                  return std::make_unique<SqliteConnection>(path_, false, timeout, full);
               },
               1,
               options.acquire_timeout),

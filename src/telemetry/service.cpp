@@ -132,37 +132,6 @@ std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> Telem
         });
 }
 
-std::int64_t TelemetryService::prune(std::int64_t batch) {
-    if (options_.retention_days <= 0) {
-        return 0;
-    }
-    const std::int64_t cutoff = now_ms() - options_.retention_days * 86'400'000;
-    // Walk the (vehicle, signal) pairs and delete through the primary key, a batch per
-    // transaction, so ingest waits at most one small transaction.
-    auto pairs = database_.with_reader([](Connection& c) {
-        return c.query("SELECT vehicle_id, signal_id FROM signal_latest ORDER BY vehicle_id, signal_id");
-    });
-    std::int64_t deleted = 0;
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-        const std::int64_t vehicle = pairs.row(i).int64(0);
-        const std::int64_t signal = pairs.row(i).int64(1);
-        while (true) {
-            std::int64_t n = database_.with_transaction([&](Connection& c) {
-                return c.execute(
-                    "DELETE FROM signal_history WHERE vehicle_id = $1 AND signal_id = $2 AND t_ms IN "
-                    "(SELECT t_ms FROM signal_history WHERE vehicle_id = $1 AND signal_id = $2 AND t_ms < $3 "
-                    "ORDER BY t_ms LIMIT $4)",
-                    {vehicle, signal, cutoff, batch});
-            });
-            deleted += n;
-            if (n < batch) {
-                break;
-            }
-        }
-    }
-    return deleted;
-}
-
 std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehicle_id, std::int64_t now_ms) {
     json::object root = core::parse_json_object(body);
     core::FieldReader top(root);

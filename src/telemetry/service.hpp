@@ -63,10 +63,6 @@ public:
     /// The actor's first vehicle (lowest id) with any latest value, and those values.
     std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> first_with_data(const Actor& actor);
 
-    /// Deletes history older than the retention period in batches of `batch` rows per transaction;
-    /// returns the rows deleted. Latest values are never pruned.
-    std::int64_t prune(std::int64_t batch = 5000);
-
 private:
     db::Database& database_;
     std::shared_ptr<Ingestor> ingestor_;

@@ -401,5 +401,27 @@ TEST_F(TelemetryTest, CommittedBatchesArePublished) {
     EXPECT_EQ(payload.at("signals").at("Motion.Speed").at("value").as_double(), 42.0);
 }
 
+TEST_F(TelemetryTest, RetentionPrunesOldHistoryButNeverLatestValues) {
+    const std::int64_t day = 86'400'000;
+    const std::int64_t now = core::now_ms();
+    json::array samples;
+    for (int i = 0; i < 50; ++i) {
+        samples.push_back(json::object{{"t_ms", now - 40 * day + i * 1000}, {"speed_kmh", i}});  // old
+    }
+    samples.push_back(json::object{{"t_ms", now - day}, {"speed_kmh", 99}});  // recent
+    ASSERT_EQ(upload(samples).status, 202);
+    // Odometer: only old data, so its latest value is old too.
+    ASSERT_EQ(upload(json::array{json::object{{"t_ms", now - 45 * day}, {"odometer_km", 5}}}).status, 202);
+    EXPECT_EQ(telemetry::prune_history(app_->app().database(), 0, now), 0);  // 0: keep everything
+    EXPECT_EQ(history_count(), 51);
+    // Batches of 7 rows: several transactions per (vehicle, signal).
+    EXPECT_EQ(telemetry::prune_history(app_->app().database(), 30, now, 7), 51);
+    EXPECT_EQ(history_count(), 1);
+    EXPECT_EQ(history_count("Odometer.TraveledDistance"), 0);
+    EXPECT_EQ(latest("Odometer.TraveledDistance").at("value").as_double(), 5.0);
+    EXPECT_EQ(latest("Motion.Speed").at("value").as_double(), 99.0);
+    EXPECT_EQ(telemetry::prune_history(app_->app().database(), 30, now), 0);
+}
+
 }  // namespace
 }  // namespace motorpool::testing

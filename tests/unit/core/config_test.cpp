@@ -49,6 +49,12 @@ TEST(ConfigTest, DefaultsWithNoConfiguration) {
     EXPECT_EQ(c.db_pool_size, c.worker_threads);
     EXPECT_EQ(Config::load(EnvSource::from_map({{"DATABASE_URL", "postgresql://localhost/mp"}})).worker_threads,
               std::max(8, 4 * cores));
+    EXPECT_EQ(c.sqlite_synchronous, "FULL");
+    EXPECT_EQ(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_SYNCHRONOUS", "normal"}})).sqlite_synchronous,
+              "NORMAL");
+    EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_SYNCHRONOUS", "OFF"}})), ConfigError);
+    EXPECT_EQ(c.telemetry_retention_days, 0);
+    EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_TELEMETRY_RETENTION_DAYS", "-1"}})), ConfigError);
     EXPECT_EQ(c.max_header_bytes, 16U * 1024);
     EXPECT_EQ(c.max_body_bytes, 1024U * 1024);
     EXPECT_EQ(c.secrets_file, "motorpool.db.secrets");

@@ -60,6 +60,7 @@ private:
     std::shared_ptr<auth::AuthService> auth_;
     std::shared_ptr<vehicles::VehicleService> vehicles_;
     std::shared_ptr<telemetry::Ingestor> ingestor_;
+    std::unique_ptr<telemetry::RetentionJob> retention_;
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;
 };

@@ -142,6 +142,7 @@ struct Options {
     int group_commit_max_batch = 256;                 // submissions committed in one transaction at most
     std::chrono::milliseconds acquire_timeout{5000};  // waiting for a pooled connection -> Error::Unavailable
     std::chrono::milliseconds busy_timeout{5000};     // SQLite busy_timeout
+    bool sqlite_synchronous_full = true;              // false: synchronous=NORMAL (docs/decisions.md)
 };
 
 /// Parsed DATABASE_URL.

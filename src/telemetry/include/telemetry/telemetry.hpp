@@ -3,6 +3,7 @@
 // uploads, Smartcar webhooks and polling, the simulator), and latest/history queries.
 // Contract: the "Vehicle data" section of shared/design/API.md.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -77,6 +78,30 @@ private:
 
     db::Database& database_;
     core::EventBus* bus_;
+};
+
+/// Deletes history older than `retention_days` before `now_ms`, through the primary key of each
+/// (vehicle, signal), `batch` rows per transaction so ingest never waits long. Latest values are
+/// never pruned. Returns the rows deleted.
+std::int64_t prune_history(db::Database& database,
+                           std::int64_t retention_days,
+                           std::int64_t now_ms,
+                           std::int64_t batch = 5000);
+
+/// Runs prune_history on its own thread every `interval` (the first run shortly after start).
+class RetentionJob {
+public:
+    RetentionJob(db::Database& database, std::int64_t retention_days, std::chrono::milliseconds interval);
+    ~RetentionJob();
+    RetentionJob(const RetentionJob&) = delete;
+    RetentionJob& operator=(const RetentionJob&) = delete;
+    void start();
+    void stop();
+    std::int64_t deleted() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 class TelemetryService;
