@@ -154,21 +154,7 @@ public:
             std::vector<Value> row;
             row.reserve(static_cast<std::size_t>(columns));
             for (int c = 0; c < columns; ++c) {
-                switch (sqlite3_column_type(stmt, c)) {
-                    case SQLITE_INTEGER:
-                        row.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c)));
-                        break;
-                    case SQLITE_FLOAT:
-                        row.emplace_back(sqlite3_column_double(stmt, c));
-                        break;
-                    case SQLITE_NULL:
-                        row.emplace_back(std::monostate{});
-                        break;
-                    default: {
-                        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-                        row.emplace_back(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
-                    }
-                }
+                row.push_back(column_value(stmt, c));
             }
             result.rows.push_back(std::move(row));
         }
@@ -176,6 +162,35 @@ public:
             result.affected = sqlite3_changes64(db_);
         }
         return result;
+    }
+
+    void query_each(std::string_view sql, std::span<const Value> params, const RowCallback& on_row) override {
+        sqlite3_stmt* stmt = prepare(sql);
+        struct Reset {
+            sqlite3_stmt* s;
+            ~Reset() {
+                sqlite3_reset(s);
+                sqlite3_clear_bindings(s);
+            }
+        } reset{stmt};
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            bind(stmt, static_cast<int>(i + 1), params[i]);
+        }
+        const int columns = sqlite3_column_count(stmt);
+        std::vector<Value> row(static_cast<std::size_t>(columns));
+        while (true) {
+            int rc = sqlite3_step(stmt);
+            if (rc == SQLITE_DONE) {
+                return;
+            }
+            if (rc != SQLITE_ROW) {
+                fail(rc);
+            }
+            for (int c = 0; c < columns; ++c) {
+                row[static_cast<std::size_t>(c)] = column_value(stmt, c);
+            }
+            on_row(row);
+        }
     }
 
     void execute_script(std::string_view sql) override {
@@ -190,6 +205,21 @@ public:
     }
 
 private:
+    static Value column_value(sqlite3_stmt* stmt, int c) {
+        switch (sqlite3_column_type(stmt, c)) {
+            case SQLITE_INTEGER:
+                return static_cast<std::int64_t>(sqlite3_column_int64(stmt, c));
+            case SQLITE_FLOAT:
+                return sqlite3_column_double(stmt, c);
+            case SQLITE_NULL:
+                return std::monostate{};
+            default: {
+                const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+                return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)));
+            }
+        }
+    }
+
     sqlite3_stmt* prepare(std::string_view sql) {
         auto it = cache_.find(std::string(sql));
         if (it != cache_.end()) {

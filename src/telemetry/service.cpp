@@ -2,6 +2,9 @@
 
 #include "service.hpp"
 
+#include <algorithm>
+#include <variant>
+
 #include <boost/json.hpp>
 
 #include "core/errors.hpp"
@@ -88,6 +91,72 @@ std::vector<Point> TelemetryService::history(std::int64_t vehicle_id, const Hist
         }
         // Buckets start at UTC multiples of the bucket width (epoch-aligned, as 1d = midnight UTC).
         const bool postgres = c.dialect() == db::Dialect::Postgres;
+        if (!postgres) {
+            // SQLite would sort the range into a temporary B-tree for GROUP BY (t_ms / width); the key
+            // already yields rows in time order, so one streaming pass aggregates each bucket.
+            Point current{-1, std::nullopt, std::nullopt};
+            double sum = 0;
+            std::int64_t count = 0;
+            std::int64_t numbers = 0;
+            auto flush = [&] {
+                if (current.t_ms < 0) {
+                    return;
+                }
+                if (q.agg == "avg") {
+                    current.number =
+                        numbers > 0 ? std::optional<double>(sum / static_cast<double>(numbers)) : std::nullopt;
+                } else if (q.agg == "count") {
+                    current.number = static_cast<double>(count);
+                }
+                out.push_back(std::move(current));
+            };
+            auto on_row = [&](std::span<const Value> row) {
+                const std::int64_t t = std::get<std::int64_t>(row[0]);
+                const std::int64_t bucket = t / q.bucket_ms * q.bucket_ms;
+                const double* number = std::get_if<double>(&row[1]);
+                const std::int64_t* integer = std::get_if<std::int64_t>(&row[1]);
+                std::optional<double> v = number    ? std::optional<double>(*number)
+                                          : integer ? std::optional<double>(static_cast<double>(*integer))
+                                                    : std::nullopt;
+                if (bucket != current.t_ms) {
+                    flush();
+                    if (static_cast<std::int64_t>(out.size()) >= q.limit) {
+                        current.t_ms = -2;  // full: ignore the rest
+                        return;
+                    }
+                    current = Point{bucket, std::nullopt, std::nullopt};
+                    sum = 0;
+                    count = 0;
+                    numbers = 0;
+                } else if (current.t_ms == -2) {
+                    return;
+                }
+                ++count;
+                if (v) {
+                    ++numbers;
+                    sum += *v;
+                    if (q.agg == "min") {
+                        current.number = current.number ? std::min(*current.number, *v) : *v;
+                    } else if (q.agg == "max") {
+                        current.number = current.number ? std::max(*current.number, *v) : *v;
+                    }
+                }
+                if (q.agg == "last") {  // rows arrive in time order: the last one seen wins
+                    current.number = v;
+                    const std::string* text = std::get_if<std::string>(&row[2]);
+                    current.text = text ? std::optional<std::string>(*text) : std::nullopt;
+                }
+            };
+            c.query_each(
+                "SELECT t_ms, value_num, value_text FROM signal_history WHERE vehicle_id = $1 AND signal_id = $2 "
+                "AND t_ms >= $3 AND t_ms < $4 ORDER BY t_ms",
+                std::vector<Value>{vehicle, signal, q.from_ms, q.to_ms},
+                on_row);
+            if (current.t_ms >= 0) {
+                flush();
+            }
+            return out;
+        }
         std::string value;
         if (q.agg == "avg") {
             value = "AVG(value_num), NULL";
@@ -97,11 +166,8 @@ std::vector<Point> TelemetryService::history(std::int64_t vehicle_id, const Hist
             value = "MAX(value_num), NULL";
         } else if (q.agg == "count") {
             value = "COUNT(*), NULL";
-        } else if (postgres) {  // last
+        } else {  // last
             value = "(array_agg(value_num ORDER BY t_ms DESC))[1], (array_agg(value_text ORDER BY t_ms DESC))[1]";
-        } else {
-            // SQLite: with MAX(t_ms) in the select list, bare columns come from the row holding it.
-            value = "value_num, value_text, MAX(t_ms)";
         }
         auto rows = c.query("SELECT (t_ms / $5) * $5 AS bucket, " + value +
                                 " FROM signal_history WHERE vehicle_id = $1 AND signal_id = $2 AND t_ms >= $3 AND "

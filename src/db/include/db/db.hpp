@@ -102,6 +102,17 @@ public:
     /// Runs a script of several statements without parameters (migrations).
     virtual void execute_script(std::string_view sql) = 0;
 
+    /// Runs a query and hands each row to `on_row` as it is read, without materialising the result
+    /// (SQLite streams; the default materialises and then iterates). The span is valid only
+    /// during the call.
+    using RowCallback = std::function<void(std::span<const Value>)>;
+    virtual void query_each(std::string_view sql, std::span<const Value> params, const RowCallback& on_row) {
+        ResultSet result = query(sql, params);
+        for (const auto& row : result.rows) {
+            on_row(row);
+        }
+    }
+
     ResultSet query(std::string_view sql) { return query(sql, std::span<const Value>{}); }
     ResultSet query(std::string_view sql, std::initializer_list<Value> params) {
         return query(sql, std::span<const Value>(params.begin(), params.size()));
