@@ -51,7 +51,23 @@ json::value value_json(const SignalInfo& signal,
     return nullptr;
 }
 
-Ingestor::Ingestor(db::Database& database, core::EventBus* bus) : database_(database), bus_(bus) {}
+Ingestor::Ingestor(db::Database& database, core::EventBus* bus, core::MetricsRegistry* metrics)
+    : database_(database), bus_(bus) {
+    if (metrics != nullptr) {
+        batches_ = &metrics->counter("motorpool_telemetry_batches_total", "Ingest batches committed");
+        accepted_ = &metrics->counter("motorpool_telemetry_rows_total", "Signal rows ingested", {{"result", "stored"}});
+        duplicates_ =
+            &metrics->counter("motorpool_telemetry_rows_total", "Signal rows ingested", {{"result", "duplicate"}});
+    }
+}
+
+void Ingestor::count(const IngestResult& result) {
+    if (batches_ != nullptr) {
+        batches_->inc();
+        accepted_->inc(static_cast<std::uint64_t>(result.accepted));
+        duplicates_->inc(static_cast<std::uint64_t>(result.duplicates));
+    }
+}
 
 IngestResult Ingestor::write(Connection& c, const std::vector<Sample>& samples) {
     IngestResult result;
@@ -145,6 +161,7 @@ boost::asio::awaitable<IngestResult> Ingestor::ingest(std::string vehicle_public
     auto shared = std::make_shared<std::vector<Sample>>(std::move(samples));
     auto work = [this, shared](Connection& c) { return write(c, *shared); };
     IngestResult result = co_await database_.group_commit().submit(std::move(work));
+    count(result);
     if (result.accepted > 0) {
         publish(vehicle_public_id, *shared);
     }
@@ -154,6 +171,7 @@ boost::asio::awaitable<IngestResult> Ingestor::ingest(std::string vehicle_public
 IngestResult Ingestor::ingest_blocking(const std::string& vehicle_public_id, std::vector<Sample> samples) {
     IngestResult result;
     database_.group_commit().submit_blocking([&](Connection& c) { result = write(c, samples); });
+    count(result);
     if (result.accepted > 0) {
         publish(vehicle_public_id, samples);
     }

@@ -134,6 +134,9 @@ TEST_F(TelemetryTest, UploadIsIdempotentAndLatestNeverMovesBack) {
     EXPECT_EQ(first.json().at("duplicates"), json::value(0));
     auto again = upload(batch);
     ASSERT_EQ(again.status, 202);
+    auto metrics = app_->client().get("/metrics").body;
+    EXPECT_NE(metrics.find("motorpool_telemetry_rows_total{result=\"stored\"} 5"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("motorpool_telemetry_rows_total{result=\"duplicate\"} 5"), std::string::npos);
     EXPECT_EQ(again.json().at("accepted"), json::value(0));
     EXPECT_EQ(again.json().at("duplicates"), json::value(5));
     EXPECT_EQ(history_count(), 2);

@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "core/event_bus.hpp"
+#include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
@@ -65,7 +66,8 @@ struct IngestResult {
 /// topic "vehicle.<public id>", type "SIGNALS".
 class Ingestor {
 public:
-    Ingestor(db::Database& database, core::EventBus* bus);
+    /// `metrics` may be null; else the ingest counters appear in /metrics.
+    Ingestor(db::Database& database, core::EventBus* bus, core::MetricsRegistry* metrics = nullptr);
 
     /// Resumes after COMMIT. All samples must belong to `vehicle_public_id`'s vehicle.
     boost::asio::awaitable<IngestResult> ingest(std::string vehicle_public_id, std::vector<Sample> samples);
@@ -76,8 +78,13 @@ private:
     IngestResult write(db::Connection& connection, const std::vector<Sample>& samples);
     void publish(const std::string& vehicle_public_id, const std::vector<Sample>& samples);
 
+    void count(const IngestResult& result);
+
     db::Database& database_;
     core::EventBus* bus_;
+    core::Counter* batches_ = nullptr;
+    core::Counter* accepted_ = nullptr;
+    core::Counter* duplicates_ = nullptr;
 };
 
 /// Deletes history older than `retention_days` before `now_ms`, through the primary key of each
@@ -114,6 +121,7 @@ struct TelemetryOptions {
 std::shared_ptr<Ingestor> install(http::Router& router,
                                   db::Database& database,
                                   core::EventBus& bus,
+                                  core::MetricsRegistry* metrics,
                                   TelemetryOptions options = {},
                                   std::shared_ptr<core::Clock> clock = nullptr);
 
