@@ -70,28 +70,6 @@ http::RouteOptions body_limited(http::Auth auth = http::Auth::None) {
     return o;
 }
 
-std::int64_t query_int(const Request& req,
-                       const char* name,
-                       std::int64_t fallback,
-                       std::int64_t min,
-                       std::int64_t max,
-                       std::vector<core::FieldError>& errors) {
-    auto raw = req.query_param(name);
-    if (!raw) {
-        return fallback;
-    }
-    try {
-        std::size_t used = 0;
-        long long v = std::stoll(*raw, &used);
-        if (used == raw->size() && v >= min && v <= max) {
-            return v;
-        }
-    } catch (const std::exception&) {
-    }
-    errors.push_back({name, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)});
-    return fallback;
-}
-
 }  // namespace
 
 void register_routes(http::Router& router, const std::shared_ptr<AuthService>& svc) {
@@ -246,8 +224,8 @@ void register_routes(http::Router& router, const std::shared_ptr<AuthService>& s
         [svc](Request req) -> net::awaitable<Response> {
             require_role(req, {Role::Admin});
             std::vector<core::FieldError> errors;
-            std::int64_t page = query_int(req, "page", 1, 1, 1'000'000, errors);
-            std::int64_t page_size = query_int(req, "page_size", 10, 1, 100, errors);
+            std::int64_t page = req.query_integer("page", 1, 1, 1'000'000, errors);
+            std::int64_t page_size = req.query_integer("page_size", 10, 1, 100, errors);
             auto q = req.query_param("q");
             if (q && q->size() > 100) {
                 errors.push_back({"q", "must be at most 100 characters"});

@@ -125,72 +125,32 @@ public:
     }
 
     ResultSet query(std::string_view sql, std::span<const Value> params) override {
-        sqlite3_stmt* stmt = prepare(sql);
-        // Reset on every exit so the cached statement is reusable and releases its read lock.
-        struct Reset {
-            sqlite3_stmt* s;
-            ~Reset() {
-                sqlite3_reset(s);
-                sqlite3_clear_bindings(s);
-            }
-        } reset{stmt};
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            bind(stmt, static_cast<int>(i + 1), params[i]);
-        }
         ResultSet result;
-        const int columns = sqlite3_column_count(stmt);
-        result.columns.reserve(static_cast<std::size_t>(columns));
-        for (int c = 0; c < columns; ++c) {
-            result.columns.emplace_back(sqlite3_column_name(stmt, c));
+        sqlite3_stmt* prepared = prepare(sql);  // cached: run() below finds the same statement
+        for (int c = 0; c < sqlite3_column_count(prepared); ++c) {
+            result.columns.emplace_back(sqlite3_column_name(prepared, c));
         }
-        while (true) {
-            int rc = sqlite3_step(stmt);
-            if (rc == SQLITE_DONE) {
-                break;
-            }
-            if (rc != SQLITE_ROW) {
-                fail(rc);
-            }
+        run(sql, params, [&](sqlite3_stmt* stmt, int columns) {
             std::vector<Value> row;
             row.reserve(static_cast<std::size_t>(columns));
             for (int c = 0; c < columns; ++c) {
                 row.push_back(column_value(stmt, c));
             }
             result.rows.push_back(std::move(row));
-        }
-        if (sqlite3_stmt_readonly(stmt) == 0) {
-            result.affected = sqlite3_changes64(db_);
-        }
+        });
+        result.affected = last_affected_;
         return result;
     }
 
     void query_each(std::string_view sql, std::span<const Value> params, const RowCallback& on_row) override {
-        sqlite3_stmt* stmt = prepare(sql);
-        struct Reset {
-            sqlite3_stmt* s;
-            ~Reset() {
-                sqlite3_reset(s);
-                sqlite3_clear_bindings(s);
-            }
-        } reset{stmt};
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            bind(stmt, static_cast<int>(i + 1), params[i]);
-        }
-        const int columns = sqlite3_column_count(stmt);
-        std::vector<Value> row(static_cast<std::size_t>(columns));
-        while (true) {
-            int rc = sqlite3_step(stmt);
-            if (rc == SQLITE_DONE) {
-                return;
-            }
-            if (rc != SQLITE_ROW) {
-                fail(rc);
-            }
+        std::vector<Value> row;
+        run(sql, params, [&](sqlite3_stmt* stmt, int columns) {
+            row.resize(static_cast<std::size_t>(columns));
             for (int c = 0; c < columns; ++c) {
                 row[static_cast<std::size_t>(c)] = column_value(stmt, c);
             }
             on_row(row);
-        }
+        });
     }
 
     void execute_script(std::string_view sql) override {
@@ -205,6 +165,35 @@ public:
     }
 
 private:
+    // Binds, steps and hands each row to on_row(stmt, columns); records the rows a write changed.
+    template <typename OnRow>
+    void run(std::string_view sql, std::span<const Value> params, OnRow&& on_row) {
+        sqlite3_stmt* stmt = prepare(sql);
+        // Reset on every exit so the cached statement is reusable and releases its read lock.
+        struct Reset {
+            sqlite3_stmt* s;
+            ~Reset() {
+                sqlite3_reset(s);
+                sqlite3_clear_bindings(s);
+            }
+        } reset{stmt};
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            bind(stmt, static_cast<int>(i + 1), params[i]);
+        }
+        const int columns = sqlite3_column_count(stmt);
+        while (true) {
+            int rc = sqlite3_step(stmt);
+            if (rc == SQLITE_DONE) {
+                break;
+            }
+            if (rc != SQLITE_ROW) {
+                fail(rc);
+            }
+            on_row(stmt, columns);
+        }
+        last_affected_ = sqlite3_stmt_readonly(stmt) == 0 ? sqlite3_changes64(db_) : 0;
+    }
+
     static Value column_value(sqlite3_stmt* stmt, int c) {
         switch (sqlite3_column_type(stmt, c)) {
             case SQLITE_INTEGER:
@@ -276,6 +265,7 @@ private:
     static constexpr std::size_t kCacheLimit = 256;
     sqlite3* db_ = nullptr;
     std::unordered_map<std::string, sqlite3_stmt*> cache_;
+    std::int64_t last_affected_ = 0;
 };
 
 class SqliteDatabase final : public Database {

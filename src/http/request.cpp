@@ -91,6 +91,33 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
     return std::nullopt;
 }
 
+std::int64_t Request::query_integer(std::string_view name,
+                                    std::int64_t fallback,
+                                    std::int64_t min,
+                                    std::int64_t max,
+                                    std::vector<core::FieldError>& errors) const {
+    auto raw = query_param(name);
+    if (!raw) {
+        return fallback;
+    }
+    const bool negative = !raw->empty() && (*raw)[0] == '-';
+    const std::size_t first = negative ? 1 : 0;
+    bool ok = raw->size() > first && raw->size() <= first + 18;  // 18 digits cannot overflow
+    std::int64_t value = 0;
+    for (std::size_t i = first; ok && i < raw->size(); ++i) {
+        char c = (*raw)[i];
+        ok = c >= '0' && c <= '9';
+        value = value * 10 + (c - '0');
+    }
+    value = negative ? -value : value;
+    if (!ok || value < min || value > max) {
+        errors.push_back(
+            {std::string(name), "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)});
+        return fallback;
+    }
+    return value;
+}
+
 boost::json::object Request::json_object() const {
     auto content_type = header("Content-Type");
     std::string_view media = content_type.value_or("");

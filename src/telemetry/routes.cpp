@@ -258,14 +258,7 @@ void register_routes(http::Router& router, const std::shared_ptr<TelemetryServic
                 errors.push_back(
                     {"agg", std::string("must be last or count for a ") + value_type_name(q.signal->type) + " signal"});
             }
-            if (auto limit = req.query_param("limit")) {
-                bool ok = !limit->empty() && limit->size() <= 6 &&
-                          limit->find_first_not_of("0123456789") == std::string::npos;
-                q.limit = ok ? std::stoll(*limit) : 0;
-                if (q.limit < 1 || q.limit > 10'000) {
-                    errors.push_back({"limit", "must be an integer from 1 to 10000"});
-                }
-            }
+            q.limit = req.query_integer("limit", 1000, 1, 10'000, errors);
             if (!errors.empty()) {
                 throw ApiError::validation(errors);
             }

@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "csv.hpp"
 #include "model.hpp"
@@ -73,26 +74,12 @@ struct PendingRow {
     Vehicle vehicle;  // content fields only
 };
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(
-        out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-std::string upper(std::string_view text) {
-    std::string out(text);
-    std::transform(
-        out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return out;
-}
-
 Layout read_header(const std::vector<std::string>& header, std::vector<std::string>& warnings) {
     Layout layout;
     layout.index.fill(kNone);
     layout.fields = header.size();
     for (std::size_t i = 0; i < header.size(); ++i) {
-        std::string name = lower(trim_text(header[i]));
+        std::string name = core::to_lower_ascii(trim_text(header[i]));
         auto it = std::find(kColumnNames.begin(), kColumnNames.end(), name);
         if (it == kColumnNames.end()) {
             warnings.push_back("column '" + name + "' is not a vehicle field and was ignored");
@@ -198,7 +185,7 @@ std::string parse_row(const Layout& layout, const std::vector<std::string>& f, s
         !(problem = optional_text(kDescription, v.description, check_description)).empty()) {
         return problem;
     }
-    if (std::string fuel = lower(cell(kFuelType)); !fuel.empty()) {
+    if (std::string fuel = core::to_lower_ascii(cell(kFuelType)); !fuel.empty()) {
         if (auto p = check_fuel_type(fuel); !p.empty()) {
             return "fuel_type: " + p;
         }
@@ -232,7 +219,7 @@ std::string parse_row(const Layout& layout, const std::vector<std::string>& f, s
         }
     }
     std::string dongle = cell(kDongleId);
-    std::string type = upper(cell(kConnectionType));
+    std::string type = core::to_upper_ascii(cell(kConnectionType));
     if (dongle.empty() != type.empty()) {
         return "dongle_id and connection_type must both be given or both be empty";
     }
@@ -247,16 +234,6 @@ std::string parse_row(const Layout& layout, const std::vector<std::string>& f, s
         v.connection_type = type;
     }
     return {};
-}
-
-Value opt_value(const std::optional<std::string>& v) {
-    return v ? Value(*v) : Value();
-}
-Value opt_value(const std::optional<std::int64_t>& v) {
-    return v ? Value(*v) : Value();
-}
-Value opt_value(const std::optional<double>& v) {
-    return v ? Value(*v) : Value();
 }
 
 std::string placeholders(std::size_t count, std::size_t first = 1) {
@@ -573,7 +550,7 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
 
     std::optional<std::int64_t> owner;
     if (options.owner_email) {
-        std::string email = lower(trim_text(*options.owner_email));
+        std::string email = core::to_lower_ascii(trim_text(*options.owner_email));
         auto rows = database.with_reader(
             [&](Connection& c) { return c.query("SELECT id FROM users WHERE email = $1", {email}); });
         if (rows.empty()) {

@@ -62,6 +62,17 @@ std::string check_image_url(std::string_view url);
 std::string check_dongle_id(std::string_view dongle_id);
 std::string check_connection_type(std::string_view type);
 
+/// NULL for an absent optional, else its value, as a statement parameter.
+inline db::Value opt_value(const std::optional<std::string>& v) {
+    return v ? db::Value(*v) : db::Value();
+}
+inline db::Value opt_value(const std::optional<std::int64_t>& v) {
+    return v ? db::Value(*v) : db::Value();
+}
+inline db::Value opt_value(const std::optional<double>& v) {
+    return v ? db::Value(*v) : db::Value();
+}
+
 /// Serialises image URLs for the image_urls column (a JSON array).
 std::string image_urls_text(const std::vector<std::string>& urls);
 

@@ -149,34 +149,6 @@ void ignore_server_fields(FieldReader& r) {
     }
 }
 
-std::int64_t query_int(const Request& req,
-                       const char* name,
-                       std::int64_t fallback,
-                       std::int64_t min,
-                       std::int64_t max,
-                       std::vector<core::FieldError>& errors) {
-    auto raw = req.query_param(name);
-    if (!raw) {
-        return fallback;
-    }
-    std::int64_t value = 0;
-    bool ok = !raw->empty() && raw->size() <= 12;
-    bool negative = ok && (*raw)[0] == '-';
-    for (std::size_t i = negative ? 1 : 0; ok && i < raw->size(); ++i) {
-        char c = (*raw)[i];
-        ok = c >= '0' && c <= '9';
-        value = value * 10 + (c - '0');
-    }
-    if (negative) {
-        value = -value;
-    }
-    if (!ok || (negative && raw->size() == 1) || value < min || value > max) {
-        errors.push_back({name, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)});
-        return fallback;
-    }
-    return value;
-}
-
 json::object decode_json(const VinDecode& d) {
     const VinCheck& c = d.check;
     json::array rules;
@@ -229,8 +201,8 @@ void register_routes(http::Router& router, const std::shared_ptr<VehicleService>
         [svc](Request req) -> net::awaitable<Response> {
             std::vector<core::FieldError> errors;
             ListQuery q;
-            q.page = query_int(req, "page", 1, 1, 1'000'000, errors);
-            q.page_size = query_int(req, "page_size", 10, 1, 100, errors);
+            q.page = req.query_integer("page", 1, 1, 1'000'000, errors);
+            q.page_size = req.query_integer("page_size", 10, 1, 100, errors);
             if (auto cursor = req.query_param("cursor")) {
                 q.keyset = true;
                 if (!cursor->empty()) {
@@ -252,7 +224,7 @@ void register_routes(http::Router& router, const std::shared_ptr<VehicleService>
                 }
             }
             if (req.query_param("year")) {
-                q.year = query_int(req, "year", 0, kMinYear, 2100, errors);
+                q.year = req.query_integer("year", 0, kMinYear, 2100, errors);
             }
             if (auto text = req.query_param("q")) {
                 if (text->size() > 64) {

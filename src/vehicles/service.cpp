@@ -7,6 +7,7 @@
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "vehicles/vin.hpp"
 
 namespace motorpool::vehicles {
@@ -21,16 +22,6 @@ bool may_write_all(auth::Role role) {
     return role == auth::Role::FleetManager || role == auth::Role::Admin;
 }
 
-Value opt_value(const std::optional<std::string>& v) {
-    return v ? Value(*v) : Value();
-}
-Value opt_value(const std::optional<std::int64_t>& v) {
-    return v ? Value(*v) : Value();
-}
-Value opt_value(const std::optional<double>& v) {
-    return v ? Value(*v) : Value();
-}
-
 std::string escape_like(std::string_view text) {
     std::string out;
     for (char c : text) {
@@ -42,36 +33,25 @@ std::string escape_like(std::string_view text) {
     return out;
 }
 
-std::string upper_ascii(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
-std::string lower_ascii(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
-// A path key is a public id (UUID) or a VIN; anything else cannot name a vehicle.
-std::optional<Vehicle> find_vehicle(Connection& c, const std::string& key) {
-    std::string sql = std::string("SELECT ") + kVehicleColumns + kVehicleFrom;
-    Value param;
+// A path key is a public id (UUID) or a VIN; anything else cannot name a vehicle. Returns the
+// WHERE clause and its parameter.
+std::optional<std::pair<const char*, Value>> key_condition(std::string_view key) {
     if (core::is_uuid(key)) {
-        sql += " WHERE v.public_id = $1";
-        param = lower_ascii(key);
-    } else if (key.size() == 17) {
-        sql += " WHERE v.vin = $1";
-        param = upper_ascii(key);
-    } else {
+        return std::make_pair(" WHERE v.public_id = $1", Value(core::to_lower_ascii(key)));
+    }
+    if (key.size() == 17) {
+        return std::make_pair(" WHERE v.vin = $1", Value(core::to_upper_ascii(key)));
+    }
+    return std::nullopt;
+}
+
+std::optional<Vehicle> find_vehicle(Connection& c, const std::string& key) {
+    auto condition = key_condition(key);
+    if (!condition) {
         return std::nullopt;
     }
-    auto rows = c.query(sql, {param});
+    auto rows =
+        c.query(std::string("SELECT ") + kVehicleColumns + kVehicleFrom + condition->first, {condition->second});
     if (rows.empty()) {
         return std::nullopt;
     }
@@ -105,7 +85,7 @@ std::optional<std::int64_t> resolve_owner(Connection& c,
     if (!may_write_all(actor.role)) {
         throw ApiError::forbidden("Only fleet managers and admins may assign a vehicle's owner");
     }
-    auto rows = c.query("SELECT id FROM users WHERE public_id = $1", {lower_ascii(*public_id)});
+    auto rows = c.query("SELECT id FROM users WHERE public_id = $1", {core::to_lower_ascii(*public_id)});
     if (rows.empty()) {
         throw ApiError::validation({{"owner_id", "is not a known user"}});
     }
@@ -135,18 +115,12 @@ Vehicle reload(Connection& c, std::int64_t id) {
 }  // namespace
 
 std::optional<VehicleRef> find_vehicle_ref(Connection& c, std::string_view key) {
-    std::string sql = "SELECT id, public_id, vin, owner_id FROM vehicles";
-    Value param;
-    if (core::is_uuid(key)) {
-        sql += " WHERE public_id = $1";
-        param = lower_ascii(key);
-    } else if (key.size() == 17) {
-        sql += " WHERE vin = $1";
-        param = upper_ascii(key);
-    } else {
+    auto condition = key_condition(key);
+    if (!condition) {
         return std::nullopt;
     }
-    auto rows = c.query(sql, {param});
+    auto rows = c.query(std::string("SELECT v.id, v.public_id, v.vin, v.owner_id FROM vehicles v") + condition->first,
+                        {condition->second});
     if (rows.empty()) {
         return std::nullopt;
     }
@@ -315,8 +289,8 @@ VehiclePage VehicleService::list(const Actor& actor, const ListQuery& query) {
         }
         if (query.q && !query.q->empty()) {
             // VIN prefix, or plate / "make model" text anywhere (case-insensitive).
-            std::string vin_prefix = next(escape_like(upper_ascii(*query.q)) + "%");
-            std::string anywhere = next("%" + escape_like(lower_ascii(*query.q)) + "%");
+            std::string vin_prefix = next(escape_like(core::to_upper_ascii(*query.q)) + "%");
+            std::string anywhere = next("%" + escape_like(core::to_lower_ascii(*query.q)) + "%");
             where += " AND (v.vin LIKE " + vin_prefix + " ESCAPE '\\' OR lower(v.license_plate) LIKE " + anywhere +
                      " ESCAPE '\\' OR lower(v.make || ' ' || v.model) LIKE " + anywhere + " ESCAPE '\\')";
         }

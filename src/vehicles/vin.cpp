@@ -6,20 +6,14 @@
 #include <cctype>
 #include <cstdio>
 
+#include "core/text.hpp"
+
 namespace motorpool::vehicles {
 
 namespace {
 
 // Position weights 1..17; position 9 (the check digit itself) weighs 0.
 constexpr std::array<int, 17> kWeights = {8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2};
-
-std::string upper(std::string_view input) {
-    std::string out(input);
-    for (char& c : out) {
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
 
 // A character as it may appear in a message: printable ASCII as is, anything else as a code.
 std::string describe(char c) {
@@ -91,7 +85,7 @@ char vin_check_digit(std::string_view vin) {
 
 VinCheck check_vin(std::string_view input) {
     VinCheck out;
-    out.vin = upper(input);
+    out.vin = core::to_upper_ascii(input);
     const std::string& vin = out.vin;
 
     VinRule length{"length", vin.size() == 17, true, {}};

@@ -1,5 +1,8 @@
 #include "harness.hpp"
 
+#include <stdexcept>
+
+#include <boost/json.hpp>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -36,6 +39,46 @@ TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<voi
     }
     app_->start();
     client_ = new_client();
+}
+
+namespace {
+constexpr const char* kTestPassword = "correct horse battery";
+}
+
+ApiUser register_member(TestApp& app, const std::string& email) {
+    auto r = app.client().post_json(
+        "/api/v1/auth/register",
+        boost::json::object{{"name", "Test User"}, {"email", email}, {"password", kTestPassword}});
+    if (r.status != 201) {
+        throw std::runtime_error("register " + email + ": " + std::to_string(r.status) + " " + r.body);
+    }
+    auto body = r.json();
+    return {std::string(body.at("access_token").as_string()), std::string(body.at("user").at("id").as_string())};
+}
+
+ApiUser create_user_and_login(TestApp& app, const std::string& email, auth::Role role) {
+    auth::create_user(app.app().auth(), {"Staff", email, kTestPassword, std::nullopt, role});
+    auto r = app.client().post_json("/api/v1/auth/login",
+                                    boost::json::object{{"email", email}, {"password", kTestPassword}});
+    if (r.status != 200) {
+        throw std::runtime_error("login " + email + ": " + std::to_string(r.status) + " " + r.body);
+    }
+    auto body = r.json();
+    return {std::string(body.at("access_token").as_string()), std::string(body.at("user").at("id").as_string())};
+}
+
+http::ClientResponse call(TestApp& app,
+                          const std::string& method,
+                          const std::string& path,
+                          const std::string& token,
+                          const std::optional<boost::json::value>& body) {
+    http::Headers headers{{"Authorization", "Bearer " + token}};
+    std::string text;
+    if (body) {
+        headers.emplace_back("Content-Type", "application/json");
+        text = boost::json::serialize(*body);
+    }
+    return app.client().request(method, path, text, headers);
 }
 
 TestApp::~TestApp() {

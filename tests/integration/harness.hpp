@@ -41,6 +41,22 @@ private:
     std::unique_ptr<http::Client> client_;
 };
 
+/// A user signed in through the API: their access token and public id.
+struct ApiUser {
+    std::string token;
+    std::string id;
+};
+/// Registers a member through POST /api/v1/auth/register.
+ApiUser register_member(TestApp& app, const std::string& email);
+/// Creates a user with `role` directly, then signs in through POST /api/v1/auth/login.
+ApiUser create_user_and_login(TestApp& app, const std::string& email, auth::Role role);
+/// One request with a bearer token and, when given, a JSON body.
+http::ClientResponse call(TestApp& app,
+                          const std::string& method,
+                          const std::string& path,
+                          const std::string& token,
+                          const std::optional<boost::json::value>& body = std::nullopt);
+
 /// A plain TCP connection for sending arbitrary bytes and reading raw answers.
 class RawConnection {
 public:

@@ -36,12 +36,9 @@ class TelemetryTest : public ::testing::Test {
 protected:
     void SetUp() override {
         app_ = std::make_unique<TestApp>();
-        alice_ = register_user("alice@example.com");
-        bob_ = register_user("bob@example.com");
-        auth::create_user(
-            app_->app().auth(),
-            {"Support", "support@example.com", "correct horse battery", std::nullopt, auth::Role::Support});
-        support_ = login("support@example.com");
+        alice_ = register_member(*app_, "alice@example.com").token;
+        bob_ = register_member(*app_, "bob@example.com").token;
+        support_ = create_user_and_login(*app_, "support@example.com", auth::Role::Support).token;
         auto v = call("POST",
                       "/api/v1/vehicles",
                       alice_,
@@ -51,31 +48,11 @@ protected:
         base_ = "/api/v1/vehicles/" + vehicle_;
     }
 
-    std::string register_user(const std::string& email) {
-        auto r = app_->client().post_json(
-            "/api/v1/auth/register",
-            json::object{{"name", "Test User"}, {"email", email}, {"password", "correct horse battery"}});
-        EXPECT_EQ(r.status, 201) << r.body;
-        return std::string(r.json().at("access_token").as_string());
-    }
-    std::string login(const std::string& email) {
-        auto r = app_->client().post_json("/api/v1/auth/login",
-                                          json::object{{"email", email}, {"password", "correct horse battery"}});
-        EXPECT_EQ(r.status, 200) << r.body;
-        return std::string(r.json().at("access_token").as_string());
-    }
-
     http::ClientResponse call(const std::string& method,
                               const std::string& path,
                               const std::string& token,
                               const std::optional<json::value>& body = std::nullopt) {
-        http::Headers headers{{"Authorization", "Bearer " + token}};
-        std::string text;
-        if (body) {
-            headers.emplace_back("Content-Type", "application/json");
-            text = json::serialize(*body);
-        }
-        return app_->client().request(method, path, text, headers);
+        return testing::call(*app_, method, path, token, body);
     }
 
     http::ClientResponse upload(const json::array& samples, const std::string& token = {}) {

@@ -5,6 +5,7 @@
 #include "vehicles/vehicles.hpp"
 
 #include <set>
+#include <tuple>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -31,42 +32,25 @@ class VehiclesTest : public ::testing::Test {
 protected:
     void SetUp() override {
         app_ = std::make_unique<TestApp>();
-        alice_ = register_user("alice@example.com");
-        bob_ = register_user("bob@example.com");
-        fleet_ = staff_user("fleet@example.com", auth::Role::FleetManager);
-        support_ = staff_user("support@example.com", auth::Role::Support);
-        admin_ = staff_user("admin@example.com", auth::Role::Admin);
-    }
-
-    std::string register_user(const std::string& email) {
-        auto r = app_->client().post_json(
-            "/api/v1/auth/register",
-            json::object{{"name", "Test User"}, {"email", email}, {"password", "correct horse battery"}});
-        EXPECT_EQ(r.status, 201) << r.body;
-        user_ids_[email] = std::string(r.json().at("user").at("id").as_string());
-        return std::string(r.json().at("access_token").as_string());
-    }
-
-    std::string staff_user(const std::string& email, auth::Role role) {
-        auth::create_user(app_->app().auth(), {"Staff", email, "correct horse battery", std::nullopt, role});
-        auto r = app_->client().post_json("/api/v1/auth/login",
-                                          json::object{{"email", email}, {"password", "correct horse battery"}});
-        EXPECT_EQ(r.status, 200) << r.body;
-        user_ids_[email] = std::string(r.json().at("user").at("id").as_string());
-        return std::string(r.json().at("access_token").as_string());
+        for (const char* email : {"alice@example.com", "bob@example.com"}) {
+            auto user = register_member(*app_, email);
+            user_ids_[email] = user.id;
+            (std::string(email) == "alice@example.com" ? alice_ : bob_) = user.token;
+        }
+        for (auto [email, role, token] : {std::tuple{"fleet@example.com", auth::Role::FleetManager, &fleet_},
+                                          std::tuple{"support@example.com", auth::Role::Support, &support_},
+                                          std::tuple{"admin@example.com", auth::Role::Admin, &admin_}}) {
+            auto user = create_user_and_login(*app_, email, role);
+            user_ids_[email] = user.id;
+            *token = user.token;
+        }
     }
 
     http::ClientResponse call(const std::string& method,
                               const std::string& path,
                               const std::string& token,
                               const std::optional<json::value>& body = std::nullopt) {
-        http::Headers headers{{"Authorization", "Bearer " + token}};
-        std::string text;
-        if (body) {
-            headers.emplace_back("Content-Type", "application/json");
-            text = json::serialize(*body);
-        }
-        return app_->client().request(method, path, text, headers);
+        return testing::call(*app_, method, path, token, body);
     }
 
     json::object create(const std::string& token, json::object body, int expected = 201) {

@@ -10,6 +10,10 @@ namespace motorpool::core {
 /// ASCII case-insensitive equality (header names, schemes).
 bool iequals(std::string_view a, std::string_view b);
 
+/// ASCII-only case mapping (VINs, e-mail addresses, SQL parameters); other bytes are kept.
+std::string to_lower_ascii(std::string_view text);
+std::string to_upper_ascii(std::string_view text);
+
 /// 0-15 for a hexadecimal digit (either case), -1 otherwise.
 int hex_digit_value(char c);
 

@@ -12,6 +12,7 @@
 #include <boost/json/fwd.hpp>
 #include <boost/json/object.hpp>
 
+#include "core/errors.hpp"
 #include "core/text.hpp"
 
 namespace motorpool::http {
@@ -50,6 +51,13 @@ struct Request {
     std::string_view param(std::string_view name) const;
     /// A decoded query parameter (first occurrence).
     std::optional<std::string> query_param(std::string_view name) const;
+    /// An integer query parameter from min to max: `fallback` when absent; when malformed or out of
+    /// range, `fallback` too, with an entry added to `errors` (for one 422 naming every parameter).
+    std::int64_t query_integer(std::string_view name,
+                               std::int64_t fallback,
+                               std::int64_t min,
+                               std::int64_t max,
+                               std::vector<core::FieldError>& errors) const;
     /// The body as a JSON object: 415 unless Content-Type is application/json (or +json),
     /// 400 for malformed JSON, 422 when it is not an object.
     boost::json::object json_object() const;
