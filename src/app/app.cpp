@@ -81,6 +81,7 @@ App::App(core::Config config) : config_(std::move(config)) {
     telemetry::TelemetryOptions telemetry_options;
     telemetry_options.retention_days = config_.telemetry_retention_days;
     ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_, telemetry_options);
+    hub_ = live::install(*router_, *database_, events_, &metrics_);
     retention_ =
         std::make_unique<telemetry::RetentionJob>(*database_, config_.telemetry_retention_days, std::chrono::hours(1));
 }

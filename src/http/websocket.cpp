@@ -52,6 +52,19 @@ boost::asio::awaitable<void> WebSocket::close(std::uint16_t code, std::string re
 void WebSocket::set_read_limit(std::size_t bytes) {
     impl_->ws.read_message_max(bytes);
 }
+void WebSocket::set_idle_timeout(std::chrono::seconds timeout) {
+    auto options = boost::beast::websocket::stream_base::timeout::suggested(boost::beast::role_type::server);
+    options.idle_timeout = timeout;
+    options.keep_alive_pings = true;
+    impl_->ws.set_option(options);
+}
+
+void WebSocket::abort() {
+    boost::system::error_code ignored;
+    boost::beast::get_lowest_layer(impl_->ws).socket().close(ignored);
+    impl_->closed = true;
+}
+
 boost::system::error_code WebSocket::error() const {
     return impl_->last_error;
 }

@@ -13,6 +13,7 @@
 #include "db/db.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "live/live.hpp"
 #include "mail/mail.hpp"
 #include "telemetry/telemetry.hpp"
 #include "vehicles/vehicles.hpp"
@@ -61,6 +62,7 @@ private:
     std::shared_ptr<vehicles::VehicleService> vehicles_;
     std::shared_ptr<telemetry::Ingestor> ingestor_;
     std::unique_ptr<telemetry::RetentionJob> retention_;
+    std::shared_ptr<live::Hub> hub_;
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;
 };

@@ -85,6 +85,8 @@ public:
     void add(Method method, const std::string& pattern, Handler handler, RouteOptions options = {});
     void add_websocket(const std::string& pattern, WebSocketHandler handler, RouteOptions options = {});
     void set_authenticator(Authenticator authenticator);
+    /// The authentication hook (for WebSocket frames that re-authenticate); empty before it is set.
+    const Authenticator& authenticator() const { return authenticator_; }
 
     Match match(Method method, std::string_view path) const;
     /// Every registered route (method and pattern), in registration order: the OpenAPI test

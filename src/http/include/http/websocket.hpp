@@ -2,6 +2,7 @@
 // A server-side WebSocket handed to a route's handler after the upgrade (RFC 6455).
 // Reads and writes may run concurrently (one of each at a time) on the connection's executor.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -36,6 +37,11 @@ public:
 
     /// Maximum size of one incoming message; larger ones close the connection with 1009.
     void set_read_limit(std::size_t bytes);
+    /// The server pings an idle peer and drops it when nothing arrives within `timeout`.
+    void set_idle_timeout(std::chrono::seconds timeout);
+    /// Closes the TCP connection at once (no close frame): pending reads and writes fail. For a
+    /// peer that does not read, to which no close frame could be delivered.
+    void abort();
     boost::system::error_code error() const;
     bool is_open() const;
     boost::asio::any_io_executor executor() const;

@@ -1,0 +1,380 @@
+// The WebSocket hub: one reader loop and one writer loop per socket on the socket's executor, a
+// bounded outbound queue, bus subscriptions per topic, authorisation at subscribe time.
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "auth/auth.hpp"
+#include "core/errors.hpp"
+#include "core/ids.hpp"
+#include "core/time.hpp"
+#include "http/websocket.hpp"
+#include "live/live.hpp"
+#include "vehicles/vehicles.hpp"
+
+namespace motorpool::live {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+
+class Hub : public std::enable_shared_from_this<Hub> {
+public:
+    Hub(db::Database& database, core::EventBus& bus, core::MetricsRegistry* metrics, HubOptions options)
+        : database_(database), bus_(bus), options_(options) {
+        if (metrics != nullptr) {
+            sockets_ = &metrics->gauge("motorpool_ws_sockets_open", "WebSocket connections open");
+            subscriptions_ = &metrics->gauge("motorpool_ws_subscriptions", "Topic subscriptions open");
+            frames_in_ = &metrics->counter("motorpool_ws_frames_total", "WebSocket frames", {{"direction", "in"}});
+            frames_out_ = &metrics->counter("motorpool_ws_frames_total", "WebSocket frames", {{"direction", "out"}});
+            dropped_ = &metrics->counter("motorpool_ws_slow_consumers_dropped_total",
+                                         "Sockets closed because their outbound queue overflowed");
+        }
+    }
+
+    net::awaitable<void> serve(http::Request request, std::shared_ptr<http::WebSocket> ws);
+
+    void set_authenticator(http::Authenticator authenticator) { authenticator_ = std::move(authenticator); }
+
+    void add_topic(std::string prefix, TopicAuthorizer authorizer) {
+        topics_.emplace_back(std::move(prefix), std::move(authorizer));
+    }
+
+    struct Session;
+
+private:
+    db::Database& database_;
+    core::EventBus& bus_;
+    HubOptions options_;
+    std::vector<std::pair<std::string, TopicAuthorizer>> topics_;  // registered at startup only
+    http::Authenticator authenticator_;
+    std::mutex users_mutex_;
+    std::unordered_map<std::int64_t, std::size_t> sockets_per_user_;
+    core::Gauge* sockets_ = nullptr;
+    core::Gauge* subscriptions_ = nullptr;
+    core::Counter* frames_in_ = nullptr;
+    core::Counter* frames_out_ = nullptr;
+    core::Counter* dropped_ = nullptr;
+};
+
+struct Hub::Session : std::enable_shared_from_this<Session> {
+    Session(Hub& h, std::shared_ptr<http::WebSocket> socket, http::Principal who)
+        : hub(h),
+          ws(std::move(socket)),
+          executor(ws->executor()),
+          wake(executor),
+          expiry(executor),
+          principal(std::move(who)) {}
+
+    Hub& hub;
+    std::shared_ptr<http::WebSocket> ws;
+    net::any_io_executor executor;
+    net::steady_timer wake;    // the writer waits on it while the queue is empty
+    net::steady_timer expiry;  // fires when the access token expires
+    http::Principal principal;
+    std::deque<std::string> queue;
+    bool writing = false;
+    bool closing = false;
+    std::uint16_t close_code = 1000;
+    std::string close_reason;
+    std::map<std::string, core::EventBus::Subscription> subscriptions;
+
+    // All members below run on `executor` (the socket's I/O thread).
+    void send(std::string frame) {
+        if (closing) {
+            return;
+        }
+        if (queue.size() >= hub.options_.max_queued_frames) {
+            // A consumer this far behind slows nobody else down: drop it.
+            if (hub.dropped_ != nullptr) {
+                hub.dropped_->inc();
+            }
+            queue.clear();
+            if (writing) {
+                ws->abort();  // its socket buffer is full too: a close frame could not get through
+            }
+            begin_close(1013, "too slow: outbound queue overflowed");
+            return;
+        }
+        queue.push_back(std::move(frame));
+        wake.cancel();
+    }
+
+    void begin_close(std::uint16_t code, std::string reason) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        close_code = code;
+        close_reason = std::move(reason);
+        wake.cancel();
+        expiry.cancel();
+    }
+
+    void error(std::string_view code, std::string_view message, const json::value& topic = nullptr) {
+        send(json::serialize(json::object{{"type", "ERROR"}, {"code", code}, {"message", message}, {"topic", topic}}));
+    }
+
+    net::awaitable<void> write_loop() {
+        auto self = shared_from_this();
+        while (true) {
+            if (queue.empty() && !closing) {
+                wake.expires_at(net::steady_timer::time_point::max());
+                boost::system::error_code ec;
+                co_await wake.async_wait(net::redirect_error(net::use_awaitable, ec));
+                continue;
+            }
+            if (closing && (queue.empty() || !ws->is_open())) {
+                break;
+            }
+            std::string frame = std::move(queue.front());
+            queue.pop_front();
+            writing = true;
+            bool ok = co_await ws->write(std::move(frame));
+            writing = false;
+            if (!ok) {
+                closing = true;
+                break;
+            }
+            if (hub.frames_out_ != nullptr) {
+                hub.frames_out_->inc();
+            }
+        }
+        if (ws->is_open()) {
+            co_await ws->close(close_code, close_reason);
+        }
+    }
+
+    net::awaitable<void> expiry_loop() {
+        auto self = shared_from_this();
+        while (!closing) {
+            auto remaining = std::chrono::milliseconds(principal.expires_at_ms - core::now_ms());
+            expiry.expires_after(remaining);
+            boost::system::error_code ec;
+            co_await expiry.async_wait(net::redirect_error(net::use_awaitable, ec));
+            if (closing) {
+                break;
+            }
+            if (principal.expires_at_ms <= core::now_ms()) {
+                begin_close(1008, "access token expired; send AUTH with a fresh one before it does");
+            }
+        }
+    }
+
+    void unsubscribe_all() {
+        if (hub.subscriptions_ != nullptr) {
+            hub.subscriptions_->add(-static_cast<double>(subscriptions.size()));
+        }
+        subscriptions.clear();
+    }
+};
+
+namespace {
+
+std::optional<std::string> string_field(const json::object& o, std::string_view name) {
+    if (const auto* v = o.if_contains(name); v != nullptr && v->is_string()) {
+        return std::string(v->as_string());
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+net::awaitable<void> Hub::serve(http::Request request, std::shared_ptr<http::WebSocket> ws) {
+    const http::Principal& who = request.require_principal();
+    ws->set_read_limit(options_.max_frame_bytes);
+    ws->set_idle_timeout(options_.idle_timeout);
+    bool too_many = false;
+    {
+        std::lock_guard lock(users_mutex_);
+        if (++sockets_per_user_[who.user_id] > options_.max_sockets_per_user) {
+            --sockets_per_user_[who.user_id];
+            too_many = true;
+        }
+    }
+    if (too_many) {
+        co_await ws->close(1008, "too many sockets for this user");
+        co_return;
+    }
+    auto session = std::make_shared<Session>(*this, ws, who);
+    if (sockets_ != nullptr) {
+        sockets_->add(1);
+    }
+    net::co_spawn(session->executor, session->write_loop(), net::detached);
+    net::co_spawn(session->executor, session->expiry_loop(), net::detached);
+
+    while (!session->closing) {
+        auto message = co_await ws->read();
+        if (!message) {
+            break;  // closed by the peer, a dead peer (idle timeout), a frame over the limit (1009)
+        }
+        if (frames_in_ != nullptr) {
+            frames_in_->inc();
+        }
+        boost::system::error_code ec;
+        json::value parsed = json::parse(message->data, ec);
+        if (ec || !parsed.is_object()) {
+            session->error("bad_frame", "frames are JSON objects with a type");
+            continue;
+        }
+        const json::object& frame = parsed.as_object();
+        auto type = string_field(frame, "type").value_or("");
+        if (type == "PING") {
+            json::object pong{{"type", "PONG"}};
+            if (const auto* id = frame.if_contains("id")) {
+                pong["id"] = *id;
+            }
+            session->send(json::serialize(pong));
+        } else if (type == "SUBSCRIBE" || type == "UNSUBSCRIBE") {
+            auto topic = string_field(frame, "topic");
+            if (!topic || topic->empty() || topic->size() > 200) {
+                session->error("bad_frame", "topic must be a string of 1 to 200 characters");
+                continue;
+            }
+            if (type == "UNSUBSCRIBE") {
+                if (session->subscriptions.erase(*topic) > 0 && subscriptions_ != nullptr) {
+                    subscriptions_->add(-1);
+                }
+                session->send(json::serialize(json::object{{"type", "UNSUBSCRIBED"}, {"topic", *topic}}));
+                continue;
+            }
+            if (session->subscriptions.contains(*topic)) {
+                session->send(json::serialize(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
+                continue;
+            }
+            if (session->subscriptions.size() >= options_.max_subscriptions) {
+                session->error("limit",
+                               "at most " + std::to_string(options_.max_subscriptions) + " subscriptions per socket",
+                               json::value(*topic));
+                continue;
+            }
+            const TopicAuthorizer* authorizer = nullptr;
+            std::string id;
+            for (const auto& [prefix, check] : topics_) {
+                if (topic->size() > prefix.size() && topic->compare(0, prefix.size(), prefix) == 0) {
+                    authorizer = &check;
+                    id = topic->substr(prefix.size());
+                }
+            }
+            if (authorizer == nullptr) {
+                session->error("unknown_topic", "no such topic", json::value(*topic));
+                continue;
+            }
+            auto check = [authorizer, principal = session->principal, id] {
+                try {
+                    (*authorizer)(principal, id);
+                    return std::string();
+                } catch (const core::ApiError& e) {
+                    return std::string(e.status() == 403 ? "forbidden" : "not_found");
+                }
+            };
+            std::string refused = co_await database_.workers().run(std::move(check));
+            if (!refused.empty()) {
+                session->error(refused,
+                               refused == "forbidden" ? "not allowed to watch this topic" : "no such topic",
+                               json::value(*topic));
+                continue;
+            }
+            std::weak_ptr<Session> weak = session;
+            auto handler = [weak, topic = *topic, executor = session->executor](const core::Event& event) {
+                if (event.topic != topic) {
+                    return;  // the bus matches prefixes; a topic is exact
+                }
+                net::post(executor, [weak, payload = event.payload] {
+                    if (auto s = weak.lock()) {
+                        s->send(payload);
+                    }
+                });
+            };
+            session->subscriptions.emplace(*topic, bus_.subscribe(*topic, std::move(handler)));
+            if (subscriptions_ != nullptr) {
+                subscriptions_->add(1);
+            }
+            session->send(json::serialize(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
+        } else if (type == "AUTH") {
+            auto token = string_field(frame, "token");
+            std::shared_ptr<const http::Principal> fresh;
+            if (token) {
+                try {
+                    auto op = authenticator_(*token);
+                    fresh = co_await std::move(op);
+                } catch (const core::ApiError&) {
+                }
+            }
+            if (!fresh || fresh->user_id != session->principal.user_id) {
+                session->error("unauthorized", "AUTH needs a valid access token of the same user");
+                continue;
+            }
+            session->principal.expires_at_ms = fresh->expires_at_ms;
+            session->principal.role = fresh->role;
+            session->expiry.cancel();  // re-armed at the new expiry
+            session->send(json::serialize(
+                json::object{{"type", "AUTHENTICATED"}, {"expires_at", core::format_rfc3339(fresh->expires_at_ms)}}));
+        } else {
+            session->error("bad_frame", "unknown frame type; expected SUBSCRIBE, UNSUBSCRIBE, PING or AUTH");
+        }
+    }
+    session->unsubscribe_all();
+    session->begin_close(1000, "");  // (a frame over the limit: Beast already closed with 1009)
+    {
+        std::lock_guard lock(users_mutex_);
+        if (--sockets_per_user_[who.user_id] == 0) {
+            sockets_per_user_.erase(who.user_id);
+        }
+    }
+    if (sockets_ != nullptr) {
+        sockets_->add(-1);
+    }
+}
+
+}  // namespace motorpool::live
+
+namespace motorpool::live {
+
+std::shared_ptr<Hub> install(http::Router& router,
+                             db::Database& database,
+                             core::EventBus& bus,
+                             core::MetricsRegistry* metrics,
+                             HubOptions options) {
+    auto hub = std::make_shared<Hub>(database, bus, metrics, options);
+    hub->set_authenticator(router.authenticator());
+    // vehicle.<public id>: the owner, fleet managers and admins.
+    hub->add_topic("vehicle.", [&database](const http::Principal& who, std::string_view id) {
+        if (!core::is_uuid(id)) {
+            throw core::ApiError::not_found("Vehicle");
+        }
+        auto ref = database.with_reader([&](db::Connection& c) { return vehicles::find_vehicle_ref(c, id); });
+        auto role = auth::role_from_name(who.role).value_or(auth::Role::Member);
+        bool staff = role == auth::Role::FleetManager || role == auth::Role::Admin;
+        if (!ref || (ref->owner_id != who.user_id && !staff)) {
+            throw core::ApiError::not_found("Vehicle");
+        }
+    });
+    http::RouteOptions route;
+    route.auth = http::Auth::Required;
+    route.token_in_query = true;  // browsers cannot set headers on a WebSocket
+    router.add_websocket(
+        "/api/v1/ws",
+        [hub](http::Request request, std::shared_ptr<http::WebSocket> ws) -> net::awaitable<void> {
+            auto op = hub->serve(std::move(request), std::move(ws));
+            co_await std::move(op);
+        },
+        route);
+    return hub;
+}
+
+void add_topic(Hub& hub, std::string prefix, TopicAuthorizer authorizer) {
+    hub.add_topic(std::move(prefix), std::move(authorizer));
+}
+
+}  // namespace motorpool::live

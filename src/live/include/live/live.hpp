@@ -1,0 +1,48 @@
+#pragma once
+// Live updates: the WebSocket endpoint GET /api/v1/ws. Clients SUBSCRIBE to topics
+// ("vehicle.<id>", later "charging.session.<id>", "grid.cluster.<id>", "chat.thread.<id>"), each
+// authorised when subscribed; events from the bus reach them as frames. Contract: the "Live
+// updates" section of shared/design/API.md.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/event_bus.hpp"
+#include "core/metrics.hpp"
+#include "db/db.hpp"
+#include "http/request.hpp"
+#include "http/router.hpp"
+
+namespace motorpool::live {
+
+struct HubOptions {
+    std::size_t max_frame_bytes = 64 * 1024;  // larger incoming frames close with 1009
+    std::size_t max_queued_frames = 1024;     // outbound backlog before a slow client is dropped (1013)
+    std::size_t max_subscriptions = 100;      // per socket
+    std::size_t max_sockets_per_user = 20;    // further upgrades are refused (429)
+    std::chrono::seconds idle_timeout{60};    // server pings; a peer silent this long is dropped
+};
+
+/// Decides whether a principal may subscribe to one topic; runs on a worker (may query the database).
+/// Throws core::ApiError (404 / 403) to refuse.
+using TopicAuthorizer = std::function<void(const http::Principal&, std::string_view id)>;
+
+class Hub;
+
+/// Mounts GET /api/v1/ws and subscribes to the bus. Modules register their topic prefixes with
+/// add_topic (the registry's "vehicle." is registered here).
+std::shared_ptr<Hub> install(http::Router& router,
+                             db::Database& database,
+                             core::EventBus& bus,
+                             core::MetricsRegistry* metrics,
+                             HubOptions options = {});
+
+/// Registers a topic prefix ("charging.session.") and who may subscribe to its topics.
+void add_topic(Hub& hub, std::string prefix, TopicAuthorizer authorizer);
+
+}  // namespace motorpool::live

@@ -1,0 +1,282 @@
+// Live updates end to end: authenticated upgrades, authorised subscriptions with SUBSCRIBED /
+// ERROR frames, SIGNALS delivered after an ingest commit, garbage and oversize frames, and a slow
+// consumer dropped while a fast one keeps receiving. Runs on every backend.
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "core/time.hpp"
+#include "harness.hpp"
+#include "vehicles/vin.hpp"
+
+namespace motorpool::testing {
+namespace {
+
+namespace json = boost::json;
+namespace net = boost::asio;
+namespace beast = boost::beast;
+
+std::string make_vin(int serial) {
+    char tail[8];
+    std::snprintf(tail, sizeof tail, "%06d", serial);
+    std::string vin = std::string("5YJ") + "ABCDE" + "0" + "M" + "A" + tail;
+    vin[8] = vehicles::vin_check_digit(vin);
+    return vin;
+}
+
+// A WebSocket client for tests. Setup steps use blocking calls; after start_reading() a
+// background thread reads every frame into a queue, and next() waits for one with a timeout (a
+// cancelled Beast read would leave the stream unusable, so reads are never cancelled).
+class WsClient {
+public:
+    WsClient(std::uint16_t port, const std::string& target) : ws_(io_) {
+        ws_.next_layer().connect({net::ip::make_address("127.0.0.1"), port});
+        beast::websocket::response_type response;
+        boost::system::error_code ec;
+        ws_.handshake(response, "127.0.0.1", target, ec);
+        status_ = response.result_int();
+        if (!ec) {
+            start_reading();
+        }
+    }
+    explicit WsClient(std::uint16_t port, const std::string& target, bool deferred_reading) : ws_(io_) {
+        ws_.next_layer().connect({net::ip::make_address("127.0.0.1"), port});
+        beast::websocket::response_type response;
+        ws_.handshake(response, "127.0.0.1", target);
+        status_ = response.result_int();
+        (void)deferred_reading;
+    }
+    ~WsClient() {
+        if (thread_.joinable()) {
+            net::post(io_, [this] { beast::get_lowest_layer(ws_).close(); });
+            thread_.join();
+        }
+    }
+    unsigned status() const { return status_; }
+
+    void send(const std::string& text) {
+        if (!thread_.joinable()) {
+            ws_.write(net::buffer(text));
+            return;
+        }
+        std::promise<void> written;
+        net::post(io_, [&] {
+            ws_.async_write(net::buffer(text), [&](boost::system::error_code, std::size_t) { written.set_value(); });
+        });
+        written.get_future().wait();
+    }
+    void send(const json::object& frame) { send(json::serialize(frame)); }
+    // Blocking read before start_reading().
+    json::object read_now() {
+        beast::flat_buffer buffer;
+        ws_.read(buffer);
+        return json::parse(beast::buffers_to_string(buffer.data())).as_object();
+    }
+
+    void start_reading() {
+        read_one();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+
+    // The next frame, or nullopt when the socket closed or nothing came within `timeout`.
+    std::optional<json::object> next(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+        std::unique_lock lock(mutex_);
+        arrived_.wait_for(lock, timeout, [&] { return !frames_.empty() || closed_; });
+        if (frames_.empty()) {
+            return std::nullopt;
+        }
+        auto frame = std::move(frames_.front());
+        frames_.pop_front();
+        return frame;
+    }
+    boost::system::error_code error() {
+        std::lock_guard lock(mutex_);
+        return ec_;
+    }
+    beast::websocket::close_reason reason() {
+        std::lock_guard lock(mutex_);
+        return reason_;
+    }
+
+private:
+    void read_one() {
+        ws_.async_read(buffer_, [this](boost::system::error_code ec, std::size_t) {
+            std::lock_guard lock(mutex_);
+            if (ec) {
+                ec_ = ec;
+                reason_ = ws_.reason();
+                closed_ = true;
+                arrived_.notify_all();
+                return;
+            }
+            frames_.push_back(json::parse(beast::buffers_to_string(buffer_.data())).as_object());
+            buffer_.consume(buffer_.size());
+            arrived_.notify_all();
+            read_one();
+        });
+    }
+
+    net::io_context io_;
+    beast::websocket::stream<net::ip::tcp::socket> ws_;
+    beast::flat_buffer buffer_;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::condition_variable arrived_;
+    std::deque<json::object> frames_;
+    bool closed_ = false;
+    boost::system::error_code ec_;
+    beast::websocket::close_reason reason_;
+    unsigned status_ = 0;
+};
+
+class LiveTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        app_ = std::make_unique<TestApp>();
+        alice_ = register_member(*app_, "alice@example.com").token;
+        bob_ = register_member(*app_, "bob@example.com").token;
+        auto v = call(*app_,
+                      "POST",
+                      "/api/v1/vehicles",
+                      alice_,
+                      json::value(json::object{{"vin", make_vin(1)}, {"make", "Tesla"}, {"model", "Model 3"}}));
+        EXPECT_EQ(v.status, 201) << v.body;
+        vehicle_ = std::string(v.json().at("id").as_string());
+    }
+    int upload(double speed, std::int64_t t_ms) {
+        return call(*app_,
+                    "POST",
+                    "/api/v1/vehicles/" + vehicle_ + "/telemetry",
+                    alice_,
+                    json::value(
+                        json::object{{"samples", json::array{json::object{{"t_ms", t_ms}, {"speed_kmh", speed}}}}}))
+            .status;
+    }
+    std::unique_ptr<WsClient> connect(const std::string& token) {
+        return std::make_unique<WsClient>(app_->port(), "/api/v1/ws?token=" + token);
+    }
+
+    std::unique_ptr<TestApp> app_;
+    std::string alice_, bob_, vehicle_;
+};
+
+TEST_F(LiveTest, UpgradeNeedsAValidToken) {
+    EXPECT_EQ(WsClient(app_->port(), "/api/v1/ws").status(), 401U);
+    EXPECT_EQ(WsClient(app_->port(), "/api/v1/ws?token=garbage").status(), 401U);
+    EXPECT_EQ(connect(alice_)->status(), 101U);
+}
+
+TEST_F(LiveTest, SubscriptionsAreAuthorisedAndSignalsArriveAfterCommit) {
+    auto alice = connect(alice_);
+    auto bob = connect(bob_);
+    const std::string topic = "vehicle." + vehicle_;
+    alice->send(json::object{{"type", "SUBSCRIBE"}, {"topic", topic}});
+    auto confirmed = alice->next();
+    ASSERT_TRUE(confirmed);
+    EXPECT_EQ(confirmed->at("type"), json::value("SUBSCRIBED"));
+    EXPECT_EQ(confirmed->at("topic"), json::value(topic));
+
+    bob->send(json::object{{"type", "SUBSCRIBE"}, {"topic", topic}});
+    auto refused = bob->next();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->at("type"), json::value("ERROR"));
+    EXPECT_EQ(refused->at("code"), json::value("not_found"));
+    EXPECT_EQ(refused->at("topic"), json::value(topic));
+    bob->send(json::object{{"type", "SUBSCRIBE"}, {"topic", "weather.berlin"}});
+    EXPECT_EQ(bob->next()->at("code"), json::value("unknown_topic"));
+
+    ASSERT_EQ(upload(88, core::now_ms()), 202);
+    auto signals = alice->next();
+    ASSERT_TRUE(signals);
+    EXPECT_EQ(signals->at("type"), json::value("SIGNALS"));
+    EXPECT_EQ(signals->at("vehicle_id"), json::value(vehicle_));
+    EXPECT_EQ(signals->at("signals").at("Motion.Speed").at("value").as_double(), 88.0);
+    EXPECT_FALSE(bob->next(std::chrono::milliseconds(300)));  // nothing for Bob
+
+    alice->send(json::object{{"type", "UNSUBSCRIBE"}, {"topic", topic}});
+    EXPECT_EQ(alice->next()->at("type"), json::value("UNSUBSCRIBED"));
+    ASSERT_EQ(upload(90, core::now_ms() + 1), 202);
+    EXPECT_FALSE(alice->next(std::chrono::milliseconds(300)));
+}
+
+TEST_F(LiveTest, GarbageFramesGetErrorsAndTheSocketLivesOn) {
+    auto alice = connect(alice_);
+    for (const char* garbage : {"not json",
+                                "[1,2]",
+                                R"({"type":"DANCE"})",
+                                R"({"type":"SUBSCRIBE"})",
+                                R"({"type":"SUBSCRIBE","topic":42})"}) {
+        alice->send(std::string(garbage));
+        auto e = alice->next();
+        ASSERT_TRUE(e) << garbage;
+        EXPECT_EQ(e->at("type"), json::value("ERROR")) << garbage;
+        EXPECT_EQ(e->at("code"), json::value("bad_frame")) << garbage;
+    }
+    alice->send(json::object{{"type", "PING"}, {"id", 7}});
+    auto pong = alice->next();
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->at("type"), json::value("PONG"));
+    EXPECT_EQ(pong->at("id"), json::value(7));
+}
+
+TEST_F(LiveTest, OversizeFrameClosesWith1009) {
+    auto alice = connect(alice_);
+    alice->send(std::string(65 * 1024, 'x'));
+    EXPECT_FALSE(alice->next());
+    EXPECT_EQ(alice->reason().code, beast::websocket::close_code::too_big);
+}
+
+TEST_F(LiveTest, AuthWithAFreshTokenIsAcceptedAndAStrangersIsNot) {
+    auto alice = connect(alice_);
+    alice->send(json::object{{"type", "AUTH"}, {"token", alice_}});
+    auto ok = alice->next();
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->at("type"), json::value("AUTHENTICATED"));
+    alice->send(json::object{{"type", "AUTH"}, {"token", bob_}});
+    EXPECT_EQ(alice->next()->at("code"), json::value("unauthorized"));
+}
+
+TEST_F(LiveTest, SlowConsumerIsDroppedWhileAFastOneKeepsReceiving) {
+    auto fast = connect(alice_);
+    WsClient slow(app_->port(), "/api/v1/ws?token=" + alice_, true);  // reads nothing for now
+    const std::string topic = "vehicle." + vehicle_;
+    fast->send(json::object{{"type", "SUBSCRIBE"}, {"topic", topic}});
+    ASSERT_EQ(fast->next()->at("type"), json::value("SUBSCRIBED"));
+    slow.send(json::object{{"type", "SUBSCRIBE"}, {"topic", topic}});
+    ASSERT_EQ(slow.read_now().at("type"), json::value("SUBSCRIBED"));
+    // Publish far more than a socket buffer and the outbound queue hold; only the fast client reads.
+    const std::string padding(8 * 1024, 'p');
+    core::Event event{topic, "SIGNALS", json::serialize(json::object{{"type", "SIGNALS"}, {"padding", padding}})};
+    for (int i = 0; i < 4000; ++i) {
+        app_->app().events().publish(event);
+        if (i % 100 == 99) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));  // bursts below the queue limit
+        }
+    }
+    int received = 0;
+    while (received < 4000 && fast->next(std::chrono::seconds(5))) {
+        ++received;
+    }
+    EXPECT_EQ(received, 4000);
+    // The slow one was disconnected: after the frames that got through, its socket ends.
+    slow.start_reading();
+    int slow_frames = 0;
+    while (slow.next(std::chrono::seconds(2))) {
+        ++slow_frames;
+    }
+    EXPECT_LT(slow_frames, 4000);
+    EXPECT_NE(app_->client().get("/metrics").body.find("motorpool_ws_slow_consumers_dropped_total 1"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace motorpool::testing
