@@ -81,7 +81,9 @@ App::App(core::Config config) : config_(std::move(config)) {
     telemetry::TelemetryOptions telemetry_options;
     telemetry_options.retention_days = config_.telemetry_retention_days;
     ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_, telemetry_options);
-    hub_ = live::install(*router_, *database_, events_, &metrics_);
+    live::HubOptions hub_options;
+    hub_options.max_sockets_per_user = static_cast<std::size_t>(config_.ws_max_sockets_per_user);
+    hub_ = live::install(*router_, *database_, events_, &metrics_, hub_options);
     retention_ =
         std::make_unique<telemetry::RetentionJob>(*database_, config_.telemetry_retention_days, std::chrono::hours(1));
 }

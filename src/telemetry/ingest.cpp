@@ -152,8 +152,10 @@ void Ingestor::publish(const std::string& vehicle_public_id, const std::vector<S
     core::Event event;
     event.topic = "vehicle." + vehicle_public_id;
     event.type = "SIGNALS";
-    event.payload = json::serialize(
-        json::object{{"type", "SIGNALS"}, {"vehicle_id", vehicle_public_id}, {"signals", std::move(signals)}});
+    event.payload = json::serialize(json::object{{"type", "SIGNALS"},
+                                                 {"vehicle_id", vehicle_public_id},
+                                                 {"signals", std::move(signals)},
+                                                 {"published_at_ms", core::now_ms()}});
     bus_->publish(event);
 }
 

@@ -60,6 +60,7 @@ struct Config {
     std::string frontend_url;                               // FRONTEND_URL
     std::string smtp_url;                                   // MOTORPOOL_SMTP_URL: smtp(s)://[user:pass@]host:port
     std::string mail_from = "motorpool@localhost";          // MOTORPOOL_MAIL_FROM
+    int ws_max_sockets_per_user = 20;                       // MOTORPOOL_WS_MAX_SOCKETS_PER_USER
     int telemetry_retention_days = 0;                       // MOTORPOOL_TELEMETRY_RETENTION_DAYS: 0 keeps all
     std::string log_level = "info";                         // MOTORPOOL_LOG_LEVEL
     std::string log_format = "text";                        // MOTORPOOL_LOG_FORMAT: text | json
