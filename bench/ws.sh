@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SOCKETS=${SOCKETS:-10000}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 UPLOADS=${UPLOADS:-50}
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"  # each process needs a descriptor per socket
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
