@@ -317,6 +317,10 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         parser.body_limit(limit);
 
         if (beast::websocket::is_upgrade(message) && match.kind == Match::Kind::Found && match.route->websocket) {
+            // This session's read buffer (16 KiB or more) would sit idle for the socket's whole
+            // life: give it back. Bytes pipelined behind an upgrade request are not supported.
+            buffer.consume(buffer.size());
+            buffer.shrink_to_fit();
             co_await upgrade(connection, parser.release(), std::move(request), std::move(match));
             co_return;
         }
