@@ -81,6 +81,10 @@ App::App(core::Config config) : config_(std::move(config)) {
     telemetry::TelemetryOptions telemetry_options;
     telemetry_options.retention_days = config_.telemetry_retention_days;
     ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_, telemetry_options);
+    if (database_->dialect() == db::Dialect::Postgres) {
+        relay_ = std::make_unique<db::PgEventRelay>(
+            config_.pg_listen_url.empty() ? config_.database_url : config_.pg_listen_url, events_, &metrics_);
+    }
     live::HubOptions hub_options;
     hub_options.max_sockets_per_user = static_cast<std::size_t>(config_.ws_max_sockets_per_user);
     hub_ = live::install(*router_, *database_, events_, &metrics_, hub_options);
@@ -97,6 +101,9 @@ void App::start() {
     server_->start();
     mailer_->start();
     retention_->start();
+    if (relay_) {
+        relay_->start();
+    }
 }
 
 std::uint16_t App::port() const {
@@ -125,6 +132,9 @@ void App::shutdown() {
     workers_->join();
     mailer_->stop();
     retention_->stop();
+    if (relay_) {
+        relay_->stop();
+    }
     database_->close();
     spdlog::info("motorpool stopped");
 }

@@ -269,6 +269,7 @@ Config Config::load(const EnvSource& source) {
     r.string("MOTORPOOL_MAIL_FROM", c.mail_from);
     r.integer("MOTORPOOL_TELEMETRY_RETENTION_DAYS", c.telemetry_retention_days, 0, 36500);
     r.integer("MOTORPOOL_WS_MAX_SOCKETS_PER_USER", c.ws_max_sockets_per_user, 1, 1'000'000);
+    r.string("MOTORPOOL_PG_LISTEN_URL", c.pg_listen_url);
     r.one_of("MOTORPOOL_LOG_LEVEL", c.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
     r.one_of("MOTORPOOL_LOG_FORMAT", c.log_format, {"text", "json"});
     r.integer("MOTORPOOL_IO_THREADS", c.io_threads, 0, 256);
@@ -455,6 +456,7 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("MOTORPOOL_MAIL_FROM", mail_from);
     add("MOTORPOOL_TELEMETRY_RETENTION_DAYS", std::to_string(telemetry_retention_days));
     add("MOTORPOOL_WS_MAX_SOCKETS_PER_USER", std::to_string(ws_max_sockets_per_user));
+    add("MOTORPOOL_PG_LISTEN_URL", mask_url_password(pg_listen_url));
     add("MOTORPOOL_LOG_LEVEL", log_level);
     add("MOTORPOOL_LOG_FORMAT", log_format);
     add("MOTORPOOL_IO_THREADS", std::to_string(io_threads));

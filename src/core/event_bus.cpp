@@ -43,6 +43,13 @@ void EventBus::unsubscribe(std::uint64_t id) {
 }
 
 void EventBus::publish(const Event& event) {
+    deliver_local(event);
+    if (relay_) {
+        relay_(event);
+    }
+}
+
+void EventBus::deliver_local(const Event& event) {
     // Handlers are called outside the lock, so one may subscribe or unsubscribe from inside.
     std::vector<std::shared_ptr<Handler>> targets;
     {

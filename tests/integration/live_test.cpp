@@ -3,6 +3,7 @@
 // consumer dropped while a fast one keeps receiving. Runs on every backend.
 
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -278,6 +279,40 @@ TEST_F(LiveTest, SlowConsumerIsDroppedWhileAFastOneKeepsReceiving) {
     EXPECT_LT(slow_frames, 4000);
     EXPECT_NE(app_->client().get("/metrics").body.find("motorpool_ws_slow_consumers_dropped_total 1"),
               std::string::npos);
+}
+
+TEST_F(LiveTest, AnEventOnOneNodeReachesASubscriberOnAnother) {
+    const char* backend = std::getenv("MOTORPOOL_TEST_BACKEND");
+    if (backend == nullptr || std::string(backend) != "postgres") {
+        GTEST_SKIP() << "two nodes share one PostgreSQL; LISTEN needs a direct connection (not PgBouncer)";
+    }
+    // Node B: a second app on node A's database.
+    TestApp node_b({{"DATABASE_URL", app_->database().url()}});
+    WsClient watcher(node_b.port(), "/api/v1/ws?token=" + alice_);
+    ASSERT_EQ(watcher.status(), 101U);
+    const std::string topic = "vehicle." + vehicle_;
+    watcher.send(json::object{{"type", "SUBSCRIBE"}, {"topic", topic}});
+    ASSERT_EQ(watcher.next()->at("type"), json::value("SUBSCRIBED"));
+
+    ASSERT_EQ(upload(61, core::now_ms()), 202);  // on node A
+    auto signals = watcher.next(std::chrono::seconds(10));
+    ASSERT_TRUE(signals);
+    EXPECT_EQ(signals->at("type"), json::value("SIGNALS"));
+    EXPECT_EQ(signals->at("signals").at("Motion.Speed").at("value").as_double(), 61.0);
+
+    // A payload beyond NOTIFY's 8000 bytes travels by reference.
+    const std::string big(20'000, 'x');
+    app_->app().events().publish(
+        {topic, "SIGNALS", json::serialize(json::object{{"type", "SIGNALS"}, {"padding", big}})});
+    auto large = watcher.next(std::chrono::seconds(10));
+    ASSERT_TRUE(large);
+    EXPECT_EQ(large->at("padding").as_string().size(), big.size());
+    // Node B's own events are not echoed back to it twice.
+    node_b.app().events().publish({topic, "SIGNALS", R"({"type":"SIGNALS","n":1})"});
+    auto once = watcher.next();
+    ASSERT_TRUE(once);
+    EXPECT_EQ(once->at("n"), json::value(1));
+    EXPECT_FALSE(watcher.next(std::chrono::milliseconds(500)));
 }
 
 }  // namespace

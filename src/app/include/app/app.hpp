@@ -11,6 +11,7 @@
 #include "core/metrics.hpp"
 #include "core/worker_pool.hpp"
 #include "db/db.hpp"
+#include "db/event_relay.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "live/live.hpp"
@@ -63,6 +64,7 @@ private:
     std::shared_ptr<telemetry::Ingestor> ingestor_;
     std::unique_ptr<telemetry::RetentionJob> retention_;
     std::shared_ptr<live::Hub> hub_;
+    std::unique_ptr<db::PgEventRelay> relay_;  // PostgreSQL only: events across nodes
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;
 };

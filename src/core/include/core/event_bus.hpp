@@ -46,7 +46,12 @@ public:
 
     /// Calls `handler` for every event whose topic starts with `prefix` ("" for all).
     [[nodiscard]] Subscription subscribe(std::string prefix, Handler handler);
+    /// Delivers to local subscribers, then hands the event to the relay (other nodes), if any.
     void publish(const Event& event);
+    /// Delivers to local subscribers only: for events that arrived from another node.
+    void deliver_local(const Event& event);
+    /// Where published events also go (the PostgreSQL relay); set once at startup.
+    void set_relay(Handler relay) { relay_ = std::move(relay); }
     std::uint64_t published() const;
 
 private:
@@ -61,6 +66,7 @@ private:
     std::vector<Entry> entries_;
     std::uint64_t next_id_ = 1;
     std::uint64_t published_ = 0;
+    Handler relay_;
     std::shared_ptr<EventBus*> self_;  // subscriptions hold a weak reference: safe if the bus dies first
 };
 
