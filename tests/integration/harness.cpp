@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "core/config.hpp"
+#include "vehicles/vin.hpp"
 
 namespace motorpool::testing {
 
@@ -43,6 +44,14 @@ TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<voi
 
 namespace {
 constexpr const char* kTestPassword = "correct horse battery";
+}
+
+std::string test_vin(int serial, const std::string& wmi) {
+    char tail[8];
+    std::snprintf(tail, sizeof tail, "%06d", serial % 1'000'000);
+    std::string vin = wmi + "ABCDE" + "0" + "M" + "A" + tail;
+    vin[8] = vehicles::vin_check_digit(vin);
+    return vin;
 }
 
 ApiUser register_member(TestApp& app, const std::string& email) {

@@ -50,6 +50,9 @@ struct ApiUser {
 ApiUser register_member(TestApp& app, const std::string& email);
 /// Creates a user with `role` directly, then signs in through POST /api/v1/auth/login.
 ApiUser create_user_and_login(TestApp& app, const std::string& email, auth::Role role);
+/// A valid VIN (check digit computed; model year 2021, position 7 alphabetic) for a WMI and serial.
+std::string test_vin(int serial, const std::string& wmi = "5YJ");
+
 /// One request with a bearer token and, when given, a JSON body.
 http::ClientResponse call(TestApp& app,
                           const std::string& method,

@@ -17,7 +17,6 @@
 
 #include "core/time.hpp"
 #include "harness.hpp"
-#include "vehicles/vin.hpp"
 
 namespace motorpool::testing {
 namespace {
@@ -25,14 +24,6 @@ namespace {
 namespace json = boost::json;
 namespace net = boost::asio;
 namespace beast = boost::beast;
-
-std::string make_vin(int serial) {
-    char tail[8];
-    std::snprintf(tail, sizeof tail, "%06d", serial);
-    std::string vin = std::string("5YJ") + "ABCDE" + "0" + "M" + "A" + tail;
-    vin[8] = vehicles::vin_check_digit(vin);
-    return vin;
-}
 
 // A WebSocket client for tests. Setup steps use blocking calls; after start_reading() a
 // background thread reads every frame into a queue, and next() waits for one with a timeout (a
@@ -149,7 +140,7 @@ protected:
                       "POST",
                       "/api/v1/vehicles",
                       alice_,
-                      json::value(json::object{{"vin", make_vin(1)}, {"make", "Tesla"}, {"model", "Model 3"}}));
+                      json::value(json::object{{"vin", test_vin(1)}, {"make", "Tesla"}, {"model", "Model 3"}}));
         EXPECT_EQ(v.status, 201) << v.body;
         vehicle_ = std::string(v.json().at("id").as_string());
     }

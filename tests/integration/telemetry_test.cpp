@@ -14,20 +14,11 @@
 #include "auth/auth.hpp"
 #include "core/time.hpp"
 #include "harness.hpp"
-#include "vehicles/vin.hpp"
 
 namespace motorpool::testing {
 namespace {
 
 namespace json = boost::json;
-
-std::string make_vin(int serial) {
-    char tail[8];
-    std::snprintf(tail, sizeof tail, "%06d", serial);
-    std::string vin = std::string("5YJ") + "ABCDE" + "0" + "M" + "A" + tail;
-    vin[8] = vehicles::vin_check_digit(vin);
-    return vin;
-}
 
 // 2026-01-01T10:00:00Z: hour-aligned, so bucket boundaries are easy to reason about.
 constexpr std::int64_t kBase = 1'767'261'600'000;
@@ -42,7 +33,7 @@ protected:
         auto v = call("POST",
                       "/api/v1/vehicles",
                       alice_,
-                      json::value(json::object{{"vin", make_vin(1)}, {"make", "Tesla"}, {"model", "Model 3"}}));
+                      json::value(json::object{{"vin", test_vin(1)}, {"make", "Tesla"}, {"model", "Model 3"}}));
         EXPECT_EQ(v.status, 201) << v.body;
         vehicle_ = std::string(v.json().at("id").as_string());
         base_ = "/api/v1/vehicles/" + vehicle_;
@@ -359,7 +350,7 @@ TEST_F(TelemetryTest, AnotherMembersVehicleIsNotFound) {
     EXPECT_EQ(call("GET", base_ + "/signals", support_).status, 200);
     EXPECT_EQ(upload(json::array{json::object{{"t_ms", core::now_ms()}, {"speed_kmh", 6}}}, support_).status, 403);
     EXPECT_EQ(latest("Motion.Speed").at("value").as_double(), 5.0);
-    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + make_vin(999) + "/signals", alice_).status, 404);
+    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + test_vin(999) + "/signals", alice_).status, 404);
 }
 
 TEST_F(TelemetryTest, CommittedBatchesArePublished) {

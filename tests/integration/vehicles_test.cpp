@@ -19,15 +19,6 @@ namespace {
 
 namespace json = boost::json;
 
-// A valid VIN for a WMI: serial in positions 12-17, model year 2021 ('M'), position 7 alphabetic.
-std::string make_vin(const std::string& wmi, int serial) {
-    char tail[8];
-    std::snprintf(tail, sizeof tail, "%06d", serial);
-    std::string vin = wmi + "ABCDE" + "0" + "M" + "A" + tail;
-    vin[8] = vehicles::vin_check_digit(vin);
-    return vin;
-}
-
 class VehiclesTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -86,7 +77,7 @@ protected:
 };
 
 TEST_F(VehiclesTest, CreateReturnsTheVehicleWithUpperCaseVin) {
-    std::string vin = make_vin("5YJ", 1);
+    std::string vin = test_vin(1, "5YJ");
     std::string lower = vin;
     for (char& c : lower) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -125,7 +116,7 @@ TEST_F(VehiclesTest, CreateReturnsTheVehicleWithUpperCaseVin) {
 }
 
 TEST_F(VehiclesTest, DuplicateVinIsAConflict) {
-    std::string vin = make_vin("1FT", 2);
+    std::string vin = test_vin(2, "1FT");
     create_vin(alice_, vin);
     auto r = call("POST",
                   "/api/v1/vehicles",
@@ -162,7 +153,7 @@ TEST_F(VehiclesTest, FieldRulesGiveOne422ListingEveryProblem) {
     auto errors = field_errors(call("POST",
                                     "/api/v1/vehicles",
                                     alice_,
-                                    json::value(json::object{{"vin", make_vin("5YJ", 3)},
+                                    json::value(json::object{{"vin", test_vin(3, "5YJ")},
                                                              {"model", ""},
                                                              {"year", 1700},
                                                              {"odometer_km", -1},
@@ -183,7 +174,7 @@ TEST_F(VehiclesTest, FieldRulesGiveOne422ListingEveryProblem) {
         field_errors(call("POST",
                           "/api/v1/vehicles",
                           alice_,
-                          json::value(json::object{{"vin", make_vin("5YJ", 4)},
+                          json::value(json::object{{"vin", test_vin(4, "5YJ")},
                                                    {"make", "Tesla"},
                                                    {"model", "Model 3"},
                                                    {"image_urls",
@@ -207,7 +198,7 @@ TEST_F(VehiclesTest, FieldRulesGiveOne422ListingEveryProblem) {
 }
 
 TEST_F(VehiclesTest, AnotherMembersVehicleIsNotFoundForReadUpdateAndDelete) {
-    auto v = create_vin(alice_, make_vin("5YJ", 5));
+    auto v = create_vin(alice_, test_vin(5, "5YJ"));
     std::string id(v.at("id").as_string());
     std::string vin(v.at("vin").as_string());
     for (const std::string& key : {id, vin}) {
@@ -228,12 +219,12 @@ TEST_F(VehiclesTest, AnotherMembersVehicleIsNotFoundForReadUpdateAndDelete) {
     EXPECT_EQ(still.json().at("make"), json::value("Tesla"));
     EXPECT_EQ(call("GET", "/api/v1/vehicles", bob_).json().at("total"), json::value(0));
     // A key that names nothing and one that cannot name anything.
-    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + make_vin("5YJ", 999), alice_).status, 404);
+    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + test_vin(999, "5YJ"), alice_).status, 404);
     EXPECT_EQ(call("GET", "/api/v1/vehicles/nonsense", alice_).status, 404);
 }
 
 TEST_F(VehiclesTest, StaffSeeEveryVehicleAndOnlyFleetManagersAndAdminsChangeThem) {
-    auto v = create_vin(alice_, make_vin("5YJ", 6));
+    auto v = create_vin(alice_, test_vin(6, "5YJ"));
     std::string id(v.at("id").as_string());
     for (const auto* token : {&fleet_, &support_, &admin_}) {
         EXPECT_EQ(call("GET", "/api/v1/vehicles/" + id, *token).status, 200);
@@ -263,7 +254,7 @@ TEST_F(VehiclesTest, StaffSeeEveryVehicleAndOnlyFleetManagersAndAdminsChangeThem
     EXPECT_EQ(unknown["owner_id"], "is not a known user");
     // Staff may create a vehicle for a member.
     auto made = create(fleet_,
-                       json::object{{"vin", make_vin("5YJ", 7)},
+                       json::object{{"vin", test_vin(7, "5YJ")},
                                     {"make", "Tesla"},
                                     {"model", "Model S"},
                                     {"owner_id", user_ids_["alice@example.com"]}});
@@ -272,7 +263,7 @@ TEST_F(VehiclesTest, StaffSeeEveryVehicleAndOnlyFleetManagersAndAdminsChangeThem
 
 TEST_F(VehiclesTest, PatchSetsClearsAndRefuses) {
     auto v = create(alice_,
-                    json::object{{"vin", make_vin("5YJ", 8)},
+                    json::object{{"vin", test_vin(8, "5YJ")},
                                  {"make", "Tesla"},
                                  {"model", "Model 3"},
                                  {"trim", "Standard"},
@@ -292,17 +283,17 @@ TEST_F(VehiclesTest, PatchSetsClearsAndRefuses) {
     EXPECT_TRUE(errors.count("year"));
     EXPECT_EQ(call("GET", path, alice_).json().at("license_plate"), json::value("NEW-1"));  // nothing changed
     // A new VIN: validated, and unique.
-    auto other = create_vin(alice_, make_vin("5YJ", 9));
+    auto other = create_vin(alice_, test_vin(9, "5YJ"));
     EXPECT_EQ(call("PATCH", path, alice_, json::value(json::object{{"vin", other.at("vin")}})).status, 409);
     EXPECT_EQ(field_errors(call("PATCH", path, alice_, json::value(json::object{{"vin", "SHORT"}})))["vin"],
               "must be 17 characters, got 5");
-    auto renamed = call("PATCH", path, alice_, json::value(json::object{{"vin", make_vin("5YJ", 10)}}));
+    auto renamed = call("PATCH", path, alice_, json::value(json::object{{"vin", test_vin(10, "5YJ")}}));
     EXPECT_EQ(renamed.status, 200);
-    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + make_vin("5YJ", 10), alice_).status, 200);
+    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + test_vin(10, "5YJ"), alice_).status, 200);
 }
 
 TEST_F(VehiclesTest, DeleteRemovesTheVehicle) {
-    auto v = create_vin(alice_, make_vin("5YJ", 11));
+    auto v = create_vin(alice_, test_vin(11, "5YJ"));
     std::string path = "/api/v1/vehicles/" + std::string(v.at("id").as_string());
     EXPECT_EQ(call("DELETE", path, alice_).status, 204);
     EXPECT_EQ(call("GET", path, alice_).status, 404);
@@ -311,7 +302,7 @@ TEST_F(VehiclesTest, DeleteRemovesTheVehicle) {
 
 TEST_F(VehiclesTest, OffsetPagesAndTheirLimits) {
     for (int i = 0; i < 23; ++i) {
-        create_vin(alice_, make_vin("5YJ", 100 + i));
+        create_vin(alice_, test_vin(100 + i, "5YJ"));
     }
     auto first = call("GET", "/api/v1/vehicles", alice_).json().as_object();
     EXPECT_EQ(first.at("items").as_array().size(), 10U);
@@ -341,7 +332,7 @@ TEST_F(VehiclesTest, OffsetPagesAndTheirLimits) {
 TEST_F(VehiclesTest, KeysetPagesAreStableUnderConcurrentInserts) {
     std::set<std::string> created;
     for (int i = 0; i < 25; ++i) {
-        created.insert(std::string(create_vin(alice_, make_vin("5YJ", 200 + i)).at("vin").as_string()));
+        created.insert(std::string(create_vin(alice_, test_vin(200 + i, "5YJ")).at("vin").as_string()));
     }
     std::vector<std::string> seen;
     std::string cursor;
@@ -356,7 +347,7 @@ TEST_F(VehiclesTest, KeysetPagesAreStableUnderConcurrentInserts) {
         }
         if (++pages == 2) {
             // Rows inserted while a client pages come after everything, never shift a page.
-            created.insert(std::string(create_vin(alice_, make_vin("5YJ", 300)).at("vin").as_string()));
+            created.insert(std::string(create_vin(alice_, test_vin(300, "5YJ")).at("vin").as_string()));
         }
         if (o.at("next_cursor").is_null()) {
             break;
@@ -365,20 +356,20 @@ TEST_F(VehiclesTest, KeysetPagesAreStableUnderConcurrentInserts) {
     }
     EXPECT_EQ(seen.size(), created.size());
     EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), created);
-    EXPECT_EQ(seen.back(), make_vin("5YJ", 300));
+    EXPECT_EQ(seen.back(), test_vin(300, "5YJ"));
 }
 
 TEST_F(VehiclesTest, FiltersNarrowTheList) {
     create(alice_,
-           json::object{{"vin", make_vin("5YJ", 400)},
+           json::object{{"vin", test_vin(400, "5YJ")},
                         {"make", "Tesla"},
                         {"model", "Model 3"},
                         {"year", 2021},
                         {"license_plate", "TES-001"}});
-    create(alice_, json::object{{"vin", make_vin("1FT", 401)}, {"make", "Ford"}, {"model", "F-150"}, {"year", 2019}});
+    create(alice_, json::object{{"vin", test_vin(401, "1FT")}, {"make", "Ford"}, {"model", "F-150"}, {"year", 2019}});
     create(alice_,
-           json::object{{"vin", make_vin("1FM", 402)}, {"make", "Ford"}, {"model", "Mustang Mach-E"}, {"year", 2021}});
-    create(bob_, json::object{{"vin", make_vin("1FA", 403)}, {"make", "Ford"}, {"model", "Focus"}});
+           json::object{{"vin", test_vin(402, "1FM")}, {"make", "Ford"}, {"model", "Mustang Mach-E"}, {"year", 2021}});
+    create(bob_, json::object{{"vin", test_vin(403, "1FA")}, {"make", "Ford"}, {"model", "Focus"}});
     auto total = [&](const std::string& query, const std::string& token) {
         auto r = call("GET", "/api/v1/vehicles?" + query, token);
         EXPECT_EQ(r.status, 200) << query << r.body;
@@ -389,7 +380,7 @@ TEST_F(VehiclesTest, FiltersNarrowTheList) {
     EXPECT_EQ(total("model=f-150", alice_), 1);
     EXPECT_EQ(total("year=2021", alice_), 2);
     EXPECT_EQ(total("make=Ford&year=2021", alice_), 1);
-    EXPECT_EQ(total("q=" + make_vin("1FT", 401).substr(0, 5), alice_), 1);  // VIN prefix
+    EXPECT_EQ(total("q=" + test_vin(401, "1FT").substr(0, 5), alice_), 1);  // VIN prefix
     EXPECT_EQ(total("q=tes-0", alice_), 1);                                 // plate
     EXPECT_EQ(total("q=mach", alice_), 1);                                  // model text
     EXPECT_EQ(total("q=ford%20must", alice_), 1);                           // "make model"
@@ -398,8 +389,8 @@ TEST_F(VehiclesTest, FiltersNarrowTheList) {
 }
 
 TEST_F(VehiclesTest, DongleLinksToOneVehicleAtATime) {
-    auto a = create_vin(alice_, make_vin("5YJ", 500));
-    auto b = create_vin(alice_, make_vin("5YJ", 501));
+    auto a = create_vin(alice_, test_vin(500, "5YJ"));
+    auto b = create_vin(alice_, test_vin(501, "5YJ"));
     std::string pa = "/api/v1/vehicles/" + std::string(a.at("id").as_string());
     std::string pb = "/api/v1/vehicles/" + std::string(b.at("id").as_string());
     auto linked = call(
@@ -460,8 +451,8 @@ TEST_F(VehiclesTest, VinDecodeReportsEveryRule) {
 }
 
 TEST_F(VehiclesTest, CsvImportUpsertsByVinAndReportsRejects) {
-    std::string v1 = make_vin("5YJ", 600);
-    std::string v2 = make_vin("WBA", 601);
+    std::string v1 = test_vin(600, "5YJ");
+    std::string v2 = test_vin(601, "WBA");
     std::string csv =
         "vin,make,model,description,image_urls,year,fuel_type\n" + v1 +
         ",Tesla,Model 3,\"White, long range\",https://img.example.com/1.jpg|https://img.example.com/2.jpg,"
@@ -469,8 +460,8 @@ TEST_F(VehiclesTest, CsvImportUpsertsByVinAndReportsRejects) {
         v2 + ",BMW,i4,,\"[\"\"https://img.example.com/3.jpg\"\"]\",2022,ELECTRIC\n" +
         "1G4AH59H55G118341,Buick,Century,,,2005,gasoline\n"  // check digit
         "\"unterminated,Buick,Century,,,2005,gasoline\n" +
-        make_vin("5YJ", 602) + ",Tesla,,,,2021,electric\n" +  // no model
-        make_vin("5YJ", 603) + ",Tesla,Model S,,ftp://x/y.jpg,2021,electric\n" + make_vin("5YJ", 604) +
+        test_vin(602, "5YJ") + ",Tesla,,,,2021,electric\n" +  // no model
+        test_vin(603, "5YJ") + ",Tesla,Model S,,ftp://x/y.jpg,2021,electric\n" + test_vin(604, "5YJ") +
         ",Tesla,Model S,,,2021\n";  // field count
     vehicles::ImportOptions options;
     options.owner_email = "alice@example.com";
@@ -521,16 +512,16 @@ TEST_F(VehiclesTest, CsvImportUpsertsByVinAndReportsRejects) {
 }
 
 TEST_F(VehiclesTest, CsvImportRejectsADongleHeldByAnotherVehicle) {
-    auto held = create_vin(alice_, make_vin("5YJ", 700));
+    auto held = create_vin(alice_, test_vin(700, "5YJ"));
     ASSERT_EQ(call("POST",
                    "/api/v1/vehicles/" + std::string(held.at("id").as_string()) + "/dongle",
                    alice_,
                    json::value(json::object{{"dongle_id", "OBD-1"}, {"connection_type", "BLE"}}))
                   .status,
               200);
-    std::string csv = "vin,make,model,dongle_id,connection_type\n" + make_vin("5YJ", 701) +
-                      ",Tesla,Model 3,OBD-1,BLE\n" + make_vin("5YJ", 702) + ",Tesla,Model 3,OBD-2,wifi\n" +
-                      make_vin("5YJ", 703) + ",Tesla,Model 3,OBD-2,BLE\n" + make_vin("5YJ", 704) +
+    std::string csv = "vin,make,model,dongle_id,connection_type\n" + test_vin(701, "5YJ") +
+                      ",Tesla,Model 3,OBD-1,BLE\n" + test_vin(702, "5YJ") + ",Tesla,Model 3,OBD-2,wifi\n" +
+                      test_vin(703, "5YJ") + ",Tesla,Model 3,OBD-2,BLE\n" + test_vin(704, "5YJ") +
                       ",Tesla,Model 3,OBD-3,USB\n";
     auto summary = vehicles::import_vehicles_csv(app_->app().database(), csv, {});
     EXPECT_EQ(summary.inserted, 1);
@@ -538,7 +529,7 @@ TEST_F(VehiclesTest, CsvImportRejectsADongleHeldByAnotherVehicle) {
     EXPECT_EQ(summary.rejects[0].reason, "dongle_id: OBD-1 is linked to another vehicle");
     EXPECT_EQ(summary.rejects[1].reason, "dongle_id: OBD-2 is linked to another vehicle");
     EXPECT_EQ(summary.rejects[2].reason, "connection_type: must be one of BLE, WIFI, CLOUD");
-    auto staff = call("GET", "/api/v1/vehicles/" + make_vin("5YJ", 702), admin_);
+    auto staff = call("GET", "/api/v1/vehicles/" + test_vin(702, "5YJ"), admin_);
     EXPECT_EQ(staff.json().at("connection_type"), json::value("WIFI"));
     EXPECT_TRUE(staff.json().at("owner_id").is_null());  // imported without --owner
 }
