@@ -39,8 +39,9 @@ namespace {
 struct Connection {
     explicit Connection(TcpStream s) : stream(std::move(s)) {}
     TcpStream stream;
-    bool busy = false;      // between the first byte of a request and the end of its response
-    bool upgraded = false;  // the stream now belongs to a WebSocket
+    bool busy = false;        // between the first byte of a request and the end of its response
+    bool upgraded = false;    // the stream now belongs to a WebSocket
+    bool handed_off = false;  // ...whose own coroutine now owns the connection
     std::weak_ptr<WebSocket> websocket;
     std::string remote_address;
 };
@@ -204,18 +205,18 @@ net::awaitable<void> Server::State::accept_loop() {
         connection->remote_address = endpoint.address().to_string();
         add(connection);
         auto executor = connection->stream.get_executor();
-        net::co_spawn(executor,
-                      session(connection),
-                      [self = shared_from_this(), raw = connection.get()](std::exception_ptr error) {
-                          if (error) {
-                              try {
-                                  std::rethrow_exception(error);
-                              } catch (const std::exception& e) {
-                                  spdlog::error("session ended by an unexpected error: {}", e.what());
-                              }
-                          }
-                          self->remove(raw);
-                      });
+        net::co_spawn(executor, session(connection), [self = shared_from_this(), connection](std::exception_ptr error) {
+            if (error) {
+                try {
+                    std::rethrow_exception(error);
+                } catch (const std::exception& e) {
+                    spdlog::error("session ended by an unexpected error: {}", e.what());
+                }
+            }
+            if (!connection->handed_off) {
+                self->remove(connection.get());
+            }
+        });
     }
 }
 
@@ -386,6 +387,20 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
     }
 }
 
+namespace {
+
+net::awaitable<void> run_websocket(const Route* route, Request request, std::shared_ptr<WebSocket> socket) {
+    std::string request_id = request.request_id;
+    try {
+        co_await route->websocket(std::move(request), socket);
+    } catch (const std::exception& e) {
+        spdlog::error("request_id={} websocket handler failed: {}", request_id, e.what());
+    }
+    co_await socket->close(1000);
+}
+
+}  // namespace
+
 net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connection,
                                             bhttp::request<bhttp::string_body> message,
                                             Request request,
@@ -425,12 +440,13 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
     request.path_params = std::move(match.params);
     spdlog::info(
         "request_id={} remote={} websocket opened path={}", request.request_id, c.remote_address, request.path);
-    try {
-        co_await match.route->websocket(std::move(request), socket);
-    } catch (const std::exception& e) {
-        spdlog::error("request_id={} websocket handler failed: {}", request_id, e.what());
-    }
-    co_await socket->close(1000);
+    // The WebSocket gets a coroutine of its own, so that this one and the HTTP session end here:
+    // their frames, the parser and the upgrade request would otherwise live as long as the socket
+    // (about 8 KB each). The connection leaves the registry when the WebSocket's coroutine ends.
+    c.handed_off = true;
+    net::co_spawn(socket->executor(),
+                  run_websocket(match.route, std::move(request), socket),
+                  [self = shared_from_this(), connection](std::exception_ptr) { self->remove(connection.get()); });
 }
 
 Server::Server(ServerOptions options, Router& router, core::MetricsRegistry& metrics)
