@@ -78,9 +78,7 @@ App::App(core::Config config) : config_(std::move(config)) {
     auth_ = auth::install(*router_, *database_, auth::auth_options_from(config_));
     auth::set_mail_notifier(*auth_, [mailer = mailer_.get()] { mailer->notify(); });
     vehicles_ = vehicles::install(*router_, *database_);
-    telemetry::TelemetryOptions telemetry_options;
-    telemetry_options.retention_days = config_.telemetry_retention_days;
-    ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_, telemetry_options);
+    ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_);
     if (database_->dialect() == db::Dialect::Postgres) {
         relay_ = std::make_unique<db::PgEventRelay>(
             config_.pg_listen_url.empty() ? config_.database_url : config_.pg_listen_url, events_, &metrics_);

@@ -367,13 +367,12 @@ std::shared_ptr<Ingestor> install(http::Router& router,
                                   db::Database& database,
                                   core::EventBus& bus,
                                   core::MetricsRegistry* metrics,
-                                  TelemetryOptions options,
                                   std::shared_ptr<core::Clock> clock) {
     if (!clock) {
         clock = std::make_shared<core::SystemClock>();
     }
     auto ingestor = std::make_shared<Ingestor>(database, &bus, metrics);
-    auto service = std::make_shared<TelemetryService>(database, ingestor, std::move(clock), options);
+    auto service = std::make_shared<TelemetryService>(database, ingestor, std::move(clock));
     register_routes(router, service);
     return ingestor;
 }

@@ -54,9 +54,8 @@ std::map<int, LatestValue> read_latest(Connection& c, std::int64_t vehicle_id) {
 
 TelemetryService::TelemetryService(db::Database& database,
                                    std::shared_ptr<Ingestor> ingestor,
-                                   std::shared_ptr<core::Clock> clock,
-                                   TelemetryOptions options)
-    : database_(database), ingestor_(std::move(ingestor)), clock_(std::move(clock)), options_(options) {}
+                                   std::shared_ptr<core::Clock> clock)
+    : database_(database), ingestor_(std::move(ingestor)), clock_(std::move(clock)) {}
 
 vehicles::VehicleRef TelemetryService::authorize(const Actor& actor, const std::string& key, bool write) {
     auto ref = database_.with_reader([&](Connection& c) { return vehicles::find_vehicle_ref(c, key); });

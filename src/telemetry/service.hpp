@@ -44,15 +44,11 @@ struct Point {
 
 class TelemetryService {
 public:
-    TelemetryService(db::Database& database,
-                     std::shared_ptr<Ingestor> ingestor,
-                     std::shared_ptr<core::Clock> clock,
-                     TelemetryOptions options);
+    TelemetryService(db::Database& database, std::shared_ptr<Ingestor> ingestor, std::shared_ptr<core::Clock> clock);
 
     db::Database& database() { return database_; }
     Ingestor& ingestor() { return *ingestor_; }
     std::int64_t now_ms() const { return clock_->now_ms(); }
-    const TelemetryOptions& options() const { return options_; }
 
     /// The vehicle named by `key` if the actor may read it (404 otherwise); with `write`, 403 for
     /// staff who may read but not write (support).
@@ -67,7 +63,6 @@ private:
     db::Database& database_;
     std::shared_ptr<Ingestor> ingestor_;
     std::shared_ptr<core::Clock> clock_;
-    TelemetryOptions options_;
 };
 
 /// Parses and validates a dongle batch; throws ApiError 422 naming the sample index and field,

@@ -113,16 +113,11 @@ private:
 
 class TelemetryService;
 
-struct TelemetryOptions {
-    std::int64_t retention_days = 0;  // 0: keep all history
-};
-
 /// Wires the vehicle-data routes; returns the ingestor other modules (Smartcar) feed.
 std::shared_ptr<Ingestor> install(http::Router& router,
                                   db::Database& database,
                                   core::EventBus& bus,
                                   core::MetricsRegistry* metrics,
-                                  TelemetryOptions options = {},
                                   std::shared_ptr<core::Clock> clock = nullptr);
 
 }  // namespace motorpool::telemetry
