@@ -65,6 +65,7 @@ AuthOptions auth_options_from(const core::Config& config) {
     o.secret_key = config.secret_key;
     o.public_url = "http://localhost:" + std::to_string(config.port);
     o.frontend_url = config.frontend_url;
+    o.access_ttl_ms = config.access_token_ttl.count();
     return o;
 }
 

@@ -292,6 +292,10 @@ Config Config::load(const EnvSource& source) {
     r.duration("MOTORPOOL_IDLE_TIMEOUT", c.idle_timeout);
     r.duration("MOTORPOOL_SHUTDOWN_GRACE", c.shutdown_grace);
     r.boolean("MOTORPOOL_AUTO_MIGRATE", c.auto_migrate);
+    r.duration("MOTORPOOL_ACCESS_TOKEN_TTL", c.access_token_ttl);
+    if (c.access_token_ttl < std::chrono::seconds(1) || c.access_token_ttl > std::chrono::hours(24)) {
+        r.fail("MOTORPOOL_ACCESS_TOKEN_TTL", "must be between 1s and 24h");
+    }
     if (c.database_url.empty()) {
         r.fail("DATABASE_URL", "must not be empty");
     }
@@ -473,6 +477,7 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("MOTORPOOL_IDLE_TIMEOUT", std::to_string(idle_timeout.count()) + "ms");
     add("MOTORPOOL_SHUTDOWN_GRACE", std::to_string(shutdown_grace.count()) + "ms");
     add("MOTORPOOL_AUTO_MIGRATE", auto_migrate ? "true" : "false");
+    add("MOTORPOOL_ACCESS_TOKEN_TTL", std::to_string(access_token_ttl.count()) + "ms");
     return entries;
 }
 

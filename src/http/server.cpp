@@ -37,8 +37,10 @@ namespace {
 
 // One live connection. Touched only on its io_context's single thread, except the registry.
 struct Connection {
-    explicit Connection(TcpStream s) : stream(std::move(s)) {}
-    TcpStream stream;
+    explicit Connection(TcpStream s) : stream(std::move(s)), executor(stream->get_executor()) {}
+    // Empty once a WebSocket took the socket, so that the stream's state does not outlive its use.
+    std::optional<TcpStream> stream;
+    net::any_io_executor executor;
     bool busy = false;        // between the first byte of a request and the end of its response
     bool upgraded = false;    // the stream now belongs to a WebSocket
     bool handed_off = false;  // ...whose own coroutine now owns the connection
@@ -151,15 +153,15 @@ net::awaitable<bool> Server::State::write(Connection& c, const Request& request,
     const std::size_t body_size = response.body.size();
     message.body() = std::move(response.body);
     message.prepare_payload();
-    c.stream.expires_after(options.write_timeout);
+    c.stream->expires_after(options.write_timeout);
     boost::system::error_code ec;
     if (head) {
         message.content_length(body_size);
         message.body().clear();
         bhttp::response_serializer<bhttp::string_body> serializer(message);
-        std::tie(ec, std::ignore) = co_await bhttp::async_write_header(c.stream, serializer);
+        std::tie(ec, std::ignore) = co_await bhttp::async_write_header(*c.stream, serializer);
     } else {
-        std::tie(ec, std::ignore) = co_await bhttp::async_write(c.stream, message);
+        std::tie(ec, std::ignore) = co_await bhttp::async_write(*c.stream, message);
     }
     co_return !ec;
 }
@@ -201,10 +203,10 @@ net::awaitable<void> Server::State::accept_loop() {
         }
         open.fetch_add(1, std::memory_order_relaxed);
         auto connection = std::make_shared<Connection>(TcpStream(std::move(socket)));
-        auto endpoint = connection->stream.socket().remote_endpoint(ignored);
+        auto endpoint = connection->stream->socket().remote_endpoint(ignored);
         connection->remote_address = endpoint.address().to_string();
         add(connection);
-        auto executor = connection->stream.get_executor();
+        auto executor = connection->executor;
         net::co_spawn(executor, session(connection), [self = shared_from_this(), connection](std::exception_ptr error) {
             if (error) {
                 try {
@@ -227,8 +229,8 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
     while (!draining.load(std::memory_order_relaxed)) {
         c.busy = false;
         if (buffer.size() == 0) {
-            c.stream.expires_after(options.idle_timeout);
-            auto [ec, n] = co_await c.stream.async_read_some(buffer.prepare(16 * 1024));
+            c.stream->expires_after(options.idle_timeout);
+            auto [ec, n] = co_await c.stream->async_read_some(buffer.prepare(16 * 1024));
             if (ec) {
                 break;
             }
@@ -236,7 +238,7 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         }
         c.busy = true;
         const auto started = std::chrono::steady_clock::now();
-        c.stream.expires_after(options.read_timeout);
+        c.stream->expires_after(options.read_timeout);
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
         // The route's limit is applied once the header names the route; until then Beast must not
@@ -245,7 +247,7 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
 
         Request request;
         request.remote_address = c.remote_address;
-        auto [ec, n] = co_await bhttp::async_read_header(c.stream, buffer, parser);
+        auto [ec, n] = co_await bhttp::async_read_header(*c.stream, buffer, parser);
         if (ec) {
             if (ec == beast::error::timeout) {
                 timeouts.inc();
@@ -329,12 +331,12 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         if (!parser.is_done()) {
             if (auto expect = message[bhttp::field::expect]; iequals(expect, "100-continue")) {
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-                auto [wec, wn] = co_await net::async_write(c.stream, net::buffer(kContinue.data(), kContinue.size()));
+                auto [wec, wn] = co_await net::async_write(*c.stream, net::buffer(kContinue.data(), kContinue.size()));
                 if (wec) {
                     break;
                 }
             }
-            auto [bec, bn] = co_await bhttp::async_read(c.stream, buffer, parser);
+            auto [bec, bn] = co_await bhttp::async_read(*c.stream, buffer, parser);
             if (bec == bhttp::error::body_limit) {
                 body_too_large.inc();
                 co_await write(c, request, Router::problem(ApiError::payload_too_large(limit), request), false);
@@ -382,17 +384,20 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
     }
     if (!c.upgraded) {
         boost::system::error_code ignored;
-        c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        c.stream.close();
+        c.stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+        c.stream->close();
     }
 }
 
 namespace {
 
-net::awaitable<void> run_websocket(const Route* route, Request request, std::shared_ptr<WebSocket> socket) {
-    std::string request_id = request.request_id;
+// The handler's awaitable is created before this coroutine starts, so that the upgrade request is
+// not kept in a frame for the socket's whole life (a handler that needs it keeps what it needs).
+net::awaitable<void> run_websocket(net::awaitable<void> handler,
+                                   std::shared_ptr<WebSocket> socket,
+                                   std::string request_id) {
     try {
-        co_await route->websocket(std::move(request), socket);
+        co_await std::move(handler);
     } catch (const std::exception& e) {
         spdlog::error("request_id={} websocket handler failed: {}", request_id, e.what());
     }
@@ -416,12 +421,14 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
     if (refusal) {
         co_await write(c, request, std::move(*refusal), false);
         boost::system::error_code ignored;
-        c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        c.stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
         co_return;
     }
-    c.stream.expires_never();
+    c.stream->expires_never();
     c.upgraded = true;
-    auto impl = std::make_unique<WebSocket::Impl>(std::move(c.stream));
+    // The WebSocket keeps the bare socket (its own timers do the timeouts) and the HTTP stream goes.
+    auto impl = std::make_unique<WebSocket::Impl>(c.stream->release_socket());
+    c.stream.reset();
     impl->remote_address = c.remote_address;
     impl->ws.set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
     impl->ws.read_message_max(64 * 1024);
@@ -444,8 +451,15 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
     // their frames, the parser and the upgrade request would otherwise live as long as the socket
     // (about 8 KB each). The connection leaves the registry when the WebSocket's coroutine ends.
     c.handed_off = true;
+    net::awaitable<void> handler;
+    try {
+        handler = match.route->websocket(std::move(request), socket);
+    } catch (const std::exception& e) {
+        spdlog::error("request_id={} websocket handler failed: {}", request_id, e.what());
+        handler = socket->close(1011, "internal error");
+    }
     net::co_spawn(socket->executor(),
-                  run_websocket(match.route, std::move(request), socket),
+                  run_websocket(std::move(handler), socket, std::move(request_id)),
                   [self = shared_from_this(), connection](std::exception_ptr) { self->remove(connection.get()); });
 }
 
@@ -527,14 +541,14 @@ void Server::shutdown() {
                 continue;
             }
             // Idle keep-alive connections close now; busy ones finish their response first.
-            net::post(connection->stream.get_executor(), [connection] {
+            net::post(connection->executor, [connection] {
                 if (connection->upgraded) {
                     if (auto ws = connection->websocket.lock()) {
                         net::co_spawn(
                             ws->executor(), ws->close(1001, "server shutting down"), [](std::exception_ptr) {});
                     }
                 } else if (!connection->busy) {
-                    connection->stream.cancel();
+                    connection->stream->cancel();
                 }
             });
         }

@@ -13,14 +13,15 @@ namespace motorpool::http::detail {
 // Network errors arrive as values (CONVENTIONS §3.4): auto [ec, n] = co_await ...
 using Token = boost::asio::as_tuple_t<boost::asio::use_awaitable_t<>>;
 using TcpStream = Token::as_default_on_t<boost::beast::tcp_stream>;
-using WsStream = boost::beast::websocket::stream<TcpStream>;
+using Socket = Token::as_default_on_t<boost::asio::ip::tcp::socket>;
+using WsStream = boost::beast::websocket::stream<Socket>;
 
 }  // namespace motorpool::http::detail
 
 namespace motorpool::http {
 
 struct WebSocket::Impl {
-    explicit Impl(detail::TcpStream stream) : ws(std::move(stream)) {}
+    explicit Impl(detail::Socket socket) : ws(std::move(socket)) {}
     detail::WsStream ws;
     boost::system::error_code last_error;
     std::string remote_address;

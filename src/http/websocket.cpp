@@ -1,7 +1,7 @@
 #include "http/websocket.hpp"
 
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
+#include <algorithm>
+#include <array>
 
 #include "stream.hpp"
 
@@ -11,14 +11,32 @@ WebSocket::WebSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebSocket::~WebSocket() = default;
 
 boost::asio::awaitable<std::optional<WebSocket::Message>> WebSocket::read() {
-    boost::beast::flat_buffer buffer;
-    auto [ec, n] = co_await impl_->ws.async_read(buffer);
+    // While waiting, only a small buffer is held (an idle socket mostly waits here): a message that
+    // does not fit grows a string in larger steps. Beast still enforces the message size limit.
+    std::array<char, 256> first{};
+    auto [ec, n] = co_await impl_->ws.async_read_some(boost::asio::buffer(first));
+    Message message;
+    if (!ec) {
+        message.data.assign(first.data(), n);
+        while (!impl_->ws.is_message_done()) {
+            const std::size_t used = message.data.size();
+            message.data.resize(used + std::max<std::size_t>(4096, used));
+            auto [more_ec, more] = co_await impl_->ws.async_read_some(
+                boost::asio::buffer(message.data.data() + used, message.data.size() - used));
+            message.data.resize(used + more);
+            if (more_ec) {
+                ec = more_ec;
+                break;
+            }
+        }
+    }
     if (ec) {
         impl_->last_error = ec;
         impl_->closed = true;
         co_return std::nullopt;
     }
-    co_return Message{boost::beast::buffers_to_string(buffer.data()), impl_->ws.got_text()};
+    message.text = impl_->ws.got_text();
+    co_return message;
 }
 
 boost::asio::awaitable<bool> WebSocket::write(std::string text) {
@@ -61,7 +79,7 @@ void WebSocket::set_idle_timeout(std::chrono::seconds timeout) {
 
 void WebSocket::abort() {
     boost::system::error_code ignored;
-    boost::beast::get_lowest_layer(impl_->ws).socket().close(ignored);
+    impl_->ws.next_layer().close(ignored);
     impl_->closed = true;
 }
 

@@ -1,7 +1,6 @@
 // The WebSocket hub: one reader loop and one writer loop per socket on the socket's executor, a
 // bounded outbound queue, bus subscriptions per topic, authorisation at subscribe time.
 
-#include <deque>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -42,7 +41,7 @@ public:
         }
     }
 
-    net::awaitable<void> serve(http::Request request, std::shared_ptr<http::WebSocket> ws);
+    net::awaitable<void> serve(http::Principal who, std::shared_ptr<http::WebSocket> ws);
 
     void set_authenticator(http::Authenticator authenticator) { authenticator_ = std::move(authenticator); }
 
@@ -53,6 +52,8 @@ public:
     struct Session;
 
 private:
+    net::awaitable<void> handle_frame(std::shared_ptr<Session> session, std::string text);
+
     db::Database& database_;
     core::EventBus& bus_;
     HubOptions options_;
@@ -69,37 +70,34 @@ private:
 
 struct Hub::Session : std::enable_shared_from_this<Session> {
     Session(Hub& h, std::shared_ptr<http::WebSocket> socket, http::Principal who)
-        : hub(h),
-          ws(std::move(socket)),
-          executor(ws->executor()),
-          wake(executor),
-          expiry(executor),
-          principal(std::move(who)) {}
+        : hub(h), ws(std::move(socket)), wake(ws->executor()), principal(std::move(who)) {}
 
+    // Kept small: a hub holds one per open socket, mostly idle.
     Hub& hub;
     std::shared_ptr<http::WebSocket> ws;
-    net::any_io_executor executor;
-    net::steady_timer wake;    // the writer waits on it while the queue is empty
-    net::steady_timer expiry;  // fires when the access token expires
+    net::steady_timer wake;  // the writer sleeps on it until a frame, a close or the token's expiry
     http::Principal principal;
-    std::deque<std::string> queue;
+    std::vector<std::string> queue;  // outbound frames from `head` on; no allocation while empty
+    std::size_t head = 0;
     bool writing = false;
     bool closing = false;
     std::uint16_t close_code = 1000;
     std::string close_reason;
     std::map<std::string, core::EventBus::Subscription> subscriptions;
 
-    // All members below run on `executor` (the socket's I/O thread).
+    // All members below run on the socket's executor (its I/O thread).
+    std::size_t queued() const { return queue.size() - head; }
+
     void send(std::string frame) {
         if (closing) {
             return;
         }
-        if (queue.size() >= hub.options_.max_queued_frames) {
+        if (queued() >= hub.options_.max_queued_frames) {
             // A consumer this far behind slows nobody else down: drop it.
             if (hub.dropped_ != nullptr) {
                 hub.dropped_->inc();
             }
-            queue.clear();
+            release_queue();
             if (writing) {
                 ws->abort();  // its socket buffer is full too: a close frame could not get through
             }
@@ -110,6 +108,11 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
         wake.cancel();
     }
 
+    void release_queue() {
+        std::vector<std::string>().swap(queue);
+        head = 0;
+    }
+
     void begin_close(std::uint16_t code, std::string reason) {
         if (closing) {
             return;
@@ -118,27 +121,37 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
         close_code = code;
         close_reason = std::move(reason);
         wake.cancel();
-        expiry.cancel();
     }
+
+    /// A fresh token moved the expiry: the writer re-arms its timer.
+    void expiry_changed() { wake.cancel(); }
 
     void error(std::string_view code, std::string_view message, const json::value& topic = nullptr) {
         send(json::serialize(json::object{{"type", "ERROR"}, {"code", code}, {"message", message}, {"topic", topic}}));
     }
 
+    // One loop writes the frames and watches the token's expiry, so that an idle socket costs one
+    // suspended coroutine and one timer.
     net::awaitable<void> write_loop() {
         auto self = shared_from_this();
         while (true) {
-            if (queue.empty() && !closing) {
-                wake.expires_at(net::steady_timer::time_point::max());
+            if (queued() == 0 && !closing) {
+                if (!queue.empty()) {
+                    release_queue();  // a burst is over: give its memory back
+                }
+                auto remaining = std::chrono::milliseconds(principal.expires_at_ms - core::now_ms());
+                wake.expires_after(remaining);
                 boost::system::error_code ec;
                 co_await wake.async_wait(net::redirect_error(net::use_awaitable, ec));
+                if (!ec && !closing && principal.expires_at_ms <= core::now_ms()) {
+                    begin_close(1008, "access token expired; send AUTH with a fresh one before it does");
+                }
                 continue;
             }
-            if (closing && (queue.empty() || !ws->is_open())) {
+            if (closing && (queued() == 0 || !ws->is_open())) {
                 break;
             }
-            std::string frame = std::move(queue.front());
-            queue.pop_front();
+            std::string frame = std::move(queue[head++]);
             writing = true;
             bool ok = co_await ws->write(std::move(frame));
             writing = false;
@@ -150,24 +163,9 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
                 hub.frames_out_->inc();
             }
         }
+        release_queue();
         if (ws->is_open()) {
             co_await ws->close(close_code, close_reason);
-        }
-    }
-
-    net::awaitable<void> expiry_loop() {
-        auto self = shared_from_this();
-        while (!closing) {
-            auto remaining = std::chrono::milliseconds(principal.expires_at_ms - core::now_ms());
-            expiry.expires_after(remaining);
-            boost::system::error_code ec;
-            co_await expiry.async_wait(net::redirect_error(net::use_awaitable, ec));
-            if (closing) {
-                break;
-            }
-            if (principal.expires_at_ms <= core::now_ms()) {
-                begin_close(1008, "access token expired; send AUTH with a fresh one before it does");
-            }
         }
     }
 
@@ -190,8 +188,7 @@ std::optional<std::string> string_field(const json::object& o, std::string_view 
 
 }  // namespace
 
-net::awaitable<void> Hub::serve(http::Request request, std::shared_ptr<http::WebSocket> ws) {
-    const http::Principal& who = request.require_principal();
+net::awaitable<void> Hub::serve(http::Principal who, std::shared_ptr<http::WebSocket> ws) {
     ws->set_read_limit(options_.max_frame_bytes);
     ws->set_idle_timeout(options_.idle_timeout);
     bool too_many = false;
@@ -206,13 +203,13 @@ net::awaitable<void> Hub::serve(http::Request request, std::shared_ptr<http::Web
         co_await ws->close(1008, "too many sockets for this user");
         co_return;
     }
-    auto session = std::make_shared<Session>(*this, ws, who);
+    const std::int64_t user_id = who.user_id;
+    auto session = std::make_shared<Session>(*this, ws, std::move(who));
     if (sockets_ != nullptr) {
         sockets_->add(1);
     }
-    net::co_spawn(session->executor, session->write_loop(), net::detached);
-    net::co_spawn(session->executor, session->expiry_loop(), net::detached);
-
+    net::co_spawn(ws->executor(), session->write_loop(), net::detached);
+    // This frame lives as long as the socket: the work per message happens in handle_frame's.
     while (!session->closing) {
         auto message = co_await ws->read();
         if (!message) {
@@ -221,119 +218,123 @@ net::awaitable<void> Hub::serve(http::Request request, std::shared_ptr<http::Web
         if (frames_in_ != nullptr) {
             frames_in_->inc();
         }
-        boost::system::error_code ec;
-        json::value parsed = json::parse(message->data, ec);
-        if (ec || !parsed.is_object()) {
-            session->error("bad_frame", "frames are JSON objects with a type");
-            continue;
-        }
-        const json::object& frame = parsed.as_object();
-        auto type = string_field(frame, "type").value_or("");
-        if (type == "PING") {
-            json::object pong{{"type", "PONG"}};
-            if (const auto* id = frame.if_contains("id")) {
-                pong["id"] = *id;
-            }
-            session->send(json::serialize(pong));
-        } else if (type == "SUBSCRIBE" || type == "UNSUBSCRIBE") {
-            auto topic = string_field(frame, "topic");
-            if (!topic || topic->empty() || topic->size() > 200) {
-                session->error("bad_frame", "topic must be a string of 1 to 200 characters");
-                continue;
-            }
-            if (type == "UNSUBSCRIBE") {
-                if (session->subscriptions.erase(*topic) > 0 && subscriptions_ != nullptr) {
-                    subscriptions_->add(-1);
-                }
-                session->send(json::serialize(json::object{{"type", "UNSUBSCRIBED"}, {"topic", *topic}}));
-                continue;
-            }
-            if (session->subscriptions.contains(*topic)) {
-                session->send(json::serialize(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
-                continue;
-            }
-            if (session->subscriptions.size() >= options_.max_subscriptions) {
-                session->error("limit",
-                               "at most " + std::to_string(options_.max_subscriptions) + " subscriptions per socket",
-                               json::value(*topic));
-                continue;
-            }
-            const TopicAuthorizer* authorizer = nullptr;
-            std::string id;
-            for (const auto& [prefix, check] : topics_) {
-                if (topic->size() > prefix.size() && topic->compare(0, prefix.size(), prefix) == 0) {
-                    authorizer = &check;
-                    id = topic->substr(prefix.size());
-                }
-            }
-            if (authorizer == nullptr) {
-                session->error("unknown_topic", "no such topic", json::value(*topic));
-                continue;
-            }
-            auto check = [authorizer, principal = session->principal, id] {
-                try {
-                    (*authorizer)(principal, id);
-                    return std::string();
-                } catch (const core::ApiError& e) {
-                    return std::string(e.status() == 403 ? "forbidden" : "not_found");
-                }
-            };
-            std::string refused = co_await database_.workers().run(std::move(check));
-            if (!refused.empty()) {
-                session->error(refused,
-                               refused == "forbidden" ? "not allowed to watch this topic" : "no such topic",
-                               json::value(*topic));
-                continue;
-            }
-            std::weak_ptr<Session> weak = session;
-            auto handler = [weak, topic = *topic, executor = session->executor](const core::Event& event) {
-                if (event.topic != topic) {
-                    return;  // the bus matches prefixes; a topic is exact
-                }
-                net::post(executor, [weak, payload = event.payload] {
-                    if (auto s = weak.lock()) {
-                        s->send(payload);
-                    }
-                });
-            };
-            session->subscriptions.emplace(*topic, bus_.subscribe(*topic, std::move(handler)));
-            if (subscriptions_ != nullptr) {
-                subscriptions_->add(1);
-            }
-            session->send(json::serialize(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
-        } else if (type == "AUTH") {
-            auto token = string_field(frame, "token");
-            std::shared_ptr<const http::Principal> fresh;
-            if (token) {
-                try {
-                    auto op = authenticator_(*token);
-                    fresh = co_await std::move(op);
-                } catch (const core::ApiError&) {
-                }
-            }
-            if (!fresh || fresh->user_id != session->principal.user_id) {
-                session->error("unauthorized", "AUTH needs a valid access token of the same user");
-                continue;
-            }
-            session->principal.expires_at_ms = fresh->expires_at_ms;
-            session->principal.role = fresh->role;
-            session->expiry.cancel();  // re-armed at the new expiry
-            session->send(json::serialize(
-                json::object{{"type", "AUTHENTICATED"}, {"expires_at", core::format_rfc3339(fresh->expires_at_ms)}}));
-        } else {
-            session->error("bad_frame", "unknown frame type; expected SUBSCRIBE, UNSUBSCRIBE, PING or AUTH");
-        }
+        co_await handle_frame(session, std::move(message->data));
     }
     session->unsubscribe_all();
     session->begin_close(1000, "");  // (a frame over the limit: Beast already closed with 1009)
     {
         std::lock_guard lock(users_mutex_);
-        if (--sockets_per_user_[who.user_id] == 0) {
-            sockets_per_user_.erase(who.user_id);
+        if (--sockets_per_user_[user_id] == 0) {
+            sockets_per_user_.erase(user_id);
         }
     }
     if (sockets_ != nullptr) {
         sockets_->add(-1);
+    }
+}
+
+net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::string text) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(text, ec);
+    if (ec || !parsed.is_object()) {
+        session->error("bad_frame", "frames are JSON objects with a type");
+        co_return;
+    }
+    const json::object& frame = parsed.as_object();
+    auto type = string_field(frame, "type").value_or("");
+    if (type == "PING") {
+        json::object pong{{"type", "PONG"}};
+        if (const auto* id = frame.if_contains("id")) {
+            pong["id"] = *id;
+        }
+        session->send(json::serialize(pong));
+    } else if (type == "SUBSCRIBE" || type == "UNSUBSCRIBE") {
+        auto topic = string_field(frame, "topic");
+        if (!topic || topic->empty() || topic->size() > 200) {
+            session->error("bad_frame", "topic must be a string of 1 to 200 characters");
+            co_return;
+        }
+        if (type == "UNSUBSCRIBE") {
+            if (session->subscriptions.erase(*topic) > 0 && subscriptions_ != nullptr) {
+                subscriptions_->add(-1);
+            }
+            session->send(json::serialize(json::object{{"type", "UNSUBSCRIBED"}, {"topic", *topic}}));
+            co_return;
+        }
+        if (session->subscriptions.contains(*topic)) {
+            session->send(json::serialize(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
+            co_return;
+        }
+        if (session->subscriptions.size() >= options_.max_subscriptions) {
+            session->error("limit",
+                           "at most " + std::to_string(options_.max_subscriptions) + " subscriptions per socket",
+                           json::value(*topic));
+            co_return;
+        }
+        const TopicAuthorizer* authorizer = nullptr;
+        std::string id;
+        for (const auto& [prefix, check] : topics_) {
+            if (topic->size() > prefix.size() && topic->compare(0, prefix.size(), prefix) == 0) {
+                authorizer = &check;
+                id = topic->substr(prefix.size());
+            }
+        }
+        if (authorizer == nullptr) {
+            session->error("unknown_topic", "no such topic", json::value(*topic));
+            co_return;
+        }
+        auto check = [authorizer, principal = session->principal, id] {
+            try {
+                (*authorizer)(principal, id);
+                return std::string();
+            } catch (const core::ApiError& e) {
+                return std::string(e.status() == 403 ? "forbidden" : "not_found");
+            }
+        };
+        std::string refused = co_await database_.workers().run(std::move(check));
+        if (!refused.empty()) {
+            session->error(refused,
+                           refused == "forbidden" ? "not allowed to watch this topic" : "no such topic",
+                           json::value(*topic));
+            co_return;
+        }
+        std::weak_ptr<Session> weak = session;
+        auto handler = [weak, topic = *topic, executor = session->ws->executor()](const core::Event& event) {
+            if (event.topic != topic) {
+                return;  // the bus matches prefixes; a topic is exact
+            }
+            net::post(executor, [weak, payload = event.payload] {
+                if (auto s = weak.lock()) {
+                    s->send(payload);
+                }
+            });
+        };
+        session->subscriptions.emplace(*topic, bus_.subscribe(*topic, std::move(handler)));
+        if (subscriptions_ != nullptr) {
+            subscriptions_->add(1);
+        }
+        session->send(json::serialize(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
+    } else if (type == "AUTH") {
+        auto token = string_field(frame, "token");
+        std::shared_ptr<const http::Principal> fresh;
+        if (token) {
+            try {
+                auto op = authenticator_(*token);
+                fresh = co_await std::move(op);
+            } catch (const core::ApiError&) {
+            }
+        }
+        if (!fresh || fresh->user_id != session->principal.user_id) {
+            session->error("unauthorized", "AUTH needs a valid access token of the same user");
+            co_return;
+        }
+        session->principal.expires_at_ms = fresh->expires_at_ms;
+        session->principal.role = fresh->role;
+        session->expiry_changed();
+        session->send(json::serialize(
+            json::object{{"type", "AUTHENTICATED"}, {"expires_at", core::format_rfc3339(fresh->expires_at_ms)}}));
+    } else {
+        session->error("bad_frame", "unknown frame type; expected SUBSCRIBE, UNSUBSCRIBE, PING or AUTH");
     }
 }
 
@@ -365,9 +366,9 @@ std::shared_ptr<Hub> install(http::Router& router,
     route.token_in_query = true;  // browsers cannot set headers on a WebSocket
     router.add_websocket(
         "/api/v1/ws",
+        // Not a coroutine: the upgrade request is dropped once the principal is copied out.
         [hub](http::Request request, std::shared_ptr<http::WebSocket> ws) -> net::awaitable<void> {
-            auto op = hub->serve(std::move(request), std::move(ws));
-            co_await std::move(op);
+            return hub->serve(request.require_principal(), std::move(ws));
         },
         route);
     return hub;

@@ -221,6 +221,19 @@ TEST_F(LiveTest, GarbageFramesGetErrorsAndTheSocketLivesOn) {
     EXPECT_EQ(pong->at("id"), json::value(7));
 }
 
+TEST_F(LiveTest, FramesOfManyKilobytesUnderTheLimitArriveWhole) {
+    auto alice = connect(alice_);
+    std::string id(40 * 1024, 'a');
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        id[i] = static_cast<char>('a' + i % 26);
+    }
+    alice->send(json::object{{"type", "PING"}, {"id", id}});
+    auto pong = alice->next();
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->at("type"), json::value("PONG"));
+    EXPECT_EQ(pong->at("id"), json::value(id));
+}
+
 TEST_F(LiveTest, OversizeFrameClosesWith1009) {
     auto alice = connect(alice_);
     alice->send(std::string(65 * 1024, 'x'));
@@ -236,6 +249,42 @@ TEST_F(LiveTest, AuthWithAFreshTokenIsAcceptedAndAStrangersIsNot) {
     EXPECT_EQ(ok->at("type"), json::value("AUTHENTICATED"));
     alice->send(json::object{{"type", "AUTH"}, {"token", bob_}});
     EXPECT_EQ(alice->next()->at("code"), json::value("unauthorized"));
+}
+
+// Access tokens of 4 s here (whole seconds in the JWT, so each expires 3 to 4 s after issue).
+TEST(LiveExpiryTest, SocketClosesWith1008AtTokenExpiryUnlessAuthRenewsIt) {
+    TestApp app(std::map<std::string, std::string>{{"MOTORPOOL_ACCESS_TOKEN_TTL", "4s"}});
+    const std::string first = register_member(app, "carol@example.com").token;
+    WsClient renewed(app.port(), "/api/v1/ws?token=" + first);
+    WsClient lapsing(app.port(), "/api/v1/ws?token=" + first);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    auto login = app.client().post_json(
+        "/api/v1/auth/login", json::object{{"email", "carol@example.com"}, {"password", "correct horse battery"}});
+    ASSERT_EQ(login.status, 200);
+    renewed.send(json::object{{"type", "AUTH"}, {"token", login.json().at("access_token")}});
+    auto ok = renewed.next();
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->at("type"), json::value("AUTHENTICATED"));
+
+    // The first token runs out: the socket that kept it is closed with 1008 (policy)...
+    EXPECT_FALSE(lapsing.next(std::chrono::seconds(6)));
+    EXPECT_EQ(lapsing.reason().code, beast::websocket::close_code::policy_error);
+    // ...while the renewed one lives on (its token has at least a second left) until its own expiry.
+    renewed.send(json::object{{"type", "PING"}});
+    auto pong = renewed.next();
+    ASSERT_TRUE(pong);
+    EXPECT_EQ(pong->at("type"), json::value("PONG"));
+    EXPECT_FALSE(renewed.next(std::chrono::seconds(6)));
+    EXPECT_EQ(renewed.reason().code, beast::websocket::close_code::policy_error);
+}
+
+TEST_F(LiveTest, ShutdownClosesSocketsWith1001) {
+    auto alice = connect(alice_);
+    alice->send(json::object{{"type", "PING"}});
+    ASSERT_TRUE(alice->next());
+    app_->app().shutdown();
+    EXPECT_FALSE(alice->next());
+    EXPECT_EQ(alice->reason().code, beast::websocket::close_code::going_away);
 }
 
 TEST_F(LiveTest, SlowConsumerIsDroppedWhileAFastOneKeepsReceiving) {

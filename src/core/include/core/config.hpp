@@ -79,6 +79,7 @@ struct Config {
     std::chrono::milliseconds idle_timeout{75'000};         // MOTORPOOL_IDLE_TIMEOUT: between requests
     std::chrono::milliseconds shutdown_grace{10'000};       // MOTORPOOL_SHUTDOWN_GRACE
     bool auto_migrate = true;                               // MOTORPOOL_AUTO_MIGRATE
+    std::chrono::milliseconds access_token_ttl{15 * 60'000};  // MOTORPOOL_ACCESS_TOKEN_TTL
 
     bool production() const { return env == "production"; }
 
