@@ -70,6 +70,18 @@ App::App(core::Config config) : config_(std::move(config)) {
     metrics_.gauge_callback("process_resident_memory_bytes", "Resident memory size in bytes", resident_bytes);
 
     register_ops_routes(*router_, OpsDeps{*database_, metrics_});
+    if (config_.smartcar_mode == "simulated") {
+        smartcar::sim::SimulatorOptions sim;
+        sim.client_id = config_.smartcar_client_id;
+        sim.client_secret = config_.smartcar_client_secret;
+        sim.management_token = config_.smartcar_management_token;
+        if (!config_.smartcar_redirect_uri.empty()) {
+            sim.redirect_uris.push_back(config_.smartcar_redirect_uri);
+        }
+        sim.faults_json = config_.smartcar_sim_faults;
+        simulator_ = std::make_unique<smartcar::sim::Simulator>(std::move(sim));
+        simulator_->install(*router_);
+    }
     mail::MailerOptions mail_options;
     mail_options.smtp_url = config_.smtp_url;
     mail_options.from = config_.mail_from;

@@ -261,6 +261,18 @@ Config Config::load(const EnvSource& source) {
     r.string("SMARTCAR_REDIRECT_URI", c.smartcar_redirect_uri);
     r.string("SMARTCAR_MANAGEMENT_TOKEN", c.smartcar_management_token);
     r.one_of("SMARTCAR_MODE", c.smartcar_mode, {"simulated", "test", "live"});
+    r.one_of("SMARTCAR_API_VERSION", c.smartcar_api_version, {"2", "3"});
+    r.string("SMARTCAR_API_ORIGIN", c.smartcar_api_origin);
+    r.string("SMARTCAR_AUTH_ORIGIN", c.smartcar_auth_origin);
+    r.string("SMARTCAR_CONNECT_ORIGIN", c.smartcar_connect_origin);
+    r.string("SMARTCAR_API_V3_ORIGIN", c.smartcar_api_v3_origin);
+    r.string("SMARTCAR_MANAGEMENT_API_ORIGIN", c.smartcar_management_api_origin);
+    r.string("SMARTCAR_SCOPES", c.smartcar_scopes);
+    r.duration("MOTORPOOL_SMARTCAR_POLL_INTERVAL", c.smartcar_poll_interval);
+    if (c.smartcar_poll_interval < std::chrono::seconds(1)) {
+        r.fail("MOTORPOOL_SMARTCAR_POLL_INTERVAL", "must be at least 1s");
+    }
+    r.string("SMARTCAR_SIM_FAULTS", c.smartcar_sim_faults);
     if (auto v = source.get("CORS_ORIGINS")) {
         c.cors_origins = split_list(*v);
     }
@@ -357,7 +369,11 @@ void Config::ensure_secrets() {
             throw ConfigError("MOTORPOOL_ENCRYPTION_KEY must be base64 of exactly 32 bytes");
         }
     }
-    if (!secret_key.empty() && !encryption_key.empty()) {
+    // The simulator plays Smartcar with credentials of its own, kept like the other secrets.
+    const bool simulated = smartcar_mode == "simulated";
+    if (!secret_key.empty() && !encryption_key.empty() &&
+        (!simulated ||
+         (!smartcar_client_id.empty() && !smartcar_client_secret.empty() && !smartcar_management_token.empty()))) {
         return;
     }
 
@@ -382,6 +398,11 @@ void Config::ensure_secrets() {
     };
     fill("SECRET_KEY", secret_key, [] { return base64_encode(random_bytes(48)); });
     fill("MOTORPOOL_ENCRYPTION_KEY", encryption_key, [] { return base64_encode(random_bytes(32)); });
+    if (simulated) {
+        fill("SMARTCAR_CLIENT_ID", smartcar_client_id, [] { return "sim-" + hex_encode(random_bytes(12)); });
+        fill("SMARTCAR_CLIENT_SECRET", smartcar_client_secret, [] { return hex_encode(random_bytes(24)); });
+        fill("SMARTCAR_MANAGEMENT_TOKEN", smartcar_management_token, [] { return hex_encode(random_bytes(16)); });
+    }
     if (changed) {
         std::filesystem::path path(secrets_file);
         if (path.has_parent_path()) {
@@ -454,6 +475,15 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("SMARTCAR_CLIENT_SECRET", smartcar_client_secret);
     add("SMARTCAR_REDIRECT_URI", smartcar_redirect_uri);
     add("SMARTCAR_MANAGEMENT_TOKEN", smartcar_management_token);
+    add("SMARTCAR_API_VERSION", smartcar_api_version);
+    add("SMARTCAR_API_ORIGIN", smartcar_api_origin);
+    add("SMARTCAR_AUTH_ORIGIN", smartcar_auth_origin);
+    add("SMARTCAR_CONNECT_ORIGIN", smartcar_connect_origin);
+    add("SMARTCAR_API_V3_ORIGIN", smartcar_api_v3_origin);
+    add("SMARTCAR_MANAGEMENT_API_ORIGIN", smartcar_management_api_origin);
+    add("SMARTCAR_SCOPES", smartcar_scopes);
+    add("MOTORPOOL_SMARTCAR_POLL_INTERVAL", std::to_string(smartcar_poll_interval.count()) + "ms");
+    add("SMARTCAR_SIM_FAULTS", smartcar_sim_faults);
     add("CORS_ORIGINS", join(cors_origins));
     add("FRONTEND_URL", frontend_url);
     add("MOTORPOOL_SMTP_URL", mask_url_password(smtp_url));

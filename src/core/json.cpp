@@ -1,5 +1,6 @@
 #include "core/json.hpp"
 
+#include <charconv>
 #include <cmath>
 
 #include <boost/json/parse.hpp>
@@ -146,6 +147,153 @@ void FieldReader::finish(bool allow_unknown) {
     if (!errors_.empty()) {
         throw ApiError::validation(errors_);
     }
+}
+
+namespace {
+
+void append_string(std::string& out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t run = 0;  // start of the stretch copied as is
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const char* escape = nullptr;
+        switch (c) {
+            case '"':
+                escape = "\\\"";
+                break;
+            case '\\':
+                escape = "\\\\";
+                break;
+            case '\b':
+                escape = "\\b";
+                break;
+            case '\f':
+                escape = "\\f";
+                break;
+            case '\n':
+                escape = "\\n";
+                break;
+            case '\r':
+                escape = "\\r";
+                break;
+            case '\t':
+                escape = "\\t";
+                break;
+            default:
+                if (c >= 0x20) {
+                    continue;
+                }
+        }
+        out.append(text.data() + run, i - run);
+        run = i + 1;
+        if (escape != nullptr) {
+            out += escape;
+        } else {
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xF];
+        }
+    }
+    out.append(text.data() + run, text.size() - run);
+    out += '"';
+}
+
+void append_double(std::string& out, double d, WholeDoubles whole) {
+    if (!std::isfinite(d)) {
+        out += "null";  // as JSON.stringify does
+        return;
+    }
+    if (d == 0) {
+        out += whole == WholeDoubles::KeepFraction ? "0.0" : "0";  // also -0
+        return;
+    }
+    char buf[64];
+    const double magnitude = std::fabs(d);
+    if (magnitude >= 1e-6 && magnitude < 1e21) {
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+        out.append(buf, end);
+        if (whole == WholeDoubles::KeepFraction && std::string_view(buf, end).find('.') == std::string_view::npos) {
+            out += ".0";
+        }
+        return;
+    }
+    // JavaScript's exponent form: 1e+21, 1.5e-7 (no zero padding).
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+    std::string_view text(buf, static_cast<std::size_t>(end - buf));
+    auto e = text.find('e');
+    out.append(text.substr(0, e + 2));  // mantissa, 'e', sign
+    std::string_view digits = text.substr(e + 2);
+    while (digits.size() > 1 && digits.front() == '0') {
+        digits.remove_prefix(1);
+    }
+    out.append(digits);
+}
+
+}  // namespace
+
+void append_json_text(std::string& out, const boost::json::value& value, WholeDoubles whole) {
+    switch (value.kind()) {
+        case boost::json::kind::null:
+            out += "null";
+            break;
+        case boost::json::kind::bool_:
+            out += value.get_bool() ? "true" : "false";
+            break;
+        case boost::json::kind::int64: {
+            char buf[24];
+            auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value.get_int64());
+            out.append(buf, end);
+            break;
+        }
+        case boost::json::kind::uint64: {
+            char buf[24];
+            auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value.get_uint64());
+            out.append(buf, end);
+            break;
+        }
+        case boost::json::kind::double_:
+            append_double(out, value.get_double(), whole);
+            break;
+        case boost::json::kind::string:
+            append_string(out, value.get_string());
+            break;
+        case boost::json::kind::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& item : value.get_array()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                append_json_text(out, item, whole);
+            }
+            out += ']';
+            break;
+        }
+        case boost::json::kind::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& member : value.get_object()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                append_string(out, member.key());
+                out += ':';
+                append_json_text(out, member.value(), whole);
+            }
+            out += '}';
+            break;
+        }
+    }
+}
+
+std::string to_json_text(const boost::json::value& value, WholeDoubles whole) {
+    std::string out;
+    out.reserve(256);
+    append_json_text(out, value, whole);
+    return out;
 }
 
 }  // namespace motorpool::core

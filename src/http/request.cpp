@@ -142,7 +142,7 @@ const Principal& Request::require_principal() const {
 }
 
 Response Response::json(const boost::json::value& value, int status) {
-    return json_text(boost::json::serialize(value), status);
+    return json_text(core::to_json_text(value, core::WholeDoubles::KeepFraction), status);
 }
 
 Response Response::json_text(std::string body, int status) {

@@ -128,6 +128,47 @@ std::optional<VehicleRef> find_vehicle_ref(Connection& c, std::string_view key) 
     return VehicleRef{r.int64(0), r.text(1), r.text(2), r.opt_int64(3)};
 }
 
+ClaimResult claim_vehicle_by_vin(Connection& c,
+                                 std::string_view vin,
+                                 std::int64_t user_id,
+                                 const std::string& make,
+                                 const std::string& model,
+                                 std::optional<int> year,
+                                 std::int64_t now_ms) {
+    auto check = check_vin(vin);
+    if (!check.valid) {
+        return {ClaimOutcome::InvalidVin, std::nullopt};
+    }
+    const std::string normal = core::to_upper_ascii(vin);
+    if (auto existing = find_vehicle_ref(c, normal)) {
+        if (existing->owner_id == user_id) {
+            return {ClaimOutcome::AlreadyOwned, existing};
+        }
+        if (existing->owner_id) {
+            return {ClaimOutcome::OwnedByAnother, std::nullopt};
+        }
+        // Unowned: the first to prove access through the manufacturer takes it (only if still unowned).
+        if (c.execute("UPDATE vehicles SET owner_id = $1, updated_at_ms = $2 WHERE id = $3 AND owner_id IS NULL",
+                      {user_id, now_ms, existing->id}) == 1) {
+            existing->owner_id = user_id;
+            return {ClaimOutcome::Claimed, existing};
+        }
+        return {ClaimOutcome::OwnedByAnother, std::nullopt};
+    }
+    const std::string public_id = core::new_uuid_v7(now_ms);
+    auto rows = c.query(
+        "INSERT INTO vehicles (public_id, vin, owner_id, make, model, model_year, created_at_ms, updated_at_ms) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        {public_id,
+         normal,
+         user_id,
+         make.empty() ? std::string("Unknown") : make,
+         model.empty() ? std::string("Unknown") : model,
+         year ? db::Value(std::int64_t{*year}) : db::Value(),
+         now_ms});
+    return {ClaimOutcome::Created, VehicleRef{rows.front().int64(0), public_id, normal, user_id}};
+}
+
 std::string encode_cursor(std::int64_t after_id) {
     return core::base64url_encode("v1:" + std::to_string(after_id));
 }

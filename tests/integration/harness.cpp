@@ -28,6 +28,9 @@ TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<voi
         {"MOTORPOOL_PG_PREPARED_STATEMENTS", database_->prepared_statements() ? "true" : "false"},
         {"SECRET_KEY", "integration-test-secret-key-0123456789abcdef"},
         {"MOTORPOOL_ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+        {"SMARTCAR_CLIENT_ID", "sim-client-id"},
+        {"SMARTCAR_CLIENT_SECRET", "sim-client-secret"},
+        {"SMARTCAR_MANAGEMENT_TOKEN", "sim-management-token"},
     };
     for (auto& [key, value] : overrides) {
         values[key] = value;

@@ -87,5 +87,32 @@ TEST(FieldReaderTest, RangeAndLength) {
     EXPECT_EQ(errors[1].field, "vehicle.code");
 }
 
+// The text JavaScript's JSON.stringify writes for the same value (checked against Node 20).
+TEST(JsonTextTest, WritesNumbersAndStringsAsJavaScriptDoes) {
+    boost::json::object o{{"a", 0.8},
+                          {"b", 104.0},
+                          {"c", 55.5},
+                          {"d", 1e-7},
+                          {"e", 1e21},
+                          {"f", 123456789.125},
+                          {"g", -0.0},
+                          {"h", 1e20},
+                          {"i", 0.000001},
+                          {"j", std::int64_t{-42}},
+                          {"k", 0.1 + 0.2}};
+    EXPECT_EQ(to_json_text(o),
+              R"({"a":0.8,"b":104,"c":55.5,"d":1e-7,"e":1e+21,"f":123456789.125,"g":0,"h":100000000000000000000,)"
+              R"("i":0.000001,"j":-42,"k":0.30000000000000004})");
+    boost::json::value text = "q\"b\\s/\n\t\x01\x7f é";
+    EXPECT_EQ(to_json_text(text), R"("q\"b\\s/\n\t\u0001 é")");
+    EXPECT_EQ(to_json_text(boost::json::array{nullptr, true, false, boost::json::object{}, boost::json::array{}}),
+              "[null,true,false,{},[]]");
+    // Our API's answers keep a fraction on whole doubles so that a typed reader sees a real number.
+    EXPECT_EQ(to_json_text(boost::json::array{104.0, 0.0, 55.5, std::int64_t{3}}, WholeDoubles::KeepFraction),
+              "[104.0,0.0,55.5,3]");
+    // Keys stay in insertion order, whitespace-free.
+    EXPECT_EQ(to_json_text(boost::json::object{{"pizza", "pasta"}, {"a", 1}}), R"({"pizza":"pasta","a":1})");
+}
+
 }  // namespace
 }  // namespace motorpool::core

@@ -16,6 +16,7 @@
 #include "http/server.hpp"
 #include "live/live.hpp"
 #include "mail/mail.hpp"
+#include "smartcar/simulator.hpp"
 #include "telemetry/telemetry.hpp"
 #include "vehicles/vehicles.hpp"
 
@@ -50,6 +51,8 @@ public:
     mail::Mailer& mailer() { return *mailer_; }
     core::EventBus& events() { return events_; }
     telemetry::Ingestor& ingestor() { return *ingestor_; }
+    /// The Smartcar simulator mounted at /sim/smartcar; null unless SMARTCAR_MODE=simulated.
+    smartcar::sim::Simulator* simulator() { return simulator_.get(); }
 
 private:
     core::Config config_;
@@ -64,6 +67,7 @@ private:
     std::shared_ptr<telemetry::Ingestor> ingestor_;
     std::unique_ptr<telemetry::RetentionJob> retention_;
     std::shared_ptr<live::Hub> hub_;
+    std::unique_ptr<smartcar::sim::Simulator> simulator_;
     std::unique_ptr<db::PgEventRelay> relay_;  // PostgreSQL only: events across nodes
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;

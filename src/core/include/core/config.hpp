@@ -55,7 +55,17 @@ struct Config {
     std::string smartcar_client_secret;
     std::string smartcar_redirect_uri;
     std::string smartcar_management_token;
-    std::string smartcar_mode = "simulated";        // simulated | test | live
+    std::string smartcar_mode = "simulated";     // simulated | test | live
+    std::string smartcar_api_version = "2";      // SMARTCAR_API_VERSION: 2 | 3
+    std::string smartcar_api_origin;             // SMARTCAR_API_ORIGIN (default by mode)
+    std::string smartcar_auth_origin;            // SMARTCAR_AUTH_ORIGIN
+    std::string smartcar_connect_origin;         // SMARTCAR_CONNECT_ORIGIN
+    std::string smartcar_api_v3_origin;          // SMARTCAR_API_V3_ORIGIN
+    std::string smartcar_management_api_origin;  // SMARTCAR_MANAGEMENT_API_ORIGIN
+    std::string smartcar_scopes =                // SMARTCAR_SCOPES, space separated
+        "read_vehicle_info read_vin read_location read_odometer read_battery read_charge control_charge";
+    std::chrono::milliseconds smartcar_poll_interval{30 * 60'000};  // MOTORPOOL_SMARTCAR_POLL_INTERVAL
+    std::string smartcar_sim_faults;                // SMARTCAR_SIM_FAULTS: the simulator's initial faults (JSON)
     std::vector<std::string> cors_origins;          // CORS_ORIGINS, comma separated; "*" allows any
     std::string frontend_url;                       // FRONTEND_URL
     std::string smtp_url;                           // MOTORPOOL_SMTP_URL: smtp(s)://[user:pass@]host:port

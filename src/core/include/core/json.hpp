@@ -23,6 +23,19 @@ boost::json::value parse_json(std::string_view body);
 /// Parses a body that must be a JSON object (400 when not JSON, 422 when not an object).
 boost::json::object parse_json_object(std::string_view body);
 
+/// How to_json_text writes a double with no fraction.
+enum class WholeDoubles {
+    AsJavaScript,  // 80: exactly JSON.stringify's text (bodies a client re-serialises to verify)
+    KeepFraction,  // 80.0: a reader still sees a real number (our API's answers)
+};
+
+/// Compact JSON text as JavaScript's JSON.stringify writes it: numbers in their shortest
+/// round-trip form without exponent between 1e-6 and 1e21 (55.5, not Boost's 5.55E1), only the
+/// required escapes, keys in insertion order. Signatures over a body stay verifiable by clients
+/// that re-serialise what they parsed (Smartcar's Node SDK does).
+std::string to_json_text(const boost::json::value& value, WholeDoubles whole = WholeDoubles::AsJavaScript);
+void append_json_text(std::string& out, const boost::json::value& value, WholeDoubles whole);
+
 enum class Presence { Required, Optional };
 
 /// Reads fields of one JSON object, gathering every problem, then finish() throws one 422

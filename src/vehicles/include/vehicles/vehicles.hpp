@@ -34,6 +34,29 @@ struct VehicleRef {
 /// Finds a vehicle by public id (UUID) or VIN (any case); nullopt when none matches.
 std::optional<VehicleRef> find_vehicle_ref(db::Connection& connection, std::string_view key);
 
+/// What linking a vehicle by VIN did (for connections made through Smartcar).
+enum class ClaimOutcome {
+    Created,         // no vehicle had the VIN: registered to the user
+    AlreadyOwned,    // the user's own vehicle
+    Claimed,         // an unowned vehicle (a fleet import, say) now belongs to the user
+    OwnedByAnother,  // another user's vehicle: left as it is (docs/decisions.md)
+    InvalidVin,      // the VIN fails validation: nothing registered
+};
+struct ClaimResult {
+    ClaimOutcome outcome;
+    std::optional<VehicleRef> vehicle;  // empty for OwnedByAnother and InvalidVin
+};
+
+/// Registers (or claims) the vehicle with `vin` for `user_id`, inside the caller's transaction.
+/// make/model/year fill a new row only; an existing row keeps its data.
+ClaimResult claim_vehicle_by_vin(db::Connection& connection,
+                                 std::string_view vin,
+                                 std::int64_t user_id,
+                                 const std::string& make,
+                                 const std::string& model,
+                                 std::optional<int> year,
+                                 std::int64_t now_ms);
+
 // ---- CSV import ----
 
 struct ImportOptions {
