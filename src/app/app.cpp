@@ -91,6 +91,8 @@ App::App(core::Config config) : config_(std::move(config)) {
     auth::set_mail_notifier(*auth_, [mailer = mailer_.get()] { mailer->notify(); });
     vehicles_ = vehicles::install(*router_, *database_);
     ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_);
+    smartcar_ = smartcar::install(
+        *router_, *database_, events_, *ingestor_, &metrics_, smartcar::smartcar_options_from(config_));
     if (database_->dialect() == db::Dialect::Postgres) {
         relay_ = std::make_unique<db::PgEventRelay>(
             config_.pg_listen_url.empty() ? config_.database_url : config_.pg_listen_url, events_, &metrics_);
@@ -109,6 +111,7 @@ App::~App() {
 void App::start() {
     server_ = std::make_unique<http::Server>(server_options(config_), *router_, metrics_);
     server_->start();
+    smartcar::set_local_origin(*smartcar_, "http://127.0.0.1:" + std::to_string(server_->port()));
     mailer_->start();
     retention_->start();
     if (relay_) {

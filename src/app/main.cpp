@@ -16,6 +16,7 @@
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "import_cli.hpp"
+#include "smartcar_cli.hpp"
 
 namespace {
 
@@ -175,6 +176,15 @@ int run(int argc, char** argv) {
     import_vehicles->add_option("--owner", import_owner, "E-mail address of the owner of vehicles the import creates");
     import_vehicles->add_option("--batch-size", import_options.batch_size, "Rows per transaction (default 10000)")
         ->check(CLI::Range(1, 100000));
+    auto* sim_cmd = cli.add_subcommand("smartcar-sim", "Run the Smartcar simulator alone");
+    int sim_port = 8100;
+    sim_cmd->add_option("--port", sim_port, "Port (0: any free one)")->check(CLI::Range(0, 65535));
+    auto* keys_cmd = cli.add_subcommand("keys", "Encryption keys for secrets at rest");
+    keys_cmd->require_subcommand(1);
+    auto* keys_generate = keys_cmd->add_subcommand("generate", "Print a new MOTORPOOL_ENCRYPTION_KEY");
+    auto* keys_rotate = keys_cmd->add_subcommand(
+        "rotate",
+        "Re-seal stored tokens under MOTORPOOL_ENCRYPTION_KEY (older keys in MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS)");
     CLI11_PARSE(cli, argc, argv);
 
     try {
@@ -203,6 +213,15 @@ int run(int argc, char** argv) {
                 import_options.owner_email = import_owner;
             }
             return motorpool::app::run_import_vehicles(std::move(config), import_options);
+        }
+        if (sim_cmd->parsed()) {
+            return motorpool::app::run_smartcar_simulator(std::move(config), sim_port);
+        }
+        if (keys_generate->parsed()) {
+            return motorpool::app::run_keys_generate();
+        }
+        if (keys_rotate->parsed()) {
+            return motorpool::app::run_keys_rotate(std::move(config));
         }
         (void)serve_cmd;
         return serve(std::move(config));

@@ -130,8 +130,8 @@ private:
 };
 
 bool is_secret(const std::string& name) {
-    return name == "SECRET_KEY" || name == "MOTORPOOL_ENCRYPTION_KEY" || name == "SMARTCAR_CLIENT_SECRET" ||
-           name == "SMARTCAR_MANAGEMENT_TOKEN";
+    return name == "SECRET_KEY" || name == "MOTORPOOL_ENCRYPTION_KEY" || name == "MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS" ||
+           name == "SMARTCAR_CLIENT_SECRET" || name == "SMARTCAR_MANAGEMENT_TOKEN";
 }
 
 std::string mask(const std::string& value) {
@@ -255,6 +255,9 @@ Config Config::load(const EnvSource& source) {
     r.string("DATABASE_URL", c.database_url);
     r.string("SECRET_KEY", c.secret_key);
     r.string("MOTORPOOL_ENCRYPTION_KEY", c.encryption_key);
+    if (auto v = source.get("MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS")) {
+        c.encryption_keys_previous = split_list(*v);
+    }
     r.string("MOTORPOOL_SECRETS_FILE", c.secrets_file);
     r.string("SMARTCAR_CLIENT_ID", c.smartcar_client_id);
     r.string("SMARTCAR_CLIENT_SECRET", c.smartcar_client_secret);
@@ -469,6 +472,7 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("DATABASE_URL", mask_url_password(database_url));
     add("SECRET_KEY", secret_key);
     add("MOTORPOOL_ENCRYPTION_KEY", encryption_key);
+    add("MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS", join(encryption_keys_previous));
     add("MOTORPOOL_SECRETS_FILE", secrets_file);
     add("SMARTCAR_MODE", smartcar_mode);
     add("SMARTCAR_CLIENT_ID", smartcar_client_id);

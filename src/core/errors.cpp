@@ -24,6 +24,11 @@ ApiError& ApiError::with_header(std::string name, std::string value) {
     return *this;
 }
 
+ApiError& ApiError::with_member(std::string name, std::string value) {
+    members_.emplace_back(std::move(name), std::move(value));
+    return *this;
+}
+
 ApiError ApiError::bad_request(std::string detail) {
     return {400, "Bad Request", std::move(detail)};
 }
@@ -145,6 +150,9 @@ std::string problem_json(const ApiError& error, std::string_view instance, std::
             errors.push_back(boost::json::object{{"field", field_error.field}, {"message", field_error.message}});
         }
         body["errors"] = std::move(errors);
+    }
+    for (const auto& [name, value] : error.members()) {
+        body[name] = value.empty() ? boost::json::value(nullptr) : boost::json::value(value);
     }
     return boost::json::serialize(body);
 }

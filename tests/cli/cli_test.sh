@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The motorpool command line on a fresh SQLite database: config masks secrets, migrate and
-# migrate --status, users create/list (password from stdin only), and refusals with exit codes.
+# migrate --status, users create/list (password from stdin only), import, keys generate/rotate over a
+# real Smartcar connection, smartcar-sim, and refusals with exit codes.
 #   tests/cli/cli_test.sh path/to/motorpool
 set -uo pipefail
 bin=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 cd "$work"
 export DATABASE_URL="sqlite:///$work/cli.db" MOTORPOOL_LOG_LEVEL=warn MOTORPOOL_ENV=development
 passed=0
@@ -61,6 +62,38 @@ PORT=99999 "$bin" config >/dev/null 2>&1
 check "bad PORT is a configuration error" test $? -eq 2
 MOTORPOOL_ENV=production "$bin" serve >/dev/null 2>&1
 check "production refuses to start without secrets" test $? -eq 2
+
+# Keys, the simulator on its own, and a key rotation over a real Smartcar connection.
+out=$("$bin" keys generate)
+check "keys generate prints base64 of 32 bytes" bash -c '[ "$(printf %s "$0" | base64 -d | wc -c)" -eq 32 ]' "$out"
+wait_for() {  # wait_for FILE PATTERN: the line, once a background command printed it
+  for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && break; sleep 0.1; done
+  grep -m1 "$2" "$1"
+}
+"$bin" smartcar-sim --port 0 >"$work/sim.out" 2>&1 & sim=$!
+sim_port=$(wait_for "$work/sim.out" "Smartcar simulator at" | sed 's/.*:\([0-9]*\)$/\1/')
+out=$(curl -s "http://127.0.0.1:$sim_port/v2.0/vehicles/")
+check "smartcar-sim answers as Smartcar" test "$(jq -r '.type + " " + (.statusCode | tostring)' <<<"$out")" = "AUTHENTICATION 401"
+kill "$sim"; wait "$sim" 2>/dev/null
+
+MOTORPOOL_HOST=127.0.0.1 PORT=0 "$bin" serve >"$work/serve.out" 2>&1 & server=$!
+port=$(wait_for "$work/serve.out" "motorpool is running at" | sed 's/.*:\([0-9]*\)$/\1/')
+base="http://127.0.0.1:$port"
+token=$(curl -s "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"ops@example.com","password":"cli-password-1"}' | jq -r .access_token)
+url=$(curl -s "$base/api/v1/connect/smartcar" -H "Authorization: Bearer $token" | jq -r .url)
+connected=$(curl -sL "$url&approve=true")
+check "a simulated car connects with curl" test "$(jq '.vehicles | length' <<<"$connected")" -ge 1
+kill -INT "$server"; wait "$server" 2>/dev/null
+old_key=$(sed -n 's/^MOTORPOOL_ENCRYPTION_KEY=//p' "$work/cli.db.secrets")
+new_key=$("$bin" keys generate)
+out=$(MOTORPOOL_ENCRYPTION_KEY=$new_key MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS=$old_key "$bin" keys rotate)
+check "keys rotate re-seals both tokens" grep -q "re-sealed 2 value(s)" <<<"$out"
+out=$(MOTORPOOL_ENCRYPTION_KEY=$new_key "$bin" keys rotate)
+check "a second rotation finds nothing to do" grep -q "re-sealed 0 value(s)" <<<"$out"
+MOTORPOOL_ENCRYPTION_KEY=$("$bin" keys generate) "$bin" keys rotate >/dev/null 2>&1
+check "a rotation without the old key fails" test $? -eq 1
+check "no token in the database file in plain text" bash -c '! grep -qa "\"access_token\"" "$0"' "$work/cli.db"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

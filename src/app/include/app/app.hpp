@@ -17,6 +17,7 @@
 #include "live/live.hpp"
 #include "mail/mail.hpp"
 #include "smartcar/simulator.hpp"
+#include "smartcar/smartcar.hpp"
 #include "telemetry/telemetry.hpp"
 #include "vehicles/vehicles.hpp"
 
@@ -53,6 +54,7 @@ public:
     telemetry::Ingestor& ingestor() { return *ingestor_; }
     /// The Smartcar simulator mounted at /sim/smartcar; null unless SMARTCAR_MODE=simulated.
     smartcar::sim::Simulator* simulator() { return simulator_.get(); }
+    smartcar::SmartcarService& smartcar() { return *smartcar_; }
 
 private:
     core::Config config_;
@@ -68,6 +70,7 @@ private:
     std::unique_ptr<telemetry::RetentionJob> retention_;
     std::shared_ptr<live::Hub> hub_;
     std::unique_ptr<smartcar::sim::Simulator> simulator_;
+    std::shared_ptr<smartcar::SmartcarService> smartcar_;
     std::unique_ptr<db::PgEventRelay> relay_;  // PostgreSQL only: events across nodes
     std::unique_ptr<http::Server> server_;
     bool shut_down_ = false;

@@ -48,9 +48,10 @@ struct Config {
     std::string host = "0.0.0.0";     // MOTORPOOL_HOST
     std::uint16_t port = 8000;        // PORT
     std::string database_url = "sqlite:///motorpool.db";
-    std::string secret_key;      // SECRET_KEY: signs access tokens
-    std::string encryption_key;  // MOTORPOOL_ENCRYPTION_KEY: base64 of 32 bytes
-    std::string secrets_file;    // MOTORPOOL_SECRETS_FILE: where development secrets are kept
+    std::string secret_key;                             // SECRET_KEY: signs access tokens
+    std::string encryption_key;                         // MOTORPOOL_ENCRYPTION_KEY: base64 of 32 bytes
+    std::vector<std::string> encryption_keys_previous;  // MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS: comma separated
+    std::string secrets_file;                           // MOTORPOOL_SECRETS_FILE: where development secrets are kept
     std::string smartcar_client_id;
     std::string smartcar_client_secret;
     std::string smartcar_redirect_uri;

@@ -31,6 +31,10 @@ public:
 
     ApiError& with_errors(std::vector<FieldError> errors);
     ApiError& with_header(std::string name, std::string value);
+    /// An extension member of the problem body (RFC 9457 §3.2), e.g. an upstream's error code;
+    /// a null value when `value` is empty.
+    ApiError& with_member(std::string name, std::string value);
+    const std::vector<std::pair<std::string, std::string>>& members() const { return members_; }
 
     static ApiError bad_request(std::string detail);
     static ApiError unauthorized(std::string detail = "Authentication required");
@@ -51,6 +55,7 @@ private:
     std::string type_;
     std::vector<FieldError> errors_;
     std::vector<std::pair<std::string, std::string>> headers_;
+    std::vector<std::pair<std::string, std::string>> members_;
 };
 
 /// Standard reason phrase for an HTTP status ("Not Found").

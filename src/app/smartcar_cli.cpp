@@ -1,0 +1,72 @@
+#include "smartcar_cli.hpp"
+
+#include <cstdio>
+
+#include "core/metrics.hpp"
+#include "core/secret_box.hpp"
+#include "core/worker_pool.hpp"
+#include "db/db.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "smartcar/simulator.hpp"
+#include "smartcar/smartcar.hpp"
+
+namespace motorpool::app {
+
+int run_smartcar_simulator(core::Config config, int port) {
+    config.smartcar_mode = "simulated";
+    config.ensure_secrets();
+    http::Router router;
+    core::MetricsRegistry metrics;
+    smartcar::sim::SimulatorOptions options;
+    options.prefix = "";
+    options.client_id = config.smartcar_client_id;
+    options.client_secret = config.smartcar_client_secret;
+    options.management_token = config.smartcar_management_token;
+    if (!config.smartcar_redirect_uri.empty()) {
+        options.redirect_uris.push_back(config.smartcar_redirect_uri);
+    }
+    options.faults_json = config.smartcar_sim_faults;
+    smartcar::sim::Simulator simulator(options);
+    simulator.install(router);
+    http::ServerOptions server_options;
+    server_options.host = config.host;
+    server_options.port = static_cast<std::uint16_t>(port);
+    server_options.io_threads = 1;
+    http::Server server(server_options, router, metrics);
+    server.start();
+    std::printf(
+        "\n  Smartcar simulator at http://%s:%u\n  SMARTCAR_CLIENT_ID=%s (secret and management token: %s)\n"
+        "  Point an SDK at it: SMARTCAR_API_ORIGIN, SMARTCAR_AUTH_ORIGIN, SMARTCAR_MANAGEMENT_API_ORIGIN and\n"
+        "  SMARTCAR_API_V3_ORIGIN set to that origin. Stop with Ctrl+C.\n\n",
+        config.host == "0.0.0.0" ? "127.0.0.1" : config.host.c_str(),
+        server.port(),
+        config.smartcar_client_id.c_str(),
+        config.secrets_file.empty() ? "from the environment" : config.secrets_file.c_str());
+    std::fflush(stdout);
+    server.run_until_signal();
+    return 0;
+}
+
+int run_keys_generate() {
+    std::printf("%s\n", core::SecretBox::generate_key_base64().c_str());
+    return 0;
+}
+
+int run_keys_rotate(core::Config config) {
+    config.ensure_secrets();
+    auto box = core::SecretBox::from_base64(config.encryption_key, config.encryption_keys_previous);
+    core::WorkerPool workers(1, 16);
+    db::Options options;
+    options.url = config.database_url;
+    options.pool_size = 1;
+    options.pg_prepared_statements = config.pg_prepared_statements;
+    auto database = db::Database::open(options, workers, nullptr);
+    std::int64_t resealed = smartcar::rotate_keys(*database, box);
+    database->close();
+    std::printf(
+        "re-sealed %lld value(s) under key %s\n", static_cast<long long>(resealed), box.current_key_id().c_str());
+    return 0;
+}
+
+}  // namespace motorpool::app

@@ -1,0 +1,456 @@
+#include "smartcar/client.hpp"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "core/text.hpp"
+#include "core/time.hpp"
+
+namespace motorpool::smartcar {
+
+namespace json = boost::json;
+
+SmartcarError::SmartcarError(int status, std::string type, std::optional<std::string> code, std::string description)
+    : std::runtime_error("Smartcar " + std::to_string(status) + " " + type + (code ? ":" + *code : "") + " - " +
+                         description),
+      status_(status),
+      type_(std::move(type)),
+      code_(std::move(code)),
+      description_(std::move(description)) {}
+
+bool SmartcarError::retryable() const {
+    return status_ == 0 || (status_ >= 500 && status_ != 501) || type_ == "UPSTREAM";
+}
+
+namespace {
+
+void curl_init_once() {
+    static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
+    (void)global;
+}
+
+std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
+    static_cast<std::string*>(user)->append(data, size * count);
+    return size * count;
+}
+
+std::size_t write_header(char* data, std::size_t size, std::size_t count, void* user) {
+    std::string_view line(data, size * count);
+    auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        std::string name = core::to_lower_ascii(line.substr(0, colon));
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+            value.remove_prefix(1);
+        }
+        while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+            value.remove_suffix(1);
+        }
+        (*static_cast<std::map<std::string, std::string>*>(user))[name] = std::string(value);
+    }
+    return size * count;
+}
+
+// One easy handle per thread: keeps connections to Smartcar alive between calls.
+struct Handle {
+    CURL* curl = curl_easy_init();
+    ~Handle() { curl_easy_cleanup(curl); }
+};
+
+std::string form_encode(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 0xF];
+        }
+    }
+    return out;
+}
+
+SmartcarError error_from(const Client::Response& r) {
+    boost::system::error_code ec;
+    json::value body = json::parse(r.body, ec);
+    std::string type = "HTTP_" + std::to_string(r.status);
+    std::optional<std::string> code;
+    std::string description = "HTTP " + std::to_string(r.status);
+    auto text = [](const json::object& o, std::string_view key) -> std::optional<std::string> {
+        if (const auto* v = o.if_contains(key); v != nullptr && v->is_string()) {
+            return std::string(v->as_string());
+        }
+        return std::nullopt;
+    };
+    if (!ec && body.is_object()) {
+        const auto& o = body.as_object();
+        if (auto oauth = text(o, "error")) {  // OAuth: {error, error_description}
+            type = *oauth;
+            description = text(o, "error_description").value_or(*oauth);
+        } else if (auto t = text(o, "type")) {  // v2: {type, code, description, ...}
+            type = *t;
+            code = text(o, "code");
+            description = text(o, "description").value_or(description);
+        } else if (const auto* errors = o.if_contains("errors");
+                   errors != nullptr && errors->is_array() && !errors->as_array().empty() &&
+                   errors->as_array()[0].is_object()) {  // v3: {errors: [{type, code, detail}]}
+            const auto& first = errors->as_array()[0].as_object();
+            type = text(first, "type").value_or(type);
+            code = text(first, "code");
+            description = text(first, "detail").value_or(description);
+        }
+    }
+    SmartcarError error(static_cast<int>(r.status), type, code, description);
+    if (auto it = r.headers.find("retry-after"); it != r.headers.end()) {
+        error.retry_after_s = std::clamp(std::atoi(it->second.c_str()), 0, 86'400);
+    }
+    if (auto it = r.headers.find("sc-request-id"); it != r.headers.end()) {
+        error.request_id = it->second;
+    }
+    return error;
+}
+
+json::value parse_body(const Client::Response& r) {
+    boost::system::error_code ec;
+    json::value body = json::parse(r.body, ec);
+    if (ec) {
+        throw SmartcarError(static_cast<int>(r.status), "SDK_ERROR", std::nullopt, "Smartcar answered malformed JSON");
+    }
+    return body;
+}
+
+std::string string_at(const json::value& body, std::string_view key) {
+    if (body.is_object()) {
+        if (const auto* v = body.as_object().if_contains(key); v != nullptr && v->is_string()) {
+            return std::string(v->as_string());
+        }
+    }
+    throw SmartcarError(200, "SDK_ERROR", std::nullopt, "Smartcar's answer lacks " + std::string(key));
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+    curl_init_once();
+}
+
+Client::Response Client::call(const std::string& method,
+                              const std::string& url,
+                              const std::vector<std::string>& headers,
+                              const std::string& body,
+                              bool oauth) {
+    thread_local Handle handle;
+    thread_local std::mt19937_64 jitter(core::random_u64());
+    std::chrono::milliseconds backoff = options_.backoff;
+    for (int attempt = 1;; ++attempt) {
+        CURL* curl = handle.curl;
+        curl_easy_reset(curl);
+        Response response;
+        curl_slist* list = nullptr;
+        for (const auto& h : headers) {
+            list = curl_slist_append(list, h.c_str());
+        }
+        list = curl_slist_append(list, "Accept: application/json");
+        list = curl_slist_append(list, "User-Agent: motorpool/1.0 (+https://github.com/motorpool)");
+        curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+        if (method == "POST" || method == "PUT" || !body.empty()) {
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+        }
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, write_header);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(8 * 1024 * 1024));
+        CURLcode rc = curl_easy_perform(curl);
+        curl_slist_free_all(list);
+        std::optional<SmartcarError> failure;
+        if (rc != CURLE_OK) {
+            failure.emplace(0, "NETWORK", std::nullopt, curl_easy_strerror(rc));
+        } else {
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+            if (response.status >= 200 && response.status < 300) {
+                return response;
+            }
+            failure.emplace(error_from(response));
+        }
+        // OAuth answers are final (a refresh must not be replayed); so are 4xx and rate limits.
+        if (oauth && failure->status() != 0 && failure->status() < 500) {
+            throw *failure;
+        }
+        if (!failure->retryable() || attempt >= options_.attempts) {
+            throw *failure;
+        }
+        auto wait = std::chrono::milliseconds(
+            std::uniform_int_distribution<std::int64_t>(backoff.count() / 2, backoff.count())(jitter));
+        spdlog::warn("smartcar {} {}: {} (attempt {} of {}, retrying in {} ms)",
+                     method,
+                     url.substr(0, url.find('?')),
+                     failure->what(),
+                     attempt,
+                     options_.attempts,
+                     wait.count());
+        std::this_thread::sleep_for(wait);
+        backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+}
+
+namespace {
+std::string basic_header(const std::string& user, const std::string& password) {
+    return "Authorization: Basic " + core::base64_encode(user + ":" + password);
+}
+TokenPair token_pair(const Client::Response& r) {
+    json::value body = parse_body(r);
+    TokenPair pair;
+    pair.access_token = string_at(body, "access_token");
+    pair.refresh_token = string_at(body, "refresh_token");
+    if (const auto* e = body.as_object().if_contains("expires_in"); e != nullptr && e->is_number()) {
+        pair.expires_in_s = e->to_number<std::int64_t>();
+    } else {
+        pair.expires_in_s = 7200;  // documented as always two hours
+    }
+    return pair;
+}
+}  // namespace
+
+TokenPair Client::exchange_code(const std::string& code) {
+    std::string form = "grant_type=authorization_code&code=" + form_encode(code) +
+                       "&redirect_uri=" + form_encode(options_.redirect_uri);
+    auto r = call(
+        "POST",
+        options_.origins.auth + "/oauth/token",
+        {basic_header(options_.client_id, options_.client_secret), "Content-Type: application/x-www-form-urlencoded"},
+        form,
+        true);
+    return token_pair(r);
+}
+
+TokenPair Client::refresh(const std::string& refresh_token) {
+    std::string form = "grant_type=refresh_token&refresh_token=" + form_encode(refresh_token);
+    auto r = call(
+        "POST",
+        options_.origins.auth + "/oauth/token",
+        {basic_header(options_.client_id, options_.client_secret), "Content-Type: application/x-www-form-urlencoded"},
+        form,
+        true);
+    return token_pair(r);
+}
+
+std::string Client::user_id(const std::string& access_token) {
+    auto r = call("GET", options_.origins.api + "/v2.0/user", {"Authorization: Bearer " + access_token}, {}, false);
+    return string_at(parse_body(r), "id");
+}
+
+std::vector<std::string> Client::vehicle_ids(const std::string& access_token) {
+    std::vector<std::string> ids;
+    constexpr int kPage = 50;  // Smartcar's maximum
+    for (int offset = 0;; offset += kPage) {
+        auto r = call("GET",
+                      options_.origins.api + "/v2.0/vehicles?limit=" + std::to_string(kPage) +
+                          "&offset=" + std::to_string(offset),
+                      {"Authorization: Bearer " + access_token},
+                      {},
+                      false);
+        json::value body = parse_body(r);
+        const auto* list = body.is_object() ? body.as_object().if_contains("vehicles") : nullptr;
+        if (list == nullptr || !list->is_array()) {
+            throw SmartcarError(200, "SDK_ERROR", std::nullopt, "Smartcar's vehicle list is malformed");
+        }
+        for (const auto& id : list->as_array()) {
+            if (id.is_string()) {
+                ids.emplace_back(id.as_string());
+            }
+        }
+        std::int64_t count = static_cast<std::int64_t>(ids.size());
+        if (const auto* paging = body.as_object().if_contains("paging"); paging != nullptr && paging->is_object()) {
+            if (const auto* c = paging->as_object().if_contains("count"); c != nullptr && c->is_number()) {
+                count = c->to_number<std::int64_t>();
+            }
+        }
+        if (list->as_array().empty() || static_cast<std::int64_t>(ids.size()) >= count || ids.size() > 10'000) {
+            return ids;
+        }
+    }
+}
+
+VehicleAttributes Client::attributes(const std::string& access_token, const std::string& vehicle_id) {
+    auto r = call("GET",
+                  options_.origins.api + "/v2.0/vehicles/" + vehicle_id,
+                  {"Authorization: Bearer " + access_token, "SC-Unit-System: metric"},
+                  {},
+                  false);
+    json::value body = parse_body(r);
+    VehicleAttributes a;
+    a.id = vehicle_id;
+    if (body.is_object()) {
+        const auto& o = body.as_object();
+        if (const auto* v = o.if_contains("make"); v != nullptr && v->is_string()) {
+            a.make = std::string(v->as_string());
+        }
+        if (const auto* v = o.if_contains("model"); v != nullptr && v->is_string()) {
+            a.model = std::string(v->as_string());
+        }
+        if (const auto* v = o.if_contains("year"); v != nullptr && v->is_number()) {
+            a.year = v->to_number<int>();
+        }
+    }
+    return a;
+}
+
+std::optional<std::string> Client::vin(const std::string& access_token, const std::string& vehicle_id) {
+    try {
+        auto r = call("GET",
+                      options_.origins.api + "/v2.0/vehicles/" + vehicle_id + "/vin",
+                      {"Authorization: Bearer " + access_token},
+                      {},
+                      false);
+        return string_at(parse_body(r), "vin");
+    } catch (const SmartcarError& e) {
+        if (e.status() == 403) {
+            return std::nullopt;  // read_vin not granted
+        }
+        throw;
+    }
+}
+
+std::vector<std::string> Client::permissions(const std::string& access_token, const std::string& vehicle_id) {
+    std::vector<std::string> out;
+    for (int offset = 0; offset < 1000; offset += 25) {
+        auto r = call("GET",
+                      options_.origins.api + "/v2.0/vehicles/" + vehicle_id +
+                          "/permissions?limit=25&offset=" + std::to_string(offset),
+                      {"Authorization: Bearer " + access_token},
+                      {},
+                      false);
+        json::value body = parse_body(r);
+        const auto* list = body.is_object() ? body.as_object().if_contains("permissions") : nullptr;
+        if (list == nullptr || !list->is_array()) {
+            throw SmartcarError(200, "SDK_ERROR", std::nullopt, "Smartcar's permission list is malformed");
+        }
+        for (const auto& p : list->as_array()) {
+            if (p.is_string()) {
+                out.emplace_back(p.as_string());
+            }
+        }
+        std::int64_t count = static_cast<std::int64_t>(out.size());
+        if (const auto* paging = body.as_object().if_contains("paging"); paging != nullptr && paging->is_object()) {
+            if (const auto* c = paging->as_object().if_contains("count"); c != nullptr && c->is_number()) {
+                count = c->to_number<std::int64_t>();
+            }
+        }
+        if (list->as_array().empty() || static_cast<std::int64_t>(out.size()) >= count) {
+            break;
+        }
+    }
+    return out;
+}
+
+std::vector<BatchItem> Client::batch(const std::string& access_token,
+                                     const std::string& vehicle_id,
+                                     const std::vector<std::string>& paths) {
+    json::array requests;
+    for (const auto& p : paths) {
+        requests.push_back(json::object{{"path", p}});
+    }
+    auto r = call("POST",
+                  options_.origins.api + "/v2.0/vehicles/" + vehicle_id + "/batch",
+                  {"Authorization: Bearer " + access_token, "Content-Type: application/json", "SC-Unit-System: metric"},
+                  core::to_json_text(json::object{{"requests", std::move(requests)}}),
+                  false);
+    json::value body = parse_body(r);
+    std::vector<BatchItem> items;
+    const auto* responses = body.is_object() ? body.as_object().if_contains("responses") : nullptr;
+    if (responses == nullptr || !responses->is_array()) {
+        throw SmartcarError(200, "SDK_ERROR", std::nullopt, "Smartcar's batch answer is malformed");
+    }
+    for (const auto& item : responses->as_array()) {
+        if (!item.is_object()) {
+            continue;
+        }
+        const auto& o = item.as_object();
+        BatchItem b;
+        if (const auto* p = o.if_contains("path"); p != nullptr && p->is_string()) {
+            b.path = std::string(p->as_string());
+        }
+        if (const auto* c = o.if_contains("code"); c != nullptr && c->is_number()) {
+            b.code = c->to_number<int>();
+        }
+        if (const auto* bd = o.if_contains("body")) {
+            b.body = *bd;
+        }
+        items.push_back(std::move(b));
+    }
+    return items;
+}
+
+std::string Client::application_token() {
+    std::lock_guard lock(app_token_mutex_);
+    const std::int64_t now = core::now_ms();
+    if (!app_token_.empty() && app_token_expires_ms_ > now + 60'000) {
+        return app_token_;
+    }
+    std::string form = "grant_type=client_credentials&client_id=" + form_encode(options_.client_id) +
+                       "&client_secret=" + form_encode(options_.client_secret);
+    auto r = call("POST",
+                  options_.origins.iam + "/oauth2/token",
+                  {"Content-Type: application/x-www-form-urlencoded"},
+                  form,
+                  true);
+    json::value body = parse_body(r);
+    app_token_ = string_at(body, "access_token");
+    std::int64_t expires_in = 3600;
+    if (const auto* e = body.as_object().if_contains("expires_in"); e != nullptr && e->is_number()) {
+        expires_in = e->to_number<std::int64_t>();
+    }
+    app_token_expires_ms_ = now + expires_in * 1000;
+    return app_token_;
+}
+
+json::value Client::signals(const std::string& token,
+                            const std::string& smartcar_user_id,
+                            const std::string& vehicle_id) {
+    std::vector<std::string> headers{"Authorization: Bearer " + token};
+    if (!smartcar_user_id.empty()) {
+        headers.push_back("sc-user-id: " + smartcar_user_id);
+    }
+    auto r = call("GET", options_.origins.api_v3 + "/v3/vehicles/" + vehicle_id + "/signals", headers, {}, false);
+    json::value body = parse_body(r);
+    const auto* data = body.is_object() ? body.as_object().if_contains("data") : nullptr;
+    if (data == nullptr || !data->is_array()) {
+        throw SmartcarError(200, "SDK_ERROR", std::nullopt, "Smartcar's signals answer is malformed");
+    }
+    return *data;
+}
+
+void Client::disconnect(const std::string& access_token, const std::string& vehicle_id) {
+    call("DELETE",
+         options_.origins.api + "/v2.0/vehicles/" + vehicle_id + "/application",
+         {"Authorization: Bearer " + access_token},
+         {},
+         false);
+}
+
+void Client::subscribe(const std::string& access_token, const std::string& vehicle_id, const std::string& webhook_id) {
+    call("POST",
+         options_.origins.api + "/v2.0/vehicles/" + vehicle_id + "/webhooks/" + webhook_id,
+         {"Authorization: Bearer " + access_token, "Content-Type: application/json"},
+         {},
+         false);
+}
+
+}  // namespace motorpool::smartcar

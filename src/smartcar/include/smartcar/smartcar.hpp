@@ -1,0 +1,64 @@
+#pragma once
+// Smartcar: Connect (OAuth with a single-use state), connections with tokens sealed at rest,
+// refresh (one at a time per connection across threads and nodes), and the vehicles each
+// connection reaches, linked into the registry. Contract: the "Smartcar" section of
+// shared/design/API.md; facts: shared/design/SMARTCAR.md.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/event_bus.hpp"
+#include "core/metrics.hpp"
+#include "core/secret_box.hpp"
+#include "db/db.hpp"
+#include "http/router.hpp"
+#include "telemetry/telemetry.hpp"
+
+namespace motorpool::smartcar {
+
+struct SmartcarOptions {
+    std::string mode = "simulated";  // simulated | test | live (Connect's mode parameter)
+    std::string client_id;
+    std::string client_secret;
+    std::string redirect_uri;  // empty: this server's /oauth/smartcar/callback
+    std::string management_token;
+    int api_version = 2;
+    // Origins; empty ones default to Smartcar's (or, simulated, to this server's /sim/smartcar).
+    std::string api_origin;
+    std::string auth_origin;
+    std::string connect_origin;
+    std::string api_v3_origin;
+    std::string management_origin;
+    std::string scopes;  // space separated
+    std::string frontend_url;
+    std::string encryption_key;              // base64, 32 bytes
+    std::vector<std::string> previous_keys;  // base64; open only
+    std::chrono::milliseconds poll_interval{30 * 60'000};
+    std::chrono::milliseconds client_timeout{30'000};
+};
+
+SmartcarOptions smartcar_options_from(const core::Config& config);
+
+class SmartcarService;
+
+/// Mounts /api/v1/connect/smartcar, /oauth/smartcar/callback and /api/v1/connections.
+std::shared_ptr<SmartcarService> install(http::Router& router,
+                                         db::Database& database,
+                                         core::EventBus& bus,
+                                         telemetry::Ingestor& ingestor,
+                                         core::MetricsRegistry* metrics,
+                                         SmartcarOptions options);
+
+/// Once the server listens: this server's origin ("http://127.0.0.1:8000"), the default for the
+/// redirect URI and, in simulated mode, the base of the simulator's origins.
+void set_local_origin(SmartcarService& service, const std::string& origin);
+
+/// Re-seals every stored token under the current key (`motorpool keys rotate`). Returns how many
+/// values were re-sealed; throws when a value opens under none of the keys.
+std::int64_t rotate_keys(db::Database& database, const core::SecretBox& box);
+
+}  // namespace motorpool::smartcar

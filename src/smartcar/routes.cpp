@@ -1,0 +1,276 @@
+// Smartcar routes: the Connect URL, the OAuth callback, the user's connections.
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/errors.hpp"
+#include "core/ids.hpp"
+#include "core/secret_box.hpp"
+#include "core/text.hpp"
+#include "smartcar/service.hpp"
+#include "vehicles/vin.hpp"
+
+namespace motorpool::smartcar {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using core::ApiError;
+using http::Request;
+using http::Response;
+
+namespace {
+
+http::RouteOptions authenticated() {
+    http::RouteOptions o;
+    o.max_body_bytes = 1024;
+    o.auth = http::Auth::Required;
+    return o;
+}
+
+std::string url_encode(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 0xF];
+        }
+    }
+    return out;
+}
+
+Response redirect(const std::string& location) {
+    Response r;
+    r.status = 302;
+    r.header("Location", location);
+    r.header("Cache-Control", "no-store");
+    return r;
+}
+
+// Connect's error codes (shared/design/SMARTCAR.md §1.2); anything else is reported as is, bounded.
+std::string safe_code(std::string_view code) {
+    std::string out;
+    for (char c : code.substr(0, 64)) {
+        if (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_') {
+            out += c;
+        }
+    }
+    return out.empty() ? "unknown_error" : out;
+}
+
+}  // namespace
+
+std::shared_ptr<SmartcarService> install(http::Router& router,
+                                         db::Database& database,
+                                         core::EventBus& bus,
+                                         telemetry::Ingestor& ingestor,
+                                         core::MetricsRegistry* metrics,
+                                         SmartcarOptions options) {
+    auto service = std::make_shared<SmartcarService>(database, bus, ingestor, metrics, std::move(options));
+
+    router.add(
+        http::Method::Get,
+        "/api/v1/connect/smartcar",
+        [service](Request req) -> net::awaitable<Response> {
+            const auto& who = req.require_principal();
+            std::vector<core::FieldError> errors;
+            auto make = req.query_param("make");
+            if (make && (make->empty() || make->size() > 40 || !std::all_of(make->begin(), make->end(), [](char c) {
+                             return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == ' ' || c == '-';
+                         }))) {
+                errors.push_back({"make", "must be a make name of letters, digits, spaces or hyphens"});
+            }
+            bool single_select = false;
+            if (auto v = req.query_param("single_select")) {
+                if (*v != "true" && *v != "false") {
+                    errors.push_back({"single_select", "must be true or false"});
+                }
+                single_select = *v == "true";
+            }
+            auto vin = req.query_param("vin");
+            if (vin) {
+                auto check = vehicles::check_vin(*vin);
+                if (!check.valid) {
+                    errors.push_back({"vin", check.error});
+                }
+                vin = check.vin;
+            }
+            if (!errors.empty()) {
+                throw ApiError::validation(errors);
+            }
+            auto work = [service, user = who.user_id, make, single_select, vin] {
+                return service->connect_url(
+                    user, make ? std::optional(core::to_upper_ascii(*make)) : std::nullopt, single_select, vin);
+            };
+            std::string url = co_await service->database().workers().run(std::move(work));
+            co_return Response::json(json::object{{"url", url}});
+        },
+        authenticated());
+
+    router.add(http::Method::Get, "/oauth/smartcar/callback", [service](Request req) -> net::awaitable<Response> {
+        const std::string frontend = service->options().frontend_url;
+        auto fail = [&](const std::string& code, const std::string& description, int status) -> Response {
+            if (!frontend.empty()) {
+                return redirect(frontend + "/vehicle/connect?error=" + url_encode(code) +
+                                "&error_description=" + url_encode(description));
+            }
+            throw ApiError(status, core::status_title(status), description, "urn:motorpool:problem:smartcar:" + code)
+                .with_member("code", code);
+        };
+        const std::string state = req.query_param("state").value_or("");
+        if (auto error = req.query_param("error")) {
+            // The user said no, or Connect could not go on: the state is spent either way.
+            auto consume = [service, state] {
+                try {
+                    service->consume_state(state);
+                } catch (const ApiError&) {
+                }
+                return 0;
+            };
+            co_await service->database().workers().run(std::move(consume));
+            std::string description = req.query_param("error_description").value_or("").substr(0, 500);
+            co_return fail(safe_code(*error), description.empty() ? "Smartcar Connect failed" : description, 400);
+        }
+        const std::string code = req.query_param("code").value_or("");
+        auto consume = [service, state] { return service->consume_state(state); };
+        std::int64_t user_id = 0;
+        try {
+            user_id = co_await service->database().workers().run(std::move(consume));
+        } catch (const ApiError& e) {
+            if (frontend.empty()) {
+                throw;
+            }
+            std::string problem_code = "invalid_state";
+            for (const auto& [name, value] : e.members()) {
+                if (name == "code") {
+                    problem_code = value;
+                }
+            }
+            co_return fail(problem_code, e.detail(), 400);
+        }
+        if (code.empty() || code.size() > 200) {
+            co_return fail("invalid_request", "The callback carries no authorization code", 400);
+        }
+        auto complete = [service, user_id, code] { return service->complete_connection(user_id, code); };
+        ConnectResult result;
+        try {
+            result = co_await service->database().workers().run(std::move(complete));
+        } catch (const SmartcarError& e) {
+            spdlog::warn("request_id={} smartcar connect failed: {}", req.request_id, e.what());
+            if (!frontend.empty()) {
+                co_return fail("smartcar_error", e.description(), 502);
+            }
+            throw upstream_problem(e);
+        }
+        if (!frontend.empty()) {
+            std::string first;
+            for (const auto& v : result.vehicles) {
+                if (v.vehicle_id && first.empty()) {
+                    first = *v.vehicle_id;
+                }
+            }
+            co_return redirect(frontend + "/vehicle/connected?provider=smartcar&connection_id=" +
+                               url_encode(result.connection_id) + "&vehicle_id=" + url_encode(first));
+        }
+        json::array vehicles;
+        for (const auto& v : result.vehicles) {
+            vehicles.push_back(json::object{{"vehicle_id", v.vehicle_id ? json::value(*v.vehicle_id) : nullptr},
+                                            {"vin", v.vin ? json::value(*v.vin) : nullptr},
+                                            {"smartcar_vehicle_id", v.smartcar_vehicle_id},
+                                            {"outcome", v.outcome}});
+        }
+        co_return Response::json(json::object{
+            {"provider", "smartcar"}, {"connection_id", result.connection_id}, {"vehicles", std::move(vehicles)}});
+    });
+
+    router.add(
+        http::Method::Get,
+        "/api/v1/connections",
+        [service](Request req) -> net::awaitable<Response> {
+            auto work = [service, user = req.require_principal().user_id] {
+                return service->connections_json(user, std::nullopt);
+            };
+            json::array items = co_await service->database().workers().run(std::move(work));
+            co_return Response::json(json::object{{"items", std::move(items)}});
+        },
+        authenticated());
+
+    router.add(
+        http::Method::Get,
+        "/api/v1/connections/{id}",
+        [service](Request req) -> net::awaitable<Response> {
+            std::string id(req.param("id"));
+            if (!core::is_uuid(id)) {
+                throw ApiError::not_found("Connection");
+            }
+            auto work = [service, user = req.require_principal().user_id, id] {
+                return service->connections_json(user, id);
+            };
+            json::array items = co_await service->database().workers().run(std::move(work));
+            if (items.empty()) {
+                throw ApiError::not_found("Connection");
+            }
+            co_return Response::json(items[0]);
+        },
+        authenticated());
+
+    router.add(
+        http::Method::Delete,
+        "/api/v1/connections/{id}",
+        [service](Request req) -> net::awaitable<Response> {
+            std::string id(req.param("id"));
+            if (!core::is_uuid(id)) {
+                throw ApiError::not_found("Connection");
+            }
+            auto work = [service, user = req.require_principal().user_id, id] { return service->disconnect(user, id); };
+            bool found = co_await service->database().workers().run(std::move(work));
+            if (!found) {
+                throw ApiError::not_found("Connection");
+            }
+            co_return Response::no_content();
+        },
+        authenticated());
+
+    return service;
+}
+
+void set_local_origin(SmartcarService& service, const std::string& origin) {
+    service.set_local_origin(origin);
+}
+
+std::int64_t rotate_keys(db::Database& database, const core::SecretBox& box) {
+    std::int64_t resealed = 0;
+    database.with_transaction([&](db::Connection& c) {
+        auto rows = c.query(
+            "SELECT id, public_id, access_token, refresh_token FROM smartcar_connections "
+            "WHERE access_token IS NOT NULL OR refresh_token IS NOT NULL");
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            auto r = rows.row(i);
+            const std::string public_id = r.text(1);
+            for (int col : {2, 3}) {
+                if (r.is_null(static_cast<std::size_t>(col))) {
+                    continue;
+                }
+                const std::string field = col == 2 ? "access_token" : "refresh_token";
+                const std::string& sealed = r.text(static_cast<std::size_t>(col));
+                if (box.is_current(sealed)) {
+                    continue;
+                }
+                auto plain = box.open(sealed, token_aad(public_id, field));
+                if (!plain) {
+                    throw std::runtime_error("connection " + public_id + ": the " + field +
+                                             " opens under none of the configured keys");
+                }
+                c.execute("UPDATE smartcar_connections SET " + field + " = $2 WHERE id = $1",
+                          {r.int64(0), box.seal(*plain, token_aad(public_id, field))});
+                ++resealed;
+            }
+        }
+    });
+    return resealed;
+}
+
+}  // namespace motorpool::smartcar

@@ -1,0 +1,599 @@
+#include "smartcar/service.hpp"
+
+#include <thread>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/ids.hpp"
+#include "core/json.hpp"
+#include "core/text.hpp"
+#include "core/time.hpp"
+#include "vehicles/vehicles.hpp"
+#include "vehicles/vin.hpp"
+
+namespace motorpool::smartcar {
+
+namespace json = boost::json;
+using core::ApiError;
+
+namespace {
+
+constexpr std::int64_t kStateTtlMs = 10 * 60'000;
+constexpr std::int64_t kRefreshMarginMs = 5 * 60'000;
+constexpr std::int64_t kRefreshTokenLifetimeMs = 60LL * 24 * 3600 * 1000;
+constexpr std::int64_t kLeaseMs = 45'000;  // longer than one refresh call with its retries can take
+
+std::string url_encode(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 0xF];
+        }
+    }
+    return out;
+}
+
+ApiError state_problem(const std::string& code, const std::string& detail) {
+    return ApiError(400, "Bad Request", detail, "urn:motorpool:problem:smartcar:" + code).with_member("code", code);
+}
+
+std::string default_origin(const std::string& configured, const std::string& fallback) {
+    std::string origin = configured.empty() ? fallback : configured;
+    while (!origin.empty() && origin.back() == '/') {
+        origin.pop_back();
+    }
+    return origin;
+}
+
+}  // namespace
+
+std::string token_aad(const std::string& connection_public_id, std::string_view field) {
+    return "smartcar_connections:" + connection_public_id + ":" + std::string(field);
+}
+
+ApiError upstream_problem(const SmartcarError& error) {
+    if (error.is_rate_limit()) {
+        ApiError e(429,
+                   "Too Many Requests",
+                   "Smartcar rate limit: " + error.description(),
+                   "urn:motorpool:problem:smartcar:rate_limit");
+        e.with_header("Retry-After", std::to_string(std::max(1, error.retry_after_s)));
+        e.with_member("smartcar_type", error.type()).with_member("smartcar_code", error.code().value_or(""));
+        return e;
+    }
+    ApiError e(502, "Bad Gateway", "Smartcar: " + error.description(), "urn:motorpool:problem:smartcar:upstream");
+    e.with_member("smartcar_type", error.type())
+        .with_member("smartcar_code", error.code().value_or(""))
+        .with_member("smartcar_request_id", error.request_id);
+    return e;
+}
+
+SmartcarOptions smartcar_options_from(const core::Config& config) {
+    SmartcarOptions o;
+    o.mode = config.smartcar_mode;
+    o.client_id = config.smartcar_client_id;
+    o.client_secret = config.smartcar_client_secret;
+    o.redirect_uri = config.smartcar_redirect_uri;
+    o.management_token = config.smartcar_management_token;
+    o.api_version = config.smartcar_api_version == "3" ? 3 : 2;
+    o.api_origin = config.smartcar_api_origin;
+    o.auth_origin = config.smartcar_auth_origin;
+    o.connect_origin = config.smartcar_connect_origin;
+    o.api_v3_origin = config.smartcar_api_v3_origin;
+    o.management_origin = config.smartcar_management_api_origin;
+    o.scopes = config.smartcar_scopes;
+    o.frontend_url = config.frontend_url;
+    o.encryption_key = config.encryption_key;
+    o.previous_keys = config.encryption_keys_previous;
+    o.poll_interval = config.smartcar_poll_interval;
+    return o;
+}
+
+SmartcarService::SmartcarService(db::Database& database,
+                                 core::EventBus& bus,
+                                 telemetry::Ingestor& ingestor,
+                                 core::MetricsRegistry* metrics,
+                                 SmartcarOptions options)
+    : database_(database),
+      bus_(bus),
+      ingestor_(ingestor),
+      options_(std::move(options)),
+      box_(core::SecretBox::from_base64(options_.encryption_key, options_.previous_keys)) {
+    if (metrics != nullptr) {
+        refreshes_ = &metrics->counter("motorpool_smartcar_token_refreshes_total", "Smartcar token refreshes");
+        refresh_failures_ = &metrics->counter("motorpool_smartcar_token_refresh_failures_total",
+                                              "Smartcar token refreshes that failed");
+    }
+    set_local_origin("http://localhost:8000");
+}
+
+void SmartcarService::set_local_origin(const std::string& origin) {
+    ClientOptions c;
+    c.client_id = options_.client_id;
+    c.client_secret = options_.client_secret;
+    c.management_token = options_.management_token;
+    c.redirect_uri = options_.redirect_uri.empty() ? origin + "/oauth/smartcar/callback" : options_.redirect_uri;
+    c.api_version = options_.api_version;
+    c.timeout = options_.client_timeout;
+    const bool simulated = options_.mode == "simulated";
+    const std::string sim = origin + "/sim/smartcar";
+    c.origins.api = default_origin(options_.api_origin, simulated ? sim : "https://api.smartcar.com");
+    c.origins.auth = default_origin(options_.auth_origin, simulated ? sim : "https://auth.smartcar.com");
+    c.origins.connect = default_origin(options_.connect_origin, simulated ? sim : "https://connect.smartcar.com");
+    c.origins.api_v3 = default_origin(options_.api_v3_origin, simulated ? sim : "https://vehicle.api.smartcar.com");
+    c.origins.management =
+        default_origin(options_.management_origin, simulated ? sim : "https://management.smartcar.com");
+    c.origins.iam = simulated && options_.auth_origin.empty() ? sim : "https://iam.smartcar.com";
+    client_ = std::make_unique<Client>(std::move(c));
+}
+
+std::string SmartcarService::connect_url(std::int64_t user_id,
+                                         const std::optional<std::string>& make,
+                                         bool single_select,
+                                         const std::optional<std::string>& vin) {
+    const std::string state = core::base64url_encode(core::random_bytes(32));
+    const std::int64_t now = core::now_ms();
+    database_.with_transaction([&](db::Connection& c) {
+        c.execute("DELETE FROM oauth_states WHERE expires_at_ms < $1", {now - 24 * 3600 * 1000LL});
+        c.execute(
+            "INSERT INTO oauth_states (state_hash, user_id, provider, created_at_ms, expires_at_ms) "
+            "VALUES ($1, $2, 'smartcar', $3, $4)",
+            {core::sha256_hex(state), user_id, now, now + kStateTtlMs});
+    });
+    const auto& o = client_->options();
+    std::string scope;
+    for (char ch : options_.scopes) {
+        scope += ch == ' ' ? std::string("%20") : url_encode(std::string_view(&ch, 1));
+    }
+    std::string url = o.origins.connect + "/oauth/authorize?response_type=code&client_id=" + url_encode(o.client_id) +
+                      "&redirect_uri=" + url_encode(o.redirect_uri) + "&scope=" + scope +
+                      "&state=" + url_encode(state) + "&mode=" + url_encode(options_.mode) + "&approval_prompt=auto";
+    if (make) {
+        url += "&make=" + url_encode(*make);
+    }
+    if (vin) {
+        url += "&single_select=true&single_select_vin=" + url_encode(*vin);
+    } else if (single_select) {
+        url += "&single_select=true";
+    }
+    return url;
+}
+
+std::int64_t SmartcarService::consume_state(const std::string& state) {
+    if (state.empty() || state.size() > 200) {
+        throw state_problem("invalid_state", "The Connect state is missing or malformed");
+    }
+    const std::string hash = core::sha256_hex(state);
+    const std::int64_t now = core::now_ms();
+    return database_.with_transaction([&](db::Connection& c) -> std::int64_t {
+        // Used at most once: the conditional UPDATE is the single point of truth.
+        auto used = c.query(
+            "UPDATE oauth_states SET used_at_ms = $2 WHERE state_hash = $1 AND used_at_ms IS NULL "
+            "AND expires_at_ms > $2 RETURNING user_id",
+            {hash, now});
+        if (!used.empty()) {
+            return used.front().int64(0);
+        }
+        auto rows = c.query("SELECT used_at_ms, expires_at_ms FROM oauth_states WHERE state_hash = $1", {hash});
+        if (rows.empty()) {
+            throw state_problem("invalid_state", "The Connect state is not one this server issued");
+        }
+        if (!rows.front().is_null(0)) {
+            throw state_problem("state_used", "The Connect state was already used");
+        }
+        throw state_problem("state_expired", "The Connect state expired; start connecting again");
+    });
+}
+
+ConnectResult SmartcarService::complete_connection(std::int64_t user_id, const std::string& code) {
+    TokenPair tokens = client_->exchange_code(code);
+    const std::int64_t now = core::now_ms();
+    std::string smartcar_user;
+    try {
+        smartcar_user = client_->user_id(tokens.access_token);
+    } catch (const SmartcarError& e) {
+        if (e.status() != 403) {
+            throw;
+        }
+    }
+    struct Found {
+        VehicleAttributes attributes;
+        std::optional<std::string> vin;
+    };
+    std::vector<Found> found;
+    for (const auto& id : client_->vehicle_ids(tokens.access_token)) {
+        Found f{client_->attributes(tokens.access_token, id), client_->vin(tokens.access_token, id)};
+        found.push_back(std::move(f));
+    }
+    // The permissions actually granted (a user may untick some on Connect's page).
+    std::string scopes = options_.scopes;
+    if (!found.empty()) {
+        auto granted = client_->permissions(tokens.access_token, found.front().attributes.id);
+        scopes.clear();
+        for (const auto& p : granted) {
+            scopes += (scopes.empty() ? "" : " ") + p;
+        }
+    }
+
+    ConnectResult result;
+    result.connection_id = core::new_uuid_v7(now);
+    const std::string& pid = result.connection_id;
+    database_.with_transaction([&](db::Connection& c) {
+        auto row = c.query(
+            "INSERT INTO smartcar_connections (public_id, user_id, smartcar_user_id, status, scopes, access_token, "
+            "refresh_token, access_expires_at_ms, refresh_expires_at_ms, created_at_ms, updated_at_ms) "
+            "VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            {pid,
+             user_id,
+             smartcar_user.empty() ? db::Value() : db::Value(smartcar_user),
+             scopes,
+             box_.seal(tokens.access_token, token_aad(pid, "access_token")),
+             box_.seal(tokens.refresh_token, token_aad(pid, "refresh_token")),
+             now + tokens.expires_in_s * 1000,
+             now + kRefreshTokenLifetimeMs,
+             now});
+        const std::int64_t connection_id = row.front().int64(0);
+        for (const auto& f : found) {
+            ConnectResult::Vehicle v;
+            v.smartcar_vehicle_id = f.attributes.id;
+            v.vin = f.vin;
+            std::optional<std::int64_t> vehicle_id;
+            std::string conflict;
+            if (!f.vin) {
+                v.outcome = "conflict";
+                conflict = "vin_not_permitted";
+            } else {
+                auto claim = vehicles::claim_vehicle_by_vin(
+                    c, *f.vin, user_id, f.attributes.make, f.attributes.model, f.attributes.year, now);
+                switch (claim.outcome) {
+                    case vehicles::ClaimOutcome::Created:
+                        v.outcome = "created";
+                        break;
+                    case vehicles::ClaimOutcome::AlreadyOwned:
+                        v.outcome = "linked";
+                        break;
+                    case vehicles::ClaimOutcome::Claimed:
+                        v.outcome = "claimed";
+                        break;
+                    case vehicles::ClaimOutcome::OwnedByAnother:
+                        v.outcome = "conflict";
+                        conflict = "vin_owned_by_another_user";
+                        break;
+                    case vehicles::ClaimOutcome::InvalidVin:
+                        v.outcome = "conflict";
+                        conflict = "invalid_vin";
+                        break;
+                }
+                if (claim.vehicle) {
+                    vehicle_id = claim.vehicle->id;
+                    v.vehicle_id = claim.vehicle->public_id;
+                }
+            }
+            if (!conflict.empty()) {
+                v.outcome += ": " + conflict;
+            }
+            // A car connected again moves to the newest connection.
+            c.execute("DELETE FROM smartcar_vehicles WHERE smartcar_vehicle_id = $1", {f.attributes.id});
+            c.execute(
+                "INSERT INTO smartcar_vehicles (smartcar_vehicle_id, connection_id, vehicle_id, vin, make, model, "
+                "model_year, conflict, next_poll_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                {f.attributes.id,
+                 connection_id,
+                 vehicle_id ? db::Value(*vehicle_id) : db::Value(),
+                 f.vin ? db::Value(*f.vin) : db::Value(),
+                 f.attributes.make,
+                 f.attributes.model,
+                 f.attributes.year ? db::Value(std::int64_t{*f.attributes.year}) : db::Value(),
+                 conflict.empty() ? db::Value() : db::Value(conflict),
+                 now});
+            result.vehicles.push_back(std::move(v));
+        }
+    });
+    spdlog::info("smartcar connection {} made for user {} with {} vehicle(s)", pid, user_id, result.vehicles.size());
+    return result;
+}
+
+json::array SmartcarService::connections_json(std::int64_t user_id, const std::optional<std::string>& public_id) {
+    return database_.with_reader([&](db::Connection& c) {
+        std::string sql =
+            "SELECT id, public_id, status, scopes, access_expires_at_ms, refresh_expires_at_ms, last_error, "
+            "created_at_ms, updated_at_ms FROM smartcar_connections WHERE user_id = $1";
+        std::vector<db::Value> params{user_id};
+        if (public_id) {
+            sql += " AND public_id = $2";
+            params.emplace_back(*public_id);
+        }
+        sql += " ORDER BY id";
+        auto rows = c.query(sql, params);
+        json::array items;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            auto r = rows.row(i);
+            json::array scopes;
+            std::string_view text = r.text(3);
+            while (!text.empty()) {
+                auto space = text.find(' ');
+                auto word = text.substr(0, space);
+                if (!word.empty()) {
+                    scopes.push_back(json::value(word));
+                }
+                text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+            }
+            json::array linked;
+            auto vehicles = c.query(
+                "SELECT s.smartcar_vehicle_id, s.vin, v.public_id, s.conflict FROM smartcar_vehicles s "
+                "LEFT JOIN vehicles v ON v.id = s.vehicle_id WHERE s.connection_id = $1 ORDER BY s.created_at_ms, "
+                "s.smartcar_vehicle_id",
+                {r.int64(0)});
+            for (std::size_t j = 0; j < vehicles.size(); ++j) {
+                auto v = vehicles.row(j);
+                linked.push_back(json::object{{"vehicle_id", v.is_null(2) ? json::value() : json::value(v.text(2))},
+                                              {"vin", v.is_null(1) ? json::value() : json::value(v.text(1))},
+                                              {"smartcar_vehicle_id", v.text(0)},
+                                              {"conflict", v.is_null(3) ? json::value() : json::value(v.text(3))}});
+            }
+            auto time = [&](std::size_t col) {
+                return r.is_null(col) ? json::value() : json::value(core::format_rfc3339(r.int64(col)));
+            };
+            json::value last_error;
+            if (!r.is_null(6)) {
+                boost::system::error_code ec;
+                last_error = json::parse(r.text(6), ec);
+            }
+            items.push_back(json::object{{"id", r.text(1)},
+                                         {"provider", "smartcar"},
+                                         {"status", r.text(2)},
+                                         {"scopes", std::move(scopes)},
+                                         {"access_token_expires_at", time(4)},
+                                         {"refresh_token_expires_at", time(5)},
+                                         {"last_error", std::move(last_error)},
+                                         {"vehicles", std::move(linked)},
+                                         {"created_at", time(7)},
+                                         {"updated_at", time(8)}});
+        }
+        return items;
+    });
+}
+
+bool SmartcarService::disconnect(std::int64_t user_id, const std::string& public_id) {
+    auto ids = database_.with_reader([&](db::Connection& c) {
+        auto rows = c.query("SELECT id, status FROM smartcar_connections WHERE user_id = $1 AND public_id = $2",
+                            {user_id, public_id});
+        return rows.empty() ? std::optional<std::pair<std::int64_t, std::string>>()
+                            : std::make_pair(rows.front().int64(0), rows.front().text(1));
+    });
+    if (!ids) {
+        return false;
+    }
+    const auto [connection_id, status] = *ids;
+    auto topics = vehicle_topics(connection_id);
+    if (status == "active") {
+        // Best effort: tell Smartcar first, so the application's access ends there too.
+        auto vehicles = database_.with_reader([&](db::Connection& c) {
+            auto rows =
+                c.query("SELECT smartcar_vehicle_id FROM smartcar_vehicles WHERE connection_id = $1", {connection_id});
+            std::vector<std::string> out;
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                out.push_back(rows.row(i).text(0));
+            }
+            return out;
+        });
+        for (const auto& vehicle : vehicles) {
+            try {
+                with_access_token(connection_id, [&](const Tokens& t) {
+                    client_->disconnect(t.access_token, vehicle);
+                    return 0;
+                });
+            } catch (const std::exception& e) {
+                spdlog::warn(
+                    "smartcar connection {}: disconnecting vehicle at Smartcar failed: {}", public_id, e.what());
+            }
+        }
+    }
+    database_.with_transaction([&](db::Connection& c) {
+        c.execute(
+            "UPDATE smartcar_connections SET status = 'disconnected', access_token = NULL, refresh_token = NULL, "
+            "access_expires_at_ms = NULL, refresh_expires_at_ms = NULL, refreshing_until_ms = NULL, updated_at_ms = $2 "
+            "WHERE id = $1",
+            {connection_id, core::now_ms()});
+        c.execute("DELETE FROM smartcar_vehicles WHERE connection_id = $1", {connection_id});
+    });
+    publish_connection(topics, "disconnected");
+    return true;
+}
+
+std::shared_ptr<std::mutex> SmartcarService::refresh_lock(std::int64_t connection_id) {
+    std::lock_guard lock(locks_mutex_);
+    auto& weak = refresh_locks_[connection_id];
+    auto strong = weak.lock();
+    if (!strong) {
+        strong = std::make_shared<std::mutex>();
+        weak = strong;
+    }
+    if (refresh_locks_.size() > 1024) {
+        std::erase_if(refresh_locks_, [](const auto& kv) { return kv.second.expired(); });
+    }
+    return strong;
+}
+
+Tokens SmartcarService::load_tokens(db::Connection& c, std::int64_t connection_id) {
+    auto rows = c.query(
+        "SELECT public_id, user_id, status, smartcar_user_id, access_token, refresh_token, access_expires_at_ms, "
+        "refresh_expires_at_ms, token_generation FROM smartcar_connections WHERE id = $1",
+        {connection_id});
+    if (rows.empty()) {
+        throw ApiError::not_found("Connection");
+    }
+    auto r = rows.front();
+    Tokens t;
+    t.connection_id = connection_id;
+    t.public_id = r.text(0);
+    t.user_id = r.int64(1);
+    t.status = r.text(2);
+    t.smartcar_user_id = r.opt_text(3).value_or("");
+    t.generation = r.int64(8);
+    if (t.status != "active" || r.is_null(4) || r.is_null(5)) {
+        return t;
+    }
+    auto access = box_.open(r.text(4), token_aad(t.public_id, "access_token"));
+    auto refresh = box_.open(r.text(5), token_aad(t.public_id, "refresh_token"));
+    if (!access || !refresh) {
+        // Never the token itself in a log: only which connection and that the key does not open it.
+        spdlog::error("smartcar connection {}: stored tokens do not open under the configured keys", t.public_id);
+        throw ApiError(500, "Internal Server Error", "Stored credentials cannot be read");
+    }
+    t.access_token = std::move(*access);
+    t.refresh_token = std::move(*refresh);
+    t.access_expires_at_ms = r.opt_int64(6).value_or(0);
+    t.refresh_expires_at_ms = r.opt_int64(7).value_or(0);
+    return t;
+}
+
+Tokens SmartcarService::fresh_tokens(std::int64_t connection_id, bool force, std::int64_t seen) {
+    auto reauth = [] {
+        return ApiError(409,
+                        "Conflict",
+                        "The Smartcar connection needs the user to connect again",
+                        "urn:motorpool:problem:smartcar:reauth_required")
+            .with_member("code", "reauth_required");
+    };
+    Tokens t = database_.with_reader([&](db::Connection& c) { return load_tokens(c, connection_id); });
+    if (t.status != "active") {
+        throw reauth();
+    }
+    const std::int64_t now = core::now_ms();
+    if ((force && t.generation != seen) || (!force && t.access_expires_at_ms > now + kRefreshMarginMs)) {
+        return t;
+    }
+    // One refresh per connection at a time: a mutex among this node's threads, a lease in the row
+    // among nodes (a row-level compare-and-set, so no transaction stays open over the HTTP call).
+    auto lock = refresh_lock(connection_id);
+    std::lock_guard guard(*lock);
+    const std::int64_t deadline = core::now_ms() + kLeaseMs + 5'000;
+    while (true) {
+        t = database_.with_reader([&](db::Connection& c) { return load_tokens(c, connection_id); });
+        if (t.status != "active") {
+            throw reauth();
+        }
+        const std::int64_t at = core::now_ms();
+        if ((force && t.generation != seen) || (!force && t.access_expires_at_ms > at + kRefreshMarginMs)) {
+            return t;  // refreshed meanwhile, here or on another node
+        }
+        std::int64_t won = database_.with_transaction([&](db::Connection& c) {
+            return c.execute(
+                "UPDATE smartcar_connections SET refreshing_until_ms = $3 WHERE id = $1 AND token_generation = $2 "
+                "AND status = 'active' AND (refreshing_until_ms IS NULL OR refreshing_until_ms < $4)",
+                {connection_id, t.generation, at + kLeaseMs, at});
+        });
+        if (won == 1) {
+            break;
+        }
+        if (at > deadline) {
+            throw ApiError::unavailable("A Smartcar token refresh is taking too long", 5);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    TokenPair pair;
+    try {
+        pair = client_->refresh(t.refresh_token);
+    } catch (const SmartcarError& e) {
+        if (refresh_failures_ != nullptr) {
+            refresh_failures_->inc();
+        }
+        if (e.is_invalid_grant()) {
+            mark_reauth_required(connection_id, e);
+            throw reauth();
+        }
+        database_.with_transaction([&](db::Connection& c) {
+            c.execute("UPDATE smartcar_connections SET refreshing_until_ms = NULL WHERE id = $1", {connection_id});
+        });
+        throw;
+    }
+    // The rotated pair is committed before anyone uses it: the old refresh token dies a minute after use.
+    const std::int64_t at = core::now_ms();
+    Tokens next = t;
+    next.access_token = pair.access_token;
+    next.refresh_token = pair.refresh_token;
+    next.access_expires_at_ms = at + pair.expires_in_s * 1000;
+    next.refresh_expires_at_ms = at + kRefreshTokenLifetimeMs;
+    next.generation = t.generation + 1;
+    database_.with_transaction([&](db::Connection& c) {
+        c.execute(
+            "UPDATE smartcar_connections SET access_token = $2, refresh_token = $3, access_expires_at_ms = $4, "
+            "refresh_expires_at_ms = $5, token_generation = token_generation + 1, refreshing_until_ms = NULL, "
+            "last_error = NULL, updated_at_ms = $6 WHERE id = $1 AND token_generation = $7",
+            {connection_id,
+             box_.seal(next.access_token, token_aad(t.public_id, "access_token")),
+             box_.seal(next.refresh_token, token_aad(t.public_id, "refresh_token")),
+             next.access_expires_at_ms,
+             next.refresh_expires_at_ms,
+             at,
+             t.generation});
+    });
+    if (refreshes_ != nullptr) {
+        refreshes_->inc();
+    }
+    refresh_count_.fetch_add(1);
+    return next;
+}
+
+std::int64_t SmartcarService::refreshes() const {
+    return refresh_count_.load();
+}
+
+void SmartcarService::mark_reauth_required(std::int64_t connection_id, const SmartcarError& error) {
+    const std::int64_t now = core::now_ms();
+    std::string last_error =
+        core::to_json_text(json::object{{"type", error.type()},
+                                        {"code", error.code() ? json::value(*error.code()) : nullptr},
+                                        {"description", error.description()},
+                                        {"at", core::format_rfc3339(now)}});
+    database_.with_transaction([&](db::Connection& c) {
+        c.execute(
+            "UPDATE smartcar_connections SET status = 'reauth_required', refreshing_until_ms = NULL, last_error = $2, "
+            "updated_at_ms = $3 WHERE id = $1",
+            {connection_id, last_error, now});
+    });
+    spdlog::warn(
+        "smartcar connection {}: refresh refused ({}); the user must connect again", connection_id, error.type());
+    publish_connection(vehicle_topics(connection_id), "reauth_required");
+}
+
+std::vector<std::pair<std::string, std::string>> SmartcarService::vehicle_topics(std::int64_t connection_id) {
+    auto rows = database_.with_reader([&](db::Connection& c) {
+        return c.query(
+            "SELECT v.public_id, s.public_id FROM smartcar_connections s JOIN smartcar_vehicles sv ON "
+            "sv.connection_id = s.id JOIN vehicles v ON v.id = sv.vehicle_id WHERE s.id = $1",
+            {connection_id});
+    });
+    std::vector<std::pair<std::string, std::string>> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        out.emplace_back(rows.row(i).text(0), rows.row(i).text(1));
+    }
+    return out;
+}
+
+void SmartcarService::publish_connection(const std::vector<std::pair<std::string, std::string>>& vehicles,
+                                         const std::string& status) {
+    // Watchers of the connection's vehicles learn that its data stops (CONNECTION frames).
+    for (const auto& [vehicle, connection] : vehicles) {
+        core::Event event;
+        event.topic = "vehicle." + vehicle;
+        event.type = "CONNECTION";
+        event.payload = core::to_json_text(json::object{{"type", "CONNECTION"},
+                                                        {"vehicle_id", vehicle},
+                                                        {"connection_id", connection},
+                                                        {"provider", "smartcar"},
+                                                        {"status", status}});
+        bus_.publish(event);
+    }
+}
+
+}  // namespace motorpool::smartcar
