@@ -90,9 +90,10 @@ App::App(core::Config config) : config_(std::move(config)) {
     auth_ = auth::install(*router_, *database_, auth::auth_options_from(config_));
     auth::set_mail_notifier(*auth_, [mailer = mailer_.get()] { mailer->notify(); });
     vehicles_ = vehicles::install(*router_, *database_);
-    ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_);
+    auto live_refresh = std::make_shared<telemetry::LiveRefresh>();
+    ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_, nullptr, live_refresh);
     smartcar_ = smartcar::install(
-        *router_, *database_, events_, *ingestor_, &metrics_, smartcar::smartcar_options_from(config_));
+        *router_, *database_, events_, *ingestor_, &metrics_, smartcar::smartcar_options_from(config_), live_refresh);
     if (database_->dialect() == db::Dialect::Postgres) {
         relay_ = std::make_unique<db::PgEventRelay>(
             config_.pg_listen_url.empty() ? config_.database_url : config_.pg_listen_url, events_, &metrics_);
@@ -112,6 +113,7 @@ void App::start() {
     server_ = std::make_unique<http::Server>(server_options(config_), *router_, metrics_);
     server_->start();
     smartcar::set_local_origin(*smartcar_, "http://127.0.0.1:" + std::to_string(server_->port()));
+    smartcar::start_jobs(*smartcar_);
     mailer_->start();
     retention_->start();
     if (relay_) {
@@ -142,6 +144,7 @@ void App::shutdown() {
     // Handlers are done; queued blocking jobs finish before the database goes away. Both the
     // workers and the group-commit writer complete into the server's io_contexts, so they are
     // joined before server_ (and with it the contexts) is destroyed in ~App.
+    smartcar::stop_jobs(*smartcar_);
     workers_->join();
     mailer_->stop();
     retention_->stop();

@@ -276,6 +276,8 @@ Config Config::load(const EnvSource& source) {
         r.fail("MOTORPOOL_SMARTCAR_POLL_INTERVAL", "must be at least 1s");
     }
     r.string("SMARTCAR_SIM_FAULTS", c.smartcar_sim_faults);
+    r.string("SMARTCAR_WEBHOOK_ID", c.smartcar_webhook_id);
+    r.boolean("MOTORPOOL_WEBHOOK_PROCESSING", c.webhook_processing);
     if (auto v = source.get("CORS_ORIGINS")) {
         c.cors_origins = split_list(*v);
     }
@@ -488,6 +490,8 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("SMARTCAR_SCOPES", smartcar_scopes);
     add("MOTORPOOL_SMARTCAR_POLL_INTERVAL", std::to_string(smartcar_poll_interval.count()) + "ms");
     add("SMARTCAR_SIM_FAULTS", smartcar_sim_faults);
+    add("SMARTCAR_WEBHOOK_ID", smartcar_webhook_id);
+    add("MOTORPOOL_WEBHOOK_PROCESSING", webhook_processing ? "true" : "false");
     add("CORS_ORIGINS", join(cors_origins));
     add("FRONTEND_URL", frontend_url);
     add("MOTORPOOL_SMTP_URL", mask_url_password(smtp_url));

@@ -17,6 +17,7 @@
 #include "auth/auth.hpp"
 #include "core/errors.hpp"
 #include "core/ids.hpp"
+#include "core/json.hpp"
 #include "core/time.hpp"
 #include "http/websocket.hpp"
 #include "live/live.hpp"
@@ -127,7 +128,8 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
     void expiry_changed() { wake.cancel(); }
 
     void error(std::string_view code, std::string_view message, const json::value& topic = nullptr) {
-        send(json::serialize(json::object{{"type", "ERROR"}, {"code", code}, {"message", message}, {"topic", topic}}));
+        send(core::to_json_text(
+            json::object{{"type", "ERROR"}, {"code", code}, {"message", message}, {"topic", topic}}));
     }
 
     // One loop writes the frames and watches the token's expiry, so that an idle socket costs one
@@ -247,7 +249,7 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
         if (const auto* id = frame.if_contains("id")) {
             pong["id"] = *id;
         }
-        session->send(json::serialize(pong));
+        session->send(core::to_json_text(pong));
     } else if (type == "SUBSCRIBE" || type == "UNSUBSCRIBE") {
         auto topic = string_field(frame, "topic");
         if (!topic || topic->empty() || topic->size() > 200) {
@@ -258,11 +260,11 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
             if (session->subscriptions.erase(*topic) > 0 && subscriptions_ != nullptr) {
                 subscriptions_->add(-1);
             }
-            session->send(json::serialize(json::object{{"type", "UNSUBSCRIBED"}, {"topic", *topic}}));
+            session->send(core::to_json_text(json::object{{"type", "UNSUBSCRIBED"}, {"topic", *topic}}));
             co_return;
         }
         if (session->subscriptions.contains(*topic)) {
-            session->send(json::serialize(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
+            session->send(core::to_json_text(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
             co_return;
         }
         if (session->subscriptions.size() >= options_.max_subscriptions) {
@@ -313,7 +315,7 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
         if (subscriptions_ != nullptr) {
             subscriptions_->add(1);
         }
-        session->send(json::serialize(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
+        session->send(core::to_json_text(json::object{{"type", "SUBSCRIBED"}, {"topic", *topic}}));
     } else if (type == "AUTH") {
         auto token = string_field(frame, "token");
         std::shared_ptr<const http::Principal> fresh;
@@ -331,7 +333,7 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
         session->principal.expires_at_ms = fresh->expires_at_ms;
         session->principal.role = fresh->role;
         session->expiry_changed();
-        session->send(json::serialize(
+        session->send(core::to_json_text(
             json::object{{"type", "AUTHENTICATED"}, {"expires_at", core::format_rfc3339(fresh->expires_at_ms)}}));
     } else {
         session->error("bad_frame", "unknown frame type; expected SUBSCRIBE, UNSUBSCRIBE, PING or AUTH");

@@ -360,9 +360,9 @@ std::vector<std::string> Client::permissions(const std::string& access_token, co
     return out;
 }
 
-std::vector<BatchItem> Client::batch(const std::string& access_token,
-                                     const std::string& vehicle_id,
-                                     const std::vector<std::string>& paths) {
+json::array Client::batch(const std::string& access_token,
+                          const std::string& vehicle_id,
+                          const std::vector<std::string>& paths) {
     json::array requests;
     for (const auto& p : paths) {
         requests.push_back(json::object{{"path", p}});
@@ -373,29 +373,11 @@ std::vector<BatchItem> Client::batch(const std::string& access_token,
                   core::to_json_text(json::object{{"requests", std::move(requests)}}),
                   false);
     json::value body = parse_body(r);
-    std::vector<BatchItem> items;
-    const auto* responses = body.is_object() ? body.as_object().if_contains("responses") : nullptr;
+    auto* responses = body.is_object() ? body.as_object().if_contains("responses") : nullptr;
     if (responses == nullptr || !responses->is_array()) {
         throw SmartcarError(200, "SDK_ERROR", std::nullopt, "Smartcar's batch answer is malformed");
     }
-    for (const auto& item : responses->as_array()) {
-        if (!item.is_object()) {
-            continue;
-        }
-        const auto& o = item.as_object();
-        BatchItem b;
-        if (const auto* p = o.if_contains("path"); p != nullptr && p->is_string()) {
-            b.path = std::string(p->as_string());
-        }
-        if (const auto* c = o.if_contains("code"); c != nullptr && c->is_number()) {
-            b.code = c->to_number<int>();
-        }
-        if (const auto* bd = o.if_contains("body")) {
-            b.body = *bd;
-        }
-        items.push_back(std::move(b));
-    }
-    return items;
+    return std::move(responses->as_array());
 }
 
 std::string Client::application_token() {

@@ -7,7 +7,9 @@
 #include "core/ids.hpp"
 #include "core/secret_box.hpp"
 #include "core/text.hpp"
+#include "smartcar/poller.hpp"
 #include "smartcar/service.hpp"
+#include "smartcar/webhooks.hpp"
 #include "vehicles/vin.hpp"
 
 namespace motorpool::smartcar {
@@ -68,8 +70,20 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
                                          core::EventBus& bus,
                                          telemetry::Ingestor& ingestor,
                                          core::MetricsRegistry* metrics,
-                                         SmartcarOptions options) {
+                                         SmartcarOptions options,
+                                         std::shared_ptr<telemetry::LiveRefresh> refresh) {
     auto service = std::make_shared<SmartcarService>(database, bus, ingestor, metrics, std::move(options));
+    PollerOptions poll;
+    poll.interval = service->options().poll_interval;
+    auto poller = std::make_shared<Poller>(*service, ingestor, poll);
+    WebhookOptions hooks;
+    hooks.process = service->options().process_webhooks;
+    auto processor = std::make_shared<WebhookProcessor>(*service, ingestor, bus, metrics, hooks);
+    service->set_jobs(poller, processor);
+    install_webhooks(router, *service, processor, metrics);
+    if (refresh) {
+        refresh->fetch = [poller](std::int64_t vehicle_id) { return poller->poll_now(vehicle_id); };
+    }
 
     router.add(
         http::Method::Get,
@@ -235,6 +249,14 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         authenticated());
 
     return service;
+}
+
+void start_jobs(SmartcarService& service) {
+    service.start_jobs();
+}
+
+void stop_jobs(SmartcarService& service) {
+    service.stop_jobs();
 }
 
 void set_local_origin(SmartcarService& service, const std::string& origin) {

@@ -11,6 +11,8 @@
 #include "core/json.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "smartcar/poller.hpp"
+#include "smartcar/webhooks.hpp"
 #include "vehicles/vehicles.hpp"
 #include "vehicles/vin.hpp"
 
@@ -94,6 +96,8 @@ SmartcarOptions smartcar_options_from(const core::Config& config) {
     o.encryption_key = config.encryption_key;
     o.previous_keys = config.encryption_keys_previous;
     o.poll_interval = config.smartcar_poll_interval;
+    o.webhook_id = config.smartcar_webhook_id;
+    o.process_webhooks = config.webhook_processing;
     return o;
 }
 
@@ -297,6 +301,16 @@ ConnectResult SmartcarService::complete_connection(std::int64_t user_id, const s
             result.vehicles.push_back(std::move(v));
         }
     });
+    if (!options_.webhook_id.empty()) {
+        // Webhook deliveries for these vehicles (best effort: polling covers a failed subscription).
+        for (const auto& f : found) {
+            try {
+                client_->subscribe(tokens.access_token, f.attributes.id, options_.webhook_id);
+            } catch (const SmartcarError& e) {
+                spdlog::warn("smartcar connection {}: webhook subscription failed: {}", pid, e.what());
+            }
+        }
+    }
     spdlog::info("smartcar connection {} made for user {} with {} vehicle(s)", pid, user_id, result.vehicles.size());
     return result;
 }
@@ -546,6 +560,43 @@ Tokens SmartcarService::fresh_tokens(std::int64_t connection_id, bool force, std
 
 std::int64_t SmartcarService::refreshes() const {
     return refresh_count_.load();
+}
+
+std::int64_t SmartcarService::renew_expiring_refresh_tokens(std::int64_t within_ms) {
+    auto rows = database_.with_reader([&](db::Connection& c) {
+        return c.query(
+            "SELECT id, token_generation FROM smartcar_connections WHERE status = 'active' AND "
+            "refresh_expires_at_ms < $1 ORDER BY refresh_expires_at_ms LIMIT 100",
+            {core::now_ms() + within_ms});
+    });
+    std::int64_t renewed = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        try {
+            auto before = rows.row(i).int64(1);
+            if (fresh_tokens(rows.row(i).int64(0), true, before).generation != before) {
+                ++renewed;
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn(
+                "smartcar connection {}: renewing the refresh token failed: {}", rows.row(i).int64(0), e.what());
+        }
+    }
+    return renewed;
+}
+
+void SmartcarService::set_jobs(std::shared_ptr<Poller> poller, std::shared_ptr<WebhookProcessor> webhooks) {
+    poller_ = std::move(poller);
+    webhooks_ = std::move(webhooks);
+}
+
+void SmartcarService::start_jobs() {
+    poller_->start();
+    webhooks_->start();
+}
+
+void SmartcarService::stop_jobs() {
+    poller_->stop();
+    webhooks_->stop();
 }
 
 void SmartcarService::mark_reauth_required(std::int64_t connection_id, const SmartcarError& error) {

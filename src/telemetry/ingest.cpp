@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json.hpp"
 #include "core/time.hpp"
 #include "telemetry/telemetry.hpp"
 #include "values.hpp"
@@ -152,10 +153,11 @@ void Ingestor::publish(const std::string& vehicle_public_id, const std::vector<S
     core::Event event;
     event.topic = "vehicle." + vehicle_public_id;
     event.type = "SIGNALS";
-    event.payload = json::serialize(json::object{{"type", "SIGNALS"},
-                                                 {"vehicle_id", vehicle_public_id},
-                                                 {"signals", std::move(signals)},
-                                                 {"published_at_ms", core::now_ms()}});
+    event.payload = core::to_json_text(json::object{{"type", "SIGNALS"},
+                                                    {"vehicle_id", vehicle_public_id},
+                                                    {"signals", std::move(signals)},
+                                                    {"published_at_ms", core::now_ms()}},
+                                       core::WholeDoubles::KeepFraction);
     bus_->publish(event);
 }
 

@@ -30,6 +30,18 @@ Actor actor_of(const Request& req) {
     return Actor{req.require_principal().user_id, auth::role_of(req)};
 }
 
+// ?refresh=true|false (422 for anything else).
+bool wants_refresh(const Request& req) {
+    auto v = req.query_param("refresh");
+    if (!v || *v == "false") {
+        return false;
+    }
+    if (*v != "true") {
+        throw ApiError::validation({{"refresh", "must be true or false"}});
+    }
+    return true;
+}
+
 json::value unit_json(const SignalInfo& s) {
     return s.unit.empty() ? json::value(nullptr) : json::value(s.unit);
 }
@@ -156,7 +168,9 @@ using View = json::value (*)(const std::map<int, LatestValue>&);
 
 }  // namespace
 
-void register_routes(http::Router& router, const std::shared_ptr<TelemetryService>& svc) {
+void register_routes(http::Router& router,
+                     const std::shared_ptr<TelemetryService>& svc,
+                     std::shared_ptr<LiveRefresh> refresh) {
     router.add(
         Method::Get,
         "/api/v1/signals",
@@ -301,9 +315,14 @@ void register_routes(http::Router& router, const std::shared_ptr<TelemetryServic
         router.add(
             Method::Get,
             std::string("/api/v1/vehicles/{id}/") + name,
-            [svc, view, what](Request req) -> net::awaitable<Response> {
-                auto job = [svc, actor = actor_of(req), key = std::string(req.param("id"))] {
-                    return svc->latest(svc->authorize(actor, key, false).id);
+            [svc, view, what, refresh](Request req) -> net::awaitable<Response> {
+                const bool live = wants_refresh(req);
+                auto job = [svc, refresh, live, actor = actor_of(req), key = std::string(req.param("id"))] {
+                    auto ref = svc->authorize(actor, key, false);
+                    if (live && refresh->fetch) {
+                        refresh->fetch(ref.id);  // a vehicle no live source reaches shows its stored data
+                    }
+                    return svc->latest(ref.id);
                 };
                 auto values = co_await svc->database().workers().run(std::move(job));
                 json::value body = view(values);
@@ -318,9 +337,13 @@ void register_routes(http::Router& router, const std::shared_ptr<TelemetryServic
     router.add(
         Method::Get,
         "/api/v1/vehicles/{id}/all",
-        [svc](Request req) -> net::awaitable<Response> {
-            auto job = [svc, actor = actor_of(req), key = std::string(req.param("id"))] {
+        [svc, refresh](Request req) -> net::awaitable<Response> {
+            const bool live = wants_refresh(req);
+            auto job = [svc, refresh, live, actor = actor_of(req), key = std::string(req.param("id"))] {
                 auto ref = svc->authorize(actor, key, false);
+                if (live && refresh->fetch) {
+                    refresh->fetch(ref.id);
+                }
                 return std::make_pair(ref, svc->latest(ref.id));
             };
             auto [ref, values] = co_await svc->database().workers().run(std::move(job));
@@ -367,13 +390,14 @@ std::shared_ptr<Ingestor> install(http::Router& router,
                                   db::Database& database,
                                   core::EventBus& bus,
                                   core::MetricsRegistry* metrics,
-                                  std::shared_ptr<core::Clock> clock) {
+                                  std::shared_ptr<core::Clock> clock,
+                                  std::shared_ptr<LiveRefresh> refresh) {
     if (!clock) {
         clock = std::make_shared<core::SystemClock>();
     }
     auto ingestor = std::make_shared<Ingestor>(database, &bus, metrics);
     auto service = std::make_shared<TelemetryService>(database, ingestor, std::move(clock));
-    register_routes(router, service);
+    register_routes(router, service, refresh ? std::move(refresh) : std::make_shared<LiveRefresh>());
     return ingestor;
 }
 

@@ -272,7 +272,7 @@ std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehic
             s.vehicle_id = vehicle_id;
             s.signal = location->id;
             s.t_ms = t.value_or(0);
-            s.text = json::serialize(value);
+            s.text = core::to_json_text(value, core::WholeDoubles::KeepFraction);
             out.push_back(std::move(s));
         } else if (heading) {
             r.fail("heading", "needs latitude and longitude");

@@ -79,6 +79,25 @@ ApiUser create_user_and_login(TestApp& app, const std::string& email, auth::Role
     return {std::string(body.at("access_token").as_string()), std::string(body.at("user").at("id").as_string())};
 }
 
+std::string target_of(const std::string& url) {
+    auto scheme = url.find("://");
+    auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+    return slash == std::string::npos ? "/" : url.substr(slash);
+}
+
+http::ClientResponse connect_smartcar(TestApp& app, const std::string& token, const std::string& query) {
+    auto r = call(app, "GET", "/api/v1/connect/smartcar" + query, token);
+    if (r.status != 200) {
+        throw std::runtime_error("connect url: " + std::to_string(r.status) + " " + r.body);
+    }
+    std::string url(r.json().at("url").as_string());
+    auto approved = app.client().get(target_of(url) + "&approve=true");
+    if (approved.status != 302) {
+        throw std::runtime_error("simulator approval: " + std::to_string(approved.status) + " " + approved.body);
+    }
+    return app.client().get(target_of(approved.header("Location").value_or("")));
+}
+
 http::ClientResponse call(TestApp& app,
                           const std::string& method,
                           const std::string& path,

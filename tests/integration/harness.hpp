@@ -60,6 +60,12 @@ http::ClientResponse call(TestApp& app,
                           const std::string& token,
                           const std::optional<boost::json::value>& body = std::nullopt);
 
+/// "http://127.0.0.1:1234/a?b" -> "/a?b"
+std::string target_of(const std::string& url);
+/// Connects the user's (new) simulated Smartcar account: the Connect URL (with `query` such as
+/// "?vin=..."), the simulator's approval, and our callback's answer.
+http::ClientResponse connect_smartcar(TestApp& app, const std::string& token, const std::string& query = "");
+
 /// A plain TCP connection for sending arbitrary bytes and reading raw answers.
 class RawConnection {
 public:

@@ -33,13 +33,6 @@ std::string query_value(const std::string& url, const std::string& name) {
     return url.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
 }
 
-// "http://127.0.0.1:1234/a?b" -> "/a?b"
-std::string target_of(const std::string& url) {
-    auto scheme = url.find("://");
-    auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-    return slash == std::string::npos ? "/" : url.substr(slash);
-}
-
 class SmartcarTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -60,8 +53,7 @@ protected:
         return r.header("Location").value_or("");
     }
     http::ClientResponse connect(const std::string& token, const std::string& query = "") {
-        std::string location = approval_redirect(connect_url(token, query), "true");
-        return app_->client().get(target_of(location));
+        return connect_smartcar(*app_, token, query);
     }
     std::int64_t connection_row(const std::string& public_id) {
         return app_->app().database().with_reader([&](db::Connection& c) {

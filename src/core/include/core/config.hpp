@@ -66,6 +66,8 @@ struct Config {
     std::string smartcar_scopes =                // SMARTCAR_SCOPES, space separated
         "read_vehicle_info read_vin read_location read_odometer read_battery read_charge control_charge";
     std::chrono::milliseconds smartcar_poll_interval{30 * 60'000};  // MOTORPOOL_SMARTCAR_POLL_INTERVAL
+    std::string smartcar_webhook_id;                // SMARTCAR_WEBHOOK_ID: vehicles are subscribed at connect
+    bool webhook_processing = true;                 // MOTORPOOL_WEBHOOK_PROCESSING: false logs deliveries only
     std::string smartcar_sim_faults;                // SMARTCAR_SIM_FAULTS: the simulator's initial faults (JSON)
     std::vector<std::string> cors_origins;          // CORS_ORIGINS, comma separated; "*" allows any
     std::string frontend_url;                       // FRONTEND_URL

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 namespace motorpool::smartcar {
@@ -79,13 +80,6 @@ struct VehicleAttributes {
     std::optional<int> year;
 };
 
-/// One batch item: its path ("/battery"), status and body (Smartcar's error body when not 200).
-struct BatchItem {
-    std::string path;
-    int code = 0;
-    boost::json::value body;
-};
-
 class Client {
 public:
     explicit Client(ClientOptions options);
@@ -102,9 +96,10 @@ public:
     std::optional<std::string> vin(const std::string& access_token, const std::string& vehicle_id);
     /// The permissions the user granted (every page).
     std::vector<std::string> permissions(const std::string& access_token, const std::string& vehicle_id);
-    std::vector<BatchItem> batch(const std::string& access_token,
-                                 const std::string& vehicle_id,
-                                 const std::vector<std::string>& paths);
+    /// The batch answer's items, as Smartcar wrote them: {path, code, body, headers}.
+    boost::json::array batch(const std::string& access_token,
+                             const std::string& vehicle_id,
+                             const std::vector<std::string>& paths);
     /// v3: the vehicle's signals (the "data" array). `token` is an application token with
     /// `smartcar_user_id`, or a user's v2 token (empty user id).
     boost::json::value signals(const std::string& token,

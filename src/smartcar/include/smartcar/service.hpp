@@ -43,6 +43,9 @@ struct ConnectResult {
     std::vector<Vehicle> vehicles;
 };
 
+class Poller;
+class WebhookProcessor;
+
 class SmartcarService {
 public:
     SmartcarService(db::Database& database,
@@ -93,6 +96,17 @@ public:
 
     std::int64_t refreshes() const;
 
+    /// Renews refresh tokens that expire within `within_ms` (a week by default): Smartcar's last
+    /// for 60 days and only a refresh renews them. Returns how many were renewed.
+    std::int64_t renew_expiring_refresh_tokens(std::int64_t within_ms = 7LL * 24 * 3600 * 1000);
+
+    /// The background jobs: polling (with refresh-token renewal) and webhook processing.
+    void start_jobs();
+    void stop_jobs();
+    Poller& poller() { return *poller_; }
+    WebhookProcessor& webhooks() { return *webhooks_; }
+    void set_jobs(std::shared_ptr<Poller> poller, std::shared_ptr<WebhookProcessor> webhooks);
+
 private:
     std::shared_ptr<std::mutex> refresh_lock(std::int64_t connection_id);
     Tokens load_tokens(db::Connection& c, std::int64_t connection_id);
@@ -113,6 +127,8 @@ private:
     core::Counter* refreshes_ = nullptr;
     core::Counter* refresh_failures_ = nullptr;
     std::atomic<std::int64_t> refresh_count_{0};
+    std::shared_ptr<Poller> poller_;
+    std::shared_ptr<WebhookProcessor> webhooks_;
 };
 
 /// The problem a Smartcar failure becomes: 502 with Smartcar's type and code (429 passes on as 429

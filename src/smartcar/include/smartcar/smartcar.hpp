@@ -38,6 +38,8 @@ struct SmartcarOptions {
     std::string encryption_key;              // base64, 32 bytes
     std::vector<std::string> previous_keys;  // base64; open only
     std::chrono::milliseconds poll_interval{30 * 60'000};
+    std::string webhook_id;        // vehicles are subscribed to it when connected (empty: none)
+    bool process_webhooks = true;  // false: deliveries are logged, processed later
     std::chrono::milliseconds client_timeout{30'000};
 };
 
@@ -45,13 +47,19 @@ SmartcarOptions smartcar_options_from(const core::Config& config);
 
 class SmartcarService;
 
-/// Mounts /api/v1/connect/smartcar, /oauth/smartcar/callback and /api/v1/connections.
+/// Mounts /api/v1/connect/smartcar, /oauth/smartcar/callback, /api/v1/connections,
+/// /webhooks/smartcar and /api/v1/webhook-events; fills `refresh` for the vehicle-data views.
+/// Jobs start with start_jobs(service).
 std::shared_ptr<SmartcarService> install(http::Router& router,
                                          db::Database& database,
                                          core::EventBus& bus,
                                          telemetry::Ingestor& ingestor,
                                          core::MetricsRegistry* metrics,
-                                         SmartcarOptions options);
+                                         SmartcarOptions options,
+                                         std::shared_ptr<telemetry::LiveRefresh> refresh = nullptr);
+
+void start_jobs(SmartcarService& service);
+void stop_jobs(SmartcarService& service);
 
 /// Once the server listens: this server's origin ("http://127.0.0.1:8000"), the default for the
 /// redirect URI and, in simulated mode, the base of the simulator's origins.

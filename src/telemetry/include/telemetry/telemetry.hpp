@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -113,11 +114,20 @@ private:
 
 class TelemetryService;
 
+/// `?refresh=true` on the convenience views asks a live source (Smartcar) for the vehicle's data
+/// first. Filled at startup once that module exists. `fetch` runs on a worker thread with the
+/// vehicle's internal id, returns false when no live source reaches the vehicle (stored data is
+/// shown), and throws core::ApiError (429 with Retry-After, 502) to refuse.
+struct LiveRefresh {
+    std::function<bool(std::int64_t vehicle_id)> fetch;
+};
+
 /// Wires the vehicle-data routes; returns the ingestor other modules (Smartcar) feed.
 std::shared_ptr<Ingestor> install(http::Router& router,
                                   db::Database& database,
                                   core::EventBus& bus,
                                   core::MetricsRegistry* metrics,
-                                  std::shared_ptr<core::Clock> clock = nullptr);
+                                  std::shared_ptr<core::Clock> clock = nullptr,
+                                  std::shared_ptr<LiveRefresh> refresh = nullptr);
 
 }  // namespace motorpool::telemetry

@@ -1,0 +1,76 @@
+#pragma once
+// Smartcar webhooks: POST /webhooks/smartcar checks SC-Signature (HMAC-SHA256 of the raw body
+// under the application management token, constant time, before parsing), answers VERIFY, and
+// commits every other delivery to a durable log (deduplicated by eventId) before its 200. A
+// processor ingests from the log behind the answers; what was acknowledged survives a crash and
+// is processed at the next start. Admins read and clear the log at /api/v1/webhook-events.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/event_bus.hpp"
+#include "core/metrics.hpp"
+#include "http/router.hpp"
+#include "smartcar/service.hpp"
+#include "telemetry/telemetry.hpp"
+
+namespace motorpool::smartcar {
+
+struct WebhookOptions {
+    bool process = true;              // false: log only (MOTORPOOL_WEBHOOK_PROCESSING)
+    std::chrono::hours keep{8 * 24};  // processed deliveries kept (dedup window: 7 days and more)
+    int batch = 500;                  // deliveries processed per pass
+};
+
+class WebhookProcessor {
+public:
+    WebhookProcessor(SmartcarService& service,
+                     telemetry::Ingestor& ingestor,
+                     core::EventBus& bus,
+                     core::MetricsRegistry* metrics,
+                     WebhookOptions options);
+    ~WebhookProcessor();
+    WebhookProcessor(const WebhookProcessor&) = delete;
+    WebhookProcessor& operator=(const WebhookProcessor&) = delete;
+
+    void start();
+    void stop();
+    /// A delivery was committed: process soon.
+    void notify();
+    /// Processes pending deliveries until none is left; returns how many (tests, operations).
+    std::int64_t drain();
+
+private:
+    void run();
+    std::int64_t process_batch();
+    std::string process(const std::string& event_type,
+                        const std::string& body,
+                        std::int64_t received_at_ms,
+                        std::string& status);
+
+    SmartcarService& service_;
+    telemetry::Ingestor& ingestor_;
+    core::EventBus& bus_;
+    WebhookOptions options_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool pending_ = false;
+    bool stopping_ = false;
+    std::thread thread_;
+    std::mutex drain_mutex_;  // one pass at a time in this process
+    core::Counter* processed_ = nullptr;
+};
+
+/// POST /webhooks/smartcar and the admin log routes.
+void install_webhooks(http::Router& router,
+                      SmartcarService& service,
+                      std::shared_ptr<WebhookProcessor> processor,
+                      core::MetricsRegistry* metrics);
+
+}  // namespace motorpool::smartcar

@@ -1,0 +1,242 @@
+#include "smartcar/poller.hpp"
+
+#include <random>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/json.hpp"
+#include "core/time.hpp"
+#include "smartcar/convert.hpp"
+
+namespace motorpool::smartcar {
+
+namespace json = boost::json;
+using core::ApiError;
+
+namespace {
+
+constexpr const char* kDueColumns =
+    "SELECT sv.smartcar_vehicle_id, sv.connection_id, sv.vehicle_id, v.public_id, c.smartcar_user_id, "
+    "sv.next_poll_at_ms FROM smartcar_vehicles sv JOIN smartcar_connections c ON c.id = sv.connection_id "
+    "JOIN vehicles v ON v.id = sv.vehicle_id WHERE c.status = 'active'";
+
+std::string error_json(const SmartcarError& e, std::int64_t now) {
+    return core::to_json_text(json::object{{"type", e.type()},
+                                           {"code", e.code() ? json::value(*e.code()) : nullptr},
+                                           {"description", e.description()},
+                                           {"at", core::format_rfc3339(now)}});
+}
+
+}  // namespace
+
+Poller::Poller(SmartcarService& service, telemetry::Ingestor& ingestor, PollerOptions options)
+    : service_(service), ingestor_(ingestor), options_(options) {}
+
+Poller::~Poller() {
+    stop();
+}
+
+void Poller::start() {
+    std::lock_guard lock(mutex_);
+    if (scheduler_.joinable()) {
+        return;
+    }
+    stopping_ = false;
+    scheduler_ = std::thread([this] { schedule_loop(); });
+    for (int i = 0; i < std::max(1, options_.concurrency); ++i) {
+        workers_.emplace_back([this] { work_loop(); });
+    }
+}
+
+void Poller::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        queue_.clear();
+    }
+    wake_.notify_all();
+    if (scheduler_.joinable()) {
+        scheduler_.join();
+    }
+    for (auto& w : workers_) {
+        w.join();
+    }
+    workers_.clear();
+}
+
+std::int64_t Poller::polls() const {
+    return polls_.load();
+}
+
+std::int64_t Poller::next_poll_time(std::int64_t now) {
+    thread_local std::mt19937_64 rng(core::random_u64());
+    const std::int64_t interval = options_.interval.count();
+    const std::int64_t jitter = interval / 10;  // +-10 %
+    return now + interval + (jitter > 0 ? std::uniform_int_distribution<std::int64_t>(-jitter, jitter)(rng) : 0);
+}
+
+void Poller::schedule_loop() {
+    std::int64_t last_renewal = 0;
+    while (true) {
+        if (const std::int64_t now = core::now_ms(); now - last_renewal > 10 * 60'000) {
+            last_renewal = now;
+            try {
+                service_.renew_expiring_refresh_tokens();
+            } catch (const std::exception& e) {
+                spdlog::warn("smartcar: renewing refresh tokens failed: {}", e.what());
+            }
+        }
+        int room = 0;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, options_.tick, [&] { return stopping_; });
+            if (stopping_) {
+                return;
+            }
+            room = options_.concurrency - busy_ - static_cast<int>(queue_.size());
+        }
+        if (room <= 0) {
+            continue;
+        }
+        std::vector<Due> claimed;
+        try {
+            const std::int64_t now = core::now_ms();
+            auto rows = service_.database().with_reader([&](db::Connection& c) {
+                return c.query(std::string(kDueColumns) +
+                                   " AND sv.next_poll_at_ms <= $1 AND sv.next_call_at_ms <= $1 "
+                                   "ORDER BY sv.next_poll_at_ms LIMIT $2",
+                               {now, std::int64_t{room}});
+            });
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                auto r = rows.row(i);
+                // Claimed by moving its next poll time, only if no other node moved it first.
+                std::int64_t won = service_.database().with_transaction([&](db::Connection& c) {
+                    return c.execute(
+                        "UPDATE smartcar_vehicles SET next_poll_at_ms = $3 WHERE smartcar_vehicle_id = $1 "
+                        "AND next_poll_at_ms = $2",
+                        {r.text(0), r.int64(5), next_poll_time(now)});
+                });
+                if (won == 1) {
+                    claimed.push_back({r.text(0), r.int64(1), r.int64(2), r.text(3), r.opt_text(4).value_or("")});
+                }
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("smartcar poller: looking for due vehicles failed: {}", e.what());
+            continue;
+        }
+        if (!claimed.empty()) {
+            std::lock_guard lock(mutex_);
+            for (auto& d : claimed) {
+                queue_.push_back(std::move(d));
+            }
+        }
+        wake_.notify_all();
+    }
+}
+
+void Poller::work_loop() {
+    while (true) {
+        Due due;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (stopping_) {
+                return;
+            }
+            due = std::move(queue_.front());
+            queue_.pop_front();
+            ++busy_;
+        }
+        try {
+            poll(due);
+        } catch (const SmartcarError& e) {
+            spdlog::info("smartcar poll of vehicle {} failed: {}", due.vehicle_public_id, e.what());
+        } catch (const std::exception& e) {
+            spdlog::info("smartcar poll of vehicle {} skipped: {}", due.vehicle_public_id, e.what());
+        }
+        std::lock_guard lock(mutex_);
+        --busy_;
+    }
+}
+
+void Poller::poll(const Due& due) {
+    auto& client = service_.client();
+    const std::int64_t started = core::now_ms();
+    std::vector<telemetry::Sample> samples;
+    try {
+        if (service_.options().api_version == 3 && !due.smartcar_user_id.empty()) {
+            json::value data =
+                client.signals(client.application_token(), due.smartcar_user_id, due.smartcar_vehicle_id);
+            samples = samples_from_signals(data.as_array(), due.vehicle_id, telemetry::Source::Poll, started);
+        } else {
+            json::array items = service_.with_access_token(due.connection_id, [&](const Tokens& t) {
+                return client.batch(t.access_token, due.smartcar_vehicle_id, poll_paths());
+            });
+            samples = samples_from_v2(items, due.vehicle_id, telemetry::Source::Poll, started);
+        }
+    } catch (const SmartcarError& e) {
+        const std::int64_t now = core::now_ms();
+        const std::int64_t wait = e.is_rate_limit() ? std::max(1, e.retry_after_s) * 1000LL : 0;
+        service_.database().with_transaction([&](db::Connection& c) {
+            c.execute(
+                "UPDATE smartcar_vehicles SET last_error = $2, next_call_at_ms = CASE WHEN $3 > next_call_at_ms "
+                "THEN $3 ELSE next_call_at_ms END, next_poll_at_ms = CASE WHEN $3 > next_poll_at_ms THEN $3 ELSE "
+                "next_poll_at_ms END WHERE smartcar_vehicle_id = $1",
+                {due.smartcar_vehicle_id, error_json(e, now), wait > 0 ? now + wait : std::int64_t{0}});
+        });
+        throw;
+    }
+    if (!samples.empty()) {
+        ingestor_.ingest_blocking(due.vehicle_public_id, std::move(samples));
+    }
+    service_.database().with_transaction([&](db::Connection& c) {
+        c.execute(
+            "UPDATE smartcar_vehicles SET last_polled_at_ms = $2, last_error = NULL WHERE smartcar_vehicle_id = $1",
+            {due.smartcar_vehicle_id, core::now_ms()});
+    });
+    polls_.fetch_add(1);
+}
+
+bool Poller::poll_now(std::int64_t vehicle_id) {
+    const std::int64_t now = core::now_ms();
+    auto rows = service_.database().with_reader([&](db::Connection& c) {
+        return c.query(std::string(kDueColumns) + " AND sv.vehicle_id = $1 ORDER BY sv.created_at_ms DESC LIMIT 1",
+                       {vehicle_id});
+    });
+    if (rows.empty()) {
+        return false;
+    }
+    auto r = rows.front();
+    Due due{r.text(0), r.int64(1), r.int64(2), r.text(3), r.opt_text(4).value_or("")};
+    auto next_call = service_.database().with_reader([&](db::Connection& c) {
+        return c
+            .query("SELECT next_call_at_ms FROM smartcar_vehicles WHERE smartcar_vehicle_id = $1",
+                   {due.smartcar_vehicle_id})
+            .front()
+            .int64(0);
+    });
+    if (next_call > now) {
+        // Smartcar asked us to wait for this vehicle: so does the client.
+        int seconds = static_cast<int>((next_call - now + 999) / 1000);
+        throw ApiError(429,
+                       "Too Many Requests",
+                       "Smartcar asked to wait before the next call for this vehicle",
+                       "urn:motorpool:problem:smartcar:rate_limit")
+            .with_header("Retry-After", std::to_string(seconds));
+    }
+    try {
+        poll(due);
+    } catch (const SmartcarError& e) {
+        throw upstream_problem(e);
+    }
+    service_.database().with_transaction([&](db::Connection& c) {
+        c.execute("UPDATE smartcar_vehicles SET next_poll_at_ms = $2 WHERE smartcar_vehicle_id = $1",
+                  {due.smartcar_vehicle_id, next_poll_time(core::now_ms())});
+    });
+    return true;
+}
+
+}  // namespace motorpool::smartcar

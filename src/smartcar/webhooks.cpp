@@ -1,0 +1,490 @@
+#include "smartcar/webhooks.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "auth/auth.hpp"
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/json.hpp"
+#include "core/text.hpp"
+#include "core/time.hpp"
+#include "smartcar/convert.hpp"
+
+namespace motorpool::smartcar {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using core::ApiError;
+using http::Request;
+using http::Response;
+
+namespace {
+
+constexpr std::size_t kMaxDeliveryBytes = 256 * 1024;  // Smartcar sends at most 50 KB
+
+const json::value* member(const json::value& v, std::string_view key) {
+    return v.is_object() ? v.as_object().if_contains(key) : nullptr;
+}
+std::string text_of(const json::value* v) {
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// The parts of an envelope the log needs. v4: {eventId, eventType, data, meta}; legacy v2:
+// {version "2.0", webhookId, eventName, payload}.
+struct Envelope {
+    std::string type;  // VERIFY, VEHICLE_STATE, VEHICLE_ERROR, or v2's verify/scheduled/dynamic/eventBased
+    std::string event_id;
+    std::string delivery_id;
+    std::string challenge;
+    bool verify = false;
+};
+
+std::optional<Envelope> read_envelope(const json::value& body, std::string_view raw) {
+    if (!body.is_object()) {
+        return std::nullopt;
+    }
+    Envelope e;
+    if (auto type = text_of(member(body, "eventType")); !type.empty()) {
+        e.type = core::to_upper_ascii(type);
+        e.event_id = text_of(member(body, "eventId"));
+        if (const auto* meta = member(body, "meta")) {
+            e.delivery_id = text_of(member(*meta, "deliveryId"));
+        }
+        if (const auto* data = member(body, "data")) {
+            e.challenge = text_of(member(*data, "challenge"));
+        }
+        e.verify = e.type == "VERIFY";
+    } else if (auto name = text_of(member(body, "eventName")); !name.empty()) {
+        e.type = name;
+        if (const auto* payload = member(body, "payload")) {
+            e.challenge = text_of(member(*payload, "challenge"));
+            e.event_id = text_of(member(*payload, "eventId"));
+        }
+        e.verify = core::iequals(name, "verify");
+    } else {
+        return std::nullopt;
+    }
+    if (e.event_id.empty() || e.event_id.size() > 200) {
+        // Legacy scheduled deliveries carry no event id: the body itself identifies a re-delivery.
+        e.event_id = "sha256:" + core::sha256_hex(raw);
+    }
+    return e;
+}
+
+Response json_answer(const json::object& body) {
+    return Response::json_text(core::to_json_text(body));
+}
+
+}  // namespace
+
+WebhookProcessor::WebhookProcessor(SmartcarService& service,
+                                   telemetry::Ingestor& ingestor,
+                                   core::EventBus& bus,
+                                   core::MetricsRegistry* metrics,
+                                   WebhookOptions options)
+    : service_(service), ingestor_(ingestor), bus_(bus), options_(options) {
+    if (metrics != nullptr) {
+        processed_ = &metrics->counter("motorpool_webhook_deliveries_processed_total",
+                                       "Webhook deliveries processed from the durable log");
+    }
+}
+
+WebhookProcessor::~WebhookProcessor() {
+    stop();
+}
+
+void WebhookProcessor::start() {
+    if (!options_.process || thread_.joinable()) {
+        return;
+    }
+    stopping_ = false;
+    pending_ = true;  // deliveries acknowledged before a crash or restart wait in the log
+    thread_ = std::thread([this] { run(); });
+}
+
+void WebhookProcessor::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void WebhookProcessor::notify() {
+    {
+        std::lock_guard lock(mutex_);
+        pending_ = true;
+    }
+    wake_.notify_one();
+}
+
+void WebhookProcessor::run() {
+    std::int64_t last_prune = 0;
+    while (true) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || pending_; });
+            if (stopping_) {
+                return;
+            }
+            pending_ = false;
+        }
+        try {
+            drain();
+            const std::int64_t now = core::now_ms();
+            if (now - last_prune > 3'600'000) {
+                last_prune = now;
+                const std::int64_t before =
+                    now - std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep).count();
+                service_.database().with_transaction([&](db::Connection& c) {
+                    c.execute("DELETE FROM webhook_deliveries WHERE received_at_ms < $1 AND status <> 'pending'",
+                              {before});
+                });
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("webhook processing failed (will retry): {}", e.what());
+        }
+    }
+}
+
+std::int64_t WebhookProcessor::drain() {
+    std::lock_guard lock(drain_mutex_);
+    std::int64_t total = 0;
+    while (true) {
+        std::int64_t n = process_batch();
+        total += n;
+        if (n < options_.batch) {
+            return total;
+        }
+    }
+}
+
+std::int64_t WebhookProcessor::process_batch() {
+    auto rows = service_.database().with_reader([&](db::Connection& c) {
+        return c.query(
+            "SELECT id, event_type, body, received_at_ms FROM webhook_deliveries WHERE status = 'pending' "
+            "ORDER BY id LIMIT $1",
+            {std::int64_t{options_.batch}});
+    });
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        auto r = rows.row(i);
+        std::string status = "processed";
+        std::string outcome;
+        try {
+            outcome = process(r.text(1), r.text(2), r.int64(3), status);
+        } catch (const std::exception& e) {
+            // A delivery that cannot be processed is kept, marked, and never blocks the others.
+            status = "failed";
+            outcome = e.what();
+        }
+        service_.database().with_transaction([&](db::Connection& c) {
+            c.execute("UPDATE webhook_deliveries SET status = $2, outcome = $3, processed_at_ms = $4 WHERE id = $1",
+                      {r.int64(0), status, outcome.substr(0, 500), core::now_ms()});
+        });
+        if (processed_ != nullptr) {
+            processed_->inc();
+        }
+    }
+    return static_cast<std::int64_t>(rows.size());
+}
+
+std::string WebhookProcessor::process(const std::string& event_type,
+                                      const std::string& raw,
+                                      std::int64_t received_at_ms,
+                                      std::string& status) {
+    json::value body = json::parse(raw);
+    // The vehicle, as each envelope names it (docs and real traffic disagree: look everywhere).
+    auto link_of = [&](const std::string& smartcar_vehicle_id) {
+        return service_.database().with_reader([&](db::Connection& c) {
+            return c.query(
+                "SELECT sv.vehicle_id, v.public_id, sv.connection_id FROM smartcar_vehicles sv JOIN vehicles v ON "
+                "v.id = sv.vehicle_id WHERE sv.smartcar_vehicle_id = $1",
+                {smartcar_vehicle_id});
+        });
+    };
+    const json::value* data = member(body, "data");
+    std::string vehicle = text_of(member(body, "vehicleId"));
+    if (vehicle.empty() && data != nullptr) {
+        if (const auto* v = member(*data, "vehicle")) {
+            vehicle = text_of(member(*v, "id"));
+        }
+        if (vehicle.empty()) {
+            vehicle = text_of(member(*data, "vehicleId"));
+        }
+    }
+    std::int64_t fallback = received_at_ms;
+    if (const auto* meta = member(body, "meta")) {
+        fallback = parse_time(member(*meta, "deliveredAt")).value_or(received_at_ms);
+    }
+    if (event_type == "VEHICLE_STATE") {
+        auto link = link_of(vehicle);
+        if (link.empty()) {
+            status = "ignored";
+            return "unknown vehicle " + vehicle.substr(0, 64);
+        }
+        const json::value* signals = data != nullptr ? member(*data, "signals") : nullptr;
+        if (signals == nullptr || !signals->is_array()) {
+            status = "ignored";
+            return "no signals";
+        }
+        auto samples =
+            samples_from_signals(signals->as_array(), link.front().int64(0), telemetry::Source::Webhook, fallback);
+        auto result = ingestor_.ingest_blocking(link.front().text(1), std::move(samples));
+        return "ingested " + std::to_string(result.accepted) + " new, " + std::to_string(result.duplicates) +
+               " already stored";
+    }
+    if (event_type == "VEHICLE_ERROR") {
+        auto link = link_of(vehicle);
+        if (link.empty()) {
+            status = "ignored";
+            return "unknown vehicle " + vehicle.substr(0, 64);
+        }
+        json::array errors;
+        if (const auto* list = data != nullptr ? member(*data, "errors") : nullptr;
+            list != nullptr && list->is_array()) {
+            for (const auto& e : list->as_array()) {
+                errors.push_back(json::object{{"type", text_of(member(e, "type"))},
+                                              {"code", member(e, "code") ? *member(e, "code") : json::value(nullptr)},
+                                              {"state", text_of(member(e, "state"))},
+                                              {"description", text_of(member(e, "description"))}});
+            }
+        }
+        const std::string vehicle_public = link.front().text(1);
+        const std::int64_t at = core::now_ms();
+        std::string recorded = core::to_json_text(json::object{{"type", "VEHICLE_ERROR"},
+                                                               {"errors", errors},
+                                                               {"vehicle_id", vehicle_public},
+                                                               {"at", core::format_rfc3339(fallback)}});
+        service_.database().with_transaction([&](db::Connection& c) {
+            c.execute("UPDATE smartcar_vehicles SET last_error = $2 WHERE smartcar_vehicle_id = $1",
+                      {vehicle, recorded});
+            c.execute("UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1",
+                      {link.front().int64(2), recorded, at});
+        });
+        core::Event event;
+        event.topic = "vehicle." + vehicle_public;
+        event.type = "VEHICLE_ERROR";
+        event.payload = core::to_json_text(
+            json::object{{"type", "VEHICLE_ERROR"}, {"vehicle_id", vehicle_public}, {"errors", std::move(errors)}});
+        bus_.publish(event);
+        return "recorded " + std::to_string(event.payload.size()) + " bytes of errors";
+    }
+    // Legacy v2 envelope.
+    const json::value* payload = member(body, "payload");
+    if ((event_type == "scheduled" || event_type == "dynamic") && payload != nullptr) {
+        std::int64_t accepted = 0;
+        std::int64_t known = 0;
+        if (const auto* list = member(*payload, "vehicles"); list != nullptr && list->is_array()) {
+            for (const auto& v : list->as_array()) {
+                auto link = link_of(text_of(member(v, "vehicleId")));
+                const auto* items = member(v, "data");
+                if (link.empty() || items == nullptr || !items->is_array()) {
+                    continue;
+                }
+                ++known;
+                auto samples =
+                    samples_from_v2(items->as_array(), link.front().int64(0), telemetry::Source::Webhook, fallback);
+                accepted += ingestor_.ingest_blocking(link.front().text(1), std::move(samples)).accepted;
+            }
+        }
+        if (known == 0) {
+            status = "ignored";
+            return "no known vehicle";
+        }
+        return "ingested " + std::to_string(accepted) + " new from " + std::to_string(known) + " vehicle(s)";
+    }
+    if (event_type == "eventBased" && payload != nullptr) {
+        auto link = link_of(text_of(member(*payload, "vehicleId")));
+        if (link.empty()) {
+            status = "ignored";
+            return "unknown vehicle";
+        }
+        const std::string what = text_of(member(*payload, "eventType"));
+        const std::int64_t t = parse_time(member(*payload, "eventTime")).value_or(fallback);
+        const char* state = what == "CHARGING_STARTED"     ? "CHARGING"
+                            : what == "CHARGING_COMPLETED" ? "FULLY_CHARGED"
+                            : what == "CHARGING_STOPPED"   ? "NOT_CHARGING"
+                                                           : nullptr;
+        if (state == nullptr) {
+            status = "ignored";
+            return "event " + what.substr(0, 40) + " carries no signal";
+        }
+        json::array items{json::object{
+            {"path", "/charge"}, {"code", 200}, {"body", json::object{{"isPluggedIn", true}, {"state", state}}}}};
+        auto samples = samples_from_v2(items, link.front().int64(0), telemetry::Source::Webhook, t);
+        auto result = ingestor_.ingest_blocking(link.front().text(1), std::move(samples));
+        return "ingested " + std::to_string(result.accepted) + " new from " + what;
+    }
+    status = "ignored";
+    return "event type " + event_type.substr(0, 40) + " is not processed";
+}
+
+void install_webhooks(http::Router& router,
+                      SmartcarService& service,
+                      std::shared_ptr<WebhookProcessor> processor,
+                      core::MetricsRegistry* metrics) {
+    struct Counters {
+        core::Counter* accepted = nullptr;
+        core::Counter* duplicate = nullptr;
+        core::Counter* rejected = nullptr;
+        core::Counter* verify = nullptr;
+    };
+    auto counters = std::make_shared<Counters>();
+    if (metrics != nullptr) {
+        const char* help = "Smartcar webhook deliveries by outcome";
+        counters->accepted = &metrics->counter("motorpool_webhook_deliveries_total", help, {{"outcome", "accepted"}});
+        counters->duplicate = &metrics->counter("motorpool_webhook_deliveries_total", help, {{"outcome", "duplicate"}});
+        counters->rejected =
+            &metrics->counter("motorpool_webhook_deliveries_total", help, {{"outcome", "bad_signature"}});
+        counters->verify = &metrics->counter("motorpool_webhook_deliveries_total", help, {{"outcome", "verify"}});
+    }
+    auto inc = [](core::Counter* c) {
+        if (c != nullptr) {
+            c->inc();
+        }
+    };
+    http::RouteOptions open;
+    open.max_body_bytes = kMaxDeliveryBytes;
+    SmartcarService* svc = &service;
+    router.add(
+        http::Method::Post,
+        "/webhooks/smartcar",
+        [svc, processor, counters, inc](Request req) -> net::awaitable<Response> {
+            const std::string& amt = svc->options().management_token;
+            // The raw bytes are what was signed: checked before anything parses them.
+            auto signature = req.header("SC-Signature");
+            const bool signed_ok = signature && !amt.empty() &&
+                                   core::constant_time_equal(core::to_lower_ascii(*signature),
+                                                             core::hex_encode(core::hmac_sha256(amt, req.body)));
+            if (signature && !signed_ok) {
+                inc(counters->rejected);
+                throw ApiError(401, "Unauthorized", "SC-Signature does not match the body");
+            }
+            boost::system::error_code ec;
+            json::value body = json::parse(req.body, ec);
+            std::optional<Envelope> envelope;
+            if (!ec) {
+                envelope = read_envelope(body, req.body);
+            }
+            if (!signed_ok && !(envelope && envelope->verify)) {
+                inc(counters->rejected);
+                throw ApiError(401, "Unauthorized", "Deliveries must carry a valid SC-Signature");
+            }
+            if (!envelope) {
+                throw ApiError::bad_request("Not a Smartcar webhook delivery");
+            }
+            if (envelope->verify) {
+                if (envelope->challenge.empty()) {
+                    throw ApiError::bad_request("VERIFY without a challenge");
+                }
+                inc(counters->verify);
+                co_return json_answer(
+                    json::object{{"challenge", core::hex_encode(core::hmac_sha256(amt, envelope->challenge))}});
+            }
+            const std::int64_t now = core::now_ms();
+            auto shared = std::make_shared<std::pair<Envelope, std::string>>(std::move(*envelope), std::move(req.body));
+            auto work = [shared, now](db::Connection& c) {
+                const auto& [e, raw] = *shared;
+                auto rows = c.query(
+                    "INSERT INTO webhook_deliveries (provider, event_id, event_type, delivery_id, received_at_ms, "
+                    "body, status) VALUES ('smartcar', $1, $2, $3, $4, $5, 'pending') ON CONFLICT (event_id) DO UPDATE "
+                    "SET redeliveries = webhook_deliveries.redeliveries + 1 RETURNING redeliveries",
+                    {e.event_id, e.type, e.delivery_id.empty() ? db::Value() : db::Value(e.delivery_id), now, raw});
+                return rows.front().int64(0) > 0;
+            };
+            // 2xx means committed: the delivery is in the log before Smartcar hears back.
+            bool duplicate = co_await svc->database().group_commit().submit(std::move(work));
+            if (duplicate) {
+                inc(counters->duplicate);
+            } else {
+                inc(counters->accepted);
+                processor->notify();
+            }
+            co_return json_answer(
+                json::object{{"status", duplicate ? "duplicate" : "accepted"}, {"event_id", shared->first.event_id}});
+        },
+        open);
+
+    http::RouteOptions admin;
+    admin.auth = http::Auth::Required;
+    router.add(
+        http::Method::Get,
+        "/api/v1/webhook-events",
+        [svc](Request req) -> net::awaitable<Response> {
+            auth::require_role(req, {auth::Role::Admin});
+            std::vector<core::FieldError> errors;
+            auto limit = req.query_integer("limit", 50, 1, 500, errors);
+            auto offset = req.query_integer("offset", 0, 0, 100'000'000, errors);
+            auto status = req.query_param("status");
+            if (status && *status != "pending" && *status != "processed" && *status != "failed" &&
+                *status != "ignored") {
+                errors.push_back({"status", "must be pending, processed, failed or ignored"});
+            }
+            if (!errors.empty()) {
+                throw ApiError::validation(errors);
+            }
+            auto job = [svc, limit, offset, status] {
+                return svc->database().with_reader([&](db::Connection& c) {
+                    std::string where = status ? " WHERE status = $3" : "";
+                    std::vector<db::Value> params{limit, offset};
+                    if (status) {
+                        params.emplace_back(*status);
+                    }
+                    auto rows = c.query(
+                        "SELECT id, event_id, event_type, delivery_id, received_at_ms, status, outcome, redeliveries, "
+                        "processed_at_ms, body FROM webhook_deliveries" +
+                            where + " ORDER BY id DESC LIMIT $1 OFFSET $2",
+                        params);
+                    std::vector<db::Value> count_params;
+                    if (status) {
+                        count_params.emplace_back(*status);
+                    }
+                    auto total = c.query(
+                        std::string("SELECT COUNT(*) FROM webhook_deliveries") + (status ? " WHERE status = $1" : ""),
+                        count_params);
+                    json::array items;
+                    for (std::size_t i = 0; i < rows.size(); ++i) {
+                        auto r = rows.row(i);
+                        boost::system::error_code ec;
+                        json::value body = json::parse(r.text(9), ec);
+                        items.push_back(
+                            json::object{{"id", r.int64(0)},
+                                         {"event_id", r.text(1)},
+                                         {"event_type", r.text(2)},
+                                         {"delivery_id", r.is_null(3) ? json::value() : json::value(r.text(3))},
+                                         {"received_at", core::format_rfc3339(r.int64(4))},
+                                         {"status", r.text(5)},
+                                         {"outcome", r.is_null(6) ? json::value() : json::value(r.text(6))},
+                                         {"redeliveries", r.int64(7)},
+                                         {"processed_at",
+                                          r.is_null(8) ? json::value() : json::value(core::format_rfc3339(r.int64(8)))},
+                                         {"body", ec ? json::value(r.text(9)) : std::move(body)}});
+                    }
+                    return json::object{{"items", std::move(items)}, {"total", total.front().int64(0)}};
+                });
+            };
+            json::object page = co_await svc->database().workers().run(std::move(job));
+            co_return Response::json(page);
+        },
+        admin);
+    router.add(
+        http::Method::Delete,
+        "/api/v1/webhook-events",
+        [svc](Request req) -> net::awaitable<Response> {
+            auth::require_role(req, {auth::Role::Admin});
+            auto job = [svc] {
+                svc->database().with_transaction(
+                    [](db::Connection& c) { c.execute("DELETE FROM webhook_deliveries WHERE status <> 'pending'"); });
+                return 0;
+            };
+            co_await svc->database().workers().run(std::move(job));
+            co_return Response::no_content();
+        },
+        admin);
+}
+
+}  // namespace motorpool::smartcar

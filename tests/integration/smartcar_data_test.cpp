@@ -1,0 +1,314 @@
+// Vehicle data from Smartcar over real HTTP against the simulator: polling (v2 batch fractions
+// become percent), ?refresh=true with Retry-After obeyed, and webhooks: VERIFY with the SDK's test
+// vector in both envelopes, signed / unsigned / tampered deliveries, duplicates, out-of-order
+// deliveries, VEHICLE_ERROR, the legacy envelope, the admin log, and deliveries acknowledged but
+// not yet processed when the server stops, processed at the next start. Every backend.
+
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "core/time.hpp"
+#include "harness.hpp"
+#include "smartcar/webhooks.hpp"
+
+namespace motorpool::testing {
+namespace {
+
+namespace json = boost::json;
+
+// The Node SDK's test vector: hashChallenge("amt", "challenge").
+constexpr const char* kChallengeDigest = "9baf5a7464bd86740ad5a06e439dcf535a075022ed2c92d74efacf646d79328e";
+
+std::string sign(const std::string& body, const std::string& key = "amt") {
+    return core::hex_encode(core::hmac_sha256(key, body));
+}
+
+// Waits up to `seconds` for `done`; true when it held.
+template <typename F>
+bool eventually(F done, int seconds = 10) {
+    for (int i = 0; i < seconds * 20; ++i) {
+        if (done()) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+}
+
+class SmartcarDataTest : public ::testing::Test {
+protected:
+    void SetUp() override { start({}); }
+    void start(std::map<std::string, std::string> extra) {
+        extra.emplace("SMARTCAR_MANAGEMENT_TOKEN", "amt");
+        app_ = std::make_unique<TestApp>(std::move(extra));
+        alice_ = register_member(*app_, "alice@example.com").token;
+    }
+    // Connects Alice's simulated account; returns (our vehicle id, Smartcar's vehicle id) of its first car.
+    std::pair<std::string, std::string> connect_first() {
+        auto r = connect_smartcar(*app_, alice_);
+        EXPECT_EQ(r.status, 200) << r.body;
+        json::value body = r.json();
+        const auto& v = body.at("vehicles").at(0);
+        return {std::string(v.at("vehicle_id").as_string()), std::string(v.at("smartcar_vehicle_id").as_string())};
+    }
+    // ...after its first poll landed, so that webhook readings made later are the newest.
+    std::pair<std::string, std::string> connect_polled() {
+        auto ids = connect_first();
+        EXPECT_TRUE(
+            eventually([&] { return signals(ids.first).as_object().contains("TractionBattery.StateOfCharge"); }));
+        return ids;
+    }
+    json::value signals(const std::string& vehicle) {
+        return call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/signals", alice_).json().at("signals");
+    }
+    http::ClientResponse deliver(const std::string& body, std::optional<std::string> signature) {
+        http::Headers headers{{"Content-Type", "application/json"}};
+        if (signature) {
+            headers.emplace_back("SC-Signature", *signature);
+        }
+        return app_->client().request("POST", "/webhooks/smartcar", body, headers);
+    }
+    std::int64_t logged() {
+        return app_->app().database().with_reader(
+            [](db::Connection& c) { return c.query("SELECT COUNT(*) FROM webhook_deliveries").front().int64(0); });
+    }
+    static std::string vehicle_state(const std::string& event_id,
+                                     const std::string& smartcar_vehicle,
+                                     double soc,
+                                     std::int64_t oem_ms) {
+        json::object signal{{"code", "tractionbattery-stateofcharge"},
+                            {"name", "StateOfCharge"},
+                            {"group", "TractionBattery"},
+                            {"body", json::object{{"unit", "percent"}, {"value", soc}}},
+                            {"meta", json::object{{"oemUpdatedAt", oem_ms}, {"retrievedAt", oem_ms + 500}}},
+                            {"status", json::object{{"value", "SUCCESS"}}}};
+        json::object failed{
+            {"code", "closure-islocked"},
+            {"name", "IsLocked"},
+            {"group", "Closure"},
+            {"status",
+             json::object{{"value", "ERROR"},
+                          {"error", json::object{{"type", "COMPATIBILITY"}, {"code", "VEHICLE_NOT_CAPABLE"}}}}}};
+        json::object odometer{{"code", "odometer-traveleddistance"},
+                              {"name", "TraveledDistance"},
+                              {"group", "Odometer"},
+                              {"body", json::object{{"unit", "miles"}, {"value", 100}}},
+                              {"meta", json::object{{"oemUpdatedAt", oem_ms}}},
+                              {"status", json::object{{"value", "SUCCESS"}}}};
+        return core::to_json_text(json::object{
+            {"eventId", event_id},
+            {"eventType", "VEHICLE_STATE"},
+            {"data",
+             json::object{{"user", json::object{{"id", "u-1"}}},
+                          {"vehicle", json::object{{"id", smartcar_vehicle}, {"make", "TESLA"}, {"model", "3"}}},
+                          {"signals", json::array{signal, failed, odometer}}}},
+            {"triggers", json::array{json::object{{"type", "SIGNAL_UPDATED"}}}},
+            {"meta",
+             json::object{{"version", "4.0"},
+                          {"webhookId", "w-1"},
+                          {"deliveryId", event_id + "-d"},
+                          {"deliveredAt", oem_ms + 1000},
+                          {"signalCount", 3},
+                          {"mode", "TEST"}}}});
+    }
+
+    std::unique_ptr<TestApp> app_;
+    std::string alice_;
+};
+
+TEST_F(SmartcarDataTest, PollingStoresPercentAndRefreshObeysRetryAfter) {
+    auto [vehicle, smartcar_vehicle] = connect_first();
+    // A new connection is polled at once (then every MOTORPOOL_SMARTCAR_POLL_INTERVAL, 30 min here).
+    ASSERT_TRUE(eventually([&] { return signals(vehicle).as_object().contains("TractionBattery.StateOfCharge"); }));
+    json::value stored = signals(vehicle);
+    const auto& soc = stored.at("TractionBattery.StateOfCharge");
+    EXPECT_EQ(soc.at("source"), json::value("poll"));
+    EXPECT_EQ(soc.at("unit"), json::value("percent"));
+    const double percent = soc.at("value").to_number<double>();
+    EXPECT_GT(percent, 1.0);  // v2's 0..1 fraction became percent
+    EXPECT_LE(percent, 100.0);
+    EXPECT_TRUE(stored.as_object().contains("Location.PreciseLocation"));
+    EXPECT_TRUE(stored.as_object().contains("Odometer.TraveledDistance"));
+    EXPECT_TRUE(stored.as_object().contains("Charge.DetailedChargingStatus"));
+
+    // ?refresh=true polls now.
+    auto count_batches = [&] {
+        std::size_t n = 0;
+        for (const auto& r : app_->app().simulator()->requests()) {
+            n += r.path.ends_with("/batch") && r.vehicle_id == smartcar_vehicle ? 1 : 0;
+        }
+        return n;
+    };
+    const std::size_t before = count_batches();
+    auto fresh = call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery?refresh=true", alice_);
+    EXPECT_EQ(fresh.status, 200) << fresh.body;
+    EXPECT_EQ(count_batches(), before + 1);
+
+    // Smartcar throttles the vehicle: 429 with its Retry-After, and no call until that time passes.
+    app_->app().simulator()->add_faults(json::parse(R"({"faults":[{"kind":"rate_limit","vehicle_id":")" +
+                                                    smartcar_vehicle + R"(","retry_after":30}]})"));
+    auto limited = call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery?refresh=true", alice_);
+    EXPECT_EQ(limited.status, 429) << limited.body;
+    EXPECT_EQ(limited.header("Retry-After"), "30");
+    EXPECT_EQ(limited.json().at("smartcar_type"), json::value("RATE_LIMIT"));
+    EXPECT_EQ(count_batches(), before + 2);
+    auto again = call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/all?refresh=true", alice_);
+    EXPECT_EQ(again.status, 429);
+    int wait = std::stoi(again.header("Retry-After").value_or("0"));
+    EXPECT_GE(wait, 28);
+    EXPECT_LE(wait, 30);
+    EXPECT_EQ(count_batches(), before + 2);  // remembered: Smartcar was not asked again
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery", alice_).status, 200);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery?refresh=maybe", alice_).status, 422);
+
+    // A vehicle no Smartcar connection reaches shows what is stored.
+    auto own = call(*app_,
+                    "POST",
+                    "/api/v1/vehicles",
+                    alice_,
+                    json::value(json::object{{"vin", test_vin(7)}, {"make", "Ford"}, {"model", "F-150"}}));
+    std::string own_id(own.json().at("id").as_string());
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + own_id + "/battery?refresh=true", alice_).status, 404);
+}
+
+TEST_F(SmartcarDataTest, VerifyAnswersTheChallengeInBothEnvelopes) {
+    auto v4 =
+        deliver(R"({"eventId":"e0","eventType":"VERIFY","data":{"challenge":"challenge"},"meta":{"version":"4.0",)"
+                R"("webhookId":"w-1","webhookName":"n","deliveryId":"d0","deliveredAt":"2025-07-31T19:38:42.332Z"}})",
+                std::nullopt);
+    ASSERT_EQ(v4.status, 200) << v4.body;
+    EXPECT_EQ(v4.json().at("challenge"), json::value(kChallengeDigest));
+    auto v2 = deliver(R"({"version":"2.0","webhookId":"w-1","eventName":"verify","payload":{"challenge":"challenge"}})",
+                      std::nullopt);
+    ASSERT_EQ(v2.status, 200) << v2.body;
+    EXPECT_EQ(v2.json().at("challenge"), json::value(kChallengeDigest));
+    EXPECT_EQ(logged(), 0);  // a challenge is answered, not logged
+}
+
+TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
+    auto [vehicle, smartcar_vehicle] = connect_polled();
+    const std::int64_t t1 = core::now_ms() + 1'000;
+    const std::string body = vehicle_state("ev-1", smartcar_vehicle, 64.5, t1);
+
+    EXPECT_EQ(deliver(body, std::nullopt).status, 401);
+    std::string tampered = body;
+    tampered.replace(tampered.find("64.5"), 4, "99.5");
+    EXPECT_EQ(deliver(tampered, sign(body)).status, 401);
+    EXPECT_EQ(deliver(body, sign(body, "not-the-amt")).status, 401);
+    EXPECT_EQ(logged(), 0);
+    EXPECT_NE(call(*app_, "GET", "/metrics", "")
+                  .body.find(R"(motorpool_webhook_deliveries_total{outcome="bad_signature"} 3)"),
+              std::string::npos);
+
+    auto ok = deliver(body, sign(body));
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(ok.json().at("status"), json::value("accepted"));
+    EXPECT_EQ(deliver(body, core::to_upper_ascii(sign(body))).json().at("status"), json::value("duplicate"));
+    ASSERT_TRUE(eventually([&] {
+        json::value s = signals(vehicle);
+        const auto* soc = s.as_object().if_contains("TractionBattery.StateOfCharge");
+        return soc != nullptr && soc->at("source") == json::value("webhook");
+    }));
+    json::value stored = signals(vehicle);
+    EXPECT_EQ(stored.at("TractionBattery.StateOfCharge").at("value").to_number<double>(), 64.5);
+    EXPECT_EQ(stored.at("TractionBattery.StateOfCharge").at("recorded_at"), json::value(core::format_rfc3339(t1)));
+    EXPECT_NEAR(stored.at("Odometer.TraveledDistance").at("value").to_number<double>(), 160.934, 0.01);  // miles
+
+    // Out of order: an older reading arriving later goes to history, not over the newer value.
+    const std::string older = vehicle_state("ev-0", smartcar_vehicle, 50.0, t1 - 30'000);
+    EXPECT_EQ(deliver(older, sign(older)).status, 200);
+    app_->app().smartcar().webhooks().drain();
+    EXPECT_EQ(signals(vehicle).at("TractionBattery.StateOfCharge").at("value").to_number<double>(), 64.5);
+    auto history = call(*app_,
+                        "GET",
+                        "/api/v1/vehicles/" + vehicle +
+                            "/signals/TractionBattery.StateOfCharge/history?from=" + std::to_string(t1 - 60'000),
+                        alice_);
+    EXPECT_EQ(history.json().at("points").as_array().size(), 2U);
+
+    // VEHICLE_ERROR: recorded on the connection and published to the vehicle's watchers.
+    std::vector<std::string> events;
+    std::mutex events_mutex;
+    auto subscription = app_->app().events().subscribe("vehicle." + vehicle, [&](const core::Event& e) {
+        std::lock_guard lock(events_mutex);
+        events.push_back(e.type);
+    });
+    const std::string error = R"({"eventId":"ev-err","eventType":"VEHICLE_ERROR","data":{"user":{"id":"u-1"},)"
+                              R"("vehicle":{"id":")" +
+                              smartcar_vehicle +
+                              R"("},"errors":[{"type":"VEHICLE_STATE","code":"ASLEEP","state":"ERROR",)"
+                              R"("description":"The vehicle is asleep."}]},"meta":{"version":"4.0","deliveredAt":1}})";
+    EXPECT_EQ(deliver(error, sign(error)).status, 200);
+    app_->app().smartcar().webhooks().drain();
+    json::value connection = call(*app_, "GET", "/api/v1/connections", alice_).json().at("items").at(0);
+    EXPECT_EQ(connection.at("last_error").at("type"), json::value("VEHICLE_ERROR"));
+    EXPECT_EQ(connection.at("last_error").at("errors").at(0).at("code"), json::value("ASLEEP"));
+    {
+        std::lock_guard lock(events_mutex);
+        EXPECT_NE(std::find(events.begin(), events.end(), "VEHICLE_ERROR"), events.end());
+    }
+
+    // The legacy v2 envelope: batch-style results per vehicle, fractions again.
+    const std::string legacy =
+        R"({"version":"2.0","webhookId":"w-1","eventName":"scheduled","mode":"test","payload":{"vehicles":[)"
+        R"({"vehicleId":")" +
+        smartcar_vehicle +
+        R"(","requestId":"r-1","data":[{"path":"/battery","code":200,"body":{"range":283.24,"percentRemaining":0.58},)"
+        R"("headers":{"sc-data-age":")" +
+        core::format_rfc3339(t1 + 60'000) + R"("}}]}]}})";
+    EXPECT_EQ(deliver(legacy, sign(legacy)).status, 200);
+    app_->app().smartcar().webhooks().drain();
+    EXPECT_EQ(signals(vehicle).at("TractionBattery.StateOfCharge").at("value").to_number<double>(), 58.0);
+
+    // The admin log: every delivery with its outcome; members may not read it.
+    auto admin = create_user_and_login(*app_, "root@example.com", auth::Role::Admin).token;
+    auto log = call(*app_, "GET", "/api/v1/webhook-events?limit=10", admin);
+    ASSERT_EQ(log.status, 200) << log.body;
+    json::value page = log.json();
+    EXPECT_EQ(page.at("total"), json::value(4));
+    bool found_duplicate = false;
+    for (const auto& item : page.at("items").as_array()) {
+        EXPECT_EQ(item.at("status"), json::value("processed")) << item.at("outcome");
+        if (item.at("event_id") == json::value("ev-1")) {
+            found_duplicate = item.at("redeliveries") == json::value(1);
+        }
+    }
+    EXPECT_TRUE(found_duplicate);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events", alice_).status, 403);
+    EXPECT_EQ(call(*app_, "DELETE", "/api/v1/webhook-events", admin).status, 204);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events", admin).json().at("total"), json::value(0));
+}
+
+TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
+    app_.reset();
+    start({{"MOTORPOOL_WEBHOOK_PROCESSING", "false"}});
+    auto [vehicle, smartcar_vehicle] = connect_polled();
+    const std::string body = vehicle_state("ev-late", smartcar_vehicle, 71.0, core::now_ms() + 1'000);
+    ASSERT_EQ(deliver(body, sign(body)).status, 200);
+    EXPECT_EQ(logged(), 1);
+    // Stopped after the 200 and before any processing.
+    const std::string url = app_->database().url();
+    app_->app().shutdown();
+    TestApp next({{"DATABASE_URL", url}, {"SMARTCAR_MANAGEMENT_TOKEN", "amt"}});
+    auto token = call(next,
+                      "POST",
+                      "/api/v1/auth/login",
+                      "",
+                      json::value(json::object{{"email", "alice@example.com"}, {"password", "correct horse battery"}}))
+                     .json()
+                     .at("access_token");
+    const std::string bearer(token.as_string());
+    ASSERT_TRUE(eventually([&] {
+        json::value s = call(next, "GET", "/api/v1/vehicles/" + vehicle + "/signals", bearer).json().at("signals");
+        const auto* soc = s.as_object().if_contains("TractionBattery.StateOfCharge");
+        return soc != nullptr && soc->at("source") == json::value("webhook") &&
+               soc->at("value").to_number<double>() == 71.0;
+    }));
+}
+
+}  // namespace
+}  // namespace motorpool::testing
