@@ -79,6 +79,8 @@ App::App(core::Config config) : config_(std::move(config)) {
             sim.redirect_uris.push_back(config_.smartcar_redirect_uri);
         }
         sim.faults_json = config_.smartcar_sim_faults;
+        sim.webhook_interval = config_.smartcar_sim_webhook_interval;
+        sim.retry_scale = static_cast<double>(config_.smartcar_sim_webhook_retry.count()) / 25'000.0;
         simulator_ = std::make_unique<smartcar::sim::Simulator>(std::move(sim));
         simulator_->install(*router_);
     }
@@ -92,8 +94,12 @@ App::App(core::Config config) : config_(std::move(config)) {
     vehicles_ = vehicles::install(*router_, *database_);
     auto live_refresh = std::make_shared<telemetry::LiveRefresh>();
     ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_, nullptr, live_refresh);
+    auto smartcar_options = smartcar::smartcar_options_from(config_);
+    if (simulator_ && smartcar_options.webhook_id.empty()) {
+        smartcar_options.webhook_id = simulator_->options().webhook_id;  // the simulator's webhook
+    }
     smartcar_ = smartcar::install(
-        *router_, *database_, events_, *ingestor_, &metrics_, smartcar::smartcar_options_from(config_), live_refresh);
+        *router_, *database_, events_, *ingestor_, &metrics_, std::move(smartcar_options), live_refresh);
     if (database_->dialect() == db::Dialect::Postgres) {
         relay_ = std::make_unique<db::PgEventRelay>(
             config_.pg_listen_url.empty() ? config_.database_url : config_.pg_listen_url, events_, &metrics_);
@@ -114,6 +120,11 @@ void App::start() {
     server_->start();
     smartcar::set_local_origin(*smartcar_, "http://127.0.0.1:" + std::to_string(server_->port()));
     smartcar::start_jobs(*smartcar_);
+    if (simulator_ && config_.smartcar_sim_webhook_url != "off") {
+        simulator_->start_emitter(config_.smartcar_sim_webhook_url.empty()
+                                      ? "http://127.0.0.1:" + std::to_string(server_->port()) + "/webhooks/smartcar"
+                                      : config_.smartcar_sim_webhook_url);
+    }
     mailer_->start();
     retention_->start();
     if (relay_) {
@@ -138,6 +149,9 @@ void App::shutdown() {
         return;
     }
     shut_down_ = true;
+    if (simulator_) {
+        simulator_->stop_emitter();
+    }
     if (server_) {
         server_->shutdown();
     }

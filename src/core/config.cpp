@@ -277,6 +277,9 @@ Config Config::load(const EnvSource& source) {
     }
     r.string("SMARTCAR_SIM_FAULTS", c.smartcar_sim_faults);
     r.string("SMARTCAR_WEBHOOK_ID", c.smartcar_webhook_id);
+    r.string("SMARTCAR_SIM_WEBHOOK_URL", c.smartcar_sim_webhook_url);
+    r.duration("SMARTCAR_SIM_WEBHOOK_INTERVAL", c.smartcar_sim_webhook_interval);
+    r.duration("SMARTCAR_SIM_WEBHOOK_RETRY", c.smartcar_sim_webhook_retry);
     r.boolean("MOTORPOOL_WEBHOOK_PROCESSING", c.webhook_processing);
     if (auto v = source.get("CORS_ORIGINS")) {
         c.cors_origins = split_list(*v);
@@ -491,6 +494,9 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("MOTORPOOL_SMARTCAR_POLL_INTERVAL", std::to_string(smartcar_poll_interval.count()) + "ms");
     add("SMARTCAR_SIM_FAULTS", smartcar_sim_faults);
     add("SMARTCAR_WEBHOOK_ID", smartcar_webhook_id);
+    add("SMARTCAR_SIM_WEBHOOK_URL", smartcar_sim_webhook_url);
+    add("SMARTCAR_SIM_WEBHOOK_INTERVAL", std::to_string(smartcar_sim_webhook_interval.count()) + "ms");
+    add("SMARTCAR_SIM_WEBHOOK_RETRY", std::to_string(smartcar_sim_webhook_retry.count()) + "ms");
     add("MOTORPOOL_WEBHOOK_PROCESSING", webhook_processing ? "true" : "false");
     add("CORS_ORIGINS", join(cors_origins));
     add("FRONTEND_URL", frontend_url);

@@ -31,6 +31,7 @@ TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<voi
         {"SMARTCAR_CLIENT_ID", "sim-client-id"},
         {"SMARTCAR_CLIENT_SECRET", "sim-client-secret"},
         {"SMARTCAR_MANAGEMENT_TOKEN", "sim-management-token"},
+        {"SMARTCAR_SIM_WEBHOOK_URL", "off"},  // the emitter's tests turn it on
     };
     for (auto& [key, value] : overrides) {
         values[key] = value;

@@ -20,6 +20,13 @@ namespace {
 
 namespace json = boost::json;
 
+struct DeliveryRecordView {
+    std::int64_t at_ms;
+    std::string event_id;
+    int attempt;
+    int status;
+};
+
 // The Node SDK's test vector: hashChallenge("amt", "challenge").
 constexpr const char* kChallengeDigest = "9baf5a7464bd86740ad5a06e439dcf535a075022ed2c92d74efacf646d79328e";
 
@@ -308,6 +315,90 @@ TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
         return soc != nullptr && soc->at("source") == json::value("webhook") &&
                soc->at("value").to_number<double>() == 71.0;
     }));
+}
+
+// The simulator's emitter against this server: VERIFY answered, then signed deliveries every
+// interval for the vehicles the connection subscribed, ingested with source webhook.
+TEST(SmartcarEmitterTest, SimulatorDeliversSignedVehicleStateToTheServer) {
+    TestApp app(std::map<std::string, std::string>{{"SMARTCAR_SIM_WEBHOOK_INTERVAL", "300ms"},
+                                                   {"SMARTCAR_SIM_WEBHOOK_URL", ""}});
+    const std::string token = register_member(app, "dora@example.com").token;
+    auto connected = connect_smartcar(app, token);
+    ASSERT_EQ(connected.status, 200) << connected.body;
+    const std::string vehicle(connected.json().at("vehicles").at(0).at("vehicle_id").as_string());
+    ASSERT_TRUE(eventually([&] {
+        json::value s = call(app, "GET", "/api/v1/vehicles/" + vehicle + "/signals", token).json().at("signals");
+        const auto* soc = s.as_object().if_contains("TractionBattery.StateOfCharge");
+        return soc != nullptr && soc->at("source") == json::value("webhook");
+    }));
+    auto deliveries = app.app().simulator()->deliveries();
+    ASSERT_GE(deliveries.size(), 2U);
+    EXPECT_EQ(deliveries[0].event_type, "VERIFY");
+    EXPECT_TRUE(deliveries[0].ok);
+    bool delivered = false;
+    for (const auto& d : deliveries) {
+        delivered = delivered || (d.event_type == "VEHICLE_STATE" && d.ok && d.status == 200);
+    }
+    EXPECT_TRUE(delivered);
+}
+
+// Failed deliveries are retried on Smartcar's schedule (25, 50, 100 s; compressed to 100, 200,
+// 400 ms here) with the same eventId, and dropped after the fourth attempt.
+TEST(SmartcarEmitterTest, FailedDeliveriesAreRetriedOnSmartcarsScheduleThenDropped) {
+    auto failures_left = std::make_shared<std::atomic<int>>(2);
+    TestApp app(std::map<std::string, std::string>{{"SMARTCAR_SIM_WEBHOOK_INTERVAL", "1h"},
+                                                   {"SMARTCAR_SIM_WEBHOOK_URL", ""},
+                                                   {"SMARTCAR_SIM_WEBHOOK_RETRY", "100ms"}},
+                [failures_left](app::App& a) {
+                    // Fails the first two VEHICLE_STATE deliveries (VERIFY passes through).
+                    a.router().add(http::Method::Post, "/test/flaky", [failures_left](http::Request req) {
+                        const bool state = req.body.find("VEHICLE_STATE") != std::string::npos;
+                        return [](int fail) -> boost::asio::awaitable<http::Response> {
+                            co_return http::Response::json(json::object{}, fail > 0 ? 503 : 200);
+                        }(state ? (*failures_left)-- : 0);
+                    });
+                    a.router().add(
+                        http::Method::Post, "/test/down", [](http::Request) -> boost::asio::awaitable<http::Response> {
+                            co_return http::Response::json(json::object{}, 500);
+                        });
+                });
+    const std::string token = register_member(app, "erin@example.com").token;
+    ASSERT_EQ(connect_smartcar(app, token, "?single_select=true").status, 200);
+    auto* sim = app.app().simulator();
+    const std::string origin = "http://127.0.0.1:" + std::to_string(app.port());
+    auto attempts_of = [&](const std::string& type) {
+        std::vector<DeliveryRecordView> out;
+        for (const auto& d : sim->deliveries()) {
+            if (d.event_type == type) {
+                out.push_back({d.at_ms, d.event_id, d.attempt, d.status});
+            }
+        }
+        return out;
+    };
+    sim->stop_emitter();
+    sim->start_emitter(origin + "/test/flaky");
+    sim->emit_now();
+    ASSERT_TRUE(eventually([&] { return attempts_of("VEHICLE_STATE").size() >= 3; }));
+    auto flaky = attempts_of("VEHICLE_STATE");
+    ASSERT_EQ(flaky.size(), 3U);
+    EXPECT_EQ(flaky[0].status, 503);
+    EXPECT_EQ(flaky[1].status, 503);
+    EXPECT_EQ(flaky[2].status, 200);
+    EXPECT_EQ(flaky[1].event_id, flaky[0].event_id);
+    EXPECT_EQ(flaky[2].event_id, flaky[0].event_id);
+    EXPECT_EQ(flaky[2].attempt, 3);
+    EXPECT_GE(flaky[1].at_ms - flaky[0].at_ms, 100);
+    EXPECT_GE(flaky[2].at_ms - flaky[1].at_ms, 200);
+
+    sim->stop_emitter();
+    sim->start_emitter(origin + "/test/down");
+    sim->emit_now();
+    ASSERT_TRUE(eventually([&] { return attempts_of("VEHICLE_STATE").size() >= 7; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1'200));  // a fifth attempt would be due by now
+    auto down = attempts_of("VEHICLE_STATE");
+    ASSERT_EQ(down.size(), 7U);
+    EXPECT_EQ(down[6].attempt, 4);
+    EXPECT_EQ(down[6].status, 500);
 }
 
 }  // namespace

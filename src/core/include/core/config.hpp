@@ -66,11 +66,14 @@ struct Config {
     std::string smartcar_scopes =                // SMARTCAR_SCOPES, space separated
         "read_vehicle_info read_vin read_location read_odometer read_battery read_charge control_charge";
     std::chrono::milliseconds smartcar_poll_interval{30 * 60'000};  // MOTORPOOL_SMARTCAR_POLL_INTERVAL
-    std::string smartcar_webhook_id;                // SMARTCAR_WEBHOOK_ID: vehicles are subscribed at connect
-    bool webhook_processing = true;                 // MOTORPOOL_WEBHOOK_PROCESSING: false logs deliveries only
-    std::string smartcar_sim_faults;                // SMARTCAR_SIM_FAULTS: the simulator's initial faults (JSON)
-    std::vector<std::string> cors_origins;          // CORS_ORIGINS, comma separated; "*" allows any
-    std::string frontend_url;                       // FRONTEND_URL
+    std::string smartcar_webhook_id;       // SMARTCAR_WEBHOOK_ID: vehicles are subscribed at connect
+    bool webhook_processing = true;        // MOTORPOOL_WEBHOOK_PROCESSING: false logs deliveries only
+    std::string smartcar_sim_faults;       // SMARTCAR_SIM_FAULTS: the simulator's initial faults (JSON)
+    std::string smartcar_sim_webhook_url;  // SMARTCAR_SIM_WEBHOOK_URL (default: our /webhooks/smartcar; off)
+    std::chrono::milliseconds smartcar_sim_webhook_interval{5 * 60'000};  // SMARTCAR_SIM_WEBHOOK_INTERVAL
+    std::chrono::milliseconds smartcar_sim_webhook_retry{25'000};  // SMARTCAR_SIM_WEBHOOK_RETRY: first retry delay
+    std::vector<std::string> cors_origins;                         // CORS_ORIGINS, comma separated; "*" allows any
+    std::string frontend_url;                                      // FRONTEND_URL
     std::string smtp_url;                           // MOTORPOOL_SMTP_URL: smtp(s)://[user:pass@]host:port
     std::string mail_from = "motorpool@localhost";  // MOTORPOOL_MAIL_FROM
     std::string pg_listen_url;         // MOTORPOOL_PG_LISTEN_URL: direct PostgreSQL for LISTEN (default DATABASE_URL)

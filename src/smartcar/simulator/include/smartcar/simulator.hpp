@@ -28,6 +28,24 @@ struct SimulatorOptions {
     std::chrono::seconds refresh_ttl{std::chrono::hours(24 * 60)};
     std::chrono::seconds code_ttl{600};
     std::string faults_json;  // SMARTCAR_SIM_FAULTS: {"faults":[...]} as for POST /admin/faults
+
+    // The webhook emitter (start_emitter): VERIFY, then a signed VEHICLE_STATE delivery for every
+    // subscribed vehicle each interval, retried after 25, 50 and 100 s (times retry_scale).
+    std::string webhook_id = "6f1c2a4e-8b3d-4e5f-9a7b-2c1d0e9f8a7b";
+    std::string webhook_name = "motorpool simulator";
+    std::chrono::milliseconds webhook_interval{std::chrono::minutes(5)};  // 0: only emit_now()
+    double retry_scale = 1.0;
+};
+
+/// One webhook delivery attempt the emitter made.
+struct DeliveryRecord {
+    std::int64_t at_ms = 0;
+    std::string event_id;
+    std::string event_type;  // VERIFY, VEHICLE_STATE
+    std::string vehicle_id;
+    int attempt = 1;
+    int status = 0;   // the callback's HTTP status; 0 when it could not be reached
+    bool ok = false;  // delivered (2xx); for VERIFY: answered with the right challenge
 };
 
 /// One request the simulator answered, for tests and the admin endpoint.
@@ -54,9 +72,18 @@ public:
     void clear_faults();
     std::vector<RequestRecord> requests() const;
 
+    /// Starts the emitter towards `callback_url` (this server's /webhooks/smartcar by default).
+    void start_emitter(const std::string& callback_url);
+    void stop_emitter();
+    /// Queues a VEHICLE_STATE delivery for every subscribed vehicle now.
+    void emit_now();
+    std::vector<DeliveryRecord> deliveries() const;
+
     const SimulatorOptions& options() const;
 
     struct State;
+    /// Queues one VEHICLE_STATE event per subscribed vehicle (the emitter's rounds, emit_now).
+    static void emit_round(const std::shared_ptr<State>& state);
 
 private:
     std::shared_ptr<State> state_;
