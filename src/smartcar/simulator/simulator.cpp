@@ -1330,10 +1330,16 @@ net::awaitable<Response> vehicle_request(StatePtr s, Request req, std::string pa
             std::string sub = p != nullptr && p->is_string() ? std::string(p->as_string()) : std::string();
             std::string normal = strip_slashes(sub);
             PathResult result = s->read_path(v, *grant, normal, imperial, now);
-            json::object entry{{"path", "/" + normal}, {"code", result.error ? result.error->status : result.status}};
+            // Each path is echoed exactly as asked: the Node SDK names its accessors after it.
+            json::object entry{{"path", sub.empty() ? std::string("/") : sub},
+                               {"code", result.error ? result.error->status : result.status}};
             if (result.error) {
                 entry["body"] = error_body(*result.error, request_id);
-                entry["headers"] = json::object{};
+                json::object headers{{"content-type", "application/json"}, {"sc-request-id", request_id}};
+                if (result.error->status == 429) {
+                    headers["retry-after"] = std::to_string(std::max(1, result.error->retry_after));
+                }
+                entry["headers"] = std::move(headers);
             } else {
                 entry["body"] = result.body;
                 entry["headers"] = json::object{{"sc-data-age", iso_ms(v.updated_at_ms())},

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The end-to-end suite: installs the pinned npm packages (package-lock.json), then runs every
+# *.test.mjs against the motorpool binary given.
+#   tests/e2e/run.sh path/to/motorpool
+set -euo pipefail
+bin=$(realpath "$1")
+cd "$(dirname "$0")"
+npm ci --no-audit --no-fund --loglevel=error >/dev/null
+MOTORPOOL_BIN=$bin exec node --test
