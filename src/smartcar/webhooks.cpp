@@ -1,5 +1,8 @@
 #include "smartcar/webhooks.hpp"
 
+#include <map>
+#include <optional>
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -163,6 +166,41 @@ std::int64_t WebhookProcessor::drain() {
     }
 }
 
+struct WebhookProcessor::Batch {
+    struct Link {
+        std::int64_t vehicle_id;
+        std::string vehicle_public_id;
+        std::int64_t connection_id;
+    };
+    std::map<std::string, std::optional<Link>> links;               // by Smartcar vehicle id
+    std::map<std::string, std::vector<telemetry::Sample>> samples;  // by our public vehicle id
+
+    std::optional<Link> link(db::Database& database, const std::string& smartcar_vehicle_id) {
+        auto it = links.find(smartcar_vehicle_id);
+        if (it != links.end()) {
+            return it->second;
+        }
+        auto rows = database.with_reader([&](db::Connection& c) {
+            return c.query(
+                "SELECT sv.vehicle_id, v.public_id, sv.connection_id FROM smartcar_vehicles sv JOIN vehicles v ON "
+                "v.id = sv.vehicle_id WHERE sv.smartcar_vehicle_id = $1",
+                {smartcar_vehicle_id});
+        });
+        std::optional<Link> found;
+        if (!rows.empty()) {
+            found = Link{rows.front().int64(0), rows.front().text(1), rows.front().int64(2)};
+        }
+        links.emplace(smartcar_vehicle_id, found);
+        return found;
+    }
+    std::size_t add(const std::string& vehicle_public_id, std::vector<telemetry::Sample> more) {
+        auto& list = samples[vehicle_public_id];
+        const std::size_t n = more.size();
+        list.insert(list.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+        return n;
+    }
+};
+
 std::int64_t WebhookProcessor::process_batch() {
     auto rows = service_.database().with_reader([&](db::Connection& c) {
         return c.query(
@@ -170,42 +208,59 @@ std::int64_t WebhookProcessor::process_batch() {
             "ORDER BY id LIMIT $1",
             {std::int64_t{options_.batch}});
     });
+    if (rows.empty()) {
+        return 0;
+    }
+    Batch batch;
+    struct Result {
+        std::int64_t id;
+        std::string status;
+        std::string outcome;
+    };
+    std::vector<Result> results;
+    results.reserve(rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
         auto r = rows.row(i);
-        std::string status = "processed";
-        std::string outcome;
+        Result result{r.int64(0), "processed", {}};
         try {
-            outcome = process(r.text(1), r.text(2), r.int64(3), status);
+            result.outcome = process(batch, r.text(1), r.text(2), r.int64(3), result.status);
         } catch (const std::exception& e) {
             // A delivery that cannot be processed is kept, marked, and never blocks the others.
-            status = "failed";
-            outcome = e.what();
+            result.status = "failed";
+            result.outcome = e.what();
         }
-        service_.database().with_transaction([&](db::Connection& c) {
+        results.push_back(std::move(result));
+    }
+    // One ingest per vehicle for the whole pass; if it fails nothing is marked and the pass is
+    // repeated (ingest is idempotent).
+    for (auto& [vehicle, samples] : batch.samples) {
+        if (!samples.empty()) {
+            ingestor_.ingest_blocking(vehicle, std::move(samples));
+        }
+    }
+    const std::int64_t now = core::now_ms();
+    service_.database().with_transaction([&](db::Connection& c) {
+        for (const auto& result : results) {
             c.execute("UPDATE webhook_deliveries SET status = $2, outcome = $3, processed_at_ms = $4 WHERE id = $1",
-                      {r.int64(0), status, outcome.substr(0, 500), core::now_ms()});
-        });
-        if (processed_ != nullptr) {
-            processed_->inc();
+                      {result.id, result.status, result.outcome.substr(0, 500), now});
         }
+    });
+    if (processed_ != nullptr) {
+        processed_->inc(results.size());
     }
     return static_cast<std::int64_t>(rows.size());
 }
 
-std::string WebhookProcessor::process(const std::string& event_type,
+std::string WebhookProcessor::process(Batch& batch,
+                                      const std::string& event_type,
                                       const std::string& raw,
                                       std::int64_t received_at_ms,
                                       std::string& status) {
     json::value body = json::parse(raw);
-    // The vehicle, as each envelope names it (docs and real traffic disagree: look everywhere).
     auto link_of = [&](const std::string& smartcar_vehicle_id) {
-        return service_.database().with_reader([&](db::Connection& c) {
-            return c.query(
-                "SELECT sv.vehicle_id, v.public_id, sv.connection_id FROM smartcar_vehicles sv JOIN vehicles v ON "
-                "v.id = sv.vehicle_id WHERE sv.smartcar_vehicle_id = $1",
-                {smartcar_vehicle_id});
-        });
+        return batch.link(service_.database(), smartcar_vehicle_id);
     };
+    // The vehicle, as each envelope names it (docs and real traffic disagree: look everywhere).
     const json::value* data = member(body, "data");
     std::string vehicle = text_of(member(body, "vehicleId"));
     if (vehicle.empty() && data != nullptr) {
@@ -222,7 +277,7 @@ std::string WebhookProcessor::process(const std::string& event_type,
     }
     if (event_type == "VEHICLE_STATE") {
         auto link = link_of(vehicle);
-        if (link.empty()) {
+        if (!link) {
             status = "ignored";
             return "unknown vehicle " + vehicle.substr(0, 64);
         }
@@ -232,14 +287,12 @@ std::string WebhookProcessor::process(const std::string& event_type,
             return "no signals";
         }
         auto samples =
-            samples_from_signals(signals->as_array(), link.front().int64(0), telemetry::Source::Webhook, fallback);
-        auto result = ingestor_.ingest_blocking(link.front().text(1), std::move(samples));
-        return "ingested " + std::to_string(result.accepted) + " new, " + std::to_string(result.duplicates) +
-               " already stored";
+            samples_from_signals(signals->as_array(), link->vehicle_id, telemetry::Source::Webhook, fallback);
+        return "ingested " + std::to_string(batch.add(link->vehicle_public_id, std::move(samples))) + " values";
     }
     if (event_type == "VEHICLE_ERROR") {
         auto link = link_of(vehicle);
-        if (link.empty()) {
+        if (!link) {
             status = "ignored";
             return "unknown vehicle " + vehicle.substr(0, 64);
         }
@@ -253,7 +306,7 @@ std::string WebhookProcessor::process(const std::string& event_type,
                                               {"description", text_of(member(e, "description"))}});
             }
         }
-        const std::string vehicle_public = link.front().text(1);
+        const std::string vehicle_public = link->vehicle_public_id;
         const std::int64_t at = core::now_ms();
         std::string recorded = core::to_json_text(json::object{{"type", "VEHICLE_ERROR"},
                                                                {"errors", errors},
@@ -263,7 +316,7 @@ std::string WebhookProcessor::process(const std::string& event_type,
             c.execute("UPDATE smartcar_vehicles SET last_error = $2 WHERE smartcar_vehicle_id = $1",
                       {vehicle, recorded});
             c.execute("UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1",
-                      {link.front().int64(2), recorded, at});
+                      {link->connection_id, recorded, at});
         });
         core::Event event;
         event.topic = "vehicle." + vehicle_public;
@@ -282,24 +335,24 @@ std::string WebhookProcessor::process(const std::string& event_type,
             for (const auto& v : list->as_array()) {
                 auto link = link_of(text_of(member(v, "vehicleId")));
                 const auto* items = member(v, "data");
-                if (link.empty() || items == nullptr || !items->is_array()) {
+                if (!link || items == nullptr || !items->is_array()) {
                     continue;
                 }
                 ++known;
                 auto samples =
-                    samples_from_v2(items->as_array(), link.front().int64(0), telemetry::Source::Webhook, fallback);
-                accepted += ingestor_.ingest_blocking(link.front().text(1), std::move(samples)).accepted;
+                    samples_from_v2(items->as_array(), link->vehicle_id, telemetry::Source::Webhook, fallback);
+                accepted += static_cast<std::int64_t>(batch.add(link->vehicle_public_id, std::move(samples)));
             }
         }
         if (known == 0) {
             status = "ignored";
             return "no known vehicle";
         }
-        return "ingested " + std::to_string(accepted) + " new from " + std::to_string(known) + " vehicle(s)";
+        return "ingested " + std::to_string(accepted) + " values of " + std::to_string(known) + " vehicle(s)";
     }
     if (event_type == "eventBased" && payload != nullptr) {
         auto link = link_of(text_of(member(*payload, "vehicleId")));
-        if (link.empty()) {
+        if (!link) {
             status = "ignored";
             return "unknown vehicle";
         }
@@ -315,9 +368,9 @@ std::string WebhookProcessor::process(const std::string& event_type,
         }
         json::array items{json::object{
             {"path", "/charge"}, {"code", 200}, {"body", json::object{{"isPluggedIn", true}, {"state", state}}}}};
-        auto samples = samples_from_v2(items, link.front().int64(0), telemetry::Source::Webhook, t);
-        auto result = ingestor_.ingest_blocking(link.front().text(1), std::move(samples));
-        return "ingested " + std::to_string(result.accepted) + " new from " + what;
+        auto samples = samples_from_v2(items, link->vehicle_id, telemetry::Source::Webhook, t);
+        return "ingested " + std::to_string(batch.add(link->vehicle_public_id, std::move(samples))) + " values of " +
+               what;
     }
     status = "ignored";
     return "event type " + event_type.substr(0, 40) + " is not processed";

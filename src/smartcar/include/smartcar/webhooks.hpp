@@ -47,9 +47,11 @@ public:
     std::int64_t drain();
 
 private:
+    struct Batch;  // one pass: vehicle links looked up once, samples gathered per vehicle
     void run();
     std::int64_t process_batch();
-    std::string process(const std::string& event_type,
+    std::string process(Batch& batch,
+                        const std::string& event_type,
                         const std::string& body,
                         std::int64_t received_at_ms,
                         std::string& status);

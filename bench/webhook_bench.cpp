@@ -1,0 +1,157 @@
+// Smartcar webhook load: `webhook_bench PORT AMT CONNECTIONS SECONDS VEHICLE_ID...` keeps
+// CONNECTIONS keep-alive connections each sending one signed v4 VEHICLE_STATE delivery at a time
+// (a fresh eventId each, five signals, compact JSON, HMAC-SHA256 under AMT) to /webhooks/smartcar
+// for SECONDS, and reports acknowledged deliveries per second and the latency percentiles. A 200
+// means the delivery is committed to the log (the server answers only after the commit).
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+
+namespace core = motorpool::core;
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+json::object signal(const char* group, const char* name, json::object body, std::int64_t t) {
+    std::string code = std::string(group) + "-" + name;
+    std::transform(code.begin(), code.end(), code.begin(), [](unsigned char c) { return std::tolower(c); });
+    return json::object{{"code", code},
+                        {"name", name},
+                        {"group", group},
+                        {"body", std::move(body)},
+                        {"meta", json::object{{"oemUpdatedAt", t}, {"retrievedAt", t + 200}}},
+                        {"status", json::object{{"value", "SUCCESS"}}}};
+}
+
+std::string delivery(const std::string& event_id, const std::string& vehicle, std::int64_t t, int n) {
+    json::array signals{signal("TractionBattery", "StateOfCharge", {{"unit", "percent"}, {"value", 20 + n % 80}}, t),
+                        signal("TractionBattery", "Range", {{"unit", "km"}, {"value", 100 + n % 300}}, t),
+                        signal("Odometer", "TraveledDistance", {{"unit", "km"}, {"value", 10000 + n}}, t),
+                        signal("Location",
+                               "PreciseLocation",
+                               {{"latitude", 37.7 + (n % 100) * 0.001}, {"longitude", -122.4}, {"heading", n % 360}},
+                               t),
+                        signal("Charge", "IsCharging", {{"value", n % 2 == 0}}, t)};
+    return core::to_json_text(json::object{
+        {"eventId", event_id},
+        {"eventType", "VEHICLE_STATE"},
+        {"data",
+         json::object{
+             {"user", json::object{{"id", "bench-user"}}},
+             {"vehicle", json::object{{"id", vehicle}, {"make", "TESLA"}, {"model", "Model 3"}, {"year", 2023}}},
+             {"signals", std::move(signals)}}},
+        {"triggers", json::array{}},
+        {"meta",
+         json::object{{"version", "4.0"},
+                      {"webhookId", "bench"},
+                      {"deliveryId", event_id + "-1"},
+                      {"deliveredAt", t + 500},
+                      {"signalCount", 5},
+                      {"mode", "TEST"}}}});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 6) {
+        std::fprintf(stderr, "usage: webhook_bench PORT AMT CONNECTIONS SECONDS VEHICLE_ID...\n");
+        return 2;
+    }
+    const auto port = static_cast<unsigned short>(std::atoi(argv[1]));
+    const std::string amt = argv[2];
+    const int connections = std::atoi(argv[3]);
+    const int seconds = std::atoi(argv[4]);
+    std::vector<std::string> vehicles(argv + 5, argv + argc);
+    const std::int64_t run_id = now_ms();
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> ok{0};
+    std::atomic<std::int64_t> failed{0};
+    std::vector<std::vector<double>> latencies(static_cast<std::size_t>(connections));
+    std::vector<std::thread> threads;
+    for (int c = 0; c < connections; ++c) {
+        threads.emplace_back([&, c] {
+            net::io_context io;
+            beast::tcp_stream stream(io);
+            stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+            beast::flat_buffer buffer;
+            auto& mine = latencies[static_cast<std::size_t>(c)];
+            for (int n = 0; !stop.load(std::memory_order_relaxed); ++n) {
+                const std::string event =
+                    "bench-" + std::to_string(run_id) + "-" + std::to_string(c) + "-" + std::to_string(n);
+                const std::string& vehicle = vehicles[static_cast<std::size_t>(c + n) % vehicles.size()];
+                // Each connection's readings move forward in time: stored, not duplicates.
+                std::string body = delivery(event, vehicle, run_id + c * 1'000'000'000LL + n * 1000LL, n);
+                bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/webhooks/smartcar", 11};
+                req.set(bhttp::field::host, "127.0.0.1");
+                req.set(bhttp::field::content_type, "application/json");
+                req.set("SC-Signature", core::hex_encode(core::hmac_sha256(amt, body)));
+                req.body() = std::move(body);
+                req.prepare_payload();
+                auto start = std::chrono::steady_clock::now();
+                beast::error_code ec;
+                bhttp::write(stream, req, ec);
+                bhttp::response<bhttp::string_body> res;
+                if (!ec) {
+                    bhttp::read(stream, buffer, res, ec);
+                }
+                if (ec) {
+                    ++failed;
+                    return;
+                }
+                mine.push_back(
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+                (res.result_int() == 200 ? ok : failed)++;
+            }
+        });
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    stop = true;
+    for (auto& t : threads) {
+        t.join();
+    }
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    std::vector<double> all;
+    for (auto& l : latencies) {
+        all.insert(all.end(), l.begin(), l.end());
+    }
+    std::sort(all.begin(), all.end());
+    auto pct = [&](double p) {
+        return all.empty()
+                   ? 0.0
+                   : all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))];
+    };
+    std::printf(
+        "deliveries %lld acknowledged, %lld failed in %.1f s: %.0f deliveries/s; latency p50 %.2f ms, "
+        "p99 %.2f ms, max %.2f ms\n",
+        static_cast<long long>(ok.load()),
+        static_cast<long long>(failed.load()),
+        elapsed,
+        static_cast<double>(ok.load()) / elapsed,
+        pct(0.50),
+        pct(0.99),
+        all.empty() ? 0.0 : all.back());
+    return failed.load() == 0 ? 0 : 1;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Smartcar webhook deliveries: signed v4 VEHICLE_STATE, five signals each, durable (the 200 comes
+# after the delivery is committed to the log), from build/bench/webhook_bench over CONNECTIONS
+# keep-alive connections, to the vehicles of one simulated account connected through the real
+# Connect flow. Reports deliveries/s and latency, then how long processing took to catch up. On
+# SQLite (synchronous FULL and NORMAL) and on PostgreSQL when run under scripts/with-postgres.
+#   bench/webhooks.sh                      (after `make bench` or a full build)
+#   scripts/with-postgres bench/webhooks.sh
+# Environment: SECONDS_PER_RUN (10), CONNECTIONS (64)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export MOTORPOOL_LOG_LEVEL=warn MOTORPOOL_ENV=test SECRET_KEY=bench-secret-key-0123456789abcdef \
+  MOTORPOOL_ENCRYPTION_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8= SMARTCAR_MANAGEMENT_TOKEN=bench-amt \
+  SMARTCAR_CLIENT_ID=bench-client SMARTCAR_CLIENT_SECRET=bench-secret SMARTCAR_SIM_WEBHOOK_URL=off
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pending() {  # pending DATABASE_URL: deliveries not yet processed
+  case $1 in
+    sqlite:*) python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM webhook_deliveries WHERE status = '"'pending'"'").fetchone()[0])' "${1#sqlite://}" ;;
+    *) psql "$1" -Atc "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'" ;;
+  esac
+}
+run() {  # run LABEL DATABASE_URL [extra env...]
+  local label=$1 url=$2; shift 2
+  echo "== $label"
+  echo bench-password-1 | DATABASE_URL=$url build/motorpool users create --email bench@motorpool.local --password-stdin >/dev/null 2>&1
+  local port; port=$(free_port)
+  env DATABASE_URL="$url" PORT=$port MOTORPOOL_HOST=127.0.0.1 "$@" build/motorpool serve >"$work/server.log" 2>&1 & pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  local base="http://127.0.0.1:$port" token connect ids
+  token=$(curl -sf "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d '{"email":"bench@motorpool.local","password":"bench-password-1"}' | jq -r .access_token)
+  connect=$(curl -sf "$base/api/v1/connect/smartcar" -H "Authorization: Bearer $token" | jq -r .url)
+  ids=$(curl -sfL "$connect&approve=true" | jq -r '.vehicles[].smartcar_vehicle_id')
+  echo "   vehicles: $(echo "$ids" | wc -l), connections: $CONNECTIONS, $SECONDS_PER_RUN s"
+  # shellcheck disable=SC2086
+  build/bench/webhook_bench "$port" bench-amt "$CONNECTIONS" "$SECONDS_PER_RUN" $ids | sed 's/^/   /'
+  local start; start=$(date +%s%3N)
+  while [ "$(pending "$url")" -gt 0 ]; do sleep 0.2; done
+  echo "   processing caught up $(( $(date +%s%3N) - start )) ms after the last acknowledgement"
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+}
+
+run "SQLite, WAL, synchronous=FULL" "sqlite:///$work/full.db"
+run "SQLite, WAL, synchronous=NORMAL" "sqlite:///$work/normal.db" MOTORPOOL_SQLITE_SYNCHRONOUS=NORMAL
+if [ -n "${MOTORPOOL_TEST_PG_URL:-}" ]; then
+  psql "$MOTORPOOL_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS motorpool_webhooks" -c "CREATE DATABASE motorpool_webhooks" >/dev/null
+  run "PostgreSQL" "${MOTORPOOL_TEST_PG_URL%/*}/motorpool_webhooks"
+fi
