@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Durability: every telemetry row the server acknowledged (202) is present after `kill -9`.
+# Durability: every telemetry row the server acknowledged (202) is present after `kill -9`, and
+# every Smartcar webhook delivery it acknowledged (200) but had not processed yet is processed
+# after the restart.
 # SQLite in WAL mode with synchronous=NORMAL (the fast setting; a process crash loses nothing
 # committed, only an OS crash or power loss may). Uploads run concurrently while the server dies.
 #   tests/durability/kill9_test.sh path/to/motorpool
@@ -76,4 +78,49 @@ count() {  # rows of one signal, counted by the server in 1-day buckets
 stored=$(( $(count Motion.Speed) + $(count Engine.RPM) + $(count Odometer.TraveledDistance) ))
 echo "acknowledged $acked rows before kill -9; $stored rows stored after restart"
 [ "$stored" -ge "$acked" ] || fail "acknowledged rows were lost"
-echo "1 passed, 0 failed"
+
+# Webhooks: deliveries acknowledged while processing is held back, then kill -9, then a restart
+# that processes them all.
+kill -9 "$server"; wait "$server" 2>/dev/null; server=""
+export SMARTCAR_MANAGEMENT_TOKEN=kill9-amt SMARTCAR_SIM_WEBHOOK_URL=off
+MOTORPOOL_WEBHOOK_PROCESSING=false start_server
+connect=$(curl -sf "http://127.0.0.1:$port/api/v1/connect/smartcar" -H "Authorization: Bearer $token" | jq -r .url)
+linked=$(curl -sfL "$connect&approve=true")
+car=$(jq -r '.vehicles[0].smartcar_vehicle_id' <<<"$linked")
+vehicle=$(jq -r '.vehicles[0].vehicle_id' <<<"$linked")
+[ -n "$car" ] && [ "$car" != null ] || fail "smartcar connect: $linked"
+then=$(( $(date +%s) * 1000 - 5 * 86400000 ))  # readings of five days ago: apart from any poll
+deliveries=40
+node - "$port" "$car" "$then" "$deliveries" >"$work/webhooks.txt" <<'JS' || fail "webhook deliveries"
+const [port, car, then, n] = process.argv.slice(2);
+const {createHmac} = await import('node:crypto');
+let acked = 0;
+for (let i = 0; i < Number(n); i++) {
+  const t = Number(then) + i * 1000;
+  const body = JSON.stringify({eventId: `kill9-${i}`, eventType: 'VEHICLE_STATE',
+    data: {vehicle: {id: car}, signals: [{code: 'tractionbattery-stateofcharge', name: 'StateOfCharge',
+      group: 'TractionBattery', body: {unit: 'percent', value: 50 + i % 40}, meta: {oemUpdatedAt: t},
+      status: {value: 'SUCCESS'}}]}, meta: {version: '4.0', deliveredAt: t}});
+  const r = await fetch(`http://127.0.0.1:${port}/webhooks/smartcar`, {method: 'POST', body,
+    headers: {'Content-Type': 'application/json',
+      'SC-Signature': createHmac('sha256', 'kill9-amt').update(body).digest('hex')}});
+  if (r.status === 200) acked++;
+}
+console.log(acked);
+JS
+webhooks_acked=$(cat "$work/webhooks.txt")
+[ "$webhooks_acked" -eq "$deliveries" ] || fail "only $webhooks_acked of $deliveries deliveries acknowledged"
+kill -9 "$server"; wait "$server" 2>/dev/null; server=""
+MOTORPOOL_WEBHOOK_PROCESSING=true start_server
+from=$(( then - 1000 )); to=$(( then + deliveries * 1000 ))
+processed=0
+for _ in $(seq 100); do
+  processed=$(curl -sf -H "Authorization: Bearer $token" \
+    "http://127.0.0.1:$port/api/v1/vehicles/$vehicle/signals/TractionBattery.StateOfCharge/history?from=$from&to=$to" |
+    jq '.points | length')
+  [ "$processed" -ge "$deliveries" ] && break
+  sleep 0.1
+done
+echo "acknowledged $webhooks_acked webhook deliveries before kill -9; $processed processed after restart"
+[ "$processed" -eq "$deliveries" ] || fail "acknowledged webhook deliveries were lost"
+echo "2 passed, 0 failed"

@@ -182,6 +182,46 @@ TEST_F(SmartcarDataTest, PollingStoresPercentAndRefreshObeysRetryAfter) {
     EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + own_id + "/battery?refresh=true", alice_).status, 404);
 }
 
+TEST_F(SmartcarDataTest, UpstreamFailuresAreRetriedAndV3ReadsSignals) {
+    auto [vehicle, smartcar_vehicle] = connect_polled();
+    auto batches = [&] {
+        std::size_t n = 0;
+        for (const auto& r : app_->app().simulator()->requests()) {
+            n += r.path.ends_with("/batch") && r.vehicle_id == smartcar_vehicle ? 1 : 0;
+        }
+        return n;
+    };
+    // One UPSTREAM failure: retried after a jittered pause, and the caller never sees it.
+    const std::size_t before = batches();
+    app_->app().simulator()->add_faults(json::parse(R"({"faults":[{"kind":"upstream","vehicle_id":")" +
+                                                    smartcar_vehicle + R"(","code":"NO_RESPONSE"}]})"));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/odometer?refresh=true", alice_).status, 200);
+    EXPECT_EQ(batches(), before + 2);
+    // Failing on every attempt: a 502 carrying Smartcar's type and code.
+    app_->app().simulator()->add_faults(
+        json::parse(R"({"faults":[{"kind":"server","vehicle_id":")" + smartcar_vehicle + R"(","count":5}]})"));
+    auto failed = call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/odometer?refresh=true", alice_);
+    EXPECT_EQ(failed.status, 502) << failed.body;
+    EXPECT_EQ(failed.json().at("smartcar_type"), json::value("SERVER"));
+    EXPECT_EQ(failed.json().at("smartcar_code"), json::value("INTERNAL"));
+    EXPECT_EQ(batches(), before + 5);  // three attempts
+    app_->app().simulator()->clear_faults();
+
+    // SMARTCAR_API_VERSION=3: an application token with sc-user-id and /v3/vehicles/{id}/signals.
+    app_.reset();
+    start({{"SMARTCAR_API_VERSION", "3"}});
+    auto [v3_vehicle, v3_smartcar_vehicle] = connect_polled();
+    json::value stored = signals(v3_vehicle);
+    EXPECT_EQ(stored.at("TractionBattery.StateOfCharge").at("source"), json::value("poll"));
+    EXPECT_TRUE(stored.as_object().contains("Charge.ChargeLimits"));
+    EXPECT_TRUE(stored.as_object().contains("Closure.IsLocked"));  // only the v3 signals carry it
+    bool used_v3 = false;
+    for (const auto& r : app_->app().simulator()->requests()) {
+        used_v3 = used_v3 || (r.path == "/v3/vehicles/" + v3_smartcar_vehicle + "/signals" && r.status == 200);
+    }
+    EXPECT_TRUE(used_v3);
+}
+
 TEST_F(SmartcarDataTest, VerifyAnswersTheChallengeInBothEnvelopes) {
     auto v4 =
         deliver(R"({"eventId":"e0","eventType":"VERIFY","data":{"challenge":"challenge"},"meta":{"version":"4.0",)"
