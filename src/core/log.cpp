@@ -20,7 +20,7 @@ class JsonFormatter final : public spdlog::formatter {
 public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count();
-        std::string line = "{\"ts\":\"" + format_rfc3339(ms) + "\",\"level\":\"";
+        std::string line = "{\"ts\":\"" + format_rfc3339(ms, true) + "\",\"level\":\"";
         auto level = spdlog::level::to_string_view(msg.level);
         line.append(level.data(), level.size());
         line += "\",\"msg\":\"";

@@ -70,7 +70,7 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 
 }  // namespace
 
-std::string format_rfc3339(std::int64_t unix_ms) {
+std::string format_rfc3339(std::int64_t unix_ms, bool always_millis) {
     std::int64_t days = unix_ms >= 0 ? unix_ms / 86'400'000 : -((-unix_ms + 86'399'999) / 86'400'000);
     std::int64_t rem = unix_ms - days * 86'400'000;
     Civil c = civil_from_days(days);
@@ -78,7 +78,7 @@ std::string format_rfc3339(std::int64_t unix_ms) {
     std::int64_t secs = rem / 1000;
     char buf[40];
     int n = 0;
-    if (ms != 0) {
+    if (ms != 0 || always_millis) {
         n = std::snprintf(buf,
                           sizeof buf,
                           "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03dZ",

@@ -64,21 +64,6 @@ struct Handle {
     ~Handle() { curl_easy_cleanup(curl); }
 };
 
-std::string form_encode(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
-        }
-    }
-    return out;
-}
-
 SmartcarError error_from(const Client::Response& r) {
     boost::system::error_code ec;
     json::value body = json::parse(r.body, ec);
@@ -229,8 +214,8 @@ TokenPair token_pair(const Client::Response& r) {
 }  // namespace
 
 TokenPair Client::exchange_code(const std::string& code) {
-    std::string form = "grant_type=authorization_code&code=" + form_encode(code) +
-                       "&redirect_uri=" + form_encode(options_.redirect_uri);
+    std::string form = "grant_type=authorization_code&code=" + core::percent_encode(code) +
+                       "&redirect_uri=" + core::percent_encode(options_.redirect_uri);
     auto r = call(
         "POST",
         options_.origins.auth + "/oauth/token",
@@ -241,7 +226,7 @@ TokenPair Client::exchange_code(const std::string& code) {
 }
 
 TokenPair Client::refresh(const std::string& refresh_token) {
-    std::string form = "grant_type=refresh_token&refresh_token=" + form_encode(refresh_token);
+    std::string form = "grant_type=refresh_token&refresh_token=" + core::percent_encode(refresh_token);
     auto r = call(
         "POST",
         options_.origins.auth + "/oauth/token",
@@ -256,36 +241,43 @@ std::string Client::user_id(const std::string& access_token) {
     return string_at(parse_body(r), "id");
 }
 
-std::vector<std::string> Client::vehicle_ids(const std::string& access_token) {
-    std::vector<std::string> ids;
-    constexpr int kPage = 50;  // Smartcar's maximum
-    for (int offset = 0;; offset += kPage) {
+std::vector<std::string> Client::paged_strings(const std::string& access_token,
+                                               const std::string& url,
+                                               std::string_view key,
+                                               int page) {
+    std::vector<std::string> out;
+    for (int offset = 0; out.size() < 10'000; offset += page) {
         auto r = call("GET",
-                      options_.origins.api + "/v2.0/vehicles?limit=" + std::to_string(kPage) +
-                          "&offset=" + std::to_string(offset),
+                      url + "?limit=" + std::to_string(page) + "&offset=" + std::to_string(offset),
                       {"Authorization: Bearer " + access_token},
                       {},
                       false);
         json::value body = parse_body(r);
-        const auto* list = body.is_object() ? body.as_object().if_contains("vehicles") : nullptr;
+        const auto* list = body.is_object() ? body.as_object().if_contains(key) : nullptr;
         if (list == nullptr || !list->is_array()) {
-            throw SmartcarError(200, "SDK_ERROR", std::nullopt, "Smartcar's vehicle list is malformed");
+            throw SmartcarError(
+                200, "SDK_ERROR", std::nullopt, "Smartcar's " + std::string(key) + " list is malformed");
         }
-        for (const auto& id : list->as_array()) {
-            if (id.is_string()) {
-                ids.emplace_back(id.as_string());
+        for (const auto& item : list->as_array()) {
+            if (item.is_string()) {
+                out.emplace_back(item.as_string());
             }
         }
-        std::int64_t count = static_cast<std::int64_t>(ids.size());
+        std::int64_t count = static_cast<std::int64_t>(out.size());
         if (const auto* paging = body.as_object().if_contains("paging"); paging != nullptr && paging->is_object()) {
             if (const auto* c = paging->as_object().if_contains("count"); c != nullptr && c->is_number()) {
                 count = c->to_number<std::int64_t>();
             }
         }
-        if (list->as_array().empty() || static_cast<std::int64_t>(ids.size()) >= count || ids.size() > 10'000) {
-            return ids;
+        if (list->as_array().empty() || static_cast<std::int64_t>(out.size()) >= count) {
+            break;
         }
     }
+    return out;
+}
+
+std::vector<std::string> Client::vehicle_ids(const std::string& access_token) {
+    return paged_strings(access_token, options_.origins.api + "/v2.0/vehicles", "vehicles", 50);  // 50: the maximum
 }
 
 VehicleAttributes Client::attributes(const std::string& access_token, const std::string& vehicle_id) {
@@ -329,35 +321,8 @@ std::optional<std::string> Client::vin(const std::string& access_token, const st
 }
 
 std::vector<std::string> Client::permissions(const std::string& access_token, const std::string& vehicle_id) {
-    std::vector<std::string> out;
-    for (int offset = 0; offset < 1000; offset += 25) {
-        auto r = call("GET",
-                      options_.origins.api + "/v2.0/vehicles/" + vehicle_id +
-                          "/permissions?limit=25&offset=" + std::to_string(offset),
-                      {"Authorization: Bearer " + access_token},
-                      {},
-                      false);
-        json::value body = parse_body(r);
-        const auto* list = body.is_object() ? body.as_object().if_contains("permissions") : nullptr;
-        if (list == nullptr || !list->is_array()) {
-            throw SmartcarError(200, "SDK_ERROR", std::nullopt, "Smartcar's permission list is malformed");
-        }
-        for (const auto& p : list->as_array()) {
-            if (p.is_string()) {
-                out.emplace_back(p.as_string());
-            }
-        }
-        std::int64_t count = static_cast<std::int64_t>(out.size());
-        if (const auto* paging = body.as_object().if_contains("paging"); paging != nullptr && paging->is_object()) {
-            if (const auto* c = paging->as_object().if_contains("count"); c != nullptr && c->is_number()) {
-                count = c->to_number<std::int64_t>();
-            }
-        }
-        if (list->as_array().empty() || static_cast<std::int64_t>(out.size()) >= count) {
-            break;
-        }
-    }
-    return out;
+    return paged_strings(
+        access_token, options_.origins.api + "/v2.0/vehicles/" + vehicle_id + "/permissions", "permissions", 25);
 }
 
 json::array Client::batch(const std::string& access_token,
@@ -386,8 +351,8 @@ std::string Client::application_token() {
     if (!app_token_.empty() && app_token_expires_ms_ > now + 60'000) {
         return app_token_;
     }
-    std::string form = "grant_type=client_credentials&client_id=" + form_encode(options_.client_id) +
-                       "&client_secret=" + form_encode(options_.client_secret);
+    std::string form = "grant_type=client_credentials&client_id=" + core::percent_encode(options_.client_id) +
+                       "&client_secret=" + core::percent_encode(options_.client_secret);
     auto r = call("POST",
                   options_.origins.iam + "/oauth2/token",
                   {"Content-Type: application/x-www-form-urlencoded"},

@@ -29,21 +29,6 @@ http::RouteOptions authenticated() {
     return o;
 }
 
-std::string url_encode(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
-        }
-    }
-    return out;
-}
-
 Response redirect(const std::string& location) {
     Response r;
     r.status = 302;
@@ -128,8 +113,8 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         const std::string frontend = service->options().frontend_url;
         auto fail = [&](const std::string& code, const std::string& description, int status) -> Response {
             if (!frontend.empty()) {
-                return redirect(frontend + "/vehicle/connect?error=" + url_encode(code) +
-                                "&error_description=" + url_encode(description));
+                return redirect(frontend + "/vehicle/connect?error=" + core::percent_encode(code) +
+                                "&error_description=" + core::percent_encode(description));
             }
             throw ApiError(status, core::status_title(status), description, "urn:motorpool:problem:smartcar:" + code)
                 .with_member("code", code);
@@ -187,7 +172,8 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
                 }
             }
             co_return redirect(frontend + "/vehicle/connected?provider=smartcar&connection_id=" +
-                               url_encode(result.connection_id) + "&vehicle_id=" + url_encode(first));
+                               core::percent_encode(result.connection_id) +
+                               "&vehicle_id=" + core::percent_encode(first));
         }
         json::array vehicles;
         for (const auto& v : result.vehicles) {

@@ -28,21 +28,6 @@ constexpr std::int64_t kRefreshMarginMs = 5 * 60'000;
 constexpr std::int64_t kRefreshTokenLifetimeMs = 60LL * 24 * 3600 * 1000;
 constexpr std::int64_t kLeaseMs = 45'000;  // longer than one refresh call with its retries can take
 
-std::string url_encode(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
-        }
-    }
-    return out;
-}
-
 ApiError state_problem(const std::string& code, const std::string& detail) {
     return ApiError(400, "Bad Request", detail, "urn:motorpool:problem:smartcar:" + code).with_member("code", code);
 }
@@ -155,16 +140,18 @@ std::string SmartcarService::connect_url(std::int64_t user_id,
     const auto& o = client_->options();
     std::string scope;
     for (char ch : options_.scopes) {
-        scope += ch == ' ' ? std::string("%20") : url_encode(std::string_view(&ch, 1));
+        scope += ch == ' ' ? std::string("%20") : core::percent_encode(std::string_view(&ch, 1));
     }
-    std::string url = o.origins.connect + "/oauth/authorize?response_type=code&client_id=" + url_encode(o.client_id) +
-                      "&redirect_uri=" + url_encode(o.redirect_uri) + "&scope=" + scope +
-                      "&state=" + url_encode(state) + "&mode=" + url_encode(options_.mode) + "&approval_prompt=auto";
+    std::string url = o.origins.connect +
+                      "/oauth/authorize?response_type=code&client_id=" + core::percent_encode(o.client_id) +
+                      "&redirect_uri=" + core::percent_encode(o.redirect_uri) + "&scope=" + scope +
+                      "&state=" + core::percent_encode(state) + "&mode=" + core::percent_encode(options_.mode) +
+                      "&approval_prompt=auto";
     if (make) {
-        url += "&make=" + url_encode(*make);
+        url += "&make=" + core::percent_encode(*make);
     }
     if (vin) {
-        url += "&single_select=true&single_select_vin=" + url_encode(*vin);
+        url += "&single_select=true&single_select_vin=" + core::percent_encode(*vin);
     } else if (single_select) {
         url += "&single_select=true";
     }

@@ -86,6 +86,19 @@ std::string target_of(const std::string& url) {
     return slash == std::string::npos ? "/" : url.substr(slash);
 }
 
+std::string query_value(const std::string& url, const std::string& name) {
+    auto pos = url.find("?" + name + "=");
+    if (pos == std::string::npos) {
+        pos = url.find("&" + name + "=");
+    }
+    if (pos == std::string::npos) {
+        return {};
+    }
+    pos += name.size() + 2;
+    auto end = url.find('&', pos);
+    return url.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+}
+
 http::ClientResponse connect_smartcar(TestApp& app, const std::string& token, const std::string& query) {
     auto r = call(app, "GET", "/api/v1/connect/smartcar" + query, token);
     if (r.status != 200) {

@@ -62,6 +62,8 @@ http::ClientResponse call(TestApp& app,
 
 /// "http://127.0.0.1:1234/a?b" -> "/a?b"
 std::string target_of(const std::string& url);
+/// A query parameter of a URL, as written (not decoded); "" when absent.
+std::string query_value(const std::string& url, const std::string& name);
 /// Connects the user's (new) simulated Smartcar account: the Connect URL (with `query` such as
 /// "?vin=..."), the simulator's approval, and our callback's answer.
 http::ClientResponse connect_smartcar(TestApp& app, const std::string& token, const std::string& query = "");

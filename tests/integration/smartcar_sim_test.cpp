@@ -21,16 +21,6 @@ std::string basic(const std::string& user, const std::string& password) {
     return "Basic " + core::base64_encode(user + ":" + password);
 }
 
-std::string query_value(const std::string& url, const std::string& name) {
-    auto pos = url.find(name + "=");
-    if (pos == std::string::npos) {
-        return {};
-    }
-    pos += name.size() + 1;
-    auto end = url.find('&', pos);
-    return url.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-}
-
 class SmartcarSimTest : public ::testing::Test {
 protected:
     void SetUp() override { app_ = std::make_unique<TestApp>(); }

@@ -20,19 +20,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string query_value(const std::string& url, const std::string& name) {
-    auto pos = url.find("?" + name + "=");
-    if (pos == std::string::npos) {
-        pos = url.find("&" + name + "=");
-    }
-    if (pos == std::string::npos) {
-        return {};
-    }
-    pos += name.size() + 2;
-    auto end = url.find('&', pos);
-    return url.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-}
-
 class SmartcarTest : public ::testing::Test {
 protected:
     void SetUp() override {

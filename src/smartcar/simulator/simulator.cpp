@@ -77,16 +77,6 @@ std::string uuid4(std::mt19937_64& rng) {
     return out;
 }
 
-// "2026-11-29T08:00:00.000Z": Smartcar always writes the milliseconds.
-std::string iso_ms(std::int64_t ms) {
-    std::string text = core::format_rfc3339(ms - ms % 1000);
-    char frac[8];
-    std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
-    text.pop_back();
-    text += frac;
-    return text;
-}
-
 double round_to(double value, int decimals) {
     const double scale = std::pow(10.0, decimals);
     return std::round(value * scale) / scale;
@@ -110,21 +100,6 @@ std::map<std::string, std::string> parse_form(std::string_view body) {
             break;
         }
         start = end + 1;
-    }
-    return out;
-}
-
-std::string url_encode(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
-        }
     }
     return out;
 }
@@ -980,16 +955,16 @@ Response authorize_page(const StatePtr& s, const Request& req) {
         r.header("Cache-Control", "no-store");
         return r;
     };
-    const std::string state_suffix = state_param.empty() ? "" : "&state=" + url_encode(state_param);
+    const std::string state_suffix = state_param.empty() ? "" : "&state=" + core::percent_encode(state_param);
     const std::string approve = q("approve");
     if (approve == "false") {
-        return redirect("error=access_denied&error_description=" + url_encode("User denied access to application.") +
-                        state_suffix);
+        return redirect("error=access_denied&error_description=" +
+                        core::percent_encode("User denied access to application.") + state_suffix);
     }
     if (auto forced = req.query_param("sim_error")) {
         // Test hook: Connect's other outcomes (no_vehicles, vehicle_incompatible, server_error, ...).
-        std::string query = "error=" + url_encode(*forced) +
-                            "&error_description=" + url_encode("Simulated Connect outcome: " + *forced + ".");
+        std::string query = "error=" + core::percent_encode(*forced) +
+                            "&error_description=" + core::percent_encode("Simulated Connect outcome: " + *forced + ".");
         if (*forced == "vehicle_incompatible") {
             query += "&vin=0SCAUDI012FE3B132&make=AUDI&model=A4&year=2019";
         }
@@ -1036,7 +1011,7 @@ Response authorize_page(const StatePtr& s, const Request& req) {
                     return joined;
                 }()) +
                 "</p>";
-        const std::string base = req.path + "?" + req.query + "&sim_user=" + url_encode(owner->id);
+        const std::string base = req.path + "?" + req.query + "&sim_user=" + core::percent_encode(owner->id);
         page += "<p><a id=\"approve\" href=\"" + html_escape(base + "&approve=true") +
                 "\">Approve</a> <a id=\"deny\" href=\"" + html_escape(base + "&approve=false") +
                 "\">Deny</a></p></body></html>";
@@ -1044,7 +1019,8 @@ Response authorize_page(const StatePtr& s, const Request& req) {
     }
     if (selected.empty()) {
         return redirect("error=no_vehicles&error_description=" +
-                        url_encode("No vehicles were found on this connected services account.") + state_suffix);
+                        core::percent_encode("No vehicles were found on this connected services account.") +
+                        state_suffix);
     }
     owner->pending = false;
     auto grant = std::make_shared<Grant>();
@@ -1174,8 +1150,8 @@ std::shared_ptr<Grant> caller_grant(Simulator::State& s, const Request& req, std
 }
 
 void add_data_headers(Response& r, const VehicleModel& v, bool imperial, std::int64_t now) {
-    r.header("SC-Data-Age", iso_ms(v.updated_at_ms()));
-    r.header("SC-Fetched-At", iso_ms(now));
+    r.header("SC-Data-Age", core::format_rfc3339(v.updated_at_ms(), true));
+    r.header("SC-Fetched-At", core::format_rfc3339(now, true));
     r.header("SC-Unit-System", imperial ? "imperial" : "metric");
 }
 
@@ -1342,8 +1318,8 @@ net::awaitable<Response> vehicle_request(StatePtr s, Request req, std::string pa
                 entry["headers"] = std::move(headers);
             } else {
                 entry["body"] = result.body;
-                entry["headers"] = json::object{{"sc-data-age", iso_ms(v.updated_at_ms())},
-                                                {"sc-fetched-at", iso_ms(now)},
+                entry["headers"] = json::object{{"sc-data-age", core::format_rfc3339(v.updated_at_ms(), true)},
+                                                {"sc-fetched-at", core::format_rfc3339(now, true)},
                                                 {"sc-unit-system", imperial ? "imperial" : "metric"}};
             }
             responses.push_back(std::move(entry));
@@ -1611,7 +1587,7 @@ net::awaitable<Response> management_connections(StatePtr s, Request req) {
     std::size_t i = start;
     for (; i < pairs.size() && list.size() < static_cast<std::size_t>(limit); ++i) {
         const auto& [v, u, at] = pairs[i];
-        list.push_back(json::object{{"vehicleId", v}, {"userId", u}, {"connectedAt", iso_ms(at)}});
+        list.push_back(json::object{{"vehicleId", v}, {"userId", u}, {"connectedAt", core::format_rfc3339(at, true)}});
     }
     json::value next = i < pairs.size() ? json::value(std::to_string(i)) : json::value(nullptr);
     co_return sc_response(
@@ -1686,7 +1662,7 @@ void Simulator::install(http::Router& router) {
         }
         json::array list;
         for (const auto& r : requests()) {
-            list.push_back(json::object{{"at", iso_ms(r.at_ms)},
+            list.push_back(json::object{{"at", core::format_rfc3339(r.at_ms, true)},
                                         {"method", r.method},
                                         {"path", r.path},
                                         {"vehicle_id", r.vehicle_id},
@@ -1790,7 +1766,7 @@ void emitter_loop(const std::shared_ptr<Simulator::State>& s) {
             event_id = s->new_id();
         }
         json::object meta = delivery_meta(*s, core::now_ms(), 0);
-        meta["deliveredAt"] = iso_ms(core::now_ms());  // VERIFY writes it as text (SMARTCAR.md 4.1)
+        meta["deliveredAt"] = core::format_rfc3339(core::now_ms(), true);  // VERIFY writes it as text (SMARTCAR.md 4.1)
         std::string body = core::to_json_text(json::object{{"eventId", event_id},
                                                            {"eventType", "VERIFY"},
                                                            {"data", json::object{{"challenge", challenge}}},

@@ -19,5 +19,8 @@ int hex_digit_value(char c);
 
 /// RFC 3986 percent-decoding ('+' as space in query strings); nullopt for a malformed escape or %00.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+/// Percent-encodes everything but RFC 3986's unreserved characters (A-Z a-z 0-9 - _ . ~): safe in
+/// a query value, a path segment or a form field.
+std::string percent_encode(std::string_view text);
 
 }  // namespace motorpool::core

@@ -35,8 +35,9 @@ private:
 
 std::int64_t now_ms();
 
-/// "2026-01-01T00:00:00Z", with ".mmm" only when the milliseconds are not zero.
-std::string format_rfc3339(std::int64_t unix_ms);
+/// "2026-01-01T00:00:00Z", with ".mmm" only when the milliseconds are not zero, or always
+/// (fixed width: log lines, Smartcar's headers).
+std::string format_rfc3339(std::int64_t unix_ms, bool always_millis = false);
 
 /// Parses RFC 3339 ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00.5+01:00", 't'/'z' and ' ' accepted);
 /// fractions beyond milliseconds are truncated. nullopt for anything invalid (month 13, Feb 30, ...).

@@ -117,6 +117,11 @@ public:
     };
 
 private:
+    /// Every page of a {<key>: [strings], paging: {count, offset}} list.
+    std::vector<std::string> paged_strings(const std::string& access_token,
+                                           const std::string& url,
+                                           std::string_view key,
+                                           int page);
     Response call(const std::string& method,
                   const std::string& url,
                   const std::vector<std::string>& headers,
