@@ -234,6 +234,15 @@ TEST_F(SmartcarDataTest, VerifyAnswersTheChallengeInBothEnvelopes) {
     ASSERT_EQ(v2.status, 200) << v2.body;
     EXPECT_EQ(v2.json().at("challenge"), json::value(kChallengeDigest));
     EXPECT_EQ(logged(), 0);  // a challenge is answered, not logged
+
+    // Signed but not a delivery, a VERIFY without its challenge, an unsigned non-VERIFY: refused, nothing logged.
+    const std::string garbage = "{not json";
+    EXPECT_EQ(deliver(garbage, sign(garbage)).status, 400);
+    const std::string stranger = R"({"hello":"world"})";
+    EXPECT_EQ(deliver(stranger, sign(stranger)).status, 400);
+    EXPECT_EQ(deliver(R"({"eventId":"e1","eventType":"VERIFY","data":{}})", std::nullopt).status, 400);
+    EXPECT_EQ(deliver(R"({"eventId":"e2","eventType":"VEHICLE_STATE","data":{}})", std::nullopt).status, 401);
+    EXPECT_EQ(logged(), 0);
 }
 
 TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
@@ -326,6 +335,9 @@ TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
     }
     EXPECT_TRUE(found_duplicate);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events", alice_).status, 403);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?status=lost", admin).status, 422);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?limit=0", admin).status, 422);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?status=processed", admin).json().at("total"), json::value(4));
     EXPECT_EQ(call(*app_, "DELETE", "/api/v1/webhook-events", admin).status, 204);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events", admin).json().at("total"), json::value(0));
 }
