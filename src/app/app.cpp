@@ -71,17 +71,7 @@ App::App(core::Config config) : config_(std::move(config)) {
 
     register_ops_routes(*router_, OpsDeps{*database_, metrics_});
     if (config_.smartcar_mode == "simulated") {
-        smartcar::sim::SimulatorOptions sim;
-        sim.client_id = config_.smartcar_client_id;
-        sim.client_secret = config_.smartcar_client_secret;
-        sim.management_token = config_.smartcar_management_token;
-        if (!config_.smartcar_redirect_uri.empty()) {
-            sim.redirect_uris.push_back(config_.smartcar_redirect_uri);
-        }
-        sim.faults_json = config_.smartcar_sim_faults;
-        sim.webhook_interval = config_.smartcar_sim_webhook_interval;
-        sim.retry_scale = static_cast<double>(config_.smartcar_sim_webhook_retry.count()) / 25'000.0;
-        simulator_ = std::make_unique<smartcar::sim::Simulator>(std::move(sim));
+        simulator_ = std::make_unique<smartcar::sim::Simulator>(smartcar::sim::simulator_options_from(config_));
         simulator_->install(*router_);
     }
     mail::MailerOptions mail_options;

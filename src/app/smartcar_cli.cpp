@@ -18,15 +18,8 @@ int run_smartcar_simulator(core::Config config, int port) {
     config.ensure_secrets();
     http::Router router;
     core::MetricsRegistry metrics;
-    smartcar::sim::SimulatorOptions options;
+    auto options = smartcar::sim::simulator_options_from(config);
     options.prefix = "";
-    options.client_id = config.smartcar_client_id;
-    options.client_secret = config.smartcar_client_secret;
-    options.management_token = config.smartcar_management_token;
-    if (!config.smartcar_redirect_uri.empty()) {
-        options.redirect_uris.push_back(config.smartcar_redirect_uri);
-    }
-    options.faults_json = config.smartcar_sim_faults;
     smartcar::sim::Simulator simulator(options);
     simulator.install(router);
     http::ServerOptions server_options;
@@ -35,6 +28,9 @@ int run_smartcar_simulator(core::Config config, int port) {
     server_options.io_threads = 1;
     http::Server server(server_options, router, metrics);
     server.start();
+    if (!config.smartcar_sim_webhook_url.empty() && config.smartcar_sim_webhook_url != "off") {
+        simulator.start_emitter(config.smartcar_sim_webhook_url);  // an application's webhook endpoint
+    }
     std::printf(
         "\n  Smartcar simulator at http://%s:%u\n  SMARTCAR_CLIENT_ID=%s (secret and management token: %s)\n"
         "  Point an SDK at it: SMARTCAR_API_ORIGIN, SMARTCAR_AUTH_ORIGIN, SMARTCAR_MANAGEMENT_API_ORIGIN and\n"

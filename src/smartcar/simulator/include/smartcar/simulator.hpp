@@ -13,6 +13,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include "core/config.hpp"
 #include "http/router.hpp"
 
 namespace motorpool::smartcar::sim {
@@ -47,6 +48,9 @@ struct DeliveryRecord {
     int status = 0;   // the callback's HTTP status; 0 when it could not be reached
     bool ok = false;  // delivered (2xx); for VERIFY: answered with the right challenge
 };
+
+/// The simulator's options from the configuration (SMARTCAR_* credentials, SMARTCAR_SIM_*).
+SimulatorOptions simulator_options_from(const core::Config& config);
 
 /// One request the simulator answered, for tests and the admin endpoint.
 struct RequestRecord {
