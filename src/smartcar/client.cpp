@@ -213,9 +213,7 @@ TokenPair token_pair(const Client::Response& r) {
 }
 }  // namespace
 
-TokenPair Client::exchange_code(const std::string& code) {
-    std::string form = "grant_type=authorization_code&code=" + core::percent_encode(code) +
-                       "&redirect_uri=" + core::percent_encode(options_.redirect_uri);
+TokenPair Client::token_request(const std::string& form) {
     auto r = call(
         "POST",
         options_.origins.auth + "/oauth/token",
@@ -225,15 +223,13 @@ TokenPair Client::exchange_code(const std::string& code) {
     return token_pair(r);
 }
 
+TokenPair Client::exchange_code(const std::string& code) {
+    return token_request("grant_type=authorization_code&code=" + core::percent_encode(code) +
+                         "&redirect_uri=" + core::percent_encode(options_.redirect_uri));
+}
+
 TokenPair Client::refresh(const std::string& refresh_token) {
-    std::string form = "grant_type=refresh_token&refresh_token=" + core::percent_encode(refresh_token);
-    auto r = call(
-        "POST",
-        options_.origins.auth + "/oauth/token",
-        {basic_header(options_.client_id, options_.client_secret), "Content-Type: application/x-www-form-urlencoded"},
-        form,
-        true);
-    return token_pair(r);
+    return token_request("grant_type=refresh_token&refresh_token=" + core::percent_encode(refresh_token));
 }
 
 std::string Client::user_id(const std::string& access_token) {

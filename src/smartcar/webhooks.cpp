@@ -408,6 +408,10 @@ void install_webhooks(http::Router& router,
         "/webhooks/smartcar",
         [svc, processor, counters, inc](Request req) -> net::awaitable<Response> {
             const std::string& amt = svc->options().management_token;
+            if (amt.empty()) {
+                // Without the management token nothing can be verified or answered: refuse, loudly.
+                throw ApiError::unavailable("Smartcar webhooks need SMARTCAR_MANAGEMENT_TOKEN", 60);
+            }
             // The raw bytes are what was signed: checked before anything parses them.
             auto signature = req.header("SC-Signature");
             const bool signed_ok = signature && !amt.empty() &&

@@ -369,6 +369,16 @@ TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
     }));
 }
 
+TEST(SmartcarWebhookConfigTest, WithoutAManagementTokenDeliveriesAreRefused) {
+    TestApp app(std::map<std::string, std::string>{{"SMARTCAR_MODE", "live"}, {"SMARTCAR_MANAGEMENT_TOKEN", ""}});
+    auto r = app.client().request("POST",
+                                  "/webhooks/smartcar",
+                                  R"({"eventId":"e","eventType":"VERIFY","data":{"challenge":"challenge"}})",
+                                  {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(r.header("Retry-After"), "60");
+}
+
 // The simulator's emitter against this server: VERIFY answered, then signed deliveries every
 // interval for the vehicles the connection subscribed, ingested with source webhook.
 TEST(SmartcarEmitterTest, SimulatorDeliversSignedVehicleStateToTheServer) {

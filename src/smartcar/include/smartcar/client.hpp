@@ -117,6 +117,8 @@ public:
     };
 
 private:
+    /// POST /oauth/token with client authentication; OAuth answers are never retried.
+    TokenPair token_request(const std::string& form);
     /// Every page of a {<key>: [strings], paging: {count, offset}} list.
     std::vector<std::string> paged_strings(const std::string& access_token,
                                            const std::string& url,
