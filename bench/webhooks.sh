@@ -6,11 +6,12 @@
 # SQLite (synchronous FULL and NORMAL) and on PostgreSQL when run under scripts/with-postgres.
 #   bench/webhooks.sh                      (after `make bench` or a full build)
 #   scripts/with-postgres bench/webhooks.sh
-# Environment: SECONDS_PER_RUN (10), CONNECTIONS (64)
+# Environment: SECONDS_PER_RUN (10), CONNECTIONS (64), VEHICLES (as many as connections: one car each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 CONNECTIONS=${CONNECTIONS:-64}
+VEHICLES=${VEHICLES:-$CONNECTIONS}
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -36,9 +37,13 @@ run() {  # run LABEL DATABASE_URL [extra env...]
   local base="http://127.0.0.1:$port" token connect ids
   token=$(curl -sf "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
     -d '{"email":"bench@motorpool.local","password":"bench-password-1"}' | jq -r .access_token)
-  connect=$(curl -sf "$base/api/v1/connect/smartcar" -H "Authorization: Bearer $token" | jq -r .url)
-  ids=$(curl -sfL "$connect&approve=true" | jq -r '.vehicles[].smartcar_vehicle_id')
-  echo "   vehicles: $(echo "$ids" | wc -l), connections: $CONNECTIONS, $SECONDS_PER_RUN s"
+  # A fleet of at least VEHICLES cars: each approval brings a new simulated owner's one to three.
+  ids=""
+  while [ "$(echo -n "$ids" | grep -c .)" -lt "$VEHICLES" ]; do
+    connect=$(curl -sf "$base/api/v1/connect/smartcar" -H "Authorization: Bearer $token" | jq -r .url)
+    ids="$ids$(curl -sfL "$connect&approve=true" | jq -r '.vehicles[].smartcar_vehicle_id')"$'\n'
+  done
+  echo "   vehicles: $(echo -n "$ids" | grep -c .), connections: $CONNECTIONS, $SECONDS_PER_RUN s"
   # shellcheck disable=SC2086
   build/bench/webhook_bench "$port" bench-amt "$CONNECTIONS" "$SECONDS_PER_RUN" $ids | sed 's/^/   /'
   if [ "${MOTORPOOL_WEBHOOK_PROCESSING:-true}" = true ]; then

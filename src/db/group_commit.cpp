@@ -4,6 +4,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -34,6 +35,17 @@ struct GroupCommitWriter::Impl {
     bool stopping = false;
     std::thread thread;
 
+    // Committed batches waiting for the sync that makes them durable (deferred sync only).
+    struct Committed {
+        std::vector<Item> items;
+        std::vector<std::exception_ptr> errors;
+    };
+    std::mutex sync_mutex;
+    std::condition_variable sync_wake;
+    std::vector<Committed> unsynced;
+    bool sync_stopping = false;
+    std::thread syncer;
+
     std::atomic<std::uint64_t> batches{0};
     std::atomic<std::uint64_t> submissions{0};
     std::atomic<std::uint64_t> failed_submissions{0};
@@ -41,6 +53,7 @@ struct GroupCommitWriter::Impl {
     core::Histogram* batch_sizes = nullptr;
     core::Counter* batches_total = nullptr;
     core::Counter* failed_total = nullptr;
+    core::Counter* syncs_total = nullptr;
     std::mutex join_mutex;  // a second stop() waits for the first to finish
 
     static void complete(Item& item, std::exception_ptr error) {
@@ -55,6 +68,17 @@ struct GroupCommitWriter::Impl {
         // Resume the coroutine on its own executor, never on the writer thread.
         boost::asio::dispatch(*item.executor,
                               [done = std::move(*item.done), error]() mutable { std::move(done)(error); });
+    }
+
+    // SQLite keeps these three prepared in the connection's statement cache (a script is parsed on
+    // every call, and a commit of many submissions runs two of them per submission). PostgreSQL
+    // cannot prepare a SAVEPOINT, so it gets the simple protocol.
+    static void statement(Connection& connection, std::string_view sql) {
+        if (connection.dialect() == Dialect::Sqlite) {
+            connection.query(sql);
+        } else {
+            connection.execute_script(sql);
+        }
     }
 
     // Runs one submission inside the open transaction. A failure of its own is returned; a failure that
@@ -74,7 +98,7 @@ struct GroupCommitWriter::Impl {
                 return std::current_exception();
             }
         }
-        connection.execute_script("SAVEPOINT mp_group_commit");
+        statement(connection, "SAVEPOINT mp_group_commit");
         std::exception_ptr error;
         try {
             item.work(connection);
@@ -87,9 +111,9 @@ struct GroupCommitWriter::Impl {
             error = std::current_exception();
         }
         if (error) {
-            connection.execute_script("ROLLBACK TO SAVEPOINT mp_group_commit");
+            statement(connection, "ROLLBACK TO SAVEPOINT mp_group_commit");
         }
-        connection.execute_script("RELEASE SAVEPOINT mp_group_commit");
+        statement(connection, "RELEASE SAVEPOINT mp_group_commit");
         return error;
     }
 
@@ -139,11 +163,55 @@ struct GroupCommitWriter::Impl {
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             // A submission that failed on its own keeps its own error; the rest get the batch's.
-            std::exception_ptr error = errors[i] ? errors[i] : batch_error;
-            if (error) {
+            if (!errors[i]) {
+                errors[i] = batch_error;
+            }
+            if (errors[i]) {
                 failed_submissions.fetch_add(1, std::memory_order_relaxed);
             }
-            complete(batch[i], error);
+        }
+        if (!batch_error && database.defers_sync()) {
+            {
+                std::lock_guard lock(sync_mutex);
+                unsynced.push_back({std::move(batch), std::move(errors)});
+            }
+            sync_wake.notify_one();
+            return;
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            complete(batch[i], errors[i]);
+        }
+    }
+
+    // One sync covers every batch committed before it started: while it runs, the writer commits
+    // the next batch, which waits for the next sync.
+    void run_syncer() {
+        while (true) {
+            std::vector<Committed> committed;
+            {
+                std::unique_lock lock(sync_mutex);
+                sync_wake.wait(lock, [&] { return !unsynced.empty() || sync_stopping; });
+                if (unsynced.empty()) {
+                    return;  // stopping and drained
+                }
+                committed.swap(unsynced);
+            }
+            std::exception_ptr sync_error;
+            try {
+                database.sync_committed();
+                if (syncs_total != nullptr) {
+                    syncs_total->inc();
+                }
+            } catch (...) {
+                // Committed but maybe not on disk: nobody is told it is stored.
+                spdlog::error("group commit: syncing committed transactions failed");
+                sync_error = std::current_exception();
+            }
+            for (auto& c : committed) {
+                for (std::size_t i = 0; i < c.items.size(); ++i) {
+                    complete(c.items[i], c.errors[i] ? c.errors[i] : sync_error);
+                }
+            }
         }
     }
 
@@ -179,6 +247,9 @@ GroupCommitWriter::GroupCommitWriter(Database& database, int max_batch, core::Me
             &metrics->counter("motorpool_db_group_commit_batches_total", "Group-commit transactions attempted");
         impl_->failed_total = &metrics->counter("motorpool_db_group_commit_failed_total",
                                                 "Group-commit transactions that failed to commit as a whole");
+        impl_->syncs_total = &metrics->counter(
+            "motorpool_db_group_commit_syncs_total",
+            "Syncs that made committed group transactions durable, off the writer's path (SQLite, FULL)");
         Impl* impl = impl_.get();
         metrics->gauge_callback(
             "motorpool_db_group_commit_queued", "Write submissions waiting for the next commit", [impl] {
@@ -187,6 +258,7 @@ GroupCommitWriter::GroupCommitWriter(Database& database, int max_batch, core::Me
             });
     }
     impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+    impl_->syncer = std::thread([impl = impl_.get()] { impl->run_syncer(); });
 }
 
 GroupCommitWriter::~GroupCommitWriter() {
@@ -238,6 +310,15 @@ void GroupCommitWriter::stop() {
     impl_->wake.notify_all();
     if (impl_->thread.joinable()) {
         impl_->thread.join();
+    }
+    // The writer has committed everything queued; the syncer acknowledges it, then ends.
+    {
+        std::lock_guard lock(impl_->sync_mutex);
+        impl_->sync_stopping = true;
+    }
+    impl_->sync_wake.notify_all();
+    if (impl_->syncer.joinable()) {
+        impl_->syncer.join();
     }
 }
 

@@ -1,10 +1,15 @@
 // SQLite backend: WAL, foreign keys, busy timeout, a statement cache per connection,
 // one writer connection (exclusive) plus a pool of read-only connections.
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "backends.hpp"
 
@@ -70,12 +75,51 @@ std::string rewrite_placeholders(std::string_view sql) {
     return out;
 }
 
+class SqliteConnection;
+
+// Checkpoints off the commit path. SQLite's default runs a checkpoint inside the commit that takes
+// the WAL past 1,000 pages: that commit, and with group commit every submission in it, waits while
+// pages are copied into the database file and it is synced. Here the writer's commits only signal
+// a thread of its own, which copies with PASSIVE checkpoints (they neither take nor wait for the
+// write lock). A PASSIVE checkpoint running next to a busy writer may never find the WAL fully
+// copied, and only then can the next write start the WAL over; so once the WAL passes
+// kWriterCheckpointPages the writer checkpoints itself between two commits, as SQLite would.
+class Checkpointer {
+public:
+    using Open = std::function<std::unique_ptr<SqliteConnection>()>;
+    static constexpr int kBackgroundPages = 10000;        // 40 MiB of WAL (4 KiB pages)
+    static constexpr int kWriterCheckpointPages = 65536;  // 256 MiB
+
+    explicit Checkpointer(Open open) : open_(std::move(open)) {}
+    ~Checkpointer() { stop(); }
+    Checkpointer(const Checkpointer&) = delete;
+    Checkpointer& operator=(const Checkpointer&) = delete;
+
+    void start() {
+        thread_ = std::thread([this] { run(); });
+    }
+    void stop();
+    /// The writer's WAL hook: called after every commit with the WAL's length in pages.
+    void committed(sqlite3* writer, int pages);
+
+private:
+    void run();
+
+    Open open_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool requested_ = false;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
 class SqliteConnection final : public PooledConnection {
 public:
     SqliteConnection(const std::string& path,
                      bool read_only,
                      std::chrono::milliseconds busy_timeout,
-                     bool synchronous_full = true) {
+                     bool synchronous_full = true,
+                     class Checkpointer* checkpointer = nullptr) {
         int flags =
             SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
         if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
@@ -93,10 +137,16 @@ public:
             // "durable before acknowledged" (ARCHITECTURE.md) is a promise about 2xx responses. FULL costs
             // one fsync per commit, which group commit shares among every write of a batch.
             execute_script("PRAGMA journal_mode=WAL");
-            execute_script(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+            // With a checkpointer (the file database's writer) FULL is kept by syncing the WAL after
+            // each commit ourselves (SqliteDatabase::sync_committed), so the writer need not wait.
+            execute_script(synchronous_full && checkpointer == nullptr ? "PRAGMA synchronous=FULL"
+                                                                       : "PRAGMA synchronous=NORMAL");
             // The writer's page cache holds the upper levels of every index: bulk writes with random
             // keys (VINs) otherwise re-read pages from the OS on every insert. Grows only when used.
             execute_script("PRAGMA cache_size=-65536");
+            if (checkpointer != nullptr) {
+                watch_wal(*checkpointer);
+            }
         }
         // Reads through a memory map: a lookup then costs no system call per page (with a 1 GiB
         // window, a million-vehicle database is read entirely in place). The pages are the OS
@@ -114,6 +164,16 @@ public:
     }
 
     Dialect dialect() const override { return Dialect::Sqlite; }
+
+    std::string wal_path() const { return sqlite3_filename_wal(sqlite3_db_filename(db_, "main")); }
+
+    /// Copies what it can of the WAL into the database file without blocking the writer or readers.
+    void checkpoint_passive() {
+        int rc = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+            fail(rc);
+        }
+    }
 
     void prepare_for_reuse() noexcept override {
         // A transaction left open (its rollback failed, or a caller dropped the lease mid-way) must not
@@ -255,6 +315,19 @@ private:
         }
     }
 
+    void watch_wal(Checkpointer& checkpointer) {
+        execute_script("PRAGMA wal_autocheckpoint=0");
+        // A WAL file grown by a burst is cut back to this size when it starts over.
+        execute_script("PRAGMA journal_size_limit=134217728");
+        sqlite3_wal_hook(
+            db_,
+            [](void* context, sqlite3* db, const char*, int pages) {
+                static_cast<Checkpointer*>(context)->committed(db, pages);
+                return SQLITE_OK;
+            },
+            &checkpointer);
+    }
+
     // sqlite3_errmsg names the failing constraint or column, never the statement text.
     [[noreturn]] void fail(int rc) {
         int extended = sqlite3_extended_errcode(db_);
@@ -268,15 +341,75 @@ private:
     std::int64_t last_affected_ = 0;
 };
 
+void Checkpointer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void Checkpointer::committed(sqlite3* writer, int pages) {
+    if (pages >= kWriterCheckpointPages) {
+        // Between two commits nothing is appended, so this one can copy the whole WAL (unless a
+        // reader still needs old frames, or the background checkpoint holds the lock: BUSY, retried
+        // after the next commit).
+        sqlite3_wal_checkpoint_v2(writer, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        return;
+    }
+    if (pages >= kBackgroundPages) {
+        {
+            std::lock_guard lock(mutex_);
+            if (requested_) {
+                return;
+            }
+            requested_ = true;
+        }
+        wake_.notify_one();
+    }
+}
+
+void Checkpointer::run() {
+    std::unique_ptr<SqliteConnection> connection;
+    while (true) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return requested_ || stopping_; });
+            if (stopping_) {
+                return;
+            }
+        }
+        try {
+            if (!connection) {
+                connection = open_();
+            }
+            connection->checkpoint_passive();
+        } catch (const std::exception& e) {
+            // The writer's own checkpoints at kWriterCheckpointPages still bound the WAL.
+            spdlog::warn("SQLite background checkpoint failed: {}", e.what());
+            connection.reset();
+        }
+        std::lock_guard lock(mutex_);
+        requested_ = false;
+    }
+}
+
 class SqliteDatabase final : public Database {
 public:
     SqliteDatabase(const Options& options, const std::string& path, core::WorkerPool& workers)
         : Database(workers),
           path_(path),
           in_memory_(path == ":memory:"),
+          checkpointer_([this, timeout = options.busy_timeout, full = options.sqlite_synchronous_full] {
+              return std::make_unique<SqliteConnection>(path_, false, timeout, full);
+          }),
           writer_(
               [this, timeout = options.busy_timeout, full = options.sqlite_synchronous_full] {
-                  return std::make_unique<SqliteConnection>(path_, false, timeout, full);
+                  return std::make_unique<SqliteConnection>(
+                      path_, false, timeout, full, in_memory_ ? nullptr : &checkpointer_);
               },
               1,
               options.acquire_timeout),
@@ -288,16 +421,53 @@ public:
               options.acquire_timeout) {
         // Open the writer once now: creates the file, switches it to WAL, fails fast on a bad path.
         Lease first = writer_.acquire();
-        (void)first;
+        if (!in_memory_) {
+            checkpointer_.start();
+            if (options.sqlite_synchronous_full) {
+                wal_path_ = static_cast<SqliteConnection&>(*first).wal_path();
+                defer_sync_ = true;
+            }
+        }
     }
 
-    ~SqliteDatabase() override { close(); }
+    ~SqliteDatabase() override {
+        close();
+        if (wal_fd_ >= 0) {
+            ::close(wal_fd_.load());
+        }
+    }
 
     Dialect dialect() const override { return Dialect::Sqlite; }
     // An in-memory database exists only in its one connection (":memory:" is private to the connection
     // that opened it), so readers share the writer; good enough for tests and demos.
     Lease acquire_reader() override { return in_memory_ ? writer_.acquire() : readers_.acquire(); }
     Lease acquire_writer() override { return writer_.acquire(); }
+
+    // synchronous=FULL on a file: the writer commits with NORMAL (the WAL written, not synced) and
+    // this fdatasync of the WAL, after the commit and before anyone is told, makes it durable.
+    bool defers_sync() const override { return defer_sync_; }
+    void sync_committed() override {
+        if (!defer_sync_) {
+            return;
+        }
+        int fd = wal_fd_.load(std::memory_order_acquire);
+        if (fd < 0) {
+            // Opened at the first sync: SQLite creates the WAL file at the first write, and the
+            // writer keeps it open (and so the same file) until close.
+            std::lock_guard lock(wal_fd_mutex_);
+            fd = wal_fd_.load();
+            if (fd < 0) {
+                fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                    throw Error(Error::Kind::Unavailable, "cannot open the SQLite write-ahead log to sync it");
+                }
+                wal_fd_.store(fd, std::memory_order_release);
+            }
+        }
+        if (::fdatasync(fd) != 0) {
+            throw Error(Error::Kind::Unavailable, "cannot sync the SQLite write-ahead log");
+        }
+    }
 
     bool ping() noexcept override {
         try {
@@ -321,8 +491,9 @@ public:
         if (group_commit_) {
             group_commit_->stop();
         }
+        checkpointer_.stop();
         readers_.close();
-        writer_.close();
+        writer_.close();  // the last connection to close checkpoints the whole WAL
     }
 
 private:
@@ -330,6 +501,11 @@ private:
 
     std::string path_;
     bool in_memory_;
+    Checkpointer checkpointer_;  // declared before the writer, whose WAL hook points at it
+    bool defer_sync_ = false;
+    std::string wal_path_;
+    std::mutex wal_fd_mutex_;
+    std::atomic<int> wal_fd_{-1};
     Pool writer_;
     Pool readers_;
     std::atomic<bool> closed_{false};

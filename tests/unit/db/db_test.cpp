@@ -4,6 +4,7 @@
 #include "db/db.hpp"
 
 #include <atomic>
+#include <filesystem>
 #include <latch>
 #include <limits>
 #include <thread>
@@ -12,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <unistd.h>
 
 #include "test_database.hpp"
 
@@ -293,6 +295,78 @@ private:
     std::thread thread_;
     std::thread releaser_;
 };
+
+// synchronous=FULL on a file: the writer commits with NORMAL and a thread of the group-commit
+// writer syncs the WAL before anyone is told; NORMAL and memory databases need no sync.
+TEST(SqliteDurabilityTest, FullSyncsTheWalBeforeAcknowledgingOffTheWritersPath) {
+    const auto dir = std::filesystem::temp_directory_path() / ("motorpool-sync-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    core::WorkerPool workers(2, 64);
+    for (const bool full : {true, false}) {
+        core::MetricsRegistry metrics;
+        Options options;
+        options.url = "sqlite:///" + (dir / (full ? "full.db" : "normal.db")).string();
+        options.sqlite_synchronous_full = full;
+        auto db = Database::open(options, workers, &metrics);
+        EXPECT_EQ(db->defers_sync(), full);
+        db->with_transaction([](Connection& c) { c.execute_script("CREATE TABLE t (x INTEGER)"); });
+        // The writer itself commits without waiting for the disk either way.
+        EXPECT_EQ(db->with_transaction([](Connection& c) { return c.query("PRAGMA synchronous").front().int64(0); }),
+                  1);
+        for (int i = 0; i < 20; ++i) {
+            db->group_commit().submit_blocking([i](Connection& c) { c.execute("INSERT INTO t (x) VALUES ($1)", {i}); });
+        }
+        EXPECT_EQ(db->with_reader([](Connection& c) { return c.query("SELECT COUNT(*) FROM t").front().int64(0); }),
+                  20);
+        const std::string scrape = metrics.render();
+        if (full) {
+            // One sync per acknowledged batch at least (each blocking submission waited for its own).
+            const std::string sample = "\nmotorpool_db_group_commit_syncs_total ";
+            auto at = scrape.find(sample);
+            ASSERT_NE(at, std::string::npos) << scrape;
+            EXPECT_GE(std::stoi(scrape.substr(at + sample.size())), 20);
+        } else {
+            EXPECT_NE(scrape.find("\nmotorpool_db_group_commit_syncs_total 0\n"), std::string::npos) << scrape;
+        }
+        db->close();
+    }
+    Options memory;
+    memory.url = "sqlite:///:memory:";
+    EXPECT_FALSE(Database::open(memory, workers, nullptr)->defers_sync());
+    std::filesystem::remove_all(dir);
+}
+
+// The writer's automatic checkpoints are off (they made one commit in every thousand pages wait):
+// a thread of its own must copy the WAL into the database file while the writer goes on, or the
+// WAL would grow to the writer's own limit of 256 MiB.
+TEST(SqliteDurabilityTest, TheWalIsCheckpointedInTheBackground) {
+    const auto dir = std::filesystem::temp_directory_path() / ("motorpool-ckpt-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "ckpt.db";
+    core::WorkerPool workers(2, 64);
+    Options options;
+    options.url = "sqlite:///" + file.string();
+    auto db = Database::open(options, workers, nullptr);
+    db->with_transaction([](Connection& c) { c.execute_script("CREATE TABLE t (x BLOB)"); });
+    const std::string blob(3000, 'x');          // one row per page
+    for (int batch = 0; batch < 12; ++batch) {  // 12,000 pages: past the 10,000-page mark
+        db->with_transaction([&](Connection& c) {
+            for (int i = 0; i < 1000; ++i) {
+                c.execute("INSERT INTO t (x) VALUES ($1)", {blob});
+            }
+        });
+    }
+    bool grew = false;
+    for (int i = 0; i < 100 && !grew; ++i) {
+        grew = std::filesystem::file_size(file) > 30'000'000;
+        if (!grew) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    EXPECT_TRUE(grew) << std::filesystem::file_size(file);
+    db->close();
+    std::filesystem::remove_all(dir);
+}
 
 TEST_F(DbTest, GroupCommitAcknowledgesOnlyAfterCommitAndLosesNothing) {
     constexpr int kSubmitters = 200;

@@ -195,6 +195,13 @@ public:
     /// Stops the group-commit writer (after committing what is queued) and closes every connection.
     virtual void close() = 0;
 
+    /// True when commits return before they reach the disk and sync_committed() makes them durable
+    /// (SQLite with synchronous FULL: see docs/decisions.md). The group-commit writer then starts
+    /// its next transaction while a thread of its own syncs the last one, and acknowledges it after.
+    virtual bool defers_sync() const { return false; }
+    /// Makes every commit returned so far durable (one fdatasync of the WAL). Throws Error(Unavailable).
+    virtual void sync_committed() {}
+
     GroupCommitWriter& group_commit() { return *group_commit_; }
     core::WorkerPool& workers() { return workers_; }
 
@@ -213,9 +220,11 @@ public:
             if constexpr (std::is_void_v<std::invoke_result_t<F&, Connection&>>) {
                 f(*lease);
                 lease->commit();
+                sync_committed();
             } else {
                 auto result = f(*lease);
                 lease->commit();
+                sync_committed();
                 return result;
             }
         } catch (...) {
@@ -245,8 +254,10 @@ protected:
 
 /// Commits write batches submitted concurrently by many requests together, in one transaction.
 /// Each submission runs inside its own SAVEPOINT: if it throws, only its changes are rolled back and
-/// only its submitter sees the exception. Every submitter is resumed only after COMMIT returned
-/// (or with the commit's error). This makes "2xx means committed" cheap under load.
+/// only its submitter sees the exception. Every submitter is resumed only after its commit is
+/// durable (or with the commit's error). This makes "2xx means committed" cheap under load. Where
+/// the database defers the sync (Database::defers_sync), the writer starts the next transaction
+/// while a second thread syncs and resumes the submitters of the last.
 class GroupCommitWriter {
 public:
     using Work = std::function<void(Connection&)>;
