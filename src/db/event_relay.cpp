@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/ids.hpp"
+#include "core/threads.hpp"
 #include "core/time.hpp"
 
 namespace motorpool::db {
@@ -223,8 +224,14 @@ PgEventRelay::~PgEventRelay() {
 }
 
 void PgEventRelay::start() {
-    impl_->listener = std::thread([impl = impl_.get()] { impl->listen_loop(); });
-    impl_->sender = std::thread([impl = impl_.get()] { impl->send_loop(); });
+    impl_->listener = std::thread([impl = impl_.get()] {
+        core::name_this_thread("mp-pg-listen");
+        impl->listen_loop();
+    });
+    impl_->sender = std::thread([impl = impl_.get()] {
+        core::name_this_thread("mp-pg-notify");
+        impl->send_loop();
+    });
     impl_->bus.set_relay([impl = impl_.get()](const core::Event& event) { impl->enqueue(event); });
     std::unique_lock lock(impl_->mutex);
     impl_->changed.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->listening; });

@@ -13,6 +13,7 @@
 #include <boost/asio/prefer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/threads.hpp"
 #include "db/db.hpp"
 
 namespace motorpool::db {
@@ -257,8 +258,14 @@ GroupCommitWriter::GroupCommitWriter(Database& database, int max_batch, core::Me
                 return static_cast<double>(impl->queue.size());
             });
     }
-    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
-    impl_->syncer = std::thread([impl = impl_.get()] { impl->run_syncer(); });
+    impl_->thread = std::thread([impl = impl_.get()] {
+        core::name_this_thread("mp-db-commit");
+        impl->run();
+    });
+    impl_->syncer = std::thread([impl = impl_.get()] {
+        core::name_this_thread("mp-db-sync");
+        impl->run_syncer();
+    });
 }
 
 GroupCommitWriter::~GroupCommitWriter() {

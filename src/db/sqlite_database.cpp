@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backends.hpp"
+#include "core/threads.hpp"
 
 namespace motorpool::db::detail {
 namespace {
@@ -87,8 +88,8 @@ class SqliteConnection;
 class Checkpointer {
 public:
     using Open = std::function<std::unique_ptr<SqliteConnection>()>;
-    static constexpr int kBackgroundPages = 10000;        // 40 MiB of WAL (4 KiB pages)
-    static constexpr int kWriterCheckpointPages = 65536;  // 256 MiB
+    static constexpr int kBackgroundPages = 40000;
+    static constexpr int kWriterCheckpointPages = 131072;
 
     explicit Checkpointer(Open open) : open_(std::move(open)) {}
     ~Checkpointer() { stop(); }
@@ -96,7 +97,10 @@ public:
     Checkpointer& operator=(const Checkpointer&) = delete;
 
     void start() {
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] {
+            core::name_this_thread("mp-db-checkpoint");
+            run();
+        });
     }
     void stop();
     /// The writer's WAL hook: called after every commit with the WAL's length in pages.

@@ -21,6 +21,7 @@
 
 #include "core/errors.hpp"
 #include "core/ids.hpp"
+#include "core/threads.hpp"
 #include "stream.hpp"
 
 namespace motorpool::http {
@@ -506,7 +507,10 @@ void Server::start() {
         }
     });
     for (auto& context : s.contexts) {
-        s.threads.emplace_back([ctx = context.get()] { ctx->run(); });
+        s.threads.emplace_back([ctx = context.get()] {
+            core::name_this_thread("mp-io");
+            ctx->run();
+        });
     }
 }
 

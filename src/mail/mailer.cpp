@@ -9,6 +9,7 @@
 
 #include "core/config.hpp"
 #include "core/ids.hpp"
+#include "core/threads.hpp"
 #include "core/time.hpp"
 #include "mail/mail.hpp"
 
@@ -215,6 +216,7 @@ void Mailer::start() {
     // Its own thread rather than a timer coroutine: SMTP round trips are slow and blocking, and a
     // thread that is joined in stop() cannot outlive the database or an io_context at shutdown.
     state_->thread = std::thread([state = state_.get()] {
+        core::name_this_thread("mp-mail");
         std::unique_lock lock(state->wake_mutex);
         while (!state->stopping) {
             state->pending = false;

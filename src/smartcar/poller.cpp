@@ -8,6 +8,7 @@
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/json.hpp"
+#include "core/threads.hpp"
 #include "core/time.hpp"
 #include "smartcar/convert.hpp"
 
@@ -45,9 +46,15 @@ void Poller::start() {
         return;
     }
     stopping_ = false;
-    scheduler_ = std::thread([this] { schedule_loop(); });
+    scheduler_ = std::thread([this] {
+        core::name_this_thread("mp-sc-poll");
+        schedule_loop();
+    });
     for (int i = 0; i < std::max(1, options_.concurrency); ++i) {
-        workers_.emplace_back([this] { work_loop(); });
+        workers_.emplace_back([this] {
+            core::name_this_thread("mp-sc-poll-work");
+            work_loop();
+        });
     }
 }
 

@@ -11,6 +11,7 @@
 #include "core/errors.hpp"
 #include "core/json.hpp"
 #include "core/text.hpp"
+#include "core/threads.hpp"
 #include "core/time.hpp"
 #include "smartcar/convert.hpp"
 
@@ -103,7 +104,10 @@ void WebhookProcessor::start() {
     }
     stopping_ = false;
     pending_ = true;  // deliveries acknowledged before a crash or restart wait in the log
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        core::name_this_thread("mp-webhooks");
+        run();
+    });
 }
 
 void WebhookProcessor::stop() {
@@ -131,6 +135,11 @@ void WebhookProcessor::run() {
         {
             std::unique_lock lock(mutex_);
             wake_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || pending_; });
+            if (stopping_) {
+                return;
+            }
+            // Let deliveries gather for a larger pass (stop() still ends the wait at once).
+            wake_.wait_for(lock, options_.linger, [&] { return stopping_; });
             if (stopping_) {
                 return;
             }
@@ -231,20 +240,26 @@ std::int64_t WebhookProcessor::process_batch() {
         }
         results.push_back(std::move(result));
     }
-    // One ingest per vehicle for the whole pass; if it fails nothing is marked and the pass is
-    // repeated (ingest is idempotent).
-    for (auto& [vehicle, samples] : batch.samples) {
-        if (!samples.empty()) {
-            ingestor_.ingest_blocking(vehicle, std::move(samples));
-        }
-    }
+    // One transaction for the pass: an ingest per vehicle and every delivery's outcome. If it
+    // fails, nothing is marked and the pass is repeated (ingest is idempotent). It joins the
+    // group commit, so the acknowledgements waiting meanwhile share its sync.
     const std::int64_t now = core::now_ms();
-    service_.database().with_transaction([&](db::Connection& c) {
+    std::map<std::string, telemetry::IngestResult> ingested;
+    service_.database().group_commit().submit_blocking([&](db::Connection& c) {
+        ingested.clear();
+        for (const auto& [vehicle, samples] : batch.samples) {
+            if (!samples.empty()) {
+                ingested[vehicle] = ingestor_.write_in_transaction(c, samples);
+            }
+        }
         for (const auto& result : results) {
             c.execute("UPDATE webhook_deliveries SET status = $2, outcome = $3, processed_at_ms = $4 WHERE id = $1",
                       {result.id, result.status, result.outcome.substr(0, 500), now});
         }
     });
+    for (const auto& [vehicle, result] : ingested) {
+        ingestor_.committed(vehicle, batch.samples[vehicle], result);
+    }
     if (processed_ != nullptr) {
         processed_->inc(results.size());
     }

@@ -70,7 +70,7 @@ void Ingestor::count(const IngestResult& result) {
     }
 }
 
-IngestResult Ingestor::write(Connection& c, const std::vector<Sample>& samples) {
+IngestResult Ingestor::write_in_transaction(Connection& c, const std::vector<Sample>& samples) {
     IngestResult result;
     for (std::size_t from = 0; from < samples.size(); from += kRowsPerInsert) {
         const std::size_t n = std::min(kRowsPerInsert, samples.size() - from);
@@ -161,24 +161,27 @@ void Ingestor::publish(const std::string& vehicle_public_id, const std::vector<S
     bus_->publish(event);
 }
 
-boost::asio::awaitable<IngestResult> Ingestor::ingest(std::string vehicle_public_id, std::vector<Sample> samples) {
-    auto shared = std::make_shared<std::vector<Sample>>(std::move(samples));
-    auto work = [this, shared](Connection& c) { return write(c, *shared); };
-    IngestResult result = co_await database_.group_commit().submit(std::move(work));
+void Ingestor::committed(const std::string& vehicle_public_id,
+                         const std::vector<Sample>& samples,
+                         const IngestResult& result) {
     count(result);
     if (result.accepted > 0) {
-        publish(vehicle_public_id, *shared);
+        publish(vehicle_public_id, samples);
     }
+}
+
+boost::asio::awaitable<IngestResult> Ingestor::ingest(std::string vehicle_public_id, std::vector<Sample> samples) {
+    auto shared = std::make_shared<std::vector<Sample>>(std::move(samples));
+    auto work = [this, shared](Connection& c) { return write_in_transaction(c, *shared); };
+    IngestResult result = co_await database_.group_commit().submit(std::move(work));
+    committed(vehicle_public_id, *shared, result);
     co_return result;
 }
 
 IngestResult Ingestor::ingest_blocking(const std::string& vehicle_public_id, std::vector<Sample> samples) {
     IngestResult result;
-    database_.group_commit().submit_blocking([&](Connection& c) { result = write(c, samples); });
-    count(result);
-    if (result.accepted > 0) {
-        publish(vehicle_public_id, samples);
-    }
+    database_.group_commit().submit_blocking([&](Connection& c) { result = write_in_transaction(c, samples); });
+    committed(vehicle_public_id, samples, result);
     return result;
 }
 

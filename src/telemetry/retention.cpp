@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/threads.hpp"
 #include "core/time.hpp"
 #include "telemetry/telemetry.hpp"
 
@@ -89,7 +90,10 @@ RetentionJob::~RetentionJob() {
 
 void RetentionJob::start() {
     if (impl_->days > 0 && !impl_->thread.joinable()) {
-        impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+        impl_->thread = std::thread([impl = impl_.get()] {
+            core::name_this_thread("mp-retention");
+            impl->run();
+        });
     }
 }
 

@@ -23,6 +23,7 @@
 #include "core/errors.hpp"
 #include "core/json.hpp"
 #include "core/text.hpp"
+#include "core/threads.hpp"
 #include "core/time.hpp"
 #include "model.hpp"
 #include "vehicles/vin.hpp"
@@ -1909,7 +1910,10 @@ void Simulator::start_emitter(const std::string& callback_url) {
     }
     state_->callback_url = callback_url;
     state_->emit_stop = false;
-    state_->emitter = std::thread([s = state_] { emitter_loop(s); });
+    state_->emitter = std::thread([s = state_] {
+        core::name_this_thread("mp-sim-emitter");
+        emitter_loop(s);
+    });
 }
 
 void Simulator::stop_emitter() {
