@@ -241,11 +241,12 @@ std::int64_t WebhookProcessor::process_batch() {
         results.push_back(std::move(result));
     }
     // One transaction for the pass: an ingest per vehicle and every delivery's outcome. If it
-    // fails, nothing is marked and the pass is repeated (ingest is idempotent). It joins the
-    // group commit, so the acknowledgements waiting meanwhile share its sync.
+    // fails, nothing is marked and the pass is repeated (ingest is idempotent). On SQLite it joins
+    // the group commit (one writer either way, and the acknowledgements waiting meanwhile share
+    // its sync); PostgreSQL runs it on a connection of its own, next to the acknowledgements.
     const std::int64_t now = core::now_ms();
     std::map<std::string, telemetry::IngestResult> ingested;
-    service_.database().group_commit().submit_blocking([&](db::Connection& c) {
+    auto pass = [&](db::Connection& c) {
         ingested.clear();
         for (const auto& [vehicle, samples] : batch.samples) {
             if (!samples.empty()) {
@@ -256,7 +257,12 @@ std::int64_t WebhookProcessor::process_batch() {
             c.execute("UPDATE webhook_deliveries SET status = $2, outcome = $3, processed_at_ms = $4 WHERE id = $1",
                       {result.id, result.status, result.outcome.substr(0, 500), now});
         }
-    });
+    };
+    if (service_.database().dialect() == db::Dialect::Sqlite) {
+        service_.database().group_commit().submit_blocking(pass);
+    } else {
+        service_.database().with_transaction(pass);
+    }
     for (const auto& [vehicle, result] : ingested) {
         ingestor_.committed(vehicle, batch.samples[vehicle], result);
     }
