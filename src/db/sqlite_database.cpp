@@ -88,8 +88,8 @@ class SqliteConnection;
 class Checkpointer {
 public:
     using Open = std::function<std::unique_ptr<SqliteConnection>()>;
-    static constexpr int kBackgroundPages = 40000;
-    static constexpr int kWriterCheckpointPages = 131072;
+    static constexpr int kBackgroundPages = 10000;        // 40 MiB of WAL (4 KiB pages)
+    static constexpr int kWriterCheckpointPages = 65536;  // 256 MiB
 
     explicit Checkpointer(Open open) : open_(std::move(open)) {}
     ~Checkpointer() { stop(); }
