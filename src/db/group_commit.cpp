@@ -203,8 +203,11 @@ struct GroupCommitWriter::Impl {
                 if (syncs_total != nullptr) {
                     syncs_total->inc();
                 }
-            } catch (...) {
+            } catch (const std::exception& e) {
                 // Committed but maybe not on disk: nobody is told it is stored.
+                spdlog::error("group commit: syncing committed transactions failed: {}", e.what());
+                sync_error = std::current_exception();
+            } catch (...) {
                 spdlog::error("group commit: syncing committed transactions failed");
                 sync_error = std::current_exception();
             }

@@ -1,6 +1,7 @@
 // SQLite backend: WAL, foreign keys, busy timeout, a statement cache per connection,
 // one writer connection (exclusive) plus a pool of read-only connections.
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -103,8 +104,11 @@ public:
         });
     }
     void stop();
-    /// The writer's WAL hook: called after every commit with the WAL's length in pages.
+    /// The writer's WAL hook: called after every commit with the WAL's length in pages (inside
+    /// the commit, before it returns).
     void committed(sqlite3* writer, int pages);
+    /// Commits that wrote to the WAL so far.
+    std::uint64_t commits() const { return commits_.load(std::memory_order_acquire); }
 
 private:
     void run();
@@ -115,6 +119,7 @@ private:
     bool requested_ = false;
     bool stopping_ = false;
     std::thread thread_;
+    std::atomic<std::uint64_t> commits_{0};
 };
 
 class SqliteConnection final : public PooledConnection {
@@ -357,6 +362,7 @@ void Checkpointer::stop() {
 }
 
 void Checkpointer::committed(sqlite3* writer, int pages) {
+    commits_.fetch_add(1, std::memory_order_release);
     if (pages >= kWriterCheckpointPages) {
         // Between two commits nothing is appended, so this one can copy the whole WAL (unless a
         // reader still needs old frames, or the background checkpoint holds the lock: BUSY, retried
@@ -454,6 +460,12 @@ public:
         if (!defer_sync_) {
             return;
         }
+        // A transaction that wrote nothing (a read through with_transaction, a batch whose work
+        // changed nothing) has nothing to make durable.
+        const std::uint64_t target = checkpointer_.commits();
+        if (target == synced_commits_.load(std::memory_order_acquire)) {
+            return;
+        }
         int fd = wal_fd_.load(std::memory_order_acquire);
         if (fd < 0) {
             // Opened at the first sync: SQLite creates the WAL file at the first write, and the
@@ -470,6 +482,10 @@ public:
         }
         if (::fdatasync(fd) != 0) {
             throw Error(Error::Kind::Unavailable, "cannot sync the SQLite write-ahead log");
+        }
+        // Every commit counted before the sync started is durable now.
+        std::uint64_t synced = synced_commits_.load();
+        while (synced < target && !synced_commits_.compare_exchange_weak(synced, target)) {
         }
     }
 
@@ -510,6 +526,7 @@ private:
     std::string wal_path_;
     std::mutex wal_fd_mutex_;
     std::atomic<int> wal_fd_{-1};
+    std::atomic<std::uint64_t> synced_commits_{0};
     Pool writer_;
     Pool readers_;
     std::atomic<bool> closed_{false};
