@@ -99,7 +99,7 @@ public:
 
     void start() {
         thread_ = std::thread([this] {
-            core::name_this_thread("mp-db-checkpoint");
+            core::name_this_thread("mp-db-checkpt");
             run();
         });
     }

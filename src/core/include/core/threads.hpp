@@ -6,7 +6,7 @@
 
 namespace motorpool::core {
 
-/// Names the calling thread (truncated to 15 characters). Never fails.
+/// Names the calling thread (Linux keeps 15 characters: name threads shorter). Never fails.
 void name_this_thread(std::string_view name) noexcept;
 
 }  // namespace motorpool::core
