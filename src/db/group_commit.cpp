@@ -203,16 +203,16 @@ struct GroupCommitWriter::Impl {
                 if (syncs_total != nullptr) {
                     syncs_total->inc();
                 }
-            } catch (const std::exception& e) {
+            } catch (const std::exception& e) {  // sync_committed throws db::Error
                 // Committed but maybe not on disk: nobody is told it is stored.
                 spdlog::error("group commit: syncing committed transactions failed: {}", e.what());
-                sync_error = std::current_exception();
-            } catch (...) {
-                spdlog::error("group commit: syncing committed transactions failed");
                 sync_error = std::current_exception();
             }
             for (auto& c : committed) {
                 for (std::size_t i = 0; i < c.items.size(); ++i) {
+                    if (sync_error && !c.errors[i]) {
+                        failed_submissions.fetch_add(1, std::memory_order_relaxed);
+                    }
                     complete(c.items[i], c.errors[i] ? c.errors[i] : sync_error);
                 }
             }

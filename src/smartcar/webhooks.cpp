@@ -241,7 +241,9 @@ std::int64_t WebhookProcessor::process_batch() {
         results.push_back(std::move(result));
     }
     // One transaction for the pass: an ingest per vehicle and every delivery's outcome. If it
-    // fails, nothing is marked and the pass is repeated (ingest is idempotent). On SQLite it joins
+    // fails, nothing is marked and the pass is repeated (ingest is idempotent). No delivery can
+    // fail it for good: a vehicle deleted since its link was read fails the foreign key once, and
+    // the repeat finds the link gone and ignores that vehicle's deliveries. On SQLite it joins
     // the group commit (one writer either way, and the acknowledgements waiting meanwhile share
     // its sync); PostgreSQL runs it on a connection of its own, next to the acknowledgements.
     const std::int64_t now = core::now_ms();

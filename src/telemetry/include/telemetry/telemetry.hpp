@@ -75,9 +75,10 @@ public:
     /// Blocking form (workers, tests, CLI).
     IngestResult ingest_blocking(const std::string& vehicle_public_id, std::vector<Sample> samples);
 
-    /// For a module that stores samples in a transaction of its own (a webhook delivery and its
-    /// log row commit together): writes inside `connection`'s open transaction. Once that has
-    /// committed, the caller hands the same samples and result to committed().
+    /// For a module that stores samples in a transaction of its own (a webhook processing pass
+    /// commits its vehicles' samples with its deliveries' outcomes): writes inside `connection`'s
+    /// open transaction. Once that has committed, the caller hands the same samples and result to
+    /// committed().
     IngestResult write_in_transaction(db::Connection& connection, const std::vector<Sample>& samples);
     /// Counts and publishes samples that write_in_transaction() wrote and their caller committed.
     void committed(const std::string& vehicle_public_id,
