@@ -17,6 +17,7 @@ db::Options database_options(const core::Config& config) {
     options.pool_size = config.db_pool_size;
     options.pg_prepared_statements = config.pg_prepared_statements;
     options.sqlite_synchronous_full = config.sqlite_synchronous == "FULL";
+    options.sqlite_gather_wal = config.sqlite_gather_wal;
     options.group_commit_max_batch = config.group_commit_max_batch;
     return options;
 }

@@ -304,6 +304,7 @@ Config Config::load(const EnvSource& source) {
     if (c.sqlite_synchronous != "FULL" && c.sqlite_synchronous != "NORMAL") {
         r.fail("MOTORPOOL_SQLITE_SYNCHRONOUS", "must be FULL or NORMAL");
     }
+    r.boolean("MOTORPOOL_SQLITE_GATHER_WAL", c.sqlite_gather_wal);
     r.integer("MOTORPOOL_GROUP_COMMIT_MAX_BATCH", c.group_commit_max_batch, 1, 100'000);
     r.integer("MOTORPOOL_MAX_CONNECTIONS", c.max_connections, 1, 1'000'000);
     r.integer("MOTORPOOL_MAX_HEADER_BYTES", c.max_header_bytes, 1024, 1024LL * 1024);
@@ -513,6 +514,7 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("MOTORPOOL_DB_POOL_SIZE", std::to_string(db_pool_size));
     add("MOTORPOOL_PG_PREPARED_STATEMENTS", pg_prepared_statements ? "true" : "false");
     add("MOTORPOOL_SQLITE_SYNCHRONOUS", sqlite_synchronous);
+    add("MOTORPOOL_SQLITE_GATHER_WAL", sqlite_gather_wal ? "true" : "false");
     add("MOTORPOOL_GROUP_COMMIT_MAX_BATCH", std::to_string(group_commit_max_batch));
     add("MOTORPOOL_MAX_CONNECTIONS", std::to_string(max_connections));
     add("MOTORPOOL_MAX_HEADER_BYTES", std::to_string(max_header_bytes));

@@ -14,6 +14,7 @@
 
 #include "backends.hpp"
 #include "core/threads.hpp"
+#include "sqlite_wal_vfs.hpp"
 
 namespace motorpool::db::detail {
 namespace {
@@ -125,13 +126,14 @@ private:
 class SqliteConnection final : public PooledConnection {
 public:
     SqliteConnection(const std::string& path,
+                     const char* vfs,  // null: SQLite's default
                      bool read_only,
                      std::chrono::milliseconds busy_timeout,
                      bool synchronous_full = true,
                      class Checkpointer* checkpointer = nullptr) {
         int flags =
             SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-        if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+        if (sqlite3_open_v2(path.c_str(), &db_, flags, vfs) != SQLITE_OK) {
             std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
             sqlite3_close(db_);
             db_ = nullptr;
@@ -413,19 +415,20 @@ public:
         : Database(workers),
           path_(path),
           in_memory_(path == ":memory:"),
+          vfs_(options.sqlite_gather_wal && !in_memory_ ? buffered_wal_vfs() : nullptr),
           checkpointer_([this, timeout = options.busy_timeout, full = options.sqlite_synchronous_full] {
-              return std::make_unique<SqliteConnection>(path_, false, timeout, full);
+              return std::make_unique<SqliteConnection>(path_, vfs_, false, timeout, full);
           }),
           writer_(
               [this, timeout = options.busy_timeout, full = options.sqlite_synchronous_full] {
                   return std::make_unique<SqliteConnection>(
-                      path_, false, timeout, full, in_memory_ ? nullptr : &checkpointer_);
+                      path_, vfs_, false, timeout, full, in_memory_ ? nullptr : &checkpointer_);
               },
               1,
               options.acquire_timeout),
           readers_(
               [this, timeout = options.busy_timeout] {
-                  return std::make_unique<SqliteConnection>(path_, true, timeout);
+                  return std::make_unique<SqliteConnection>(path_, vfs_, true, timeout);
               },
               options.pool_size,
               options.acquire_timeout) {
@@ -521,6 +524,7 @@ private:
 
     std::string path_;
     bool in_memory_;
+    const char* vfs_;            // every connection's: WAL writes gathered per commit, or SQLite's default
     Checkpointer checkpointer_;  // declared before the writer, whose WAL hook points at it
     bool defer_sync_ = false;
     std::string wal_path_;

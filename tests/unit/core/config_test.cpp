@@ -53,6 +53,9 @@ TEST(ConfigTest, DefaultsWithNoConfiguration) {
     EXPECT_EQ(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_SYNCHRONOUS", "normal"}})).sqlite_synchronous,
               "NORMAL");
     EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_SYNCHRONOUS", "OFF"}})), ConfigError);
+    EXPECT_TRUE(c.sqlite_gather_wal);
+    EXPECT_FALSE(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_GATHER_WAL", "false"}})).sqlite_gather_wal);
+    EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_GATHER_WAL", "sometimes"}})), ConfigError);
     EXPECT_EQ(c.telemetry_retention_days, 0);
     EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_TELEMETRY_RETENTION_DAYS", "-1"}})), ConfigError);
     EXPECT_EQ(c.max_header_bytes, 16U * 1024);

@@ -86,6 +86,7 @@ struct Config {
     int worker_queue_limit = 4096;     // MOTORPOOL_WORKER_QUEUE_LIMIT: pending jobs before 503
     int db_pool_size = 0;              // MOTORPOOL_DB_POOL_SIZE, 0: as many as worker threads
     std::string sqlite_synchronous = "FULL";                // MOTORPOOL_SQLITE_SYNCHRONOUS: FULL | NORMAL
+    bool sqlite_gather_wal = true;                          // MOTORPOOL_SQLITE_GATHER_WAL
     bool pg_prepared_statements = true;                     // MOTORPOOL_PG_PREPARED_STATEMENTS (false behind PgBouncer)
     int group_commit_max_batch = 256;                       // MOTORPOOL_GROUP_COMMIT_MAX_BATCH
     int max_connections = 10000;                            // MOTORPOOL_MAX_CONNECTIONS

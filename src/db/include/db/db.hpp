@@ -154,7 +154,16 @@ struct Options {
     std::chrono::milliseconds acquire_timeout{5000};  // waiting for a pooled connection -> Error::Unavailable
     std::chrono::milliseconds busy_timeout{5000};     // SQLite busy_timeout
     bool sqlite_synchronous_full = true;              // false: synchronous=NORMAL (docs/decisions.md)
+    bool sqlite_gather_wal = true;                    // false: SQLite writes each WAL frame with two calls
 };
+
+/// Process-wide counts of SQLite WAL writes gathered in memory, and of the system calls that wrote
+/// them (Options::sqlite_gather_wal, docs/decisions.md). For tests and diagnostics.
+struct SqliteWalWrites {
+    std::uint64_t gathered = 0;
+    std::uint64_t flushes = 0;
+};
+SqliteWalWrites sqlite_wal_writes();
 
 /// Parsed DATABASE_URL.
 struct Location {

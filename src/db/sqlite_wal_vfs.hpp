@@ -1,0 +1,15 @@
+#pragma once
+// Private to db: the SQLite VFS the file databases open with.
+
+namespace motorpool::db::detail {
+
+/// Registers (once, thread-safe) and names a VFS that is SQLite's default one except for WAL
+/// files, whose appended frames are gathered in memory and written with one system call when the
+/// frame that commits the transaction is complete. SQLite writes every frame with two calls (its
+/// 24-byte header, then the page); on a virtual machine each call costs more than copying the page.
+/// Nothing is visible before it is written: SQLite publishes a commit in the shared WAL index only
+/// after writing its commit frame, and every read, sync, size query or truncation of the WAL
+/// writes what is gathered first. See docs/decisions.md.
+const char* buffered_wal_vfs();
+
+}  // namespace motorpool::db::detail
