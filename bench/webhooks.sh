@@ -23,8 +23,8 @@ export MOTORPOOL_LOG_LEVEL=warn MOTORPOOL_ENV=test SECRET_KEY=bench-secret-key-0
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pending() {  # pending DATABASE_URL: deliveries not yet processed
   case $1 in
-    sqlite:*) python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM webhook_deliveries WHERE status = '"'pending'"'").fetchone()[0])' "${1#sqlite://}" ;;
-    *) psql "$1" -Atc "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'" ;;
+    sqlite:*) python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM webhook_pending").fetchone()[0])' "${1#sqlite://}" ;;
+    *) psql "$1" -Atc "SELECT COUNT(*) FROM webhook_pending" ;;
   esac
 }
 run() {  # run LABEL DATABASE_URL [extra env...]

@@ -152,9 +152,12 @@ void WebhookProcessor::run() {
                 last_prune = now;
                 const std::int64_t before =
                     now - std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep).count();
+                // Their outcomes go with them (ON DELETE CASCADE).
                 service_.database().with_transaction([&](db::Connection& c) {
-                    c.execute("DELETE FROM webhook_deliveries WHERE received_at_ms < $1 AND status <> 'pending'",
-                              {before});
+                    c.execute(
+                        "DELETE FROM webhook_deliveries WHERE received_at_ms < $1 AND id NOT IN (SELECT delivery_id "
+                        "FROM webhook_pending)",
+                        {before});
                 });
             }
         } catch (const std::exception& e) {
@@ -213,8 +216,8 @@ struct WebhookProcessor::Batch {
 std::int64_t WebhookProcessor::process_batch() {
     auto rows = service_.database().with_reader([&](db::Connection& c) {
         return c.query(
-            "SELECT id, event_type, body, received_at_ms FROM webhook_deliveries WHERE status = 'pending' "
-            "ORDER BY id LIMIT $1",
+            "SELECT d.id, d.event_type, d.body, d.received_at_ms FROM webhook_pending p JOIN webhook_deliveries d ON "
+            "d.id = p.delivery_id ORDER BY p.delivery_id LIMIT $1",
             {std::int64_t{options_.batch}});
     });
     if (rows.empty()) {
@@ -255,9 +258,35 @@ std::int64_t WebhookProcessor::process_batch() {
                 ingested[vehicle] = ingestor_.write_in_transaction(c, samples);
             }
         }
-        for (const auto& result : results) {
-            c.execute("UPDATE webhook_deliveries SET status = $2, outcome = $3, processed_at_ms = $4 WHERE id = $1",
-                      {result.id, result.status, result.outcome.substr(0, 500), now});
+        // A narrow outcome row per delivery, and its pending entry deleted; the delivery's own row
+        // is not rewritten. Many rows per statement, in chunks of powers of two (few distinct
+        // statements to prepare). ON CONFLICT: another node may have processed it meanwhile.
+        for (std::size_t i = 0; i < results.size();) {
+            std::size_t n = 64;
+            while (n > results.size() - i) {
+                n /= 2;
+            }
+            std::string insert = "INSERT INTO webhook_outcomes (delivery_id, status, outcome, processed_at_ms) VALUES ";
+            std::string remove = "DELETE FROM webhook_pending WHERE delivery_id IN (";
+            std::vector<db::Value> values;
+            std::vector<db::Value> ids;
+            values.reserve(4 * n);
+            ids.reserve(n);
+            for (std::size_t k = 0; k < n; ++k) {
+                const Result& result = results[i + k];
+                const std::string p = std::to_string(values.size() + 1);
+                insert += (k == 0 ? "($" : ", ($") + p + ", $" + std::to_string(values.size() + 2) + ", $" +
+                          std::to_string(values.size() + 3) + ", $" + std::to_string(values.size() + 4) + ")";
+                values.emplace_back(result.id);
+                values.emplace_back(result.status);
+                values.emplace_back(result.outcome.substr(0, 500));
+                values.emplace_back(now);
+                remove += (k == 0 ? "$" : ", $") + std::to_string(k + 1);
+                ids.emplace_back(result.id);
+            }
+            c.query(insert + " ON CONFLICT (delivery_id) DO NOTHING", values);
+            c.query(remove + ")", ids);
+            i += n;
         }
     };
     if (service_.database().dialect() == db::Dialect::Sqlite) {
@@ -471,10 +500,14 @@ void install_webhooks(http::Router& router,
                 const auto& [e, raw] = *shared;
                 auto rows = c.query(
                     "INSERT INTO webhook_deliveries (provider, event_id, event_type, delivery_id, received_at_ms, "
-                    "body, status) VALUES ('smartcar', $1, $2, $3, $4, $5, 'pending') ON CONFLICT (event_id) DO UPDATE "
-                    "SET redeliveries = webhook_deliveries.redeliveries + 1 RETURNING redeliveries",
+                    "body) VALUES ('smartcar', $1, $2, $3, $4, $5) ON CONFLICT (event_id) DO UPDATE "
+                    "SET redeliveries = webhook_deliveries.redeliveries + 1 RETURNING id, redeliveries",
                     {e.event_id, e.type, e.delivery_id.empty() ? db::Value() : db::Value(e.delivery_id), now, raw});
-                return rows.front().int64(0) > 0;
+                if (rows.front().int64(1) > 0) {
+                    return true;  // a re-delivery: counted, and processed once already or soon
+                }
+                c.execute("INSERT INTO webhook_pending (delivery_id) VALUES ($1)", {rows.front().int64(0)});
+                return false;
             };
             // 2xx means committed: the delivery is in the log before Smartcar hears back.
             bool duplicate = co_await svc->database().group_commit().submit(std::move(work));
@@ -509,23 +542,29 @@ void install_webhooks(http::Router& router,
             }
             auto job = [svc, limit, offset, status] {
                 return svc->database().with_reader([&](db::Connection& c) {
-                    std::string where = status ? " WHERE status = $3" : "";
+                    // Pending: listed in webhook_pending; the others have an outcome row.
+                    const bool pending = status && *status == "pending";
+                    std::string where;
                     std::vector<db::Value> params{limit, offset};
-                    if (status) {
-                        params.emplace_back(*status);
-                    }
-                    auto rows = c.query(
-                        "SELECT id, event_id, event_type, delivery_id, received_at_ms, status, outcome, redeliveries, "
-                        "processed_at_ms, body FROM webhook_deliveries" +
-                            where + " ORDER BY id DESC LIMIT $1 OFFSET $2",
-                        params);
                     std::vector<db::Value> count_params;
-                    if (status) {
+                    std::string count = "SELECT COUNT(*) FROM webhook_deliveries";
+                    if (pending) {
+                        where = " WHERE d.id IN (SELECT delivery_id FROM webhook_pending)";
+                        count = "SELECT COUNT(*) FROM webhook_pending";
+                    } else if (status) {
+                        where = " WHERE o.status = $3";
+                        params.emplace_back(*status);
+                        count = "SELECT COUNT(*) FROM webhook_outcomes WHERE status = $1";
                         count_params.emplace_back(*status);
                     }
-                    auto total = c.query(
-                        std::string("SELECT COUNT(*) FROM webhook_deliveries") + (status ? " WHERE status = $1" : ""),
-                        count_params);
+                    auto rows = c.query(
+                        "SELECT d.id, d.event_id, d.event_type, d.delivery_id, d.received_at_ms, CASE WHEN "
+                        "o.delivery_id IS NULL THEN 'pending' ELSE o.status END, o.outcome, d.redeliveries, "
+                        "o.processed_at_ms, d.body FROM webhook_deliveries d LEFT JOIN webhook_outcomes o ON "
+                        "o.delivery_id = d.id" +
+                            where + " ORDER BY d.id DESC LIMIT $1 OFFSET $2",
+                        params);
+                    auto total = c.query(count, count_params);
                     json::array items;
                     for (std::size_t i = 0; i < rows.size(); ++i) {
                         auto r = rows.row(i);
@@ -557,8 +596,11 @@ void install_webhooks(http::Router& router,
         [svc](Request req) -> net::awaitable<Response> {
             auth::require_role(req, {auth::Role::Admin});
             auto job = [svc] {
-                svc->database().with_transaction(
-                    [](db::Connection& c) { c.execute("DELETE FROM webhook_deliveries WHERE status <> 'pending'"); });
+                svc->database().with_transaction([](db::Connection& c) {
+                    // Outcomes go with their deliveries (ON DELETE CASCADE).
+                    c.execute(
+                        "DELETE FROM webhook_deliveries WHERE id NOT IN (SELECT delivery_id FROM webhook_pending)");
+                });
                 return 0;
             };
             co_await svc->database().workers().run(std::move(job));

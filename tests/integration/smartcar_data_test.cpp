@@ -349,6 +349,16 @@ TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
     const std::string body = vehicle_state("ev-late", smartcar_vehicle, 71.0, core::now_ms() + 1'000);
     ASSERT_EQ(deliver(body, sign(body)).status, 200);
     EXPECT_EQ(logged(), 1);
+    auto admin = create_user_and_login(*app_, "root@example.com", auth::Role::Admin).token;
+    json::value waiting = call(*app_, "GET", "/api/v1/webhook-events?status=pending", admin).json();
+    EXPECT_EQ(waiting.at("total"), json::value(1));
+    EXPECT_EQ(waiting.at("items").at(0).at("status"), json::value("pending"));
+    EXPECT_EQ(waiting.at("items").at(0).at("outcome"), json::value(nullptr));
+    EXPECT_EQ(waiting.at("items").at(0).at("processed_at"), json::value(nullptr));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?status=processed", admin).json().at("total"), json::value(0));
+    // Clearing the log keeps what is still to be processed.
+    EXPECT_EQ(call(*app_, "DELETE", "/api/v1/webhook-events", admin).status, 204);
+    EXPECT_EQ(logged(), 1);
     // Stopped after the 200 and before any processing.
     const std::string url = app_->database().url();
     app_->app().shutdown();

@@ -623,6 +623,41 @@ TEST_F(DbTest, EmbeddedMigrationsApplyOnceAndReportStatus) {
     }
 }
 
+// 0007 moves the webhook log's processing state out of the delivery rows: pending deliveries stay
+// pending, processed ones keep their outcome.
+TEST_F(DbTest, WebhookOutcomesMigrationKeepsPendingAndProcessedDeliveries) {
+    auto migrations = embedded_migrations(db_->dialect());
+    ASSERT_GE(migrations.size(), 7U);
+    ASSERT_EQ(migrations[6].name, "webhook_outcomes");
+    std::vector<Migration> before(migrations.begin(), migrations.begin() + 6);
+    migrate(*db_, before);
+    db_->with_transaction([](Connection& c) {
+        c.execute(
+            "INSERT INTO webhook_deliveries (provider, event_id, event_type, received_at_ms, body, status, outcome, "
+            "processed_at_ms) VALUES ('smartcar', 'e-done', 'VEHICLE_STATE', 10, '{}', 'processed', 'ingested 5 "
+            "values', 20), ('smartcar', 'e-wait', 'VEHICLE_STATE', 30, '{}', 'pending', NULL, NULL), ('smartcar', "
+            "'e-bad', 'VEHICLE_ERROR', 40, '{}', 'failed', 'no vehicle', NULL)");
+    });
+    EXPECT_EQ(migrate(*db_, migrations), static_cast<int>(migrations.size()) - 6);
+    db_->with_reader([](Connection& c) {
+        auto pending =
+            c.query("SELECT d.event_id FROM webhook_pending p JOIN webhook_deliveries d ON d.id = p.delivery_id");
+        ASSERT_EQ(pending.size(), 1U);
+        EXPECT_EQ(pending.front().text(0), "e-wait");
+        auto outcomes = c.query(
+            "SELECT d.event_id, o.status, o.outcome, o.processed_at_ms FROM webhook_outcomes o JOIN webhook_deliveries "
+            "d ON d.id = o.delivery_id ORDER BY d.event_id");
+        ASSERT_EQ(outcomes.size(), 2U);
+        EXPECT_EQ(outcomes.row(0).text(0), "e-bad");
+        EXPECT_EQ(outcomes.row(0).text(1), "failed");
+        EXPECT_EQ(outcomes.row(0).int64(3), 40);  // never processed: the time it arrived
+        EXPECT_EQ(outcomes.row(1).text(0), "e-done");
+        EXPECT_EQ(outcomes.row(1).text(2), "ingested 5 values");
+        EXPECT_EQ(outcomes.row(1).int64(3), 20);
+    });
+    EXPECT_ANY_THROW(db_->with_reader([](Connection& c) { c.query("SELECT status FROM webhook_deliveries"); }));
+}
+
 TEST(MigrationFilesTest, VersionsAndNamesMatchAcrossDialects) {
     auto sqlite = embedded_migrations(Dialect::Sqlite);
     auto postgres = embedded_migrations(Dialect::Postgres);
