@@ -157,6 +157,21 @@ void finish_open(Database& database,
     metrics->gauge_callback("motorpool_db_pool_waiting", "Threads waiting for a database connection", [&database] {
         return static_cast<double>(database.stats().waiting);
     });
+    if (database.dialect() == Dialect::Sqlite && options.sqlite_gather_wal) {
+        // Process-wide counts; their ratio is how many WAL writes one system call carries.
+        metrics->add_collector([](std::string& out) {
+            const SqliteWalWrites w = sqlite_wal_writes();
+            out +=
+                "# HELP motorpool_db_sqlite_wal_writes_gathered_total SQLite WAL writes gathered in memory\n"
+                "# TYPE motorpool_db_sqlite_wal_writes_gathered_total counter\n"
+                "motorpool_db_sqlite_wal_writes_gathered_total " +
+                std::to_string(w.gathered) +
+                "\n# HELP motorpool_db_sqlite_wal_write_calls_total System calls that wrote the gathered WAL writes\n"
+                "# TYPE motorpool_db_sqlite_wal_write_calls_total counter\n"
+                "motorpool_db_sqlite_wal_write_calls_total " +
+                std::to_string(w.flushes) + "\n";
+        });
+    }
 }
 
 }  // namespace detail

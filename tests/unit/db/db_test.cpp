@@ -384,7 +384,9 @@ TEST(SqliteDurabilityTest, WalFramesAreGatheredAndWrittenBeforeTheCommitReturns)
         Options options;
         options.url = "sqlite:///" + file.string();
         options.sqlite_gather_wal = gather;
-        auto db = Database::open(options, workers, nullptr);
+        core::MetricsRegistry metrics;
+        auto db = Database::open(options, workers, &metrics);
+        EXPECT_EQ(metrics.render().find("\nmotorpool_db_sqlite_wal_write_calls_total ") != std::string::npos, gather);
         db->with_transaction(
             [](Connection& c) { c.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, x BLOB)"); });
         const std::string blob(3000, 'x');  // one row per page
