@@ -122,9 +122,11 @@ void WebhookProcessor::stop() {
 }
 
 void WebhookProcessor::notify() {
+    if (pending_.exchange(true, std::memory_order_acq_rel)) {
+        return;  // already signalled: the next pass takes this delivery too
+    }
     {
-        std::lock_guard lock(mutex_);
-        pending_ = true;
+        std::lock_guard lock(mutex_);  // orders the flag with the processor's check before it waits
     }
     wake_.notify_one();
 }
@@ -134,16 +136,17 @@ void WebhookProcessor::run() {
     while (true) {
         {
             std::unique_lock lock(mutex_);
-            wake_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || pending_; });
+            wake_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || pending_.load(); });
             if (stopping_) {
                 return;
             }
-            // Let deliveries gather for a larger pass (stop() still ends the wait at once).
+            // Let deliveries gather for a larger pass (stop() still ends the wait at once; the
+            // deliveries meanwhile find pending_ set and do not wake this thread).
             wake_.wait_for(lock, options_.linger, [&] { return stopping_; });
             if (stopping_) {
                 return;
             }
-            pending_ = false;
+            pending_.store(false, std::memory_order_release);
         }
         try {
             drain();
