@@ -69,7 +69,6 @@ int flush(WalFile* w) {
     // On failure the frames are dropped: SQLite fails the statement and rolls the transaction back,
     // and frames it did not commit are never read.
     g.bytes.clear();
-    g.commit_page_at = -1;
     return rc;
 }
 
@@ -87,6 +86,7 @@ int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offse
     Gathered& g = *w->gathered;
     if (offset == 0) {
         g.frontier = 0;  // the WAL header: SQLite starts the log over from the beginning
+        g.commit_page_at = -1;
     }
     const sqlite3_int64 end = offset + amount;
     const bool extends = !g.bytes.empty() && offset >= g.start && offset <= g.end();
@@ -108,7 +108,9 @@ int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offse
     writes_gathered.fetch_add(1, std::memory_order_relaxed);
     if (offset == g.commit_page_at) {
         // The commit frame is complete: write the transaction now, so that a failure reaches the
-        // commit (a commit SQLite publishes is always written).
+        // commit (a commit SQLite publishes is always written). Kept until here even when the
+        // 1 MiB limit wrote the gathered bytes between the frame's header and its page.
+        g.commit_page_at = -1;
         return flush(w);
     }
     if (is_commit_frame_header(data, amount)) {
