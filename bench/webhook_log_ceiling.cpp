@@ -6,14 +6,14 @@
 // group commit shares it), checkpointing every CHECKPOINT pages. It prints rows per second:
 // the bound on acknowledged deliveries per second that SQLite sets before anything else runs.
 //   webhook_log_ceiling DBFILE [seconds=10] [batch=64] [checkpoint_pages=10000]
-#include <sqlite3.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
+
+#include <sqlite3.h>
+#include <unistd.h>
 
 namespace {
 
