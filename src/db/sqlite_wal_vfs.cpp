@@ -25,10 +25,6 @@ constexpr std::size_t kMaxGathered = 1024 * 1024;
 constexpr std::size_t kMaxWrite = 64 * 1024;
 constexpr int kFrameHeaderBytes = 24;  // a WAL frame: this header, then one page
 
-sqlite3_vfs* base_vfs = nullptr;  // SQLite's default VFS, which does the real work
-sqlite3_vfs wal_vfs;
-sqlite3_io_methods wal_methods;
-
 // Writes not yet made, in file order: [start, start + bytes.size()).
 struct Gathered {
     std::vector<unsigned char> bytes;
@@ -38,24 +34,71 @@ struct Gathered {
     sqlite3_int64 frontier = 0;
     // Offset of the page that completes a commit frame whose header is gathered, or -1.
     sqlite3_int64 commit_page_at = -1;
+    // Set by a sync until the write transaction ends: every write then goes straight through.
+    // SQLite syncs inside a transaction only after writing the WAL header and while padding a
+    // commit to a sector boundary (synchronous=FULL without powersafe overwrite), where it splits
+    // the last padding frame around the sync: no piece of that may stay gathered.
+    bool pass_through = false;
+    // A failed write of gathered frames, repeated by every later call until the write transaction
+    // ends: frames that earlier xWrite calls reported written are lost, so nothing of the
+    // transaction may commit (a statement rollback alone would let SQLite go on to commit).
+    int failed = SQLITE_OK;
 
     sqlite3_int64 end() const { return start + static_cast<sqlite3_int64>(bytes.size()); }
 };
+
+struct DbFile;
 
 // A WAL file: the base VFS's file, allocated right after this struct, and what is gathered for it.
 struct WalFile {
     sqlite3_file base;  // first: SQLite sees a sqlite3_file
     sqlite3_file* file;
     Gathered* gathered;
+    // The same connection's main database file, whose WAL write lock marks the end of each write
+    // transaction. A WAL opened without one (not by SQLite) never gathers.
+    DbFile* db;
 };
+
+// A main database file: the base VFS's file behind calls that only pass through, except the
+// release of the WAL write lock, which ends a write transaction. Whatever the connection's WAL
+// still holds then (frames of a transaction that spilled and rolled back) is written before the
+// lock goes: another connection's commit may write the same offsets next.
+struct DbFile {
+    sqlite3_file base;
+    sqlite3_file* file;
+    const char* wal_name;  // sqlite3_filename_wal() of the name SQLite opened it with
+    WalFile* wal;          // this connection's WAL while it is open
+};
+
 constexpr int kWalFileBytes = static_cast<int>((sizeof(WalFile) + 15) / 16 * 16);
+constexpr int kDbFileBytes = static_cast<int>((sizeof(DbFile) + 15) / 16 * 16);
+constexpr int kWrapperBytes = std::max(kWalFileBytes, kDbFileBytes);
+
+sqlite3_io_methods wal_methods;
+sqlite3_io_methods db_methods[4];  // by the base file's io-methods version (1 to 3)
+
+// Open main database files, so that SQLite's WAL for one finds it (SQLite opens a connection's
+// WAL with a name that sqlite3_filename_wal() of the database's name points to, the same memory).
+std::mutex open_databases_mutex;
+std::vector<DbFile*> open_databases;
+
+sqlite3_vfs* base_of(sqlite3_vfs* vfs) {
+    return static_cast<sqlite3_vfs*>(vfs->pAppData);
+}
 
 WalFile* wal_of(sqlite3_file* f) {
     return reinterpret_cast<WalFile*>(f);
 }
+DbFile* db_of(sqlite3_file* f) {
+    return reinterpret_cast<DbFile*>(f);
+}
 
+// Writes what is gathered. A failure is kept (Gathered::failed) until the write transaction ends.
 int flush(WalFile* w) {
     Gathered& g = *w->gathered;
+    if (g.failed != SQLITE_OK) {
+        return g.failed;
+    }
     if (g.bytes.empty()) {
         return SQLITE_OK;
     }
@@ -66,10 +109,24 @@ int flush(WalFile* w) {
             w->file, g.bytes.data() + done, static_cast<int>(n), g.start + static_cast<sqlite3_int64>(done));
         flushes.fetch_add(1, std::memory_order_relaxed);
     }
-    // On failure the frames are dropped: SQLite fails the statement and rolls the transaction back,
-    // and frames it did not commit are never read.
     g.bytes.clear();
+    g.failed = rc;
     return rc;
+}
+
+// The connection released the WAL write lock: its write transaction is over, committed or rolled
+// back. Nothing gathered may outlive it. What is left here was never committed (a commit writes
+// everything at its commit frame), so a failure to write it loses nothing; it is written, not
+// dropped, to leave the file as SQLite's own VFS would have.
+void end_write_transaction(WalFile* w) {
+    Gathered& g = *w->gathered;
+    if (g.failed == SQLITE_OK) {
+        (void)flush(w);
+    }
+    g.bytes.clear();
+    g.commit_page_at = -1;
+    g.pass_through = false;
+    g.failed = SQLITE_OK;
 }
 
 bool is_commit_frame_header(const void* data, int amount) {
@@ -84,6 +141,9 @@ bool is_commit_frame_header(const void* data, int amount) {
 int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
     WalFile* w = wal_of(f);
     Gathered& g = *w->gathered;
+    if (g.failed != SQLITE_OK) {
+        return g.failed;
+    }
     if (offset == 0) {
         g.frontier = 0;  // the WAL header: SQLite starts the log over from the beginning
         g.commit_page_at = -1;
@@ -94,7 +154,8 @@ int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offse
         if (int rc = flush(w); rc != SQLITE_OK) {
             return rc;
         }
-        if (offset < g.frontier) {
+        if (offset < g.frontier || g.pass_through || w->db == nullptr) {
+            g.frontier = std::max(g.frontier, end);
             return w->file->pMethods->xWrite(w->file, data, amount, offset);
         }
         g.start = offset;
@@ -141,6 +202,7 @@ int wal_sync(sqlite3_file* f, int flags) {
     if (int rc = flush(w); rc != SQLITE_OK) {
         return rc;
     }
+    w->gathered->pass_through = true;
     return w->file->pMethods->xSync(w->file, flags);
 }
 
@@ -155,6 +217,12 @@ int wal_file_size(sqlite3_file* f, sqlite3_int64* size) {
 int wal_close(sqlite3_file* f) {
     WalFile* w = wal_of(f);
     const int flushed = flush(w);
+    {
+        std::lock_guard lock(open_databases_mutex);
+        if (w->db != nullptr) {
+            w->db->wal = nullptr;
+        }
+    }
     delete w->gathered;
     w->gathered = nullptr;
     const int closed = w->file->pMethods->xClose(w->file);
@@ -186,16 +254,84 @@ int wal_device_characteristics(sqlite3_file* f) {
     return w->file->pMethods->xDeviceCharacteristics(w->file);
 }
 
-int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
-    if ((flags & SQLITE_OPEN_WAL) == 0) {
-        // Everything but a WAL is the base VFS's own file, in place: no indirection at all.
-        return base_vfs->xOpen(base_vfs, name, file, flags, out_flags);
+// The main database file's calls, passed through.
+int db_close(sqlite3_file* f) {
+    DbFile* d = db_of(f);
+    {
+        std::lock_guard lock(open_databases_mutex);
+        std::erase(open_databases, d);
+        if (d->wal != nullptr) {
+            d->wal->db = nullptr;  // SQLite closes the WAL first; this is for safety only
+        }
     }
+    return d->file->pMethods->xClose(d->file);
+}
+int db_read(sqlite3_file* f, void* data, int amount, sqlite3_int64 offset) {
+    return db_of(f)->file->pMethods->xRead(db_of(f)->file, data, amount, offset);
+}
+int db_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+    return db_of(f)->file->pMethods->xWrite(db_of(f)->file, data, amount, offset);
+}
+int db_truncate(sqlite3_file* f, sqlite3_int64 size) {
+    return db_of(f)->file->pMethods->xTruncate(db_of(f)->file, size);
+}
+int db_sync(sqlite3_file* f, int flags) {
+    return db_of(f)->file->pMethods->xSync(db_of(f)->file, flags);
+}
+int db_file_size(sqlite3_file* f, sqlite3_int64* size) {
+    return db_of(f)->file->pMethods->xFileSize(db_of(f)->file, size);
+}
+int db_lock(sqlite3_file* f, int level) {
+    return db_of(f)->file->pMethods->xLock(db_of(f)->file, level);
+}
+int db_unlock(sqlite3_file* f, int level) {
+    return db_of(f)->file->pMethods->xUnlock(db_of(f)->file, level);
+}
+int db_check_reserved_lock(sqlite3_file* f, int* out) {
+    return db_of(f)->file->pMethods->xCheckReservedLock(db_of(f)->file, out);
+}
+int db_file_control(sqlite3_file* f, int op, void* arg) {
+    return db_of(f)->file->pMethods->xFileControl(db_of(f)->file, op, arg);
+}
+int db_sector_size(sqlite3_file* f) {
+    return db_of(f)->file->pMethods->xSectorSize(db_of(f)->file);
+}
+int db_device_characteristics(sqlite3_file* f) {
+    return db_of(f)->file->pMethods->xDeviceCharacteristics(db_of(f)->file);
+}
+int db_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+    return db_of(f)->file->pMethods->xShmMap(db_of(f)->file, region, size, extend, out);
+}
+int db_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+    DbFile* d = db_of(f);
+    // Slot 0 of the WAL index's locks is the write lock (wal.c: WAL_WRITE_LOCK); only the
+    // connection itself uses its WAL object, on the thread that is in this call.
+    if ((flags & SQLITE_SHM_UNLOCK) != 0 && offset == 0 && d->wal != nullptr) {
+        end_write_transaction(d->wal);
+    }
+    return d->file->pMethods->xShmLock(d->file, offset, n, flags);
+}
+void db_shm_barrier(sqlite3_file* f) {
+    db_of(f)->file->pMethods->xShmBarrier(db_of(f)->file);
+}
+int db_shm_unmap(sqlite3_file* f, int delete_flag) {
+    return db_of(f)->file->pMethods->xShmUnmap(db_of(f)->file, delete_flag);
+}
+int db_fetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+    return db_of(f)->file->pMethods->xFetch(db_of(f)->file, offset, amount, out);
+}
+int db_unfetch(sqlite3_file* f, sqlite3_int64 offset, void* page) {
+    return db_of(f)->file->pMethods->xUnfetch(db_of(f)->file, offset, page);
+}
+
+int open_wal(sqlite3_vfs* base, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
     auto* w = reinterpret_cast<WalFile*>(file);
-    w->base.pMethods = nullptr;  // until opened: SQLite calls xClose only on an opened file
-    w->file = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kWalFileBytes);
-    const int rc = base_vfs->xOpen(base_vfs, name, w->file, flags, out_flags);
+    w->file = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kWrapperBytes);
+    const int rc = base->xOpen(base, name, w->file, flags, out_flags);
     if (rc != SQLITE_OK) {
+        if (w->file->pMethods != nullptr) {
+            w->file->pMethods->xClose(w->file);
+        }
         return rc;
     }
     w->gathered = new (std::nothrow) Gathered();
@@ -203,50 +339,93 @@ int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags,
         w->file->pMethods->xClose(w->file);
         return SQLITE_NOMEM;
     }
+    w->db = nullptr;
+    {
+        std::lock_guard lock(open_databases_mutex);
+        for (DbFile* d : open_databases) {
+            if (d->wal_name == name && d->wal == nullptr) {
+                d->wal = w;
+                w->db = d;
+                break;
+            }
+        }
+    }
     w->base.pMethods = &wal_methods;
     return SQLITE_OK;
 }
 
-// The rest of the VFS is the base VFS's.
-int vfs_delete(sqlite3_vfs*, const char* name, int sync_dir) {
-    return base_vfs->xDelete(base_vfs, name, sync_dir);
-}
-int vfs_access(sqlite3_vfs*, const char* name, int flags, int* out) {
-    return base_vfs->xAccess(base_vfs, name, flags, out);
-}
-int vfs_full_pathname(sqlite3_vfs*, const char* name, int size, char* out) {
-    return base_vfs->xFullPathname(base_vfs, name, size, out);
-}
-void* vfs_dl_open(sqlite3_vfs*, const char* name) {
-    return base_vfs->xDlOpen(base_vfs, name);
-}
-void vfs_dl_error(sqlite3_vfs*, int size, char* out) {
-    base_vfs->xDlError(base_vfs, size, out);
-}
-void (*vfs_dl_sym(sqlite3_vfs*, void* handle, const char* symbol))(void) {
-    return base_vfs->xDlSym(base_vfs, handle, symbol);
-}
-void vfs_dl_close(sqlite3_vfs*, void* handle) {
-    base_vfs->xDlClose(base_vfs, handle);
-}
-int vfs_randomness(sqlite3_vfs*, int size, char* out) {
-    return base_vfs->xRandomness(base_vfs, size, out);
-}
-int vfs_sleep(sqlite3_vfs*, int microseconds) {
-    return base_vfs->xSleep(base_vfs, microseconds);
-}
-int vfs_current_time(sqlite3_vfs*, double* out) {
-    return base_vfs->xCurrentTime(base_vfs, out);
-}
-int vfs_get_last_error(sqlite3_vfs*, int size, char* out) {
-    return base_vfs->xGetLastError(base_vfs, size, out);
-}
-int vfs_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) {
-    return base_vfs->xCurrentTimeInt64(base_vfs, out);
+int open_database(sqlite3_vfs* base, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+    auto* d = reinterpret_cast<DbFile*>(file);
+    d->file = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kWrapperBytes);
+    const int rc = base->xOpen(base, name, d->file, flags, out_flags);
+    if (rc != SQLITE_OK) {
+        if (d->file->pMethods != nullptr) {
+            d->file->pMethods->xClose(d->file);
+        }
+        return rc;
+    }
+    d->wal_name = name != nullptr ? sqlite3_filename_wal(name) : nullptr;
+    d->wal = nullptr;
+    {
+        std::lock_guard lock(open_databases_mutex);
+        open_databases.push_back(d);
+    }
+    d->base.pMethods = &db_methods[std::clamp(d->file->pMethods->iVersion, 1, 3)];
+    return SQLITE_OK;
 }
 
-void install() {
-    base_vfs = sqlite3_vfs_find(nullptr);
+int vfs_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+    sqlite3_vfs* base = base_of(vfs);
+    file->pMethods = nullptr;  // until opened: SQLite calls xClose only on an opened file
+    if ((flags & SQLITE_OPEN_WAL) != 0) {
+        return open_wal(base, name, file, flags, out_flags);
+    }
+    if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+        return open_database(base, name, file, flags, out_flags);
+    }
+    // Journals and temporary files are the base VFS's own objects, in place.
+    return base->xOpen(base, name, file, flags, out_flags);
+}
+
+// The rest of the VFS is the base VFS's.
+int vfs_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+    return base_of(vfs)->xDelete(base_of(vfs), name, sync_dir);
+}
+int vfs_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+    return base_of(vfs)->xAccess(base_of(vfs), name, flags, out);
+}
+int vfs_full_pathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
+    return base_of(vfs)->xFullPathname(base_of(vfs), name, size, out);
+}
+void* vfs_dl_open(sqlite3_vfs* vfs, const char* name) {
+    return base_of(vfs)->xDlOpen(base_of(vfs), name);
+}
+void vfs_dl_error(sqlite3_vfs* vfs, int size, char* out) {
+    base_of(vfs)->xDlError(base_of(vfs), size, out);
+}
+void (*vfs_dl_sym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
+    return base_of(vfs)->xDlSym(base_of(vfs), handle, symbol);
+}
+void vfs_dl_close(sqlite3_vfs* vfs, void* handle) {
+    base_of(vfs)->xDlClose(base_of(vfs), handle);
+}
+int vfs_randomness(sqlite3_vfs* vfs, int size, char* out) {
+    return base_of(vfs)->xRandomness(base_of(vfs), size, out);
+}
+int vfs_sleep(sqlite3_vfs* vfs, int microseconds) {
+    return base_of(vfs)->xSleep(base_of(vfs), microseconds);
+}
+int vfs_current_time(sqlite3_vfs* vfs, double* out) {
+    return base_of(vfs)->xCurrentTime(base_of(vfs), out);
+}
+int vfs_get_last_error(sqlite3_vfs* vfs, int size, char* out) {
+    return base_of(vfs)->xGetLastError(base_of(vfs), size, out);
+}
+int vfs_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+    return base_of(vfs)->xCurrentTimeInt64(base_of(vfs), out);
+}
+
+void install_methods() {
     wal_methods = {};
     wal_methods.iVersion = 1;  // a WAL is never memory-mapped and has no shared-memory index
     wal_methods.xClose = wal_close;
@@ -262,33 +441,75 @@ void install() {
     wal_methods.xSectorSize = wal_sector_size;
     wal_methods.xDeviceCharacteristics = wal_device_characteristics;
 
-    wal_vfs = {};
-    wal_vfs.iVersion = 2;
-    wal_vfs.szOsFile = kWalFileBytes + base_vfs->szOsFile;
-    wal_vfs.mxPathname = base_vfs->mxPathname;
-    wal_vfs.zName = "motorpool-buffered-wal";
-    wal_vfs.xOpen = vfs_open;
-    wal_vfs.xDelete = vfs_delete;
-    wal_vfs.xAccess = vfs_access;
-    wal_vfs.xFullPathname = vfs_full_pathname;
-    wal_vfs.xDlOpen = vfs_dl_open;
-    wal_vfs.xDlError = vfs_dl_error;
-    wal_vfs.xDlSym = vfs_dl_sym;
-    wal_vfs.xDlClose = vfs_dl_close;
-    wal_vfs.xRandomness = vfs_randomness;
-    wal_vfs.xSleep = vfs_sleep;
-    wal_vfs.xCurrentTime = vfs_current_time;
-    wal_vfs.xGetLastError = vfs_get_last_error;
-    wal_vfs.xCurrentTimeInt64 = vfs_current_time_int64;
-    sqlite3_vfs_register(&wal_vfs, 0);
+    for (int version = 1; version <= 3; ++version) {
+        sqlite3_io_methods& m = db_methods[version];
+        m = {};
+        m.iVersion = version;
+        m.xClose = db_close;
+        m.xRead = db_read;
+        m.xWrite = db_write;
+        m.xTruncate = db_truncate;
+        m.xSync = db_sync;
+        m.xFileSize = db_file_size;
+        m.xLock = db_lock;
+        m.xUnlock = db_unlock;
+        m.xCheckReservedLock = db_check_reserved_lock;
+        m.xFileControl = db_file_control;
+        m.xSectorSize = db_sector_size;
+        m.xDeviceCharacteristics = db_device_characteristics;
+        if (version >= 2) {
+            m.xShmMap = db_shm_map;
+            m.xShmLock = db_shm_lock;
+            m.xShmBarrier = db_shm_barrier;
+            m.xShmUnmap = db_shm_unmap;
+        }
+        if (version >= 3) {
+            m.xFetch = db_fetch;
+            m.xUnfetch = db_unfetch;
+        }
+    }
+}
+
+sqlite3_vfs* make_vfs(sqlite3_vfs* base, const char* name) {
+    static std::once_flag methods_once;
+    std::call_once(methods_once, install_methods);
+    auto* vfs = new sqlite3_vfs{};  // registered for the life of the process
+    vfs->iVersion = 2;
+    vfs->szOsFile = kWrapperBytes + base->szOsFile;
+    vfs->mxPathname = base->mxPathname;
+    vfs->zName = name;
+    vfs->pAppData = base;
+    vfs->xOpen = vfs_open;
+    vfs->xDelete = vfs_delete;
+    vfs->xAccess = vfs_access;
+    vfs->xFullPathname = vfs_full_pathname;
+    vfs->xDlOpen = vfs_dl_open;
+    vfs->xDlError = vfs_dl_error;
+    vfs->xDlSym = vfs_dl_sym;
+    vfs->xDlClose = vfs_dl_close;
+    vfs->xRandomness = vfs_randomness;
+    vfs->xSleep = vfs_sleep;
+    vfs->xCurrentTime = vfs_current_time;
+    vfs->xGetLastError = vfs_get_last_error;
+    vfs->xCurrentTimeInt64 = vfs_current_time_int64;
+    return vfs;
 }
 
 }  // namespace
 
 const char* buffered_wal_vfs() {
-    static std::once_flag once;
-    std::call_once(once, install);
-    return wal_vfs.zName;
+    static const char* const name = [] {
+        sqlite3_vfs* vfs = make_vfs(sqlite3_vfs_find(nullptr), "motorpool-buffered-wal");
+        sqlite3_vfs_register(vfs, 0);
+        return vfs->zName;
+    }();
+    return name;
+}
+
+const char* register_buffered_wal_vfs(sqlite3_vfs* base, const char* name) {
+    sqlite3_vfs* vfs = make_vfs(base, name);
+    sqlite3_vfs_register(vfs, 0);
+    return vfs->zName;
 }
 
 }  // namespace motorpool::db::detail

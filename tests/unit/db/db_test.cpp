@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <latch>
 #include <limits>
 #include <thread>
@@ -437,39 +436,6 @@ TEST(SqliteDurabilityTest, WalFramesAreGatheredAndWrittenBeforeTheCommitReturns)
         EXPECT_EQ(rows_after_crash(file, dir / "copy.db"), expected);
         db->close();
     }
-    std::filesystem::remove_all(dir);
-}
-
-// The commit frame's page is written at once even when the 1 MiB limit wrote what was gathered
-// between the frame's header and its page (the page then starts a new gathering).
-TEST(SqliteDurabilityTest, ACommitFrameSplitByTheGatheringLimitIsStillWrittenAtOnce) {
-    const auto dir = std::filesystem::temp_directory_path() / ("motorpool-split-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    core::WorkerPool workers(2, 64);
-    Options options;
-    options.url = "sqlite:///" + (dir / "registers.db").string();
-    Database::open(options, workers, nullptr)->close();  // registers the VFS
-    sqlite3_vfs* vfs = sqlite3_vfs_find("motorpool-buffered-wal");
-    ASSERT_NE(vfs, nullptr);
-    std::ofstream(dir / "direct.db").close();  // the unix VFS gives a WAL its database's permissions
-    const std::string path = (dir / "direct.db-wal").string();
-    std::vector<char> memory(static_cast<std::size_t>(vfs->szOsFile));
-    auto* file = reinterpret_cast<sqlite3_file*>(memory.data());
-    int out = 0;
-    ASSERT_EQ(vfs->xOpen(vfs, path.c_str(), file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_WAL, &out),
-              SQLITE_OK);
-    const std::vector<unsigned char> wal_header(32, 1);
-    const std::vector<unsigned char> filler(1'048'560 - 32, 2);  // just under 1 MiB gathered
-    std::vector<unsigned char> commit_header(24, 0);
-    commit_header[7] = 9;  // a database size: this frame commits
-    const std::vector<unsigned char> page(4096, 3);
-    EXPECT_EQ(file->pMethods->xWrite(file, wal_header.data(), 32, 0), SQLITE_OK);
-    EXPECT_EQ(file->pMethods->xWrite(file, filler.data(), static_cast<int>(filler.size()), 32), SQLITE_OK);
-    EXPECT_EQ(file->pMethods->xWrite(file, commit_header.data(), 24, 1'048'560), SQLITE_OK);  // past 1 MiB
-    EXPECT_EQ(std::filesystem::file_size(path), 1'048'584U);
-    EXPECT_EQ(file->pMethods->xWrite(file, page.data(), 4096, 1'048'584), SQLITE_OK);
-    EXPECT_EQ(std::filesystem::file_size(path), 1'048'584U + 4096U);  // on disk before SQLite publishes
-    EXPECT_EQ(file->pMethods->xClose(file), SQLITE_OK);
     std::filesystem::remove_all(dir);
 }
 
