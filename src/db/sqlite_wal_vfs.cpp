@@ -34,7 +34,8 @@ struct Gathered {
     sqlite3_int64 frontier = 0;
     // Offset of the page that completes a commit frame whose header is gathered, or -1.
     sqlite3_int64 commit_page_at = -1;
-    // Set by a sync until the write transaction ends: every write then goes straight through.
+    // Set by a sync until the write transaction ends (reset when the next one starts): every
+    // write then goes straight through.
     // SQLite syncs inside a transaction only after writing the WAL header and while padding a
     // commit to a sector boundary (synchronous=FULL without powersafe overwrite), where it splits
     // the last padding frame around the sync: no piece of that may stay gathered.
@@ -68,6 +69,10 @@ struct DbFile {
     sqlite3_file* file;
     const char* wal_name;  // sqlite3_filename_wal() of the name SQLite opened it with
     WalFile* wal;          // this connection's WAL while it is open
+    // The file lock held. A WAL connection holds SHARED; EXCLUSIVE means locking_mode=EXCLUSIVE
+    // (or the last close), where SQLite takes no WAL-index locks at all, so no transaction's end
+    // can be seen: nothing is gathered then.
+    int lock_level;
 };
 
 constexpr int kWalFileBytes = static_cast<int>((sizeof(WalFile) + 15) / 16 * 16);
@@ -154,7 +159,7 @@ int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offse
         if (int rc = flush(w); rc != SQLITE_OK) {
             return rc;
         }
-        if (offset < g.frontier || g.pass_through || w->db == nullptr) {
+        if (offset < g.frontier || g.pass_through || w->db == nullptr || w->db->lock_level >= SQLITE_LOCK_EXCLUSIVE) {
             g.frontier = std::max(g.frontier, end);
             return w->file->pMethods->xWrite(w->file, data, amount, offset);
         }
@@ -282,10 +287,20 @@ int db_file_size(sqlite3_file* f, sqlite3_int64* size) {
     return db_of(f)->file->pMethods->xFileSize(db_of(f)->file, size);
 }
 int db_lock(sqlite3_file* f, int level) {
-    return db_of(f)->file->pMethods->xLock(db_of(f)->file, level);
+    DbFile* d = db_of(f);
+    const int rc = d->file->pMethods->xLock(d->file, level);
+    if (rc == SQLITE_OK) {
+        d->lock_level = level;
+    }
+    return rc;
 }
 int db_unlock(sqlite3_file* f, int level) {
-    return db_of(f)->file->pMethods->xUnlock(db_of(f)->file, level);
+    DbFile* d = db_of(f);
+    const int rc = d->file->pMethods->xUnlock(d->file, level);
+    if (rc == SQLITE_OK) {
+        d->lock_level = level;
+    }
+    return rc;
 }
 int db_check_reserved_lock(sqlite3_file* f, int* out) {
     return db_of(f)->file->pMethods->xCheckReservedLock(db_of(f)->file, out);
@@ -309,7 +324,13 @@ int db_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
     if ((flags & SQLITE_SHM_UNLOCK) != 0 && offset == 0 && d->wal != nullptr) {
         end_write_transaction(d->wal);
     }
-    return d->file->pMethods->xShmLock(d->file, offset, n, flags);
+    const int rc = d->file->pMethods->xShmLock(d->file, offset, n, flags);
+    if (rc == SQLITE_OK && (flags & SQLITE_SHM_LOCK) != 0 && offset == 0 && d->wal != nullptr) {
+        // The write lock taken: a new write transaction (or a checkpoint or recovery, which write
+        // no frames). A sync since the last one (a checkpoint's) does not concern it.
+        d->wal->gathered->pass_through = false;
+    }
+    return rc;
 }
 void db_shm_barrier(sqlite3_file* f) {
     db_of(f)->file->pMethods->xShmBarrier(db_of(f)->file);
@@ -366,6 +387,7 @@ int open_database(sqlite3_vfs* base, sqlite3_filename name, sqlite3_file* file, 
     }
     d->wal_name = name != nullptr ? sqlite3_filename_wal(name) : nullptr;
     d->wal = nullptr;
+    d->lock_level = SQLITE_LOCK_NONE;
     {
         std::lock_guard lock(open_databases_mutex);
         open_databases.push_back(d);

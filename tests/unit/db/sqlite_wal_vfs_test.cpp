@@ -13,6 +13,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "db/db.hpp"
+
 namespace {
 
 using motorpool::db::detail::buffered_wal_vfs;
@@ -106,6 +108,77 @@ TEST(SqliteWalVfsTest, ARolledBackSpillNeverLandsOverAnotherConnectionsCommit) {
     EXPECT_EQ(text(plain, "SELECT v FROM s WHERE id = 1"), "committed by a");
     EXPECT_EQ(text(plain, "PRAGMA integrity_check"), "ok");
     sqlite3_close(plain);
+}
+
+// locking_mode=EXCLUSIVE takes no WAL-index locks, so the end of a write transaction cannot be
+// seen: nothing is gathered then, and a spill rolled back in that mode cannot be written later over
+// a commit another connection makes once the mode is left.
+TEST(SqliteWalVfsTest, ExclusiveLockingModeLeavesNothingGathered) {
+    TempDir dir("vfs-exclusive");
+    const std::string uri = "file:" + (dir / "exclusive.db").string();
+    const char* vfs = buffered_wal_vfs();
+    sqlite3* a = open(uri, vfs);
+    ASSERT_EQ(exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0"), SQLITE_OK);
+    ASSERT_EQ(exec(a,
+                   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT); "
+                   "INSERT INTO s VALUES (1, 'before')"),
+              SQLITE_OK);
+    ASSERT_EQ(exec(a, "PRAGMA wal_checkpoint(PASSIVE)"), SQLITE_OK);
+    ASSERT_EQ(exec(a, "UPDATE s SET v = 'restarts the log' WHERE id = 1"), SQLITE_OK);
+    ASSERT_EQ(exec(a, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=10"), SQLITE_OK);
+    ASSERT_EQ(exec(a, "UPDATE s SET v = 'takes the exclusive lock' WHERE id = 1"), SQLITE_OK);
+    const motorpool::db::SqliteWalWrites before = motorpool::db::sqlite_wal_writes();
+    ASSERT_EQ(exec(a, "BEGIN"), SQLITE_OK);
+    ASSERT_EQ(exec(a, kSixtyPages), SQLITE_OK);
+    ASSERT_EQ(exec(a, "ROLLBACK"), SQLITE_OK);
+    EXPECT_EQ(motorpool::db::sqlite_wal_writes().gathered, before.gathered);
+    ASSERT_EQ(exec(a, "PRAGMA locking_mode=NORMAL"), SQLITE_OK);
+    EXPECT_EQ(text(a, "SELECT COUNT(*) FROM sqlite_master"), "2");  // releases the exclusive lock
+    sqlite3* b = open(uri, vfs);
+    ASSERT_EQ(exec(b, "UPDATE s SET v = 'committed by b' WHERE id = 1; INSERT INTO t VALUES (1000, zeroblob(3000))"),
+              SQLITE_OK);
+    EXPECT_EQ(text(a, "SELECT v FROM s WHERE id = 1"), "committed by b");
+    sqlite3* c = open(uri, vfs);
+    EXPECT_EQ(text(c, "SELECT v FROM s WHERE id = 1"), "committed by b");
+    EXPECT_EQ(text(c, "PRAGMA integrity_check"), "ok");
+    sqlite3_close(c);
+    sqlite3_close(b);
+    sqlite3_close(a);
+    sqlite3* plain = open(uri, nullptr);
+    EXPECT_EQ(text(plain, "SELECT v FROM s WHERE id = 1"), "committed by b");
+    sqlite3_close(plain);
+}
+
+// The sync of a checkpoint the writer runs between two transactions (as the server's does from its
+// WAL hook) does not stop the next transaction's frames from being gathered.
+TEST(SqliteWalVfsTest, GatheringGoesOnAfterTheWritersOwnCheckpoint) {
+    TempDir dir("vfs-checkpoint");
+    const std::string uri = "file:" + (dir / "checkpoint.db").string();
+    const char* vfs = buffered_wal_vfs();
+    sqlite3* w = open(uri, vfs);
+    ASSERT_EQ(exec(w,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; "
+                   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)"),
+              SQLITE_OK);
+    const std::string twenty_pages =
+        "INSERT INTO t (v) SELECT randomblob(3000) FROM (WITH RECURSIVE n(x) AS (SELECT 1 "
+        "UNION ALL SELECT x + 1 FROM n WHERE x < 20) SELECT x FROM n)";
+    ASSERT_EQ(exec(w, twenty_pages), SQLITE_OK);
+    // A reader holding its snapshot keeps the checkpoint from starting the log over.
+    sqlite3* r = open(uri, vfs);
+    sqlite3_stmt* snapshot = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(r, "SELECT COUNT(*) FROM t", -1, &snapshot, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(snapshot), SQLITE_ROW);
+    ASSERT_EQ(exec(w, twenty_pages), SQLITE_OK);
+    ASSERT_EQ(exec(w, "PRAGMA wal_checkpoint(PASSIVE)"), SQLITE_OK);
+    const motorpool::db::SqliteWalWrites before = motorpool::db::sqlite_wal_writes();
+    ASSERT_EQ(exec(w, twenty_pages), SQLITE_OK);
+    const motorpool::db::SqliteWalWrites after = motorpool::db::sqlite_wal_writes();
+    EXPECT_GE(after.gathered - before.gathered, 40U);  // 20 frames, a header and a page each
+    EXPECT_LE(after.flushes - before.flushes, 3U);
+    sqlite3_finalize(snapshot);
+    sqlite3_close(r);
+    sqlite3_close(w);
 }
 
 namespace {
