@@ -290,7 +290,7 @@ int db_lock(sqlite3_file* f, int level) {
     DbFile* d = db_of(f);
     const int rc = d->file->pMethods->xLock(d->file, level);
     if (rc == SQLITE_OK) {
-        d->lock_level = level;
+        d->lock_level = std::max(d->lock_level, level);  // xLock never lowers a lock
     }
     return rc;
 }
@@ -298,7 +298,7 @@ int db_unlock(sqlite3_file* f, int level) {
     DbFile* d = db_of(f);
     const int rc = d->file->pMethods->xUnlock(d->file, level);
     if (rc == SQLITE_OK) {
-        d->lock_level = level;
+        d->lock_level = std::min(d->lock_level, level);  // nor xUnlock raises one
     }
     return rc;
 }
