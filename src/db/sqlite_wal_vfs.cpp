@@ -345,14 +345,20 @@ int db_unfetch(sqlite3_file* f, sqlite3_int64 offset, void* page) {
     return db_of(f)->file->pMethods->xUnfetch(db_of(f)->file, offset, page);
 }
 
+// Opens the base VFS's file behind a wrapper, right after it in SQLite's allocation.
+int open_inner(
+    sqlite3_vfs* base, sqlite3_filename name, sqlite3_file* wrapper, int flags, int* out_flags, sqlite3_file*& inner) {
+    inner = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(wrapper) + kWrapperBytes);
+    const int rc = base->xOpen(base, name, inner, flags, out_flags);
+    if (rc != SQLITE_OK && inner->pMethods != nullptr) {
+        inner->pMethods->xClose(inner);  // SQLite would close it through the wrapper, which stays unopened
+    }
+    return rc;
+}
+
 int open_wal(sqlite3_vfs* base, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
     auto* w = reinterpret_cast<WalFile*>(file);
-    w->file = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kWrapperBytes);
-    const int rc = base->xOpen(base, name, w->file, flags, out_flags);
-    if (rc != SQLITE_OK) {
-        if (w->file->pMethods != nullptr) {
-            w->file->pMethods->xClose(w->file);
-        }
+    if (int rc = open_inner(base, name, file, flags, out_flags, w->file); rc != SQLITE_OK) {
         return rc;
     }
     w->gathered = new (std::nothrow) Gathered();
@@ -377,12 +383,7 @@ int open_wal(sqlite3_vfs* base, sqlite3_filename name, sqlite3_file* file, int f
 
 int open_database(sqlite3_vfs* base, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
     auto* d = reinterpret_cast<DbFile*>(file);
-    d->file = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kWrapperBytes);
-    const int rc = base->xOpen(base, name, d->file, flags, out_flags);
-    if (rc != SQLITE_OK) {
-        if (d->file->pMethods != nullptr) {
-            d->file->pMethods->xClose(d->file);
-        }
+    if (int rc = open_inner(base, name, file, flags, out_flags, d->file); rc != SQLITE_OK) {
         return rc;
     }
     d->wal_name = name != nullptr ? sqlite3_filename_wal(name) : nullptr;

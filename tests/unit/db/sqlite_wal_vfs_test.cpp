@@ -66,6 +66,20 @@ std::string text(sqlite3* db, const std::string& sql) {
     return out;
 }
 
+// A database with tables t (id, blob) and s (id, text; row 1), whose WAL was copied and then
+// started over by a commit: the next write transaction appends right after that commit.
+sqlite3* open_fresh_log(const std::string& uri, const char* vfs) {
+    sqlite3* db = open(uri, vfs);
+    EXPECT_EQ(exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0"), SQLITE_OK);
+    EXPECT_EQ(exec(db,
+                   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT); "
+                   "INSERT INTO s VALUES (1, 'before')"),
+              SQLITE_OK);
+    EXPECT_EQ(exec(db, "PRAGMA wal_checkpoint(PASSIVE)"), SQLITE_OK);
+    EXPECT_EQ(exec(db, "UPDATE s SET v = 'restarts the log' WHERE id = 1"), SQLITE_OK);
+    return db;
+}
+
 constexpr const char* kSixtyPages =
     "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 60) "
     "INSERT INTO t SELECT x, randomblob(3000) FROM n";
@@ -80,15 +94,7 @@ TEST(SqliteWalVfsTest, ARolledBackSpillNeverLandsOverAnotherConnectionsCommit) {
     TempDir dir("vfs-spill");
     const std::string uri = "file:" + (dir / "spill.db").string();
     const char* vfs = buffered_wal_vfs();
-    sqlite3* a = open(uri, vfs);
-    ASSERT_EQ(exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0"), SQLITE_OK);
-    ASSERT_EQ(exec(a,
-                   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT); "
-                   "INSERT INTO s VALUES (1, 'before')"),
-              SQLITE_OK);
-    // All copied: a's next commit starts the WAL over. b's transaction then appends after it.
-    ASSERT_EQ(exec(a, "PRAGMA wal_checkpoint(PASSIVE)"), SQLITE_OK);
-    ASSERT_EQ(exec(a, "INSERT INTO s VALUES (2, 'restarts the log')"), SQLITE_OK);
+    sqlite3* a = open_fresh_log(uri, vfs);  // b's transaction appends after a's last commit
     sqlite3* b = open(uri, vfs);
     ASSERT_EQ(exec(b, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=10"), SQLITE_OK);
     ASSERT_EQ(exec(b, "BEGIN"), SQLITE_OK);
@@ -117,14 +123,7 @@ TEST(SqliteWalVfsTest, ExclusiveLockingModeLeavesNothingGathered) {
     TempDir dir("vfs-exclusive");
     const std::string uri = "file:" + (dir / "exclusive.db").string();
     const char* vfs = buffered_wal_vfs();
-    sqlite3* a = open(uri, vfs);
-    ASSERT_EQ(exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0"), SQLITE_OK);
-    ASSERT_EQ(exec(a,
-                   "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT); "
-                   "INSERT INTO s VALUES (1, 'before')"),
-              SQLITE_OK);
-    ASSERT_EQ(exec(a, "PRAGMA wal_checkpoint(PASSIVE)"), SQLITE_OK);
-    ASSERT_EQ(exec(a, "UPDATE s SET v = 'restarts the log' WHERE id = 1"), SQLITE_OK);
+    sqlite3* a = open_fresh_log(uri, vfs);
     ASSERT_EQ(exec(a, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=10"), SQLITE_OK);
     ASSERT_EQ(exec(a, "UPDATE s SET v = 'takes the exclusive lock' WHERE id = 1"), SQLITE_OK);
     const motorpool::db::SqliteWalWrites before = motorpool::db::sqlite_wal_writes();
