@@ -167,7 +167,17 @@ int wal_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offse
     }
     const auto at = static_cast<std::size_t>(offset - g.start);
     if (g.bytes.size() < at + static_cast<std::size_t>(amount)) {
-        g.bytes.resize(at + static_cast<std::size_t>(amount));
+        try {
+            g.bytes.resize(at + static_cast<std::size_t>(amount));
+        } catch (const std::bad_alloc&) {
+            // No memory to gather into: what is gathered, then this write, go to the file in order.
+            if (int rc = flush(w); rc != SQLITE_OK) {
+                return rc;
+            }
+            g.frontier = std::max(g.frontier, end);
+            g.commit_page_at = is_commit_frame_header(data, amount) ? end : -1;
+            return w->file->pMethods->xWrite(w->file, data, amount, offset);
+        }
     }
     std::memcpy(g.bytes.data() + at, data, static_cast<std::size_t>(amount));
     g.frontier = std::max(g.frontier, end);
@@ -389,9 +399,12 @@ int open_database(sqlite3_vfs* base, sqlite3_filename name, sqlite3_file* file, 
     d->wal_name = name != nullptr ? sqlite3_filename_wal(name) : nullptr;
     d->wal = nullptr;
     d->lock_level = SQLITE_LOCK_NONE;
-    {
+    try {
         std::lock_guard lock(open_databases_mutex);
         open_databases.push_back(d);
+    } catch (const std::bad_alloc&) {
+        d->file->pMethods->xClose(d->file);
+        return SQLITE_NOMEM;
     }
     d->base.pMethods = &db_methods[std::clamp(d->file->pMethods->iVersion, 1, 3)];
     return SQLITE_OK;
@@ -497,7 +510,7 @@ sqlite3_vfs* make_vfs(sqlite3_vfs* base, const char* name) {
     static std::once_flag methods_once;
     std::call_once(methods_once, install_methods);
     auto* vfs = new sqlite3_vfs{};  // registered for the life of the process
-    vfs->iVersion = 2;
+    vfs->iVersion = std::min(base->iVersion, 2);
     vfs->szOsFile = kWrapperBytes + base->szOsFile;
     vfs->mxPathname = base->mxPathname;
     vfs->zName = name;
@@ -514,7 +527,9 @@ sqlite3_vfs* make_vfs(sqlite3_vfs* base, const char* name) {
     vfs->xSleep = vfs_sleep;
     vfs->xCurrentTime = vfs_current_time;
     vfs->xGetLastError = vfs_get_last_error;
-    vfs->xCurrentTimeInt64 = vfs_current_time_int64;
+    if (vfs->iVersion >= 2) {
+        vfs->xCurrentTimeInt64 = vfs_current_time_int64;
+    }
     return vfs;
 }
 
