@@ -185,7 +185,15 @@ int run(int argc, char** argv) {
     auto* keys_rotate = keys_cmd->add_subcommand(
         "rotate",
         "Re-seal stored tokens under MOTORPOOL_ENCRYPTION_KEY (older keys in MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS)");
-    CLI11_PARSE(cli, argc, argv);
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return cli.exit(e);  // --help: printed, status 0
+    } catch (const CLI::ParseError& e) {
+        // CLI11's own codes (105-109, ...) are not ours: every usage error is status 2, as documented.
+        cli.exit(e);
+        return 2;
+    }
 
     try {
         EnvSource source = EnvSource::from_process(".env");

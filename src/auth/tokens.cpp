@@ -5,7 +5,11 @@
 #include <memory>
 #include <stdexcept>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <jwt.h>
+
+#include "core/crypto.hpp"
 
 namespace motorpool::auth {
 namespace {
@@ -18,6 +22,24 @@ using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
 std::string grant(jwt_t* jwt, const char* name) {
     const char* v = jwt_get_grant(jwt, name);
     return v != nullptr ? v : "";
+}
+
+// libjwt reads the header's "alg" without regard to case ("hs256" passes as HS256); RFC 7518 names
+// are case-sensitive, and docs/security.md promises exactly "HS256".
+bool header_names_hs256(std::string_view token) {
+    const auto dot = token.find('.');
+    if (dot == std::string_view::npos) {
+        return false;
+    }
+    auto header = core::base64url_decode(token.substr(0, dot));
+    if (!header) {
+        return false;
+    }
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(*header, ec);
+    const auto* object = !ec ? v.if_object() : nullptr;
+    const auto* alg = object != nullptr ? object->if_contains("alg") : nullptr;
+    return alg != nullptr && alg->is_string() && alg->get_string() == "HS256";
 }
 
 }  // namespace
@@ -50,7 +72,7 @@ std::string TokenSigner::issue(const AccessClaims& claims) const {
 }
 
 std::optional<AccessClaims> TokenSigner::verify(const std::string& token, std::int64_t now_s) const {
-    if (token.size() > 4096) {
+    if (token.size() > 4096 || !header_names_hs256(token)) {
         return std::nullopt;
     }
     jwt_t* raw = nullptr;

@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 
+#include "core/text.hpp"
+
 namespace motorpool::core {
 
 boost::json::value parse_json(std::string_view body) {
@@ -54,10 +56,8 @@ const boost::json::value* FieldReader::value(std::string_view field, Presence pr
     return find(field, presence);
 }
 
-std::optional<std::string> FieldReader::string(std::string_view field,
-                                               Presence presence,
-                                               std::size_t min_length,
-                                               std::size_t max_length) {
+std::optional<std::string> FieldReader::string(
+    std::string_view field, Presence presence, std::size_t min_length, std::size_t max_length, TextKind kind) {
     const auto* v = find(field, presence);
     if (v == nullptr) {
         return std::nullopt;
@@ -72,8 +72,8 @@ std::optional<std::string> FieldReader::string(std::string_view field,
              min_length == 1 ? "must not be empty" : "must be at least " + std::to_string(min_length) + " characters");
         return std::nullopt;
     }
-    if (s.size() > max_length) {
-        fail(field, "must be at most " + std::to_string(max_length) + " characters");
+    if (auto problem = text_problem(s, max_length, kind); !problem.empty()) {
+        fail(field, std::move(problem));
         return std::nullopt;
     }
     return s;
@@ -118,7 +118,8 @@ std::optional<double> FieldReader::number(std::string_view field, Presence prese
     }
     double d = v->to_number<double>();
     if (!std::isfinite(d) || d < min || d > max) {
-        fail(field, "is out of range");
+        auto text = [](double x) { return to_json_text(boost::json::value(x)); };  // 10000000, not 1e+07
+        fail(field, "must be from " + text(min) + " to " + text(max));
         return std::nullopt;
     }
     return d;
@@ -181,7 +182,15 @@ void append_string(std::string& out, std::string_view text) {
                 escape = "\\t";
                 break;
             default:
-                if (c >= 0x20) {
+                if (c >= 0x80) {
+                    // Whatever a database row holds, the text written is valid UTF-8: a byte that
+                    // starts no well-formed sequence becomes U+FFFD (as WHATWG's decoder does).
+                    if (const std::size_t n = utf8_sequence_length(text.substr(i)); n != 0) {
+                        i += n - 1;
+                        continue;
+                    }
+                    escape = "\\ufffd";
+                } else if (c >= 0x20) {
                     continue;
                 }
         }

@@ -118,19 +118,25 @@ std::int64_t Request::query_integer(std::string_view name,
     return value;
 }
 
-boost::json::object Request::json_object() const {
+void Request::require_json_content_type() const {
     auto content_type = header("Content-Type");
     std::string_view media = content_type.value_or("");
     media = media.substr(0, media.find(';'));
-    while (!media.empty() && media.back() == ' ') {
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
         media.remove_suffix(1);
     }
-    bool is_json =
-        iequals(media, "application/json") || (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json") &&
-                                               iequals(media.substr(0, 12), "application/"));
+    constexpr std::string_view kApplication = "application/";
+    const bool is_json =
+        iequals(media, "application/json") ||
+        (media.size() > kApplication.size() + 5 && iequals(media.substr(0, kApplication.size()), kApplication) &&
+         iequals(media.substr(media.size() - 5), "+json"));
     if (!is_json) {
         throw core::ApiError::unsupported_media_type("application/json");
     }
+}
+
+boost::json::object Request::json_object() const {
+    require_json_content_type();
     return core::parse_json_object(body);
 }
 

@@ -1,6 +1,7 @@
 #include "smartcar/client.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <thread>
 
@@ -17,13 +18,57 @@ namespace motorpool::smartcar {
 
 namespace json = boost::json;
 
+std::string scrub_upstream_text(std::string_view text, std::size_t max_bytes) {
+    // Token-shaped: a run of 16 or more token characters holding both a letter and a digit (UUIDs,
+    // JWTs, opaque tokens; an OAuth server may echo the refresh token it refused).
+    auto token_char = [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+    };
+    std::string out;
+    out.reserve(std::min(text.size(), max_bytes));
+    std::size_t i = 0;
+    while (i < text.size() && out.size() < max_bytes) {
+        if (!token_char(text[i])) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            out += c < 0x20 || c == 0x7F ? ' ' : text[i];
+            ++i;
+            continue;
+        }
+        std::size_t end = i;
+        bool letter = false;
+        bool digit = false;
+        while (end < text.size() && token_char(text[end])) {
+            const char c = text[end];
+            digit = digit || (c >= '0' && c <= '9');
+            letter = letter || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+            ++end;
+        }
+        if (end - i >= 16 && letter && digit) {
+            out += "[redacted]";
+        } else {
+            out.append(text.substr(i, end - i));
+        }
+        i = end;
+    }
+    if (out.size() > max_bytes) {
+        out.resize(max_bytes);
+    }
+    return out;
+}
+
 SmartcarError::SmartcarError(int status, std::string type, std::optional<std::string> code, std::string description)
-    : std::runtime_error("Smartcar " + std::to_string(status) + " " + type + (code ? ":" + *code : "") + " - " +
-                         description),
+    : std::runtime_error("Smartcar error"),
       status_(status),
-      type_(std::move(type)),
-      code_(std::move(code)),
-      description_(std::move(description)) {}
+      type_(scrub_upstream_text(type, 64)),
+      code_(code ? std::optional(scrub_upstream_text(*code, 64)) : std::nullopt),
+      description_(scrub_upstream_text(description, 300)),
+      message_("Smartcar " + std::to_string(status) + " " + type_ + (code_ ? ":" + *code_ : "") + " - " +
+               description_) {}
+
+const char* SmartcarError::what() const noexcept {
+    return message_.c_str();
+}
 
 bool SmartcarError::retryable() const {
     return status_ == 0 || (status_ >= 500 && status_ != 501) || type_ == "UPSTREAM";
@@ -98,8 +143,12 @@ SmartcarError error_from(const Client::Response& r) {
     if (auto it = r.headers.find("retry-after"); it != r.headers.end()) {
         error.retry_after_s = std::clamp(std::atoi(it->second.c_str()), 0, 86'400);
     }
-    if (auto it = r.headers.find("sc-request-id"); it != r.headers.end()) {
-        error.request_id = it->second;
+    if (auto it = r.headers.find("sc-request-id"); it != r.headers.end() && it->second.size() <= 64 &&
+                                                   std::all_of(it->second.begin(), it->second.end(), [](char c) {
+                                                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                                                              c == '_';
+                                                   })) {
+        error.request_id = it->second;  // kept as is: support needs it, and it identifies a request, not a grant
     }
     return error;
 }

@@ -85,9 +85,6 @@ struct Builder {
         out.push_back(std::move(s));
     }
     void add_location(std::int64_t t, double latitude, double longitude, std::optional<double> heading) {
-        if (std::fabs(latitude) > 90 || std::fabs(longitude) > 180) {
-            return;
-        }
         json::object value{{"latitude", latitude}, {"longitude", longitude}};
         value["heading"] = heading && *heading >= 0 && *heading <= 360 ? json::value(*heading) : json::value(nullptr);
         add_text("Location.PreciseLocation", t, core::to_json_text(value, core::WholeDoubles::KeepFraction));

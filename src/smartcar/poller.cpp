@@ -25,10 +25,12 @@ constexpr const char* kDueColumns =
     "JOIN vehicles v ON v.id = sv.vehicle_id WHERE c.status = 'active'";
 
 std::string error_json(const SmartcarError& e, std::int64_t now) {
-    return core::to_json_text(json::object{{"type", e.type()},
-                                           {"code", e.code() ? json::value(*e.code()) : nullptr},
-                                           {"description", e.description()},
-                                           {"at", core::format_rfc3339(now)}});
+    return core::to_json_text(
+        json::object{{"type", e.type()},
+                     {"code", e.code() ? json::value(*e.code()) : nullptr},
+                     {"description", e.description()},
+                     {"request_id", e.request_id.empty() ? json::value(nullptr) : json::value(e.request_id)},
+                     {"at", core::format_rfc3339(now)}});
 }
 
 }  // namespace
@@ -197,6 +199,12 @@ void Poller::poll(const Due& due) {
         throw;
     }
     if (!samples.empty()) {
+        std::string problem;
+        const std::size_t dropped = telemetry::drop_invalid_samples(samples, started, &problem);
+        if (dropped > 0) {
+            spdlog::info(
+                "smartcar poll of vehicle {}: dropped {} value(s) ({})", due.vehicle_public_id, dropped, problem);
+        }
         ingestor_.ingest_blocking(due.vehicle_public_id, std::move(samples));
     }
     service_.database().with_transaction([&](db::Connection& c) {

@@ -588,11 +588,12 @@ void SmartcarService::stop_jobs() {
 
 void SmartcarService::mark_reauth_required(std::int64_t connection_id, const SmartcarError& error) {
     const std::int64_t now = core::now_ms();
-    std::string last_error =
-        core::to_json_text(json::object{{"type", error.type()},
-                                        {"code", error.code() ? json::value(*error.code()) : nullptr},
-                                        {"description", error.description()},
-                                        {"at", core::format_rfc3339(now)}});
+    std::string last_error = core::to_json_text(
+        json::object{{"type", error.type()},
+                     {"code", error.code() ? json::value(*error.code()) : nullptr},
+                     {"description", error.description()},
+                     {"request_id", error.request_id.empty() ? json::value(nullptr) : json::value(error.request_id)},
+                     {"at", core::format_rfc3339(now)}});
     database_.with_transaction([&](db::Connection& c) {
         c.execute(
             "UPDATE smartcar_connections SET status = 'reauth_required', refreshing_until_ms = NULL, last_error = $2, "

@@ -196,6 +196,18 @@ std::int64_t WebhookProcessor::drain() {
 }
 
 struct WebhookProcessor::Batch {
+    struct Dropped {
+        std::size_t count = 0;
+        std::string first_problem;
+        // ", dropped 1 value (TractionBattery.StateOfCharge: time is more than 5 minutes in the future)"
+        std::string note() const {
+            if (count == 0) {
+                return {};
+            }
+            return ", dropped " + std::to_string(count) + (count == 1 ? " value (" : " values (first: ") +
+                   first_problem.substr(0, 200) + ")";
+        }
+    };
     struct Link {
         std::int64_t vehicle_id;
         std::string vehicle_public_id;
@@ -225,7 +237,13 @@ struct WebhookProcessor::Batch {
         links.emplace(smartcar_vehicle_id, found);
         return found;
     }
-    std::size_t add(const std::string& vehicle_public_id, std::vector<telemetry::Sample> more) {
+    // Adds a delivery's samples for one vehicle, less those telemetry's one check refuses against
+    // the time it was received (dropped and counted, named in the delivery's outcome).
+    std::size_t add(const std::string& vehicle_public_id,
+                    std::vector<telemetry::Sample> more,
+                    std::int64_t received_at_ms,
+                    Dropped& dropped) {
+        dropped.count += telemetry::drop_invalid_samples(more, received_at_ms, &dropped.first_problem);
         auto& list = samples[vehicle_public_id];
         const std::size_t n = more.size();
         list.insert(list.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
@@ -273,7 +291,7 @@ std::int64_t WebhookProcessor::process_batch() {
     std::map<std::string, telemetry::IngestResult> ingested;
     auto pass = [&](db::Connection& c) {
         ingested.clear();
-        for (const auto& [vehicle, samples] : batch.samples) {
+        for (auto& [vehicle, samples] : batch.samples) {
             if (!samples.empty()) {
                 ingested[vehicle] = ingestor_.write_in_transaction(c, samples);
             }
@@ -361,7 +379,9 @@ std::string WebhookProcessor::process(Batch& batch,
         }
         auto samples =
             samples_from_signals(signals->as_array(), link->vehicle_id, telemetry::Source::Webhook, fallback);
-        return "ingested " + std::to_string(batch.add(link->vehicle_public_id, std::move(samples))) + " values";
+        Batch::Dropped dropped;
+        const std::size_t added = batch.add(link->vehicle_public_id, std::move(samples), received_at_ms, dropped);
+        return "ingested " + std::to_string(added) + " values" + dropped.note();
     }
     if (event_type == "VEHICLE_ERROR") {
         auto link = link_of(vehicle);
@@ -373,10 +393,11 @@ std::string WebhookProcessor::process(Batch& batch,
         if (const auto* list = data != nullptr ? member(*data, "errors") : nullptr;
             list != nullptr && list->is_array()) {
             for (const auto& e : list->as_array()) {
-                errors.push_back(json::object{{"type", text_of(member(e, "type"))},
-                                              {"code", member(e, "code") ? *member(e, "code") : json::value(nullptr)},
-                                              {"state", text_of(member(e, "state"))},
-                                              {"description", text_of(member(e, "description"))}});
+                errors.push_back(
+                    json::object{{"type", text_of(member(e, "type"))},
+                                 {"code", member(e, "code") ? *member(e, "code") : json::value(nullptr)},
+                                 {"state", text_of(member(e, "state"))},
+                                 {"description", scrub_upstream_text(text_of(member(e, "description")), 300)}});
             }
         }
         const std::string vehicle_public = link->vehicle_public_id;
@@ -404,6 +425,7 @@ std::string WebhookProcessor::process(Batch& batch,
     if ((event_type == "scheduled" || event_type == "dynamic") && payload != nullptr) {
         std::int64_t accepted = 0;
         std::int64_t known = 0;
+        Batch::Dropped dropped;
         if (const auto* list = member(*payload, "vehicles"); list != nullptr && list->is_array()) {
             for (const auto& v : list->as_array()) {
                 auto link = link_of(text_of(member(v, "vehicleId")));
@@ -414,14 +436,16 @@ std::string WebhookProcessor::process(Batch& batch,
                 ++known;
                 auto samples =
                     samples_from_v2(items->as_array(), link->vehicle_id, telemetry::Source::Webhook, fallback);
-                accepted += static_cast<std::int64_t>(batch.add(link->vehicle_public_id, std::move(samples)));
+                accepted += static_cast<std::int64_t>(
+                    batch.add(link->vehicle_public_id, std::move(samples), received_at_ms, dropped));
             }
         }
         if (known == 0) {
             status = "ignored";
             return "no known vehicle";
         }
-        return "ingested " + std::to_string(accepted) + " values of " + std::to_string(known) + " vehicle(s)";
+        return "ingested " + std::to_string(accepted) + " values of " + std::to_string(known) + " vehicle(s)" +
+               dropped.note();
     }
     if (event_type == "eventBased" && payload != nullptr) {
         auto link = link_of(text_of(member(*payload, "vehicleId")));
@@ -442,8 +466,9 @@ std::string WebhookProcessor::process(Batch& batch,
         json::array items{json::object{
             {"path", "/charge"}, {"code", 200}, {"body", json::object{{"isPluggedIn", true}, {"state", state}}}}};
         auto samples = samples_from_v2(items, link->vehicle_id, telemetry::Source::Webhook, t);
-        return "ingested " + std::to_string(batch.add(link->vehicle_public_id, std::move(samples))) + " values of " +
-               what;
+        Batch::Dropped dropped;
+        const std::size_t added = batch.add(link->vehicle_public_id, std::move(samples), received_at_ms, dropped);
+        return "ingested " + std::to_string(added) + " values of " + what + dropped.note();
     }
     status = "ignored";
     return "event type " + event_type.substr(0, 40) + " is not processed";
@@ -485,6 +510,7 @@ void install_webhooks(http::Router& router,
                 // Without the management token nothing can be verified or answered: refuse, loudly.
                 throw ApiError::unavailable("Smartcar webhooks need SMARTCAR_MANAGEMENT_TOKEN", 60);
             }
+            req.require_json_content_type();  // Smartcar sends application/json
             // The raw bytes are what was signed: checked before anything parses them.
             auto signature = req.header("SC-Signature");
             const bool signed_ok = signature && !amt.empty() &&

@@ -52,13 +52,18 @@ json::value value_json(const SignalInfo& signal,
     return nullptr;
 }
 
-Ingestor::Ingestor(db::Database& database, core::EventBus* bus, core::MetricsRegistry* metrics)
-    : database_(database), bus_(bus) {
+Ingestor::Ingestor(db::Database& database,
+                   core::EventBus* bus,
+                   core::MetricsRegistry* metrics,
+                   std::shared_ptr<core::Clock> clock)
+    : database_(database), bus_(bus), clock_(clock ? std::move(clock) : std::make_shared<core::SystemClock>()) {
     if (metrics != nullptr) {
         batches_ = &metrics->counter("motorpool_telemetry_batches_total", "Ingest batches committed");
         accepted_ = &metrics->counter("motorpool_telemetry_rows_total", "Signal rows ingested", {{"result", "stored"}});
         duplicates_ =
             &metrics->counter("motorpool_telemetry_rows_total", "Signal rows ingested", {{"result", "duplicate"}});
+        rejected_ =
+            &metrics->counter("motorpool_telemetry_rows_total", "Signal rows ingested", {{"result", "rejected"}});
     }
 }
 
@@ -67,11 +72,15 @@ void Ingestor::count(const IngestResult& result) {
         batches_->inc();
         accepted_->inc(static_cast<std::uint64_t>(result.accepted));
         duplicates_->inc(static_cast<std::uint64_t>(result.duplicates));
+        rejected_->inc(static_cast<std::uint64_t>(result.rejected));
     }
 }
 
-IngestResult Ingestor::write_in_transaction(Connection& c, const std::vector<Sample>& samples) {
+IngestResult Ingestor::write_in_transaction(Connection& c, std::vector<Sample>& samples) {
     IngestResult result;
+    // The last line of defence: whatever a source let through, nothing outside the catalog's
+    // ranges or the time bounds is stored (a sample from 9999 would hold the latest value forever).
+    result.rejected = static_cast<std::int64_t>(drop_invalid_samples(samples, clock_->now_ms()));
     for (std::size_t from = 0; from < samples.size(); from += kRowsPerInsert) {
         const std::size_t n = std::min(kRowsPerInsert, samples.size() - from);
         std::string sql =

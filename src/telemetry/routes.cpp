@@ -177,12 +177,15 @@ void register_routes(http::Router& router,
         [](Request) -> net::awaitable<Response> {
             json::array items;
             for (const auto& s : catalog()) {
+                const bool ranged = s.type == ValueType::Number || s.type == ValueType::Boolean;
                 items.push_back(json::object{{"code", s.code},
                                              {"group", s.group},
                                              {"name", s.name},
                                              {"unit", unit_json(s)},
                                              {"type", value_type_name(s.type)},
-                                             {"description", s.description}});
+                                             {"description", s.description},
+                                             {"min", ranged ? json::value(s.min) : json::value(nullptr)},
+                                             {"max", ranged ? json::value(s.max) : json::value(nullptr)}});
             }
             co_return Response::json(json::object{{"items", std::move(items)}});
         },
@@ -192,9 +195,7 @@ void register_routes(http::Router& router,
         Method::Post,
         "/api/v1/vehicles/{id}/telemetry",
         [svc](Request req) -> net::awaitable<Response> {
-            if (auto type = req.header("Content-Type"); !type || type->find("json") == std::string_view::npos) {
-                throw ApiError::unsupported_media_type("application/json");
-            }
+            req.require_json_content_type();
             // Authorisation, parsing and validation (up to 4 MiB of JSON) happen on a worker.
             auto prepare =
                 [svc, actor = actor_of(req), key = std::string(req.param("id")), body = std::move(req.body)] {
@@ -395,7 +396,7 @@ std::shared_ptr<Ingestor> install(http::Router& router,
     if (!clock) {
         clock = std::make_shared<core::SystemClock>();
     }
-    auto ingestor = std::make_shared<Ingestor>(database, &bus, metrics);
+    auto ingestor = std::make_shared<Ingestor>(database, &bus, metrics, clock);
     auto service = std::make_shared<TelemetryService>(database, ingestor, std::move(clock));
     register_routes(router, service, refresh ? std::move(refresh) : std::make_shared<LiveRefresh>());
     return ingestor;

@@ -19,8 +19,6 @@ using db::Value;
 
 namespace {
 
-constexpr std::int64_t kMinSampleMs = 946'684'800'000;  // 2000-01-01T00:00:00Z
-constexpr std::int64_t kFutureSlackMs = 5 * 60 * 1000;
 constexpr std::size_t kMaxSamples = 10'000;
 
 bool may_write_all(auth::Role role) {
@@ -200,8 +198,10 @@ std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> Telem
 std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehicle_id, std::int64_t now_ms) {
     json::object root = core::parse_json_object(body);
     core::FieldReader top(root);
-    auto start = top.integer("start_timestamp_ms", core::Presence::Optional, kMinSampleMs, now_ms + kFutureSlackMs);
-    auto end = top.integer("end_timestamp_ms", core::Presence::Optional, kMinSampleMs, now_ms + kFutureSlackMs);
+    auto start =
+        top.integer("start_timestamp_ms", core::Presence::Optional, kOldestSampleMs, now_ms + kSampleFutureSlackMs);
+    auto end =
+        top.integer("end_timestamp_ms", core::Presence::Optional, kOldestSampleMs, now_ms + kSampleFutureSlackMs);
     const json::value* samples_value = top.value("samples", core::Presence::Required);
     if (start && end && *start > *end) {
         top.fail("end_timestamp_ms", "must not be before start_timestamp_ms");
@@ -219,20 +219,18 @@ std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehic
             413, "Payload Too Large", "A batch holds at most 10000 samples; got " + std::to_string(items.size()));
     }
 
-    // Dongle fields -> catalog signals.
+    // Dongle fields -> catalog signals, each held to its signal's range in the catalog.
     struct Field {
         const char* name;
-        const char* code;
-        double min;
-        double max;
+        const SignalInfo* signal;
     };
-    static constexpr Field kFields[] = {
-        {"speed_kmh", "Motion.Speed", 0, 500},
-        {"fuel_rate_lph", "Fuel.Rate", 0, 1000},
-        {"odometer_km", "Odometer.TraveledDistance", 0, 10'000'000},
-        {"rpm", "Engine.RPM", 0, 20'000},
-        {"soc_pct", "TractionBattery.StateOfCharge", 0, 100},
-        {"fuel_level_pct", "InternalCombustionEngine.FuelLevel", 0, 100},
+    static const Field kFields[] = {
+        {"speed_kmh", find_signal("Motion.Speed")},
+        {"fuel_rate_lph", find_signal("Fuel.Rate")},
+        {"odometer_km", find_signal("Odometer.TraveledDistance")},
+        {"rpm", find_signal("Engine.RPM")},
+        {"soc_pct", find_signal("TractionBattery.StateOfCharge")},
+        {"fuel_level_pct", find_signal("InternalCombustionEngine.FuelLevel")},
     };
     const SignalInfo* location = find_signal("Location.PreciseLocation");
 
@@ -246,15 +244,17 @@ std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehic
         const json::object& o = items[i].as_object();
         core::FieldReader r(o, prefix);
         auto t = r.integer("t_ms", core::Presence::Required);
-        if (t && (*t < kMinSampleMs || *t > now_ms + kFutureSlackMs)) {
-            r.fail("t_ms", *t < kMinSampleMs ? "is before 2000-01-01" : "is more than 5 minutes in the future");
+        if (t) {
+            if (auto problem = sample_time_problem(*t, now_ms); !problem.empty()) {
+                r.fail("t_ms", std::move(problem));
+            }
         }
         std::size_t first = out.size();
         for (const auto& f : kFields) {
-            if (auto v = r.number(f.name, core::Presence::Optional, f.min, f.max)) {
+            if (auto v = r.number(f.name, core::Presence::Optional, f.signal->min, f.signal->max)) {
                 Sample s;
                 s.vehicle_id = vehicle_id;
-                s.signal = find_signal(f.code)->id;
+                s.signal = f.signal->id;
                 s.t_ms = t.value_or(0);
                 s.number = *v;
                 out.push_back(std::move(s));

@@ -11,7 +11,6 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <boost/json.hpp>
 
@@ -583,7 +582,9 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
         }
     };
     std::vector<PendingRow> batch;
-    std::unordered_set<std::string> batch_vins;
+    // Each VIN's first line: a VIN repeated within one file is rejected, naming that line, rather
+    // than letting the last row silently win. Checked VINs are 17 upper-case characters.
+    std::unordered_map<std::string, std::int64_t> first_line_of_vin;
     const std::size_t batch_size = std::max<std::size_t>(1, options.batch_size);
     const std::int64_t now = core::now_ms();
     bool writer_alive = true;
@@ -593,7 +594,6 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
             batch = {};
             batch.reserve(batch_size);
         }
-        batch_vins.clear();
         if (options.progress) {
             options.progress(summary.rows, reader.offset(), csv.size());
         }
@@ -617,10 +617,11 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
             reject(line, vin.size() <= 32 ? vin : vin.substr(0, 32), std::move(reason));
             continue;
         }
-        // A VIN twice in one batch: rows apply in file order, so the earlier batch goes first.
-        if (!batch_vins.insert(row.vehicle.vin).second) {
-            hand_off();
-            batch_vins.insert(row.vehicle.vin);
+        if (auto [it, first] = first_line_of_vin.emplace(row.vehicle.vin, line); !first) {
+            reject(line,
+                   row.vehicle.vin,
+                   "vin: repeats the VIN of line " + std::to_string(it->second) + " (one row per vehicle in a file)");
+            continue;
         }
         batch.push_back(std::move(row));
         if (batch.size() >= batch_size) {

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include "core/text.hpp"
 #include "core/time.hpp"
 
 namespace motorpool::vehicles {
@@ -45,16 +46,6 @@ std::vector<std::string> parse_image_urls(const std::string& text) {
 
 json::value opt(const std::optional<std::string>& v) {
     return v ? json::value(*v) : json::value(nullptr);
-}
-
-bool has_control_chars(std::string_view text) {
-    for (char c : text) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-            return true;
-        }
-    }
-    return false;
 }
 
 }  // namespace
@@ -121,13 +112,7 @@ std::string check_name(std::string_view value, std::size_t max) {
     if (value.empty()) {
         return "must not be empty";
     }
-    if (value.size() > max) {
-        return "must be at most " + std::to_string(max) + " characters";
-    }
-    if (has_control_chars(value)) {
-        return "must not contain control characters";
-    }
-    return {};
+    return core::text_problem(value, max);
 }
 
 std::string check_year(std::int64_t year, std::int64_t now_ms) {
@@ -170,10 +155,7 @@ std::string check_fuel_type(std::string_view fuel_type) {
 }
 
 std::string check_description(std::string_view text) {
-    if (text.size() > 4000) {
-        return "must be at most 4000 characters";
-    }
-    return {};
+    return core::text_problem(text, 4000, core::TextKind::MultiLine);
 }
 
 std::string check_image_url(std::string_view url) {

@@ -50,6 +50,22 @@ out=$("$bin" import vehicles "$work/bad.csv" 2>/dev/null)
 status=$?
 check "an import with rejects exits 4" test $status -eq 4
 check "a reject names its line and reason" grep -q "line 3 1G4AH59H55G118341: vin: check digit (position 9) is '5', expected '4'" <<<"$out"
+# A VIN three times (once in lower case) and invalid UTF-8: rejected rows, each with its line.
+printf 'vin,make,model\n1HGCM82633A004352,Honda,Civic\n1hgcm82633a004352,Honda,Accord\n1HGCM82633A004352,Honda,Jazz\n1HGCM82603A000081,Hon\xff\xfeda,Civic\n1HGCM82623A000082,Honda,Civ\xed\xa0\x80ic\n' >"$work/repeat.csv"
+out=$("$bin" import vehicles "$work/repeat.csv" 2>/dev/null)
+status=$?
+check "repeated VINs and invalid UTF-8: exit 4" test $status -eq 4
+check "repeated VINs: one inserted, four rejected" bash -c 'grep -q "inserted   1$" <<<"$0" && grep -q "updated    0$" <<<"$0" && grep -q "rejected   4$" <<<"$0"' "$out"
+check "a repeated VIN names the first line" grep -q "line 3 1HGCM82633A004352: vin: repeats the VIN of line 2" <<<"$out"
+check "a repeated VIN in another case is the same VIN" grep -q "line 4 1HGCM82633A004352: vin: repeats the VIN of line 2" <<<"$out"
+check "invalid UTF-8 is rejected" grep -q "line 5 1HGCM82603A000081: make: must be valid UTF-8" <<<"$out"
+check "an encoded surrogate is rejected" grep -q "line 6 .*model: must be valid UTF-8" <<<"$out"
+"$bin" import vehicles "$work/repeat.csv" --limit -5 --batch-size 0 >/dev/null 2>&1
+check "an out-of-range option is a usage error (2)" test $? -eq 2
+"$bin" import vehicles "$work/repeat.csv" --no-such-option >/dev/null 2>&1
+check "an unknown option is a usage error (2)" test $? -eq 2
+"$bin" --help >/dev/null 2>&1
+check "--help exits 0" test $? -eq 0
 "$bin" import vehicles "$work/missing.csv" >/dev/null 2>&1
 check "a missing file exits 1" test $? -eq 1
 printf 'make,model\nA,B\n' >"$work/nohead.csv"

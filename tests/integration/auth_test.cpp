@@ -195,6 +195,9 @@ TEST_F(AuthTest, ForgedNoneExpiredAndForeignTokensAre401) {
         {"wrong issuer", sign(hs256, claims(future, sub, "someone-else"))},
         {"wrong audience", sign(hs256, claims(future, sub, "motorpool", "other-api"))},
         {"HS512", b64(R"({"alg":"HS512","typ":"JWT"})") + "." + b64(claims(future, sub)) + ".c2ln"},
+        // Our key and a valid signature, but algorithm names are case-sensitive (RFC 7518).
+        {"alg hs256", sign(R"({"alg":"hs256","typ":"JWT"})", claims(future, sub))},
+        {"alg Hs256", sign(R"({"alg":"Hs256","typ":"JWT"})", claims(future, sub))},
         {"garbage", "not.a.jwt"},
     };
     for (const auto& [what, token] : bad) {
@@ -269,6 +272,17 @@ TEST_F(AuthTest, PatchMeChangesNameAndPhoneButNeverRoleOrEmail) {
     auto bad = app_->client().request(
         "PATCH", "/api/v1/me", R"({"name":""})", {{"Content-Type", "application/json"}, bearer(s)[0]});
     EXPECT_EQ(bad.status, 422);
+    // One text rule for every free-text field: no control characters (a NUL above all).
+    for (const char* body : {R"({"name":"a\u0000b"})",
+                             R"({"name":"line\nbreak"})",
+                             R"({"name":"bell\u0007"})",
+                             R"({"name":"nel\u0085"})"}) {
+        auto control =
+            app_->client().request("PATCH", "/api/v1/me", body, {{"Content-Type", "application/json"}, bearer(s)[0]});
+        EXPECT_EQ(control.status, 422) << body;
+        EXPECT_EQ(control.json().at("errors").at(0).at("message"), json::value("must not contain control characters"));
+    }
+    EXPECT_EQ(app_->client().get("/api/v1/me", bearer(s)).json().at("name"), json::value("New Name"));
     // Registering with a role is ignored too.
     auto sneaky =
         post("/api/v1/auth/register",

@@ -342,6 +342,77 @@ TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
     EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events", admin).json().at("total"), json::value(0));
 }
 
+// One bad reading must never corrupt a vehicle's data: samples from the future or before 2000, and
+// values outside the catalog's range, are dropped and named in the delivery's outcome, never stored.
+TEST_F(SmartcarDataTest, SamplesOutsideTheBoundsAreDroppedAndCounted) {
+    auto [vehicle, smartcar_vehicle] = connect_polled();
+    auto v4 =
+        [&](const std::string& event_id, const std::string& code, const std::string& body, const std::string& at) {
+            return R"({"eventId":")" + event_id + R"(","eventType":"VEHICLE_STATE","data":{"vehicle":{"id":")" +
+                   smartcar_vehicle + R"("},"signals":[{"code":")" + code + R"(","body":)" + body +
+                   R"(,"meta":{"oemUpdatedAt":)" + at + "}}]}}";
+        };
+    const std::string now_text = "\"" + core::format_rfc3339(core::now_ms()) + "\"";
+    const std::vector<std::pair<std::string, std::string>> hostile = {
+        {"future", v4("b-1", "tractionbattery-stateofcharge", R"({"value":51})", R"("9999-12-31T23:59:59Z")")},
+        {"1970", v4("b-2", "tractionbattery-stateofcharge", R"({"value":52})", R"("1970-01-02T00:00:00Z")")},
+        {"huge", v4("b-3", "tractionbattery-stateofcharge", R"({"value":1e308})", now_text)},
+        {"negative", v4("b-4", "tractionbattery-stateofcharge", R"({"value":-1e308})", now_text)},
+        {"latitude", v4("b-5", "location-preciselocation", R"({"latitude":1e308,"longitude":13.4})", now_text)},
+        {"legacy odometer",
+         R"({"version":"2.0","webhookId":"w-1","eventName":"scheduled","mode":"test","payload":{"vehicles":[)"
+         R"({"vehicleId":")" +
+             smartcar_vehicle +
+             R"(","data":[{"path":"/odometer","code":200,"body":{"distance":-1e308},"headers":{}}]}]}})"},
+    };
+    const json::value before = signals(vehicle);
+    for (const auto& [what, body] : hostile) {
+        auto r = deliver(body, sign(body));
+        ASSERT_EQ(r.status, 200) << what << " " << r.body;
+    }
+    app_->app().smartcar().webhooks().drain();
+    // Nothing changed: the latest values are the poll's, and history holds none of those readings.
+    const json::value after = signals(vehicle);
+    for (const char* code :
+         {"TractionBattery.StateOfCharge", "Odometer.TraveledDistance", "Location.PreciseLocation"}) {
+        EXPECT_EQ(after.as_object().if_contains(code) ? after.at(code) : json::value(),
+                  before.as_object().if_contains(code) ? before.at(code) : json::value())
+            << code;
+    }
+    const std::int64_t stored = app_->app().database().with_reader([&](db::Connection& c) {
+        return c
+            .query(
+                "SELECT COUNT(*) FROM signal_history WHERE t_ms < 946684800000 OR t_ms > $1 OR "
+                "value_num > 10000000 OR value_num < -1000",
+                {core::now_ms() + 3'600'000})
+            .front()
+            .int64(0);
+    });
+    EXPECT_EQ(stored, 0);
+    auto admin = create_user_and_login(*app_, "root@example.com", auth::Role::Admin).token;
+    json::value log = call(*app_, "GET", "/api/v1/webhook-events?limit=20", admin).json();
+    ASSERT_EQ(log.at("items").as_array().size(), hostile.size());
+    for (const auto& item : log.at("items").as_array()) {
+        const std::string outcome(item.at("outcome").as_string());
+        EXPECT_NE(outcome.find("dropped 1 value ("), std::string::npos) << outcome;
+        EXPECT_NE(outcome.find("ingested 0 values"), std::string::npos) << outcome;
+        if (item.at("event_id") == json::value("b-1")) {
+            EXPECT_EQ(outcome,
+                      "ingested 0 values, dropped 1 value (TractionBattery.StateOfCharge: time is more than 5 minutes "
+                      "in the future)");
+        }
+    }
+
+    // A real reading after them becomes the latest value, as it would have without them.
+    const std::int64_t t = core::now_ms();
+    const std::string real = vehicle_state("b-7", smartcar_vehicle, 74, t);
+    EXPECT_EQ(deliver(real, sign(real)).status, 200);
+    app_->app().smartcar().webhooks().drain();
+    const json::value latest = signals(vehicle).at("TractionBattery.StateOfCharge");
+    EXPECT_EQ(latest.at("value").to_number<double>(), 74);
+    EXPECT_EQ(latest.at("recorded_at"), json::value(core::format_rfc3339(t)));
+}
+
 TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
     app_.reset();
     start({{"MOTORPOOL_WEBHOOK_PROCESSING", "false"}});

@@ -4,12 +4,15 @@
 // that belongs to another user. Runs on every backend.
 
 #include <atomic>
+#include <sstream>
 #include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "core/crypto.hpp"
+#include "core/log.hpp"
 #include "core/secret_box.hpp"
 #include "core/time.hpp"
 #include "harness.hpp"
@@ -252,6 +255,12 @@ TEST_F(SmartcarTest, TokensRefreshBeforeExpiryOnA401AndOnceUnderConcurrency) {
         std::lock_guard lock(events_mutex);
         events.push_back(e.payload);
     });
+    // Neither token of the refused grant may appear in any answer, log line (at every level) or event.
+    const smartcar::Tokens refused = service.fresh_tokens(id);
+    auto log = std::make_shared<std::ostringstream>();
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*log);
+    core::add_log_sink(sink);
+    spdlog::set_level(spdlog::level::trace);
     app_->app().simulator()->add_faults(json::parse(R"({"faults":[{"kind":"revoke"}]})"));
     expire_in(-1'000);
     try {
@@ -259,13 +268,32 @@ TEST_F(SmartcarTest, TokensRefreshBeforeExpiryOnA401AndOnceUnderConcurrency) {
         ADD_FAILURE() << "a revoked grant refreshed";
     } catch (const core::ApiError& e) {
         EXPECT_EQ(e.status(), 409);
+        EXPECT_EQ(std::string(e.what()).find(refused.refresh_token), std::string::npos);
     }
-    json::value after = call(*app_, "GET", "/api/v1/connections/" + public_id, alice_).json();
+    auto single = call(*app_, "GET", "/api/v1/connections/" + public_id, alice_);
+    auto list = call(*app_, "GET", "/api/v1/connections", alice_);
+    auto refresh_view = call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery?refresh=true", alice_);
+    core::remove_log_sink(sink);
+    spdlog::set_level(spdlog::level::warn);
+    json::value after = single.json();
     EXPECT_EQ(after.at("status"), json::value("reauth_required"));
     EXPECT_EQ(after.at("last_error").at("type"), json::value("invalid_grant"));
+    EXPECT_EQ(after.at("last_error").at("description"), json::value("Invalid or expired refresh token."));
+    EXPECT_TRUE(after.at("last_error").as_object().contains("request_id"));
+    for (const std::string& secret : {refused.refresh_token, refused.access_token}) {
+        ASSERT_GE(secret.size(), 16U);
+        EXPECT_EQ(single.body.find(secret), std::string::npos) << single.body;
+        EXPECT_EQ(list.body.find(secret), std::string::npos) << list.body;
+        EXPECT_EQ(refresh_view.body.find(secret), std::string::npos) << refresh_view.body;
+        EXPECT_EQ(log->str().find(secret), std::string::npos) << log->str();
+    }
+    EXPECT_NE(log->str().find("refresh refused"), std::string::npos);  // the log was captured
     std::lock_guard lock(events_mutex);
     ASSERT_EQ(events.size(), 1U);
     EXPECT_NE(events[0].find(R"("status":"reauth_required")"), std::string::npos);
+    for (const auto& event : events) {
+        EXPECT_EQ(event.find(refused.refresh_token), std::string::npos);
+    }
 }
 
 TEST_F(SmartcarTest, DisconnectTellsSmartcarAndErasesTheTokens) {

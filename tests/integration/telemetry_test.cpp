@@ -157,6 +157,9 @@ TEST_F(TelemetryTest, EveryRejectionStoresNothing) {
         {"half a location", {json::object{{"t_ms", now}, {"latitude", 52.5}}}, "samples[0].longitude"},
         {"no value", {json::object{{"t_ms", now}}}, "samples[0].t_ms"},
         {"out of range", {json::object{{"t_ms", now}, {"soc_pct", 101}}}, "samples[0].soc_pct"},
+        {"far out of range", {json::object{{"t_ms", now}, {"soc_pct", 1e308}}}, "samples[0].soc_pct"},
+        {"negative odometer", {json::object{{"t_ms", now}, {"odometer_km", -1e308}}}, "samples[0].odometer_km"},
+        {"year 9999", {json::object{{"t_ms", 253'402'300'799'000}, {"soc_pct", 51}}}, "samples[0].t_ms"},
         {"not an object", {json::value(5)}, "samples[0]"},
     };
     for (const auto& c : cases) {
@@ -202,6 +205,20 @@ TEST_F(TelemetryTest, EveryRejectionStoresNothing) {
     EXPECT_EQ(
         app_->client().request("POST", base_ + "/telemetry", "samples", {{"Authorization", "Bearer " + alice_}}).status,
         415);
+    // One Content-Type rule for every JSON route: application/json (parameters allowed) or a +json
+    // suffix; a type merely containing "json" is not JSON.
+    const std::string valid_batch =
+        json::serialize(json::object{{"samples", json::array{json::object{{"t_ms", now}, {"speed_kmh", 1}}}}});
+    for (const char* type :
+         {"application/jsonx", "text/json", "application/json-seq", "application/jsonfoo; x=1", "application/+json"}) {
+        auto r = app_->client().request(
+            "POST", base_ + "/telemetry", valid_batch, {{"Authorization", "Bearer " + alice_}, {"Content-Type", type}});
+        EXPECT_EQ(r.status, 415) << type;
+    }
+    // The range is named in the problem.
+    auto range = upload({json::object{{"t_ms", now}, {"soc_pct", 1000}}});
+    ASSERT_EQ(range.status, 422);
+    EXPECT_EQ(range.json().at("errors").at(0).at("message"), json::value("must be from 0 to 100"));
     EXPECT_EQ(history_count(), 0);
     EXPECT_EQ(call("GET", base_ + "/signals", alice_).json().at("signals").as_object().size(), 0U);
 }

@@ -4,6 +4,7 @@
 
 #include "vehicles/vehicles.hpp"
 
+#include <cctype>
 #include <set>
 #include <tuple>
 
@@ -495,7 +496,11 @@ TEST_F(VehiclesTest, CsvImportUpsertsByVinAndReportsRejects) {
         "vin,make,model,year\n" + v1 + ",Tesla,Model 3 Highland,2024\n" + v1 + ",Tesla,Model 3 Highland,2024\n";
     auto third = vehicles::import_vehicles_csv(app_->app().database(), edited, {});
     EXPECT_EQ(third.updated, 1);
-    EXPECT_EQ(third.unchanged, 1);  // the repeated row, applied in file order
+    EXPECT_EQ(third.unchanged, 0);
+    EXPECT_EQ(third.rejected, 1);  // the repeated row: one row per vehicle in a file
+    ASSERT_EQ(third.rejects.size(), 1U);
+    EXPECT_EQ(third.rejects[0].line, 3);
+    EXPECT_EQ(third.rejects[0].reason, "vin: repeats the VIN of line 2 (one row per vehicle in a file)");
     auto after = call("GET", "/api/v1/vehicles/" + v1, alice_).json();
     EXPECT_EQ(after.at("model"), json::value("Model 3 Highland"));
     EXPECT_EQ(after.at("year"), json::value(2024));
@@ -509,6 +514,60 @@ TEST_F(VehiclesTest, CsvImportUpsertsByVinAndReportsRejects) {
     vehicles::ImportOptions nobody;
     nobody.owner_email = "nobody@example.com";
     EXPECT_THROW(vehicles::import_vehicles_csv(app_->app().database(), csv, nobody), std::runtime_error);
+}
+
+// A VIN three times (once in lower case) in one file: the first row wins, the others are rejected
+// with their lines, not silently applied over it; invalid UTF-8 in a cell rejects its row, and the
+// JSON writer cannot emit invalid UTF-8 whatever a row holds.
+TEST_F(VehiclesTest, CsvImportRejectsRepeatedVinsAndInvalidUtf8) {
+    const std::string vin = test_vin(700, "1HG");
+    std::string lower = vin;
+    for (char& c : lower) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    const std::string csv = "vin,make,model\n" + vin + ",Honda,Civic\n" + lower + ",Honda,Accord\n" + vin +
+                            ",Honda,Jazz\n" + test_vin(701, "1HG") +
+                            ",Hon\xff\xfe"
+                            "da,Civic\n" +
+                            test_vin(702, "1HG") + ",Honda,Civ\xed\xa0\x80ic\n" + test_vin(703, "1HG") +
+                            ",Hon\x01"
+                            "da,Civic\n";
+    vehicles::ImportOptions options;
+    options.owner_email = "alice@example.com";
+    auto summary = vehicles::import_vehicles_csv(app_->app().database(), csv, options);
+    EXPECT_EQ(summary.rows, 6);
+    EXPECT_EQ(summary.inserted, 1);
+    EXPECT_EQ(summary.updated, 0);
+    EXPECT_EQ(summary.rejected, 5);
+    ASSERT_EQ(summary.rejects.size(), 5U);
+    EXPECT_EQ(summary.rejects[0].line, 3);
+    EXPECT_EQ(summary.rejects[0].reason, "vin: repeats the VIN of line 2 (one row per vehicle in a file)");
+    EXPECT_EQ(summary.rejects[1].line, 4);
+    EXPECT_EQ(summary.rejects[1].reason, "vin: repeats the VIN of line 2 (one row per vehicle in a file)");
+    EXPECT_EQ(summary.rejects[2].reason, "make: must be valid UTF-8");
+    EXPECT_EQ(summary.rejects[3].reason, "model: must be valid UTF-8");
+    EXPECT_EQ(summary.rejects[4].reason, "make: must not contain control characters");
+    auto civic = call("GET", "/api/v1/vehicles/" + vin, alice_);
+    ASSERT_EQ(civic.status, 200);
+    EXPECT_EQ(civic.json().at("model"), json::value("Civic"));  // the first row, not the last
+    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + test_vin(701, "1HG"), alice_).status, 404);
+
+    // Bytes that slipped into a row some other way (SQLite stores what it is given; PostgreSQL
+    // refuses invalid UTF-8 itself) still make a valid JSON answer, for the admin's whole page.
+    if (app_->app().database().dialect() == db::Dialect::Sqlite) {
+        app_->app().database().with_transaction([&](db::Connection& c) {
+            c.execute("UPDATE vehicles SET make = $1 WHERE vin = $2",
+                      {std::string("Hon\xff\xfe"
+                                   "da"),
+                       vin});
+        });
+        auto r = call("GET", "/api/v1/vehicles/" + vin, alice_);
+        ASSERT_EQ(r.status, 200);
+        EXPECT_EQ(r.body.find('\xff'), std::string::npos);
+        EXPECT_EQ(r.json().at("make"),
+                  json::value("Hon\xef\xbf\xbd\xef\xbf\xbd"
+                              "da"));  // U+FFFD twice
+    }
 }
 
 TEST_F(VehiclesTest, CsvImportRejectsADongleHeldByAnotherVehicle) {

@@ -1071,11 +1071,11 @@ Response token_endpoint(const StatePtr& s, const Request& req) {
         const std::string code = form["code"];
         auto it = s->codes.find(code);
         if (it == s->codes.end() || it->second.expires_at_ms <= now) {
-            return oauth_error(400, "invalid_grant", "Invalid code: " + code + ".");
+            return oauth_error(400, "invalid_grant", "Invalid or expired authorization code.");
         }
         if (it->second.used) {
             it->second.grant->revoked = true;  // a replayed code revokes what it granted (RFC 6749 §4.1.2)
-            return oauth_error(400, "invalid_grant", "Invalid code: " + code + ".");
+            return oauth_error(400, "invalid_grant", "Invalid or expired authorization code.");
         }
         if (form["redirect_uri"] != it->second.redirect_uri) {
             return oauth_error(400, "invalid_grant", "Unauthorized redirect_uri: " + form["redirect_uri"]);
@@ -1088,7 +1088,8 @@ Response token_endpoint(const StatePtr& s, const Request& req) {
         // A used refresh token still works for one minute (the race window Smartcar documents).
         if (it == s->refresh_tokens.end() || it->second.expires_at_ms <= now || it->second.grant->revoked ||
             (it->second.used_at_ms && *it->second.used_at_ms + 60'000 <= now)) {
-            return oauth_error(400, "invalid_grant", "Invalid refresh_token: " + token + ".");
+            // As Smartcar answers: the text never echoes the token it was given.
+            return oauth_error(400, "invalid_grant", "Invalid or expired refresh token.");
         }
         if (!it->second.used_at_ms) {
             it->second.used_at_ms = now;

@@ -114,5 +114,42 @@ TEST(JsonTextTest, WritesNumbersAndStringsAsJavaScriptDoes) {
     EXPECT_EQ(to_json_text(boost::json::object{{"pizza", "pasta"}, {"a", 1}}), R"({"pizza":"pasta","a":1})");
 }
 
+// Whatever bytes a stored string holds, the answer is valid UTF-8 (strict clients reject the rest).
+TEST(JsonTextTest, InvalidUtf8IsWrittenAsReplacementCharacters) {
+    EXPECT_EQ(to_json_text(boost::json::value("Hon\xff\xfe"
+                                              "da")),
+              R"("Hon\ufffd\ufffdda")");
+    EXPECT_EQ(to_json_text(boost::json::value("\xed\xa0\x80!")), R"("\ufffd\ufffd\ufffd!")");
+    EXPECT_EQ(to_json_text(boost::json::value("Zoë €")), "\"Zoë €\"");  // valid text untouched
+    boost::json::object o;
+    o["k\xc3"] = "v";
+    EXPECT_EQ(to_json_text(o), R"({"k\ufffd":"v"})");
+}
+
+TEST(FieldReaderTest, StringsFollowTheTextRule) {
+    auto o = object(R"({"name":"a\u0000b","ok":"Zoë","note":"two\nlines","long":"ééé"})");
+    FieldReader r(o);
+    EXPECT_FALSE(r.string("name", Presence::Required, 1, 100));
+    EXPECT_EQ(r.string("ok", Presence::Required, 1, 3), "Zoë");  // three characters, four bytes
+    EXPECT_EQ(r.string("note", Presence::Required, 1, 100, TextKind::MultiLine), "two\nlines");
+    EXPECT_FALSE(r.string("long", Presence::Required, 1, 2));
+    auto errors = errors_of(r);
+    ASSERT_EQ(errors.size(), 2U);
+    EXPECT_EQ(errors[0].field, "name");
+    EXPECT_EQ(errors[0].message, "must not contain control characters");
+    EXPECT_EQ(errors[1].message, "must be at most 2 characters");
+}
+
+TEST(FieldReaderTest, NumberOutOfRangeNamesTheRange) {
+    auto o = object(R"({"soc":1e308,"lat":-91.5})");
+    FieldReader r(o);
+    EXPECT_FALSE(r.number("soc", Presence::Required, 0, 100));
+    EXPECT_FALSE(r.number("lat", Presence::Required, -90, 90));
+    auto errors = errors_of(r);
+    ASSERT_EQ(errors.size(), 2U);
+    EXPECT_EQ(errors[0].message, "must be from 0 to 100");
+    EXPECT_EQ(errors[1].message, "must be from -90 to 90");
+}
+
 }  // namespace
 }  // namespace motorpool::core

@@ -13,6 +13,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/errors.hpp"
+#include "core/text.hpp"
 
 namespace motorpool::core {
 
@@ -45,10 +46,13 @@ class FieldReader {
 public:
     explicit FieldReader(const boost::json::object& object, std::string prefix = {});
 
+    /// A string held to core::text_problem()'s rule: valid UTF-8, no control characters (but line
+    /// breaks and tabs in MultiLine), `min_length` bytes to `max_length` characters.
     std::optional<std::string> string(std::string_view field,
                                       Presence presence,
                                       std::size_t min_length = 0,
-                                      std::size_t max_length = 1024);
+                                      std::size_t max_length = 1024,
+                                      TextKind kind = TextKind::SingleLine);
     std::optional<std::int64_t> integer(std::string_view field,
                                         Presence presence,
                                         std::int64_t min = INT64_MIN,

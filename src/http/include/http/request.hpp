@@ -58,8 +58,11 @@ struct Request {
                                std::int64_t min,
                                std::int64_t max,
                                std::vector<core::FieldError>& errors) const;
-    /// The body as a JSON object: 415 unless Content-Type is application/json (or +json),
-    /// 400 for malformed JSON, 422 when it is not an object.
+    /// The one Content-Type rule of every JSON route: 415 unless the media type is
+    /// application/json or application/<subtype>+json, parameters allowed ("; charset=utf-8").
+    void require_json_content_type() const;
+    /// The body as a JSON object: require_json_content_type(), then 400 for malformed JSON, 422
+    /// when it is not an object.
     boost::json::object json_object() const;
     /// The principal, or 401 when the request is anonymous.
     const Principal& require_principal() const;

@@ -42,9 +42,17 @@ struct ClientOptions {
 };
 
 /// A failure reported by Smartcar (its error body) or on the way to it (status 0: network).
+/// Upstream text made safe to store, log and answer: anything token-shaped (16+ token characters
+/// with letters and digits) becomes "[redacted]", control characters become spaces, at most
+/// `max_bytes` long.
+std::string scrub_upstream_text(std::string_view text, std::size_t max_bytes);
+
+/// A failure Smartcar reported (or the network). Type, code and description are scrubbed
+/// (scrub_upstream_text) when made, so what() and every stored last_error are safe to show.
 class SmartcarError : public std::runtime_error {
 public:
     SmartcarError(int status, std::string type, std::optional<std::string> code, std::string description);
+    const char* what() const noexcept override;
     int status() const { return status_; }
     const std::string& type() const {
         return type_;
@@ -65,6 +73,7 @@ private:
     std::string type_;
     std::optional<std::string> code_;
     std::string description_;
+    std::string message_;
 };
 
 struct TokenPair {

@@ -34,6 +34,10 @@ struct SignalInfo {
     std::string_view unit;  // "" when unitless
     ValueType type;
     std::string_view description;
+    // The valid range of a number (booleans are 0 or 1; unused for text and locations). Every
+    // source is held to it: a value outside is never stored.
+    double min = 0;
+    double max = 0;
 };
 
 std::span<const SignalInfo> catalog();
@@ -56,9 +60,33 @@ struct Sample {
     Source source = Source::Dongle;
 };
 
+/// Sample times every source is held to: from 2000-01-01 to 5 minutes past the receiver's clock.
+/// A dongle batch outside them is refused (422); a webhook's or a poll's sample is dropped and
+/// counted, so one bad reading can never freeze a vehicle's latest value or poison its history.
+inline constexpr std::int64_t kOldestSampleMs = 946'684'800'000;  // 2000-01-01T00:00:00Z
+inline constexpr std::int64_t kSampleFutureSlackMs = 5 * 60 * 1000;
+
+/// Why `sample` may not be stored when the receiver's clock reads `now_ms`
+/// ("TractionBattery.StateOfCharge: 1e+308 is outside 0 to 100 percent"), or empty when it may: the
+/// one check of signal values and times that every source's samples pass through.
+std::string sample_problem(const Sample& sample, std::int64_t now_ms);
+/// The time half of sample_problem(): "" or "is before 2000-01-01" / "is more than 5 minutes in the future".
+std::string sample_time_problem(std::int64_t t_ms, std::int64_t now_ms);
+/// The value half: "" or "is outside 0 to 100" (numbers, booleans), or why a text or location is invalid.
+std::string sample_value_problem(const SignalInfo& signal,
+                                 const std::optional<double>& number,
+                                 const std::optional<std::string>& text);
+
+/// Removes the samples sample_problem() refuses, keeping the order of the others; returns how
+/// many it removed, and the first one's problem in `first_problem` when given.
+std::size_t drop_invalid_samples(std::vector<Sample>& samples,
+                                 std::int64_t now_ms,
+                                 std::string* first_problem = nullptr);
+
 struct IngestResult {
     std::int64_t accepted = 0;    // new rows
     std::int64_t duplicates = 0;  // already stored (re-delivery)
+    std::int64_t rejected = 0;    // refused by sample_problem(): never stored
 };
 
 /// Writes samples durably through the group-commit writer: history rows keyed by (vehicle,
@@ -67,10 +95,15 @@ struct IngestResult {
 /// topic "vehicle.<public id>", type "SIGNALS".
 class Ingestor {
 public:
-    /// `metrics` may be null; else the ingest counters appear in /metrics.
-    Ingestor(db::Database& database, core::EventBus* bus, core::MetricsRegistry* metrics = nullptr);
+    /// `metrics` may be null; else the ingest counters appear in /metrics. `clock` (the system
+    /// clock when null) is what sample times are checked against.
+    Ingestor(db::Database& database,
+             core::EventBus* bus,
+             core::MetricsRegistry* metrics = nullptr,
+             std::shared_ptr<core::Clock> clock = nullptr);
 
-    /// Resumes after COMMIT. All samples must belong to `vehicle_public_id`'s vehicle.
+    /// Resumes after COMMIT. All samples must belong to `vehicle_public_id`'s vehicle. Samples
+    /// sample_problem() refuses are dropped and counted as `rejected`, never stored.
     boost::asio::awaitable<IngestResult> ingest(std::string vehicle_public_id, std::vector<Sample> samples);
     /// Blocking form (workers, tests, CLI).
     IngestResult ingest_blocking(const std::string& vehicle_public_id, std::vector<Sample> samples);
@@ -78,8 +111,8 @@ public:
     /// For a module that stores samples in a transaction of its own (a webhook processing pass
     /// commits its vehicles' samples with its deliveries' outcomes): writes inside `connection`'s
     /// open transaction. Once that has committed, the caller hands the same samples and result to
-    /// committed().
-    IngestResult write_in_transaction(db::Connection& connection, const std::vector<Sample>& samples);
+    /// committed(). Drops the samples sample_problem() refuses from `samples` first.
+    IngestResult write_in_transaction(db::Connection& connection, std::vector<Sample>& samples);
     /// Counts and publishes samples that write_in_transaction() wrote and their caller committed.
     void committed(const std::string& vehicle_public_id,
                    const std::vector<Sample>& samples,
@@ -92,9 +125,11 @@ private:
 
     db::Database& database_;
     core::EventBus* bus_;
+    std::shared_ptr<core::Clock> clock_;
     core::Counter* batches_ = nullptr;
     core::Counter* accepted_ = nullptr;
     core::Counter* duplicates_ = nullptr;
+    core::Counter* rejected_ = nullptr;
 };
 
 /// Deletes history older than `retention_days` before `now_ms`, through the primary key of each
