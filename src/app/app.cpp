@@ -74,6 +74,13 @@ App::App(core::Config config) : config_(std::move(config)) {
     if (config_.smartcar_mode == "simulated") {
         simulator_ = std::make_unique<smartcar::sim::Simulator>(smartcar::sim::simulator_options_from(config_));
         simulator_->install(*router_);
+        simulator_store_ = std::make_unique<smartcar::sim::SimulatorStore>(
+            *simulator_,
+            *database_,
+            core::SecretBox::from_base64(config_.encryption_key, config_.encryption_keys_previous));
+        if (simulator_store_->load()) {
+            spdlog::info("smartcar simulator: restored its accounts, cars and tokens");
+        }
     }
     mail::MailerOptions mail_options;
     mail_options.smtp_url = config_.smtp_url;
@@ -116,6 +123,9 @@ void App::start() {
                                       ? "http://127.0.0.1:" + std::to_string(server_->port()) + "/webhooks/smartcar"
                                       : config_.smartcar_sim_webhook_url);
     }
+    if (simulator_store_) {
+        simulator_store_->start();
+    }
     mailer_->start();
     retention_->start();
     if (relay_) {
@@ -150,6 +160,9 @@ void App::shutdown() {
     // workers and the group-commit writer complete into the server's io_contexts, so they are
     // joined before server_ (and with it the contexts) is destroyed in ~App.
     smartcar::stop_jobs(*smartcar_);
+    if (simulator_store_) {
+        simulator_store_->stop();  // after the last request that could change it
+    }
     workers_->join();
     mailer_->stop();
     retention_->stop();

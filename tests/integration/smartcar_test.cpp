@@ -296,6 +296,60 @@ TEST_F(SmartcarTest, TokensRefreshBeforeExpiryOnA401AndOnceUnderConcurrency) {
     }
 }
 
+// The embedded default keeps the simulator's accounts, cars and tokens in the database: a restart
+// is as invisible as it is with the real Smartcar (no reauth_required, the same cars, their odometer
+// going on from where it was, tokens rotated before the stop still refresh after it).
+TEST_F(SmartcarTest, ARestartInSimulatedModeIsInvisible) {
+    auto callback = connect(alice_);
+    ASSERT_EQ(callback.status, 200) << callback.body;
+    const std::string public_id(callback.json().at("connection_id").as_string());
+    const json::value first_car = callback.json().at("vehicles").at(0);
+    const std::string vehicle(first_car.at("vehicle_id").as_string());
+    const std::int64_t id = connection_row(public_id);
+    auto odometer = [&](TestApp& app, const std::string& token) {
+        auto r = call(app, "GET", "/api/v1/vehicles/" + vehicle + "/odometer?refresh=true", token);
+        EXPECT_EQ(r.status, 200) << r.body;
+        return r.status == 200 ? r.json().at("distance_km").to_number<double>() : -1.0;
+    };
+    const double before = odometer(*app_, alice_);
+    ASSERT_GT(before, 0);
+    // A rotation just before the stop: the new pair must be what the restored simulator knows.
+    app_->app().database().with_transaction([&](db::Connection& c) {
+        c.execute("UPDATE smartcar_connections SET access_expires_at_ms = $2 WHERE id = $1", {id, core::now_ms()});
+    });
+    const smartcar::Tokens rotated = app_->app().smartcar().fresh_tokens(id);
+    EXPECT_EQ(app_->app().smartcar().refreshes(), 1);
+    EXPECT_THROW(app_->app().simulator()->restore(R"({"version":1})"), std::runtime_error);  // changes nothing
+    EXPECT_THROW(app_->app().simulator()->restore("not json"), std::runtime_error);
+
+    const std::string url = app_->database().url();
+    app_->app().shutdown();
+    TestApp next({{"DATABASE_URL", url}});
+    auto login = call(next,
+                      "POST",
+                      "/api/v1/auth/login",
+                      "",
+                      json::value(json::object{{"email", "alice@example.com"}, {"password", "correct horse battery"}}));
+    ASSERT_EQ(login.status, 200) << login.body;
+    const std::string token(login.json().at("access_token").as_string());
+
+    const double after = odometer(next, token);  // a live call with the rotated access token
+    EXPECT_GE(after, before);
+    EXPECT_LT(after, before + 50);  // the same car, not a new one with another odometer
+    json::value connection = call(next, "GET", "/api/v1/connections/" + public_id, token).json();
+    EXPECT_EQ(connection.at("status"), json::value("active"));
+    EXPECT_TRUE(connection.at("last_error").is_null()) << connection;
+    EXPECT_EQ(connection.at("vehicles").at(0).at("vin"), first_car.at("vin"));
+    // The refresh token rotated before the stop still refreshes after it.
+    next.app().database().with_transaction([&](db::Connection& c) {
+        c.execute("UPDATE smartcar_connections SET access_expires_at_ms = $2 WHERE id = $1", {id, core::now_ms()});
+    });
+    const smartcar::Tokens again = next.app().smartcar().fresh_tokens(id);
+    EXPECT_NE(again.refresh_token, rotated.refresh_token);
+    EXPECT_EQ(next.app().smartcar().refreshes(), 1);
+    EXPECT_EQ(call(next, "GET", "/api/v1/connections/" + public_id, token).json().at("status"), json::value("active"));
+}
+
 TEST_F(SmartcarTest, DisconnectTellsSmartcarAndErasesTheTokens) {
     auto callback = connect(alice_);
     ASSERT_EQ(callback.status, 200) << callback.body;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <sstream>
+
+#include <boost/json.hpp>
 
 namespace motorpool::smartcar::sim {
 
@@ -81,6 +84,81 @@ void VehicleModel::step(std::int64_t dt_ms) {
                  east_km / (kKmPerDegreeLatitude * std::cos(spec_.home_latitude * std::numbers::pi / 180));
     // Counter-clockwise travel along the loop: the tangent, in degrees from north.
     heading_ = std::fmod(std::atan2(std::cos(loop_angle_), -std::sin(loop_angle_)) * 180 / std::numbers::pi + 360, 360);
+}
+
+boost::json::object VehicleModel::to_json() const {
+    std::ostringstream rng;
+    rng << rng_;  // the standard's text form of the engine's state
+    return boost::json::object{{"id", spec_.id},
+                               {"vin", spec_.vin},
+                               {"make", spec_.make},
+                               {"model", spec_.model},
+                               {"year", spec_.year},
+                               {"capacity_kwh", spec_.capacity_kwh},
+                               {"consumption_kwh_per_km", spec_.consumption_kwh_per_km},
+                               {"charge_power_kw", spec_.charge_power_kw},
+                               {"home_latitude", spec_.home_latitude},
+                               {"home_longitude", spec_.home_longitude},
+                               {"rng", rng.str()},
+                               {"t_ms", t_ms_},
+                               {"phase", static_cast<int>(phase_)},
+                               {"phase_end_ms", phase_end_ms_},
+                               {"odometer_km", odometer_km_},
+                               {"soc", soc_},
+                               {"limit", limit_},
+                               {"plugged", plugged_},
+                               {"locked", locked_},
+                               {"charge_stopped", charge_stopped_},
+                               {"energy_added_kwh", energy_added_kwh_},
+                               {"speed_kmh", speed_kmh_},
+                               {"loop_radius_km", loop_radius_km_},
+                               {"loop_angle", loop_angle_}};
+}
+
+std::optional<VehicleModel> VehicleModel::from_json(const boost::json::object& saved) {
+    try {
+        auto text = [&](const char* key) { return std::string(saved.at(key).as_string()); };
+        auto number = [&](const char* key) { return saved.at(key).to_number<double>(); };
+        auto integer = [&](const char* key) { return saved.at(key).to_number<std::int64_t>(); };
+        VehicleSpec spec;
+        spec.id = text("id");
+        spec.vin = text("vin");
+        spec.make = text("make");
+        spec.model = text("model");
+        spec.year = static_cast<int>(integer("year"));
+        spec.capacity_kwh = number("capacity_kwh");
+        spec.consumption_kwh_per_km = number("consumption_kwh_per_km");
+        spec.charge_power_kw = number("charge_power_kw");
+        spec.home_latitude = number("home_latitude");
+        spec.home_longitude = number("home_longitude");
+        const std::int64_t phase = integer("phase");
+        if (phase < 0 || phase > static_cast<std::int64_t>(Phase::Charging) || spec.capacity_kwh <= 0 ||
+            spec.consumption_kwh_per_km <= 0) {
+            return std::nullopt;
+        }
+        VehicleModel m(spec, 0, integer("t_ms"));
+        std::istringstream rng(text("rng"));
+        rng >> m.rng_;
+        if (rng.fail()) {
+            return std::nullopt;
+        }
+        m.phase_ = static_cast<Phase>(phase);
+        m.phase_end_ms_ = integer("phase_end_ms");
+        m.odometer_km_ = number("odometer_km");
+        m.soc_ = number("soc");
+        m.limit_ = number("limit");
+        m.plugged_ = saved.at("plugged").as_bool();
+        m.locked_ = saved.at("locked").as_bool();
+        m.charge_stopped_ = saved.at("charge_stopped").as_bool();
+        m.energy_added_kwh_ = number("energy_added_kwh");
+        m.speed_kmh_ = number("speed_kmh");
+        m.loop_radius_km_ = number("loop_radius_km");
+        m.loop_angle_ = number("loop_angle");
+        m.step(0);  // position and heading from the loop
+        return m;
+    } catch (const std::exception&) {
+        return std::nullopt;  // a missing key or a value of the wrong kind
+    }
 }
 
 void VehicleModel::next_phase() {

@@ -4,8 +4,11 @@
 // Advanced lazily to the wall clock whenever it is read.
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
+
+#include <boost/json/object.hpp>
 
 namespace motorpool::smartcar::sim {
 
@@ -27,6 +30,12 @@ struct VehicleSpec {
 class VehicleModel {
 public:
     VehicleModel(VehicleSpec spec, std::uint64_t seed, std::int64_t now_ms);
+
+    /// The whole state, random generator included, so a restored model goes on exactly as this
+    /// one would (SimulatorStore keeps it across restarts).
+    boost::json::object to_json() const;
+    /// nullopt when `saved` is not what to_json() writes.
+    static std::optional<VehicleModel> from_json(const boost::json::object& saved);
 
     /// Moves the state forward to `now_ms` (at most 30 days are simulated; older gaps are skipped).
     void advance(std::int64_t now_ms);

@@ -4,6 +4,7 @@
 #include "smartcar/simulator.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -11,6 +12,8 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include <boost/asio/steady_timer.hpp>
@@ -389,6 +392,10 @@ struct Simulator::State {
     std::deque<Fault> faults;
     std::deque<RequestRecord> log;
     std::deque<std::string> pending_owner_order;
+    // Bumped by every change a restart must not lose (tokens, grants, subscriptions): SimulatorStore
+    // saves soon after it moves. Models that only advanced are saved on its slower round.
+    std::atomic<std::uint64_t> generation{0};
+    void touch() { generation.fetch_add(1, std::memory_order_relaxed); }
 
     // The webhook emitter, under its own lock (it never holds `mutex` while sending).
     struct Attempt {
@@ -486,6 +493,7 @@ struct Simulator::State {
         std::string refresh = new_id();
         access_tokens[access] = {grant, now + options.access_ttl.count() * 1000};
         refresh_tokens[refresh] = {grant, now + options.refresh_ttl.count() * 1000, std::nullopt};
+        touch();
         return {access, refresh};
     }
 
@@ -895,6 +903,7 @@ void Simulator::add_faults(const json::value& body) {
                     access.expires_at_ms = std::min(access.expires_at_ms, now);
                     if (f.kind == "revoke") {
                         access.grant->revoked = true;
+                        state_->touch();
                     }
                 }
             }
@@ -913,6 +922,184 @@ void Simulator::clear_faults() {
 std::vector<RequestRecord> Simulator::requests() const {
     std::lock_guard lock(state_->mutex);
     return {state_->log.begin(), state_->log.end()};
+}
+
+std::uint64_t Simulator::generation() const {
+    return state_->generation.load(std::memory_order_relaxed);
+}
+
+std::string Simulator::snapshot() const {
+    std::lock_guard lock(state_->mutex);
+    const State& st = *state_;
+    const std::int64_t now = core::now_ms();
+    std::ostringstream rng;
+    rng << st.rng;
+    // Grants are shared by their tokens: written once each, referred to by index.
+    std::map<const Grant*, std::size_t> grant_index;
+    json::array grants;
+    auto index_of = [&](const std::shared_ptr<Grant>& g) {
+        auto [it, added] = grant_index.emplace(g.get(), grants.size());
+        if (added) {
+            json::array vehicles(g->vehicles.begin(), g->vehicles.end());
+            json::array scopes(g->scopes.begin(), g->scopes.end());
+            grants.push_back(json::object{{"user_id", g->user_id},
+                                          {"vehicles", std::move(vehicles)},
+                                          {"scopes", std::move(scopes)},
+                                          {"revoked", g->revoked},
+                                          {"connected_at_ms", g->connected_at_ms}});
+        }
+        return it->second;
+    };
+    json::array access;
+    for (const auto& [token, t] : st.access_tokens) {
+        if (t.expires_at_ms > now) {
+            access.push_back(
+                json::object{{"token", token}, {"grant", index_of(t.grant)}, {"expires_at_ms", t.expires_at_ms}});
+        }
+    }
+    json::array refresh;
+    for (const auto& [token, t] : st.refresh_tokens) {
+        if (t.expires_at_ms > now) {
+            refresh.push_back(json::object{{"token", token},
+                                           {"grant", index_of(t.grant)},
+                                           {"expires_at_ms", t.expires_at_ms},
+                                           {"used_at_ms", t.used_at_ms ? json::value(*t.used_at_ms) : json::value()}});
+        }
+    }
+    // Accounts that approved Connect and their cars; a page shown but never answered is not kept.
+    json::array owners;
+    json::array vehicles;
+    for (const auto& [id, owner] : st.owners) {
+        if (owner.pending) {
+            continue;
+        }
+        owners.push_back(
+            json::object{{"id", id}, {"vehicles", json::array(owner.vehicles.begin(), owner.vehicles.end())}});
+        for (const auto& v : owner.vehicles) {
+            if (auto it = st.vehicles.find(v); it != st.vehicles.end()) {
+                vehicles.push_back(it->second->to_json());
+            }
+        }
+    }
+    json::array app_tokens;
+    for (const auto& [token, expires] : st.app_tokens) {
+        if (expires > now) {
+            app_tokens.push_back(json::object{{"token", token}, {"expires_at_ms", expires}});
+        }
+    }
+    json::array subscriptions;
+    for (const auto& [webhook, vehicle] : st.webhook_subscriptions) {
+        subscriptions.push_back(json::array{json::value(webhook), json::value(vehicle)});
+    }
+    return core::to_json_text(json::object{{"version", 1},
+                                           {"rng", rng.str()},
+                                           {"owners", std::move(owners)},
+                                           {"vehicles", std::move(vehicles)},
+                                           {"grants", std::move(grants)},
+                                           {"access_tokens", std::move(access)},
+                                           {"refresh_tokens", std::move(refresh)},
+                                           {"app_tokens", std::move(app_tokens)},
+                                           {"webhook_subscriptions", std::move(subscriptions)}},
+                              core::WholeDoubles::KeepFraction);
+}
+
+void Simulator::restore(std::string_view snapshot) {
+    auto fail = [](const std::string& what) { throw std::runtime_error("the saved simulator state " + what); };
+    boost::system::error_code ec;
+    json::value root = json::parse(snapshot, ec);
+    if (ec || !root.is_object() || root.as_object().if_contains("version") == nullptr ||
+        root.at("version") != json::value(1)) {
+        fail("is not a version-1 snapshot");
+    }
+    State fresh(state_->options);
+    try {
+        const json::object& o = root.as_object();
+        auto strings = [](const json::value& v) {
+            std::vector<std::string> out;
+            for (const auto& item : v.as_array()) {
+                out.emplace_back(item.as_string());
+            }
+            return out;
+        };
+        std::istringstream rng(std::string(o.at("rng").as_string()));
+        rng >> fresh.rng;
+        if (rng.fail()) {
+            fail("has a malformed generator state");
+        }
+        for (const auto& v : o.at("vehicles").as_array()) {
+            auto model = VehicleModel::from_json(v.as_object());
+            if (!model) {
+                fail("has a malformed vehicle");
+            }
+            std::string id = model->spec().id;
+            fresh.vehicles.emplace(std::move(id), std::make_unique<VehicleModel>(std::move(*model)));
+        }
+        for (const auto& item : o.at("owners").as_array()) {
+            Owner owner;
+            owner.id = std::string(item.at("id").as_string());
+            owner.vehicles = strings(item.at("vehicles"));
+            owner.pending = false;
+            for (const auto& v : owner.vehicles) {
+                if (!fresh.vehicles.contains(v)) {
+                    fail("names a vehicle it does not hold");
+                }
+            }
+            std::string id = owner.id;
+            fresh.owners.emplace(std::move(id), std::move(owner));
+        }
+        std::vector<std::shared_ptr<Grant>> grants;
+        for (const auto& item : o.at("grants").as_array()) {
+            auto g = std::make_shared<Grant>();
+            g->user_id = std::string(item.at("user_id").as_string());
+            g->vehicles = strings(item.at("vehicles"));
+            g->scopes = strings(item.at("scopes"));
+            g->revoked = item.at("revoked").as_bool();
+            g->connected_at_ms = item.at("connected_at_ms").to_number<std::int64_t>();
+            grants.push_back(std::move(g));
+        }
+        auto grant_at = [&](const json::value& index) {
+            const auto i = index.to_number<std::size_t>();
+            if (i >= grants.size()) {
+                fail("names a grant it does not hold");
+            }
+            return grants[i];
+        };
+        for (const auto& item : o.at("access_tokens").as_array()) {
+            fresh.access_tokens[std::string(item.at("token").as_string())] = {
+                grant_at(item.at("grant")), item.at("expires_at_ms").to_number<std::int64_t>()};
+        }
+        for (const auto& item : o.at("refresh_tokens").as_array()) {
+            const auto& used = item.at("used_at_ms");
+            fresh.refresh_tokens[std::string(item.at("token").as_string())] = {
+                grant_at(item.at("grant")),
+                item.at("expires_at_ms").to_number<std::int64_t>(),
+                used.is_null() ? std::nullopt : std::optional(used.to_number<std::int64_t>())};
+        }
+        for (const auto& item : o.at("app_tokens").as_array()) {
+            fresh.app_tokens[std::string(item.at("token").as_string())] =
+                item.at("expires_at_ms").to_number<std::int64_t>();
+        }
+        for (const auto& item : o.at("webhook_subscriptions").as_array()) {
+            fresh.webhook_subscriptions.emplace(std::string(item.at(0).as_string()),
+                                                std::string(item.at(1).as_string()));
+        }
+    } catch (const std::runtime_error&) {
+        throw;
+    } catch (const std::exception&) {
+        fail("is malformed");  // a missing key or a value of the wrong kind
+    }
+    std::lock_guard lock(state_->mutex);
+    State& st = *state_;
+    st.rng = fresh.rng;
+    st.owners = std::move(fresh.owners);
+    st.vehicles = std::move(fresh.vehicles);
+    st.access_tokens = std::move(fresh.access_tokens);
+    st.refresh_tokens = std::move(fresh.refresh_tokens);
+    st.app_tokens = std::move(fresh.app_tokens);
+    st.webhook_subscriptions = std::move(fresh.webhook_subscriptions);
+    st.codes.clear();
+    st.pending_owner_order.clear();
+    st.touch();
 }
 
 namespace {
@@ -1038,6 +1225,7 @@ Response authorize_page(const StatePtr& s, const Request& req) {
                         state_suffix);
     }
     owner->pending = false;
+    s->touch();
     auto grant = std::make_shared<Grant>();
     grant->user_id = owner->id;
     grant->vehicles = selected;
@@ -1075,6 +1263,7 @@ Response token_endpoint(const StatePtr& s, const Request& req) {
         }
         if (it->second.used) {
             it->second.grant->revoked = true;  // a replayed code revokes what it granted (RFC 6749 §4.1.2)
+            s->touch();
             return oauth_error(400, "invalid_grant", "Invalid or expired authorization code.");
         }
         if (form["redirect_uri"] != it->second.redirect_uri) {
@@ -1124,6 +1313,7 @@ Response iam_token_endpoint(const StatePtr& s, const Request& req) {
     std::lock_guard lock(s->mutex);
     std::string token = s->new_id();
     s->app_tokens[token] = core::now_ms() + 3'600'000;
+    s->touch();
     return Response::json_text(
         core::to_json_text(json::object{{"access_token", token}, {"token_type", "Bearer"}, {"expires_in", 3600}}));
 }
@@ -1284,6 +1474,7 @@ net::awaitable<Response> vehicle_request(StatePtr s, Request req, std::string pa
     if (req.method == http::Method::Delete) {
         if (path == "application") {
             std::erase(grant->vehicles, vehicle_id);
+            s->touch();
             co_return finish(sc_response(json::object{{"status", "success"}}, 200, request_id));
         }
         co_return finish(sc_error_response(not_found_error(), request_id));
@@ -1394,6 +1585,7 @@ net::awaitable<Response> vehicle_request(StatePtr s, Request req, std::string pa
     if (path.rfind("webhooks/", 0) == 0 && path.size() > 9) {
         std::string webhook_id = path.substr(9);
         s->webhook_subscriptions.emplace(webhook_id, vehicle_id);
+        s->touch();
         co_return finish(
             sc_response(json::object{{"webhookId", webhook_id}, {"vehicleId", vehicle_id}}, 200, request_id));
     }
@@ -1408,6 +1600,7 @@ net::awaitable<Response> unsubscribe_webhook(StatePtr s, Request req, std::strin
     }
     std::lock_guard lock(s->mutex);
     s->webhook_subscriptions.erase({webhook_id, std::string(req.param("id"))});
+    s->touch();
     s->record(req, req.param("id"), 200);
     co_return sc_response(json::object{{"status", "success"}}, 200, request_id);
 }
@@ -1581,6 +1774,7 @@ net::awaitable<Response> management_connections(StatePtr s, Request req) {
                                         request_id);
         }
         json::array removed;
+        s->touch();
         for (const auto& grant : seen) {
             if (user_id && grant->user_id == *user_id) {
                 grant->vehicles.clear();

@@ -70,6 +70,7 @@ private:
     std::unique_ptr<telemetry::RetentionJob> retention_;
     std::shared_ptr<live::Hub> hub_;
     std::unique_ptr<smartcar::sim::Simulator> simulator_;
+    std::unique_ptr<smartcar::sim::SimulatorStore> simulator_store_;  // simulated mode: survives restarts
     std::shared_ptr<smartcar::SmartcarService> smartcar_;
     std::unique_ptr<db::PgEventRelay> relay_;  // PostgreSQL only: events across nodes
     std::unique_ptr<http::Server> server_;

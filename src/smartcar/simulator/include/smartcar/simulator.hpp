@@ -5,15 +5,22 @@
 // and headers, seeded vehicles that drive and charge, and fault injection. Mounted on the main server
 // at /sim/smartcar in SMARTCAR_MODE=simulated, or alone (`motorpool smartcar-sim --port P`).
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include <boost/json/fwd.hpp>
 
 #include "core/config.hpp"
+#include "core/secret_box.hpp"
+#include "db/db.hpp"
 #include "http/router.hpp"
 
 namespace motorpool::smartcar::sim {
@@ -85,12 +92,66 @@ public:
 
     const SimulatorOptions& options() const;
 
+    /// What a restart must not lose, as JSON text: accounts that approved Connect and their cars
+    /// (every model's state), grants, live tokens, application tokens and webhook subscriptions.
+    /// Authorization codes, faults, logs, unanswered Connect pages and queued deliveries are left out.
+    std::string snapshot() const;
+    /// Replaces that state with a snapshot(); throws std::runtime_error (and changes nothing)
+    /// when it is malformed.
+    void restore(std::string_view snapshot);
+    /// Moves with every change snapshot() must keep (tokens, grants, subscriptions); a model that
+    /// only advanced in time does not move it.
+    std::uint64_t generation() const;
+
     struct State;
     /// Queues one VEHICLE_STATE event per subscribed vehicle (the emitter's rounds, emit_now).
     static void emit_round(const std::shared_ptr<State>& state);
 
 private:
     std::shared_ptr<State> state_;
+};
+
+struct SimulatorStoreOptions {
+    std::chrono::milliseconds check_interval{200};  // how soon a change (a token, a grant) is saved
+    std::chrono::milliseconds model_interval{std::chrono::seconds(60)};  // cars that only drove on
+};
+
+/// Keeps a simulator's state in the database (table smartcar_sim_state), so that restarting the
+/// embedded default is invisible, as it is with the real Smartcar: load() restores what was saved,
+/// then a thread saves soon after every change snapshot() must keep and, every model_interval, the
+/// cars' progress; stop() saves once more. Sealed with `box` (MOTORPOOL_ENCRYPTION_KEY) and bound
+/// to its row. A change in the last check_interval before a crash (not a stop) can be lost.
+class SimulatorStore {
+public:
+    SimulatorStore(Simulator& simulator,
+                   db::Database& database,
+                   core::SecretBox box,
+                   SimulatorStoreOptions options = {});
+    ~SimulatorStore();
+    SimulatorStore(const SimulatorStore&) = delete;
+    SimulatorStore& operator=(const SimulatorStore&) = delete;
+
+    /// Restores the saved state; false when there is none or it cannot be used (logged).
+    bool load();
+    /// Writes the state now when it differs from what was last saved.
+    void save();
+    void start();
+    void stop();
+    std::uint64_t saves() const;
+
+private:
+    Simulator& simulator_;
+    db::Database& database_;
+    core::SecretBox box_;
+    SimulatorStoreOptions options_;
+    std::mutex save_mutex_;  // one save at a time: the thread's and stop()'s
+    std::string saved_;
+    std::atomic<std::uint64_t> saved_generation_{0};
+    std::atomic<std::uint64_t> saves_{0};
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
 };
 
 }  // namespace motorpool::smartcar::sim
