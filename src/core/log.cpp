@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 
 #include <spdlog/pattern_formatter.h>
@@ -15,6 +16,26 @@
 namespace motorpool::core {
 namespace {
 
+// The fields of the event being logged on this thread (log_event), for the JSON formatter: the
+// logger is synchronous, so the formatter runs inside log_event's call, on its thread.
+struct CurrentEvent {
+    std::string_view event;
+    std::initializer_list<LogField> fields;
+};
+thread_local const CurrentEvent* t_event = nullptr;
+
+void append_value_text(std::string& out, const LogField& field) {
+    if (const auto* text = std::get_if<std::string_view>(&field.value)) {
+        out.append(*text);
+    } else if (const auto* integer = std::get_if<std::int64_t>(&field.value)) {
+        out += std::to_string(*integer);
+    } else {
+        char buf[32];
+        const int n = std::snprintf(buf, sizeof buf, "%.3f", std::get<double>(field.value));
+        out.append(buf, static_cast<std::size_t>(std::max(n, 0)));
+    }
+}
+
 // One JSON object per line: {"ts","level","msg","thread"}; the message is escaped.
 class JsonFormatter final : public spdlog::formatter {
 public:
@@ -24,8 +45,30 @@ public:
         auto level = spdlog::level::to_string_view(msg.level);
         line.append(level.data(), level.size());
         line += "\",\"msg\":\"";
-        line += json_escape(std::string_view(msg.payload.data(), msg.payload.size()));
-        line += "\",\"thread\":" + std::to_string(msg.thread_id) + "}\n";
+        const CurrentEvent* event = t_event;
+        if (event != nullptr) {
+            line += json_escape(event->event);
+            line += '"';
+            for (const auto& field : event->fields) {
+                if (std::holds_alternative<std::monostate>(field.value)) {
+                    continue;
+                }
+                line += ",\"";
+                line += json_escape(field.key);
+                line += "\":";
+                if (const auto* text = std::get_if<std::string_view>(&field.value)) {
+                    line += '"';
+                    line += json_escape(*text);
+                    line += '"';
+                } else {
+                    append_value_text(line, field);  // a number
+                }
+            }
+        } else {
+            line += json_escape(std::string_view(msg.payload.data(), msg.payload.size()));
+            line += '"';
+        }
+        line += ",\"thread\":" + std::to_string(msg.thread_id) + "}\n";
         dest.append(line.data(), line.data() + line.size());
     }
     std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
@@ -104,6 +147,34 @@ std::string json_escape(std::string_view text) {
         }
     }
     return out;
+}
+
+void log_event(spdlog::level::level_enum level, std::string_view event, std::initializer_list<LogField> fields) {
+    spdlog::logger* logger = spdlog::default_logger_raw();
+    if (!logger->should_log(level)) {
+        return;
+    }
+    std::string text(event);
+    for (const auto& field : fields) {
+        if (std::holds_alternative<std::monostate>(field.value)) {
+            continue;
+        }
+        if (!text.empty()) {
+            text += ' ';
+        }
+        text.append(field.key);
+        text += '=';
+        append_value_text(text, field);
+    }
+    const CurrentEvent current{event, fields};
+    t_event = &current;
+    try {
+        logger->log(level, std::string_view(text));
+    } catch (...) {
+        t_event = nullptr;
+        throw;
+    }
+    t_event = nullptr;
 }
 
 void init_logging(const std::string& level, const std::string& format) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/errors.hpp"
+#include "core/log.hpp"
 #include "db/db.hpp"
 
 namespace motorpool::http {
@@ -342,7 +343,7 @@ boost::asio::awaitable<void> Router::authorize_upgrade(Request& request, const M
     co_await authenticate(request, match.route->options);
 }
 
-boost::asio::awaitable<Response> Router::dispatch(Request request, Match match) {
+boost::asio::awaitable<Response> Router::dispatch(Request request, Match match, DispatchSeen* seen) {
     const auto started = std::chrono::steady_clock::now();
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     // Kept aside because the request itself moves into the handler.
@@ -372,7 +373,13 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match) 
         } else {
             request.route = route->pattern;
             request.path_params = std::move(match.params);
+            if (seen != nullptr) {
+                seen->route = route->pattern;
+            }
             co_await authenticate(request, route->options);
+            if (seen != nullptr && request.principal) {
+                seen->user_id = request.principal->subject;
+            }
             response = co_await route->handler(std::move(request));
         }
     } catch (const ApiError& error) {
@@ -381,7 +388,9 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match) 
         switch (error.kind()) {
             case db::Error::Kind::Unavailable:
             case db::Error::Kind::Serialization:
-                spdlog::warn("request_id={} database unavailable: {}", context.request_id, error.what());
+                core::log_event(spdlog::level::warn,
+                                "database unavailable",
+                                {{"request_id", context.request_id}, {"error", std::string_view(error.what())}});
                 response = problem(ApiError::unavailable("The database is unavailable; retry shortly", 2), context);
                 break;
             case db::Error::Kind::UniqueViolation:
@@ -391,12 +400,16 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match) 
             case db::Error::Kind::ConstraintViolation:
             case db::Error::Kind::Type:
             case db::Error::Kind::Other:
-                spdlog::error("request_id={} database error: {}", context.request_id, error.what());
+                core::log_event(spdlog::level::err,
+                                "database error",
+                                {{"request_id", context.request_id}, {"error", std::string_view(error.what())}});
                 response = problem(ApiError(500, "Internal Server Error", "An unexpected error occurred"), context);
                 break;
         }
     } catch (const std::exception& error) {
-        spdlog::error("request_id={} unhandled error: {}", context.request_id, error.what());
+        core::log_event(spdlog::level::err,
+                        "unhandled error",
+                        {{"request_id", context.request_id}, {"error", std::string_view(error.what())}});
         response = problem(ApiError(500, "Internal Server Error", "An unexpected error occurred"), context);
     }
     add_cors_headers(context, response);

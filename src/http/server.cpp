@@ -21,6 +21,7 @@
 
 #include "core/errors.hpp"
 #include "core/ids.hpp"
+#include "core/log.hpp"
 #include "core/threads.hpp"
 #include "stream.hpp"
 
@@ -361,7 +362,8 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         log_view.method = request.method;
         log_view.request_id = request.request_id;
         log_view.path = request.path;
-        Response response = co_await router.dispatch(std::move(request), std::move(match));
+        DispatchSeen seen;
+        Response response = co_await router.dispatch(std::move(request), std::move(match), &seen);
         // Decided after the handler: a shutdown that began meanwhile closes this connection.
         const bool keep_alive = wants_keep_alive && !draining.load(std::memory_order_relaxed);
         const int status = response.status;
@@ -370,14 +372,17 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         if (options.access_log) {
             const double ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-            spdlog::info("request_id={} remote={} method={} path={} status={} bytes={} duration_ms={:.3f}",
-                         log_view.request_id,
-                         c.remote_address,
-                         method_name(log_view.method),
-                         log_view.path,
-                         status,
-                         bytes,
-                         ms);
+            core::log_event(spdlog::level::info,
+                            "request",
+                            {{"request_id", log_view.request_id},
+                             {"remote", c.remote_address},
+                             {"method", method_name(log_view.method)},
+                             {"path", log_view.path},
+                             {"route", core::optional_field(seen.route)},
+                             {"status", std::int64_t{status}},
+                             {"bytes", static_cast<std::int64_t>(bytes)},
+                             {"duration_ms", ms},
+                             {"user_id", core::optional_field(seen.user_id)}});
         }
         if (!written || !keep_alive) {
             break;
@@ -400,7 +405,9 @@ net::awaitable<void> run_websocket(net::awaitable<void> handler,
     try {
         co_await std::move(handler);
     } catch (const std::exception& e) {
-        spdlog::error("request_id={} websocket handler failed: {}", request_id, e.what());
+        core::log_event(spdlog::level::err,
+                        "websocket handler failed",
+                        {{"request_id", request_id}, {"error", std::string_view(e.what())}});
     }
     co_await socket->close(1000);
 }
@@ -446,8 +453,14 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
     c.websocket = socket;
     request.route = match.route->pattern;
     request.path_params = std::move(match.params);
-    spdlog::info(
-        "request_id={} remote={} websocket opened path={}", request.request_id, c.remote_address, request.path);
+    core::log_event(
+        spdlog::level::info,
+        "websocket opened",
+        {{"request_id", request.request_id},
+         {"remote", c.remote_address},
+         {"path", request.path},
+         {"route", match.route->pattern},
+         {"user_id", core::optional_field(request.principal ? request.principal->subject : std::string())}});
     // The WebSocket gets a coroutine of its own, so that this one and the HTTP session end here:
     // their frames, the parser and the upgrade request would otherwise live as long as the socket
     // (about 8 KB each). The connection leaves the registry when the WebSocket's coroutine ends.
@@ -456,7 +469,9 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
     try {
         handler = match.route->websocket(std::move(request), socket);
     } catch (const std::exception& e) {
-        spdlog::error("request_id={} websocket handler failed: {}", request_id, e.what());
+        core::log_event(spdlog::level::err,
+                        "websocket handler failed",
+                        {{"request_id", request_id}, {"error", std::string_view(e.what())}});
         handler = socket->close(1011, "internal error");
     }
     net::co_spawn(socket->executor(),

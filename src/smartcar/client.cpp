@@ -11,6 +11,7 @@
 
 #include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
 
@@ -232,13 +233,16 @@ Client::Response Client::call(const std::string& method,
         }
         auto wait = std::chrono::milliseconds(
             std::uniform_int_distribution<std::int64_t>(backoff.count() / 2, backoff.count())(jitter));
-        spdlog::warn("smartcar {} {}: {} (attempt {} of {}, retrying in {} ms)",
-                     method,
-                     url.substr(0, url.find('?')),
-                     failure->what(),
-                     attempt,
-                     options_.attempts,
-                     wait.count());
+        const std::string endpoint = url.substr(0, url.find('?'));
+        core::log_event(spdlog::level::warn,
+                        "smartcar call failed, retrying",
+                        {{"method", method},
+                         {"url", endpoint},
+                         {"error", std::string_view(failure->what())},
+                         {"smartcar_request_id", core::optional_field(failure->request_id)},
+                         {"attempt", std::int64_t{attempt}},
+                         {"attempts", std::int64_t{options_.attempts}},
+                         {"retry_in_ms", static_cast<std::int64_t>(wait.count())}});
         std::this_thread::sleep_for(wait);
         backoff = std::min(backoff * 2, options_.max_backoff);
     }

@@ -8,6 +8,7 @@
 #include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "core/threads.hpp"
 #include "core/time.hpp"
 #include "smartcar/convert.hpp"
@@ -162,9 +163,13 @@ void Poller::work_loop() {
         try {
             poll(due);
         } catch (const SmartcarError& e) {
-            spdlog::info("smartcar poll of vehicle {} failed: {}", due.vehicle_public_id, e.what());
+            core::log_event(spdlog::level::info,
+                            "smartcar poll failed",
+                            {{"vehicle_id", due.vehicle_public_id}, {"error", std::string_view(e.what())}});
         } catch (const std::exception& e) {
-            spdlog::info("smartcar poll of vehicle {} skipped: {}", due.vehicle_public_id, e.what());
+            core::log_event(spdlog::level::info,
+                            "smartcar poll skipped",
+                            {{"vehicle_id", due.vehicle_public_id}, {"reason", std::string_view(e.what())}});
         }
         std::lock_guard lock(mutex_);
         --busy_;
@@ -202,8 +207,11 @@ void Poller::poll(const Due& due) {
         std::string problem;
         const std::size_t dropped = telemetry::drop_invalid_samples(samples, started, &problem);
         if (dropped > 0) {
-            spdlog::info(
-                "smartcar poll of vehicle {}: dropped {} value(s) ({})", due.vehicle_public_id, dropped, problem);
+            core::log_event(spdlog::level::info,
+                            "smartcar poll dropped values",
+                            {{"vehicle_id", due.vehicle_public_id},
+                             {"dropped", static_cast<std::int64_t>(dropped)},
+                             {"first_problem", problem}});
         }
         ingestor_.ingest_blocking(due.vehicle_public_id, std::move(samples));
     }

@@ -5,6 +5,7 @@
 
 #include "core/errors.hpp"
 #include "core/ids.hpp"
+#include "core/log.hpp"
 #include "core/secret_box.hpp"
 #include "core/text.hpp"
 #include "smartcar/poller.hpp"
@@ -158,7 +159,9 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         try {
             result = co_await service->database().workers().run(std::move(complete));
         } catch (const SmartcarError& e) {
-            spdlog::warn("request_id={} smartcar connect failed: {}", req.request_id, e.what());
+            core::log_event(spdlog::level::warn,
+                            "smartcar connect failed",
+                            {{"request_id", req.request_id}, {"error", std::string_view(e.what())}});
             if (!frontend.empty()) {
                 co_return fail("smartcar_error", e.description(), 502);
             }

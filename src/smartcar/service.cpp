@@ -9,6 +9,7 @@
 #include "core/errors.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "smartcar/poller.hpp"
@@ -294,11 +295,17 @@ ConnectResult SmartcarService::complete_connection(std::int64_t user_id, const s
             try {
                 client_->subscribe(tokens.access_token, f.attributes.id, options_.webhook_id);
             } catch (const SmartcarError& e) {
-                spdlog::warn("smartcar connection {}: webhook subscription failed: {}", pid, e.what());
+                core::log_event(spdlog::level::warn,
+                                "smartcar webhook subscription failed",
+                                {{"connection_id", pid}, {"error", std::string_view(e.what())}});
             }
         }
     }
-    spdlog::info("smartcar connection {} made for user {} with {} vehicle(s)", pid, user_id, result.vehicles.size());
+    core::log_event(spdlog::level::info,
+                    "smartcar connection made",
+                    {{"connection_id", pid},
+                     {"user_internal_id", user_id},
+                     {"vehicles", static_cast<std::int64_t>(result.vehicles.size())}});
     return result;
 }
 
@@ -393,8 +400,9 @@ bool SmartcarService::disconnect(std::int64_t user_id, const std::string& public
                     return 0;
                 });
             } catch (const std::exception& e) {
-                spdlog::warn(
-                    "smartcar connection {}: disconnecting vehicle at Smartcar failed: {}", public_id, e.what());
+                core::log_event(spdlog::level::warn,
+                                "smartcar disconnecting a vehicle at Smartcar failed",
+                                {{"connection_id", public_id}, {"error", std::string_view(e.what())}});
             }
         }
     }
@@ -600,8 +608,11 @@ void SmartcarService::mark_reauth_required(std::int64_t connection_id, const Sma
             "updated_at_ms = $3 WHERE id = $1",
             {connection_id, last_error, now});
     });
-    spdlog::warn(
-        "smartcar connection {}: refresh refused ({}); the user must connect again", connection_id, error.type());
+    core::log_event(spdlog::level::warn,
+                    "smartcar refresh refused; the user must connect again",
+                    {{"connection_internal_id", connection_id},
+                     {"smartcar_type", error.type()},
+                     {"smartcar_request_id", core::optional_field(error.request_id)}});
     publish_connection(vehicle_topics(connection_id), "reauth_required");
 }
 

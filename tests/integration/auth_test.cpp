@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
 
 #include "core/crypto.hpp"
@@ -208,6 +209,65 @@ TEST_F(AuthTest, ForgedNoneExpiredAndForeignTokensAre401) {
     auto crafted = sign(hs256, claims(future, sub));
     EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + crafted}}).status, 200);
     EXPECT_EQ(app_->client().get("/api/v1/me").status, 401);
+}
+
+// Formats each line as it is logged, as the server's own sinks do (spdlog's ring buffer formats
+// only when read, on the reader's thread), and hands the lines over under its lock.
+class LineSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    std::vector<std::string> last_formatted() {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t formatted;
+        formatter_->format(msg, formatted);
+        lines_.emplace_back(formatted.data(), formatted.size());
+    }
+    void flush_() override {}
+
+private:
+    std::vector<std::string> lines_;
+};
+
+// MOTORPOOL_LOG_FORMAT=json: an access line a log shipper can filter on, field by field.
+TEST_F(AuthTest, JsonAccessLinesCarryEachFieldAsItsOwnKey) {
+    auto s = register_user("fields@example.com");
+    const std::string user_id(s.at("user").at("id").as_string());
+    auto ring = std::make_shared<LineSink>();
+    core::add_log_sink(ring);
+    core::init_logging("trace", "json");
+    http::Headers headers = bearer(s);
+    headers.emplace_back("X-Request-Id", "rid-json-access");
+    EXPECT_EQ(app_->client().get("/api/v1/vehicles/5YJ3E1EA7KF000001", headers).status, 404);
+    std::optional<json::object> line;
+    for (int i = 0; i < 100 && !line; ++i) {
+        for (const auto& text : ring->last_formatted()) {
+            boost::system::error_code ec;
+            json::value v = json::parse(text, ec);
+            if (!ec && v.is_object() && v.as_object().contains("request_id") &&
+                v.at("request_id") == json::value("rid-json-access") && v.at("msg") == json::value("request")) {
+                line = v.as_object();
+            }
+        }
+        if (!line) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // written after the answer
+        }
+    }
+    const auto seen = ring->last_formatted();
+    core::init_logging("trace", "text");
+    core::remove_log_sink(ring);
+    ASSERT_TRUE(line) << (seen.empty() ? std::string("(nothing logged)") : seen.back());
+    EXPECT_EQ(line->at("status"), json::value(404));
+    EXPECT_EQ(line->at("method"), json::value("GET"));
+    EXPECT_EQ(line->at("path"), json::value("/api/v1/vehicles/5YJ3E1EA7KF000001"));
+    EXPECT_EQ(line->at("route"), json::value("/api/v1/vehicles/{id}"));
+    EXPECT_EQ(line->at("user_id"), json::value(user_id));
+    EXPECT_EQ(line->at("remote"), json::value("127.0.0.1"));
+    EXPECT_TRUE(line->at("duration_ms").is_double());
+    EXPECT_TRUE(line->at("bytes").is_int64());
 }
 
 TEST_F(AuthTest, AnAcceptedTokenIsRefusedOnceItExpires) {

@@ -44,5 +44,55 @@ TEST(LoggingTest, TextFormatAndLevelFilter) {
     EXPECT_EQ(text.find("hidden at info"), std::string::npos);
 }
 
+// Events with fields: each field its own key in JSON (numbers as numbers, an unknown one left
+// out), "event key=value" in text.
+TEST(LoggingTest, EventFieldsAreKeysInJsonAndPairsInText) {
+    auto emit = [](const std::string& format) {
+        init_logging("info", format);
+        std::ostringstream out;
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+        add_log_sink(sink);
+        init_logging("info", format);
+        log_event(spdlog::level::info,
+                  "request",
+                  {{"request_id", std::string_view("rid-1")},
+                   {"path", std::string_view("/a \"b\"")},
+                   {"status", std::int64_t{404}},
+                   {"duration_ms", 1.5},
+                   {"user_id", optional_field("")}});
+        log_event(spdlog::level::debug, "hidden", {{"k", std::string_view("v")}});
+        remove_log_sink(sink);
+        return out.str();
+    };
+    const std::string json_line = emit("json");
+    ASSERT_EQ(json_line.find('\n'), json_line.size() - 1) << json_line;
+    auto record = boost::json::parse(json_line).as_object();
+    EXPECT_EQ(record.at("msg").as_string(), "request");
+    EXPECT_EQ(record.at("request_id").as_string(), "rid-1");
+    EXPECT_EQ(record.at("path").as_string(), "/a \"b\"");
+    EXPECT_EQ(record.at("status").as_int64(), 404);
+    EXPECT_EQ(record.at("duration_ms").as_double(), 1.5);
+    EXPECT_FALSE(record.contains("user_id"));
+    EXPECT_EQ(record.at("level").as_string(), "info");
+    const std::string text = emit("text");
+    EXPECT_NE(text.find("request request_id=rid-1 path=/a \"b\" status=404 duration_ms=1.500\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("hidden"), std::string::npos);
+    EXPECT_EQ(text.find("user_id"), std::string::npos);
+    // A plain line after an event carries no stale fields.
+    const std::string plain = [] {
+        init_logging("info", "json");
+        std::ostringstream out;
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+        add_log_sink(sink);
+        init_logging("info", "json");
+        spdlog::info("plain");
+        remove_log_sink(sink);
+        init_logging("info", "text");
+        return out.str();
+    }();
+    EXPECT_EQ(boost::json::parse(plain).as_object().size(), 4U) << plain;  // ts, level, msg, thread
+}
+
 }  // namespace
 }  // namespace motorpool::core

@@ -73,6 +73,12 @@ struct RouterOptions {
     std::size_t default_max_body_bytes = std::size_t{1024} * 1024;
 };
 
+/// What dispatch learnt about a request that the access log reports.
+struct DispatchSeen {
+    std::string_view route;  // the matched pattern ("" when none matched); routes outlive requests
+    std::string user_id;     // the authenticated caller's public id, "" when anonymous
+};
+
 class Router {
 public:
     explicit Router(RouterOptions options = {});
@@ -96,8 +102,9 @@ public:
 
     /// The middleware pipeline around a matched (or unmatched) request: CORS, preflight,
     /// authentication, the handler, ApiError -> problem+json, unexpected errors -> logged 500.
-    /// Also records per-route metrics.
-    boost::asio::awaitable<Response> dispatch(Request request, Match match);
+    /// Also records per-route metrics. `seen`, when given, receives what the access log adds:
+    /// the matched route and the caller's public id once authenticated.
+    boost::asio::awaitable<Response> dispatch(Request request, Match match, DispatchSeen* seen = nullptr);
     /// Runs CORS and authentication for an upgrade request; throws ApiError when refused.
     boost::asio::awaitable<void> authorize_upgrade(Request& request, const Match& match);
 
