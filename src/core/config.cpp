@@ -397,6 +397,7 @@ void Config::ensure_secrets() {
         if (!field.empty()) {
             return;
         }
+        from_secrets_file.emplace_back(name);
         if (auto it = stored.find(name); it != stored.end() && !it->second.empty()) {
             field = it->second;
             return;
@@ -460,10 +461,28 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     std::vector<Entry> entries;
     auto add = [&](const std::string& name, const std::string& value) {
         std::string origin = source.origin(name);
-        if (origin == "default" && !value.empty() && (name == "SECRET_KEY" || name == "MOTORPOOL_ENCRYPTION_KEY")) {
-            origin = "secrets file";  // filled by ensure_secrets() in development
+        if (origin == "default" && !value.empty() &&
+            std::find(from_secrets_file.begin(), from_secrets_file.end(), name) != from_secrets_file.end()) {
+            origin = "secrets file " + secrets_file;  // filled by ensure_secrets() in development
         }
         entries.push_back({name, is_secret(name) ? mask(value) : value, origin});
+    };
+    // What the server uses when a value is left empty (SmartcarService::set_local_origin).
+    const bool simulated = smartcar_mode == "simulated";
+    const std::string local = "http://127.0.0.1:" + std::to_string(port);
+    auto add_derived =
+        [&](const std::string& name, const std::string& value, const std::string& derived, const std::string& why) {
+            if (!value.empty() || derived.empty()) {
+                add(name, value);
+            } else {
+                entries.push_back({name, derived, why});
+            }
+        };
+    auto smartcar_origin = [&](const std::string& name, const std::string& value, const std::string& live) {
+        add_derived(name,
+                    value,
+                    simulated ? local + "/sim/smartcar" : live,
+                    simulated ? "derived: the simulator on PORT" : "default: Smartcar");
     };
     auto join = [](const std::vector<std::string>& items) {
         std::string out;
@@ -483,14 +502,18 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("SMARTCAR_MODE", smartcar_mode);
     add("SMARTCAR_CLIENT_ID", smartcar_client_id);
     add("SMARTCAR_CLIENT_SECRET", smartcar_client_secret);
-    add("SMARTCAR_REDIRECT_URI", smartcar_redirect_uri);
+    add_derived("SMARTCAR_REDIRECT_URI",
+                smartcar_redirect_uri,
+                local + "/oauth/smartcar/callback",
+                "derived from PORT (the port bound, when PORT=0)");
     add("SMARTCAR_MANAGEMENT_TOKEN", smartcar_management_token);
     add("SMARTCAR_API_VERSION", smartcar_api_version);
-    add("SMARTCAR_API_ORIGIN", smartcar_api_origin);
-    add("SMARTCAR_AUTH_ORIGIN", smartcar_auth_origin);
-    add("SMARTCAR_CONNECT_ORIGIN", smartcar_connect_origin);
-    add("SMARTCAR_API_V3_ORIGIN", smartcar_api_v3_origin);
-    add("SMARTCAR_MANAGEMENT_API_ORIGIN", smartcar_management_api_origin);
+    smartcar_origin("SMARTCAR_API_ORIGIN", smartcar_api_origin, "https://api.smartcar.com");
+    smartcar_origin("SMARTCAR_AUTH_ORIGIN", smartcar_auth_origin, "https://auth.smartcar.com");
+    smartcar_origin("SMARTCAR_CONNECT_ORIGIN", smartcar_connect_origin, "https://connect.smartcar.com");
+    smartcar_origin("SMARTCAR_API_V3_ORIGIN", smartcar_api_v3_origin, "https://vehicle.api.smartcar.com");
+    smartcar_origin(
+        "SMARTCAR_MANAGEMENT_API_ORIGIN", smartcar_management_api_origin, "https://management.smartcar.com");
     add("SMARTCAR_SCOPES", smartcar_scopes);
     add("MOTORPOOL_SMARTCAR_POLL_INTERVAL", std::to_string(smartcar_poll_interval.count()) + "ms");
     add("SMARTCAR_SIM_FAULTS", smartcar_sim_faults);

@@ -42,6 +42,7 @@ struct Envelope {
     std::string delivery_id;
     std::string challenge;
     bool verify = false;
+    std::string missing;  // a field the event type requires and the delivery lacks ("data.vehicle.id")
 };
 
 std::optional<Envelope> read_envelope(const json::value& body, std::string_view raw) {
@@ -55,10 +56,22 @@ std::optional<Envelope> read_envelope(const json::value& body, std::string_view 
         if (const auto* meta = member(body, "meta")) {
             e.delivery_id = text_of(member(*meta, "deliveryId"));
         }
-        if (const auto* data = member(body, "data")) {
+        const json::value* data = member(body, "data");
+        if (data != nullptr) {
             e.challenge = text_of(member(*data, "challenge"));
         }
         e.verify = e.type == "VERIFY";
+        if (e.type == "VEHICLE_STATE" || e.type == "VEHICLE_ERROR") {
+            // The vehicle, where Smartcar puts it (and where older deliveries did): without one,
+            // nothing can be done with the event, so it is refused rather than logged as ignored.
+            const json::value* vehicle = data != nullptr ? member(*data, "vehicle") : nullptr;
+            const bool named = !text_of(vehicle != nullptr ? member(*vehicle, "id") : nullptr).empty() ||
+                               !text_of(data != nullptr ? member(*data, "vehicleId") : nullptr).empty() ||
+                               !text_of(member(body, "vehicleId")).empty();
+            if (!named) {
+                e.missing = "data.vehicle.id";
+            }
+        }
     } else if (auto name = text_of(member(body, "eventName")); !name.empty()) {
         e.type = name;
         if (const auto* payload = member(body, "payload")) {
@@ -527,6 +540,9 @@ void install_webhooks(http::Router& router,
             }
             if (!envelope) {
                 throw ApiError::bad_request("Not a Smartcar webhook delivery");
+            }
+            if (!envelope->missing.empty()) {
+                throw ApiError::bad_request(envelope->type + " deliveries require " + envelope->missing);
             }
             if (envelope->verify) {
                 if (envelope->challenge.empty()) {

@@ -23,6 +23,11 @@ check "config never prints the secret" bash -c '! grep -q very-secret-signing-ke
 out=$(DATABASE_URL=postgresql://u:hunter2@db.invalid/mp "$bin" config)
 check "config masks the database password" bash -c 'grep -q "postgresql://u:\*\*\*\*@db.invalid/mp" <<<"$0" && ! grep -q hunter2 <<<"$0"' "$out"
 
+out=$("$bin" config)
+check "config names the secrets file as the management token's source" grep -q "SMARTCAR_MANAGEMENT_TOKEN .*(secrets file .*cli.db.secrets)" <<<"$out"
+check "config shows the derived redirect URI" grep -q "SMARTCAR_REDIRECT_URI .*http://127.0.0.1:8000/oauth/smartcar/callback .*(derived" <<<"$out"
+check "config shows the simulator's origin in simulated mode" grep -q "SMARTCAR_API_ORIGIN .*http://127.0.0.1:8000/sim/smartcar" <<<"$out"
+
 out=$("$bin" migrate)
 check "migrate applies" grep -q "migration(s) applied" <<<"$out"
 out=$("$bin" migrate --status)

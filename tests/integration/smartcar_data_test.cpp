@@ -342,6 +342,26 @@ TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
     EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events", admin).json().at("total"), json::value(0));
 }
 
+// A signed delivery that names no vehicle cannot be acted on: 400 naming the field, nothing logged.
+TEST_F(SmartcarDataTest, ADeliveryWithoutItsVehicleIsRefused) {
+    for (const std::string& body : {std::string(R"({"eventId":"x1","eventType":"VEHICLE_STATE","data":{}})"),
+                                   std::string(R"({"eventId":"x2","eventType":"VEHICLE_ERROR","data":{"vehicle":{}}})"),
+                                   std::string(R"({"eventId":"x3","eventType":"VEHICLE_STATE"})")}) {
+        auto r = deliver(body, sign(body));
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_NE(r.json().at("detail").as_string().find("data.vehicle.id"), std::string_view::npos) << r.body;
+    }
+    EXPECT_EQ(logged(), 0);
+    // Not JSON by its Content-Type: 415, even when signed.
+    const std::string body = R"({"eventId":"x4","eventType":"VEHICLE_STATE","data":{"vehicle":{"id":"v"}}})";
+    auto typed = app_->client().request(
+        "POST", "/webhooks/smartcar", body, {{"Content-Type", "text/plain"}, {"SC-Signature", sign(body)}});
+    EXPECT_EQ(typed.status, 415);
+    EXPECT_EQ(logged(), 0);
+    EXPECT_EQ(deliver(body, sign(body)).status, 200);  // the same body, properly sent
+    EXPECT_EQ(logged(), 1);
+}
+
 // One bad reading must never corrupt a vehicle's data: samples from the future or before 2000, and
 // values outside the catalog's range, are dropped and named in the delivery's outcome, never stored.
 TEST_F(SmartcarDataTest, SamplesOutsideTheBoundsAreDroppedAndCounted) {

@@ -107,6 +107,8 @@ struct Config {
     /// once into, the secrets file beside the database (with a warning). Production: throws
     /// ConfigError naming what is missing.
     void ensure_secrets();
+    /// The variables ensure_secrets() read from (or generated into) the secrets file.
+    std::vector<std::string> from_secrets_file;
 
     /// Default secrets file for the configured database (beside a SQLite file).
     std::string default_secrets_file() const;
@@ -116,7 +118,8 @@ struct Config {
         std::string value;  // masked for secrets
         std::string origin;
     };
-    /// Effective configuration for `motorpool config`, secrets masked.
+    /// Effective configuration for `motorpool config`, secrets masked; a value left empty and
+    /// derived at run time (the redirect URI, Smartcar's origins) is shown as derived.
     std::vector<Entry> describe(const EnvSource& source) const;
 };
 
