@@ -344,9 +344,10 @@ TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
 
 // A signed delivery that names no vehicle cannot be acted on: 400 naming the field, nothing logged.
 TEST_F(SmartcarDataTest, ADeliveryWithoutItsVehicleIsRefused) {
-    for (const std::string& body : {std::string(R"({"eventId":"x1","eventType":"VEHICLE_STATE","data":{}})"),
-                                   std::string(R"({"eventId":"x2","eventType":"VEHICLE_ERROR","data":{"vehicle":{}}})"),
-                                   std::string(R"({"eventId":"x3","eventType":"VEHICLE_STATE"})")}) {
+    for (const std::string& body :
+         {std::string(R"({"eventId":"x1","eventType":"VEHICLE_STATE","data":{}})"),
+          std::string(R"({"eventId":"x2","eventType":"VEHICLE_ERROR","data":{"vehicle":{}}})"),
+          std::string(R"({"eventId":"x3","eventType":"VEHICLE_STATE"})")}) {
         auto r = deliver(body, sign(body));
         EXPECT_EQ(r.status, 400) << body;
         EXPECT_NE(r.json().at("detail").as_string().find("data.vehicle.id"), std::string_view::npos) << r.body;
