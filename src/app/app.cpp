@@ -170,7 +170,9 @@ void App::shutdown() {
         relay_->stop();
     }
     database_->close();
-    spdlog::info("motorpool stopped");
+    if (server_) {
+        spdlog::info("motorpool stopped");  // the server; a command that never served says nothing
+    }
 }
 
 }  // namespace motorpool::app

@@ -3,8 +3,10 @@
 
 #include "import_cli.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "app/app.hpp"
+#include "core/errors.hpp"
 #include "vehicles/vehicles.hpp"
 
 namespace motorpool::app {
@@ -25,12 +28,12 @@ public:
     explicit MappedFile(const std::string& path) {
         fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd_ < 0) {
-            throw std::runtime_error("cannot open " + path);
+            throw core::InputError("cannot open " + path + ": " + std::strerror(errno));
         }
         struct stat st {};
         if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
             ::close(fd_);
-            throw std::runtime_error(path + " is not a regular file");
+            throw core::InputError(path + " is not a regular file");
         }
         size_ = static_cast<std::size_t>(st.st_size);
         if (size_ > 0) {
@@ -119,6 +122,7 @@ int run_import_vehicles(core::Config config, const ImportCommand& command) {
     options.limit = command.limit;
     options.owner_email = command.owner_email;
     options.batch_size = command.batch_size;
+    options.reassign_owner = command.reassign_owner;
     options.progress = [&progress](std::int64_t rows, std::uint64_t bytes, std::uint64_t total) {
         progress.update(rows, bytes, total);
     };
@@ -136,6 +140,13 @@ int run_import_vehicles(core::Config config, const ImportCommand& command) {
                 static_cast<long long>(summary.updated),
                 static_cast<long long>(summary.unchanged),
                 static_cast<long long>(summary.rejected));
+    if (summary.owner_kept > 0) {
+        std::printf(
+            "  owner kept %lld (known vehicles another account owns kept their owner; --reassign-owner gives "
+            "them to %s)\n",
+            static_cast<long long>(summary.owner_kept),
+            command.owner_email.value_or("").c_str());
+    }
     if (!summary.rejects.empty()) {
         std::printf("rejected rows:\n");
         for (const auto& r : summary.rejects) {

@@ -15,9 +15,11 @@ struct ImportCommand {
     std::optional<std::int64_t> limit;
     std::optional<std::string> owner_email;
     std::size_t batch_size = 10000;
+    bool reassign_owner = false;
 };
 
-/// Exit status: 0 every row imported, 4 some rows rejected (listed), 1 the file could not be read.
+/// Exit status: 0 every row imported, 4 some rows rejected (listed); throws core::InputError (5)
+/// for a file that cannot be read or imported at all.
 int run_import_vehicles(core::Config config, const ImportCommand& command);
 
 }  // namespace motorpool::app

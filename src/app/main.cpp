@@ -96,7 +96,7 @@ int users_command(Config config,
     std::getline(std::cin, password);  // --password-stdin: keeps the password out of argv and shell history
     if (password.size() < 8 || password.size() > 256) {
         std::fprintf(stderr, "motorpool: the password (one line on standard input) must be 8 to 256 characters\n");
-        return 2;
+        return 5;
     }
     try {
         auto user = motorpool::auth::create_user(app.auth(),
@@ -112,7 +112,7 @@ int users_command(Config config,
                      e.detail().c_str(),
                      e.errors().empty() ? "" : ": ",
                      e.errors().empty() ? "" : (e.errors()[0].field + " " + e.errors()[0].message).c_str());
-        return 2;
+        return 5;  // refused input: an e-mail already taken, an invalid one
     }
 }
 
@@ -161,7 +161,8 @@ int run(int argc, char** argv) {
     bool password_stdin = false;
     users_create->add_option("--email", user_email, "E-mail address")->required();
     users_create->add_option("--name", user_name, "Display name (default: the e-mail address)");
-    users_create->add_option("--role", user_role, "member, fleet_manager, support or admin");
+    users_create->add_option("--role", user_role, "member, fleet_manager, support or admin")
+        ->check(CLI::IsMember({"member", "fleet_manager", "support", "admin"}));
     users_create->add_flag("--password-stdin", password_stdin, "Read the password from standard input")->required();
     auto* users_list = users_cmd->add_subcommand("list", "List users");
     auto* import_cmd = cli.add_subcommand("import", "Import data from files");
@@ -173,7 +174,15 @@ int run(int argc, char** argv) {
     std::string import_owner;
     import_vehicles->add_option("file", import_options.file, "CSV file")->required();
     import_vehicles->add_option("--limit", import_limit, "Read at most N data rows")->check(CLI::PositiveNumber);
-    import_vehicles->add_option("--owner", import_owner, "E-mail address of the owner of vehicles the import creates");
+    auto* owner_option = import_vehicles->add_option(
+        "--owner",
+        import_owner,
+        "E-mail address of the owner of the vehicles the import creates (and of unowned ones)");
+    import_vehicles
+        ->add_flag("--reassign-owner",
+                   import_options.reassign_owner,
+                   "With --owner: also give known vehicles another account owns to that owner")
+        ->needs(owner_option);
     import_vehicles->add_option("--batch-size", import_options.batch_size, "Rows per transaction (default 10000)")
         ->check(CLI::Range(1, 100000));
     auto* sim_cmd = cli.add_subcommand("smartcar-sim", "Run the Smartcar simulator alone");
@@ -239,6 +248,9 @@ int run(int argc, char** argv) {
     } catch (const motorpool::db::MigrationError& e) {
         std::fprintf(stderr, "motorpool: migration error: %s\n", e.what());
         return 3;
+    } catch (const motorpool::core::InputError& e) {
+        std::fprintf(stderr, "motorpool: %s\n", e.what());
+        return 5;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "motorpool: %s\n", e.what());
         return 1;

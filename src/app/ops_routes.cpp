@@ -1,5 +1,8 @@
 #include "ops_routes.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <boost/json/object.hpp>
 
 #include "app/app.hpp"
@@ -30,8 +33,21 @@ void register_ops_routes(http::Router& router, OpsDeps deps) {
         co_return Response::text(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
     });
 
-    router.add(Method::Get, "/api/openapi.json", [](Request) -> boost::asio::awaitable<Response> {
-        co_return Response::json_text(std::string(openapi_document()));
+    // The document's `servers` entry names the origin the client reached (its Host header), so a
+    // "try it" client calls this server whatever PORT it runs on.
+    router.add(Method::Get, "/api/openapi.json", [](Request req) -> boost::asio::awaitable<Response> {
+        std::string document(openapi_document());
+        constexpr std::string_view kDefault = R"("url": "http://localhost:8000")";
+        auto host = req.header("Host");
+        const bool plain_host =
+            host && !host->empty() && host->size() <= 255 && std::all_of(host->begin(), host->end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' ||
+                       c == ']';
+            });
+        if (auto at = document.find(kDefault); plain_host && at != std::string::npos) {
+            document.replace(at, kDefault.size(), R"("url": "http://)" + std::string(*host) + "\"");
+        }
+        co_return Response::json_text(std::move(document));
     });
 }
 

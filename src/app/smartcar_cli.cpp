@@ -59,6 +59,7 @@ int run_keys_rotate(core::Config config) {
     options.pg_prepared_statements = config.pg_prepared_statements;
     auto database = db::Database::open(options, workers, nullptr);
     std::int64_t resealed = smartcar::rotate_keys(*database, box);
+    resealed += smartcar::sim::SimulatorStore::rotate_key(*database, box);  // simulated mode's saved state
     database->close();
     std::printf(
         "re-sealed %lld value(s) under key %s\n", static_cast<long long>(resealed), box.current_key_id().c_str());

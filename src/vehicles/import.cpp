@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/errors.hpp"
 #include "core/ids.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
@@ -86,18 +87,18 @@ Layout read_header(const std::vector<std::string>& header, std::vector<std::stri
         }
         auto column = static_cast<std::size_t>(it - kColumnNames.begin());
         if (layout.index[column] != kNone) {
-            throw std::runtime_error("the header names column '" + name + "' twice");
+            throw core::InputError("the header names column '" + name + "' twice");
         }
         layout.index[column] = i;
     }
     for (Column required : {kVin, kMake, kModel}) {
         if (!layout.has(required)) {
-            throw std::runtime_error("the header has no '" + std::string(kColumnNames[required]) +
-                                     "' column (required: vin, make, model)");
+            throw core::InputError("the header has no '" + std::string(kColumnNames[required]) +
+                                   "' column (required: vin, make, model)");
         }
     }
     if (layout.has(kDongleId) != layout.has(kConnectionType)) {
-        throw std::runtime_error("columns dongle_id and connection_type go together");
+        throw core::InputError("columns dongle_id and connection_type go together");
     }
     return layout;
 }
@@ -275,8 +276,12 @@ Vehicle merge(const Vehicle& stored, const Vehicle& row, const Layout& layout) {
 
 class Importer {
 public:
-    Importer(db::Database& database, const Layout& layout, std::optional<std::int64_t> owner, ImportSummary& summary)
-        : database_(database), layout_(layout), owner_(owner), summary_(summary) {}
+    Importer(db::Database& database,
+             const Layout& layout,
+             std::optional<std::int64_t> owner,
+             bool reassign_owner,
+             ImportSummary& summary)
+        : database_(database), layout_(layout), owner_(owner), reassign_owner_(reassign_owner), summary_(summary) {}
 
     void reject(std::int64_t line, std::string vin, std::string reason) {
         ++summary_.rejected;
@@ -320,6 +325,7 @@ public:
                 counts.inserted += one.inserted;
                 counts.updated += one.updated;
                 counts.unchanged += one.unchanged;
+                counts.owner_kept += one.owner_kept;
                 rejected.insert(rejected.end(), one_rejected.begin(), one_rejected.end());
                 row = std::move(single.front());  // the reject report below reads its VIN
             }
@@ -327,6 +333,7 @@ public:
         summary_.inserted += counts.inserted;
         summary_.updated += counts.updated;
         summary_.unchanged += counts.unchanged;
+        summary_.owner_kept += counts.owner_kept;
         for (auto& [line, reason] : rejected) {
             auto it = std::find_if(batch.begin(), batch.end(), [&](const PendingRow& r) { return r.line == line; });
             reject(line, it != batch.end() ? it->vehicle.vin : std::string(), std::move(reason));
@@ -339,6 +346,7 @@ private:
         std::int64_t inserted = 0;
         std::int64_t updated = 0;
         std::int64_t unchanged = 0;
+        std::int64_t owner_kept = 0;
     };
 
     static std::string describe(const db::Error& e) {
@@ -412,7 +420,16 @@ private:
                 continue;
             }
             Vehicle merged = merge(found->second, v, layout_);
-            if (merged.same_content(found->second)) {
+            // --owner gives known unowned vehicles to the owner too; one another account owns is
+            // left with it (counted, so the summary says so) unless --reassign-owner.
+            if (owner_ && merged.owner_id != owner_) {
+                if (!merged.owner_id || reassign_owner_) {
+                    merged.owner_id = owner_;
+                } else {
+                    ++counts.owner_kept;
+                }
+            }
+            if (merged.same_content(found->second) && merged.owner_id == found->second.owner_id) {
                 ++counts.unchanged;
             } else {
                 updates.push_back(std::move(merged));
@@ -426,7 +443,7 @@ private:
             c.execute(
                 "UPDATE vehicles SET make = $1, model = $2, vehicle_trim = $3, model_year = $4, license_plate = $5, "
                 "odometer_km = $6, fuel_type = $7, description = $8, image_urls = $9, dongle_id = $10, "
-                "connection_type = $11, updated_at_ms = $12 WHERE id = $13",
+                "connection_type = $11, updated_at_ms = $12, owner_id = $14 WHERE id = $13",
                 {v.make,
                  v.model,
                  opt_value(v.trim),
@@ -439,7 +456,8 @@ private:
                  opt_value(v.dongle_id),
                  opt_value(v.connection_type),
                  now,
-                 v.id});
+                 v.id,
+                 opt_value(v.owner_id)});
         }
         counts.updated += static_cast<std::int64_t>(updates.size());
     }
@@ -485,6 +503,7 @@ private:
     db::Database& database_;
     const Layout& layout_;
     std::optional<std::int64_t> owner_;
+    bool reassign_owner_ = false;
     ImportSummary& summary_;
 };
 
@@ -542,8 +561,8 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
     std::string error;
     CsvReader::Status status = reader.next(fields, error);
     if (status != CsvReader::Status::Record) {
-        throw std::runtime_error(status == CsvReader::Status::End ? "the file is empty: a header row is required"
-                                                                  : "the header row is malformed: " + error);
+        throw core::InputError(status == CsvReader::Status::End ? "the file is empty: a header row is required"
+                                                                : "the header row is malformed: " + error);
     }
     const Layout layout = read_header(fields, summary.warnings);
 
@@ -553,7 +572,7 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
         auto rows = database.with_reader(
             [&](Connection& c) { return c.query("SELECT id FROM users WHERE email = $1", {email}); });
         if (rows.empty()) {
-            throw std::runtime_error("no user has the e-mail address " + email);
+            throw core::InputError("no user has the e-mail address " + email);
         }
         owner = rows.front().int64(0);
     }
@@ -561,7 +580,7 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
     // Two stages on two threads: this one reads and validates, a writer thread applies batches.
     // The queue holds two batches, so the reader stays at most two batches ahead.
     ImportSummary written;  // the writer's counts and rejects, merged below
-    Importer importer(database, layout, owner, written);
+    Importer importer(database, layout, owner, options.reassign_owner, written);
     BatchQueue queue(2);
     std::exception_ptr writer_error;
     std::thread writer([&] {
@@ -637,6 +656,7 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
     summary.inserted = written.inserted;
     summary.updated = written.updated;
     summary.unchanged = written.unchanged;
+    summary.owner_kept = written.owner_kept;
     summary.rejected += written.rejected;
     summary.rejects.insert(summary.rejects.end(), written.rejects.begin(), written.rejects.end());
     std::stable_sort(summary.rejects.begin(), summary.rejects.end(), [](const ImportReject& a, const ImportReject& b) {

@@ -38,9 +38,9 @@ check "users create" test $? -eq 0
 out=$("$bin" users list)
 check "users list shows the normalised e-mail and role" grep -q "ops@example.com .*admin .*active" <<<"$out"
 echo "cli-password-1" | "$bin" users create --email ops@example.com --password-stdin >/dev/null 2>&1
-check "duplicate e-mail refused" test $? -eq 2
+check "duplicate e-mail is bad input (5)" test $? -eq 5
 echo "short" | "$bin" users create --email x@example.com --password-stdin >/dev/null 2>&1
-check "short password refused" test $? -eq 2
+check "short password is bad input (5)" test $? -eq 5
 echo "long enough pw" | "$bin" users create --email x@example.com --role emperor --password-stdin >/dev/null 2>&1
 check "unknown role refused" test $? -eq 2
 "$bin" users create --email x@example.com >/dev/null 2>&1
@@ -50,6 +50,15 @@ check "import of the shipped catalogue inserts 1000 vehicles" bash -c 'grep -q "
 check "import shows progress on stderr when not a terminal" grep -q "import: 1000 rows (100%)" "$work/progress"
 out=$("$bin" import vehicles "$repo/data/vehicles.csv" --limit 10 2>/dev/null)
 check "a second import finds the rows unchanged" bash -c 'grep -q "rows read  10" <<<"$0" && grep -q "unchanged  10" <<<"$0"' "$out"
+echo "cli-password-2" | "$bin" users create --email other@example.com --password-stdin >/dev/null 2>&1
+out=$("$bin" import vehicles "$repo/data/vehicles.csv" --limit 10 --owner other@example.com 2>/dev/null)
+check "re-importing with another --owner keeps the owners and says so" bash -c 'grep -q "unchanged  10" <<<"$0" && grep -q "owner kept 10 " <<<"$0" && grep -q -- "--reassign-owner" <<<"$0"' "$out"
+out=$("$bin" import vehicles "$repo/data/vehicles.csv" --limit 10 --owner other@example.com --reassign-owner 2>/dev/null)
+check "--reassign-owner gives them to the new owner" bash -c 'grep -q "updated    10" <<<"$0" && ! grep -q "owner kept" <<<"$0"' "$out"
+"$bin" import vehicles "$repo/data/vehicles.csv" --limit 1 --reassign-owner >/dev/null 2>&1
+check "--reassign-owner needs --owner (usage, 2)" test $? -eq 2
+out=$(MOTORPOOL_LOG_LEVEL=info "$bin" users list 2>&1)
+check "a command other than serve does not say the server stopped" bash -c '! grep -q "motorpool stopped" <<<"$0"' "$out"
 printf 'vin,make,model\n1G4AH59H45G118341,Buick,Century\n1G4AH59H55G118341,Buick,Century\n' >"$work/bad.csv"
 out=$("$bin" import vehicles "$work/bad.csv" 2>/dev/null)
 status=$?
@@ -72,12 +81,12 @@ check "an unknown option is a usage error (2)" test $? -eq 2
 "$bin" --help >/dev/null 2>&1
 check "--help exits 0" test $? -eq 0
 "$bin" import vehicles "$work/missing.csv" >/dev/null 2>&1
-check "a missing file exits 1" test $? -eq 1
+check "a missing file is bad input (5)" test $? -eq 5
 printf 'make,model\nA,B\n' >"$work/nohead.csv"
 "$bin" import vehicles "$work/nohead.csv" >/dev/null 2>&1
-check "a file without a vin column exits 1" test $? -eq 1
+check "a file without a vin column is bad input (5)" test $? -eq 5
 "$bin" import vehicles "$repo/data/vehicles.csv" --owner nobody@example.com >/dev/null 2>&1
-check "an unknown owner exits 1" test $? -eq 1
+check "an unknown owner is bad input (5)" test $? -eq 5
 
 PORT=99999 "$bin" config >/dev/null 2>&1
 check "bad PORT is a configuration error" test $? -eq 2
@@ -109,7 +118,7 @@ kill -INT "$server"; wait "$server" 2>/dev/null
 old_key=$(sed -n 's/^MOTORPOOL_ENCRYPTION_KEY=//p' "$work/cli.db.secrets")
 new_key=$("$bin" keys generate)
 out=$(MOTORPOOL_ENCRYPTION_KEY=$new_key MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS=$old_key "$bin" keys rotate)
-check "keys rotate re-seals both tokens" grep -q "re-sealed 2 value(s)" <<<"$out"
+check "keys rotate re-seals both tokens and the simulator's saved state" grep -q "re-sealed 3 value(s)" <<<"$out"
 out=$(MOTORPOOL_ENCRYPTION_KEY=$new_key "$bin" keys rotate)
 check "a second rotation finds nothing to do" grep -q "re-sealed 0 value(s)" <<<"$out"
 MOTORPOOL_ENCRYPTION_KEY=$("$bin" keys generate) "$bin" keys rotate >/dev/null 2>&1

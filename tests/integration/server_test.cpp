@@ -199,6 +199,8 @@ TEST_F(ServerTest, ServesTheOpenApiDocument) {
     EXPECT_EQ(r.status, 200);
     auto doc = r.json().as_object();
     EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
+    // `servers` names the origin the client reached, not a fixed port.
+    EXPECT_EQ(doc.at("servers").at(0).at("url"), json::value("http://127.0.0.1:" + std::to_string(app_->port())));
     // Every route the server answers is documented, with its method.
     const auto& paths = doc.at("paths").as_object();
     for (const auto& [method, pattern] : app_->app().router().routes()) {

@@ -1,6 +1,8 @@
 // The simulator's state in the database (simulated mode): loaded once, saved soon after every
 // change a restart must not lose, and at stop. Sealed like the tokens the server keeps.
 
+#include <stdexcept>
+
 #include <spdlog/spdlog.h>
 
 #include "core/threads.hpp"
@@ -118,6 +120,23 @@ void SimulatorStore::stop() {
     } catch (const std::exception& e) {
         spdlog::warn("smartcar simulator: saving its state at stop failed: {}", e.what());
     }
+}
+
+std::int64_t SimulatorStore::rotate_key(db::Database& database, const core::SecretBox& box) {
+    std::int64_t resealed = 0;
+    database.with_transaction([&](db::Connection& c) {
+        auto rows = c.query("SELECT state FROM smartcar_sim_state WHERE id = 1");
+        if (rows.empty() || box.is_current(rows.front().text(0))) {
+            return;
+        }
+        auto plain = box.open(rows.front().text(0), kAssociated);
+        if (!plain) {
+            throw std::runtime_error("the Smartcar simulator's saved state opens under none of the configured keys");
+        }
+        c.execute("UPDATE smartcar_sim_state SET state = $1 WHERE id = 1", {box.seal(*plain, kAssociated)});
+        resealed = 1;
+    });
+    return resealed;
 }
 
 std::uint64_t SimulatorStore::saves() const {

@@ -14,6 +14,13 @@ struct FieldError {
     std::string message;
 };
 
+/// Input a command was given and refused: a file that cannot be read, a CSV without a vin column,
+/// an unknown --owner, an e-mail address already taken. The command line exits 5 for it.
+class InputError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// A failure the client is told about. Thrown by handlers and services; turned into
 /// application/problem+json in one place (http::Router's dispatch).
 class ApiError : public std::runtime_error {

@@ -61,10 +61,11 @@ ClaimResult claim_vehicle_by_vin(db::Connection& connection,
 
 struct ImportOptions {
     std::optional<std::int64_t> limit;       // data rows to read at most
-    std::optional<std::string> owner_email;  // owner of the vehicles the import creates
+    std::optional<std::string> owner_email;  // owner of the vehicles the import creates (and of known unowned ones)
     std::size_t batch_size = 10000;          // rows per transaction
     /// Called every batch with (rows read, bytes read, total bytes).
     std::function<void(std::int64_t, std::uint64_t, std::uint64_t)> progress;
+    bool reassign_owner = false;  // with owner_email: also take known vehicles from the account owning them
 };
 
 struct ImportReject {
@@ -79,6 +80,7 @@ struct ImportSummary {
     std::int64_t updated = 0;
     std::int64_t unchanged = 0;
     std::int64_t rejected = 0;
+    std::int64_t owner_kept = 0;        // known rows another account owns, left with it (no reassign_owner)
     std::vector<ImportReject> rejects;  // the first `kMaxRejectsKept`, in file order
     std::vector<std::string> warnings;  // ignored columns and the like
     double seconds = 0;
@@ -87,7 +89,7 @@ struct ImportSummary {
 inline constexpr std::size_t kMaxRejectsKept = 10000;
 
 /// Upserts vehicles by VIN from CSV text (RFC 4180; a header row naming the columns). Bad rows are
-/// rejected with their line and reason and never stop the rest. Throws std::runtime_error for a
+/// rejected with their line and reason and never stop the rest. Throws core::InputError for a
 /// file that cannot be imported at all (no header, no vin/make/model column, unknown owner).
 ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, const ImportOptions& options);
 

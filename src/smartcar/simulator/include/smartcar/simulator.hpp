@@ -138,6 +138,9 @@ public:
     void start();
     void stop();
     std::uint64_t saves() const;
+    /// `motorpool keys rotate`: re-seals the saved state under `box`'s current key. Returns 1 when
+    /// it did, 0 when there was nothing to do; throws std::runtime_error when no key opens it.
+    static std::int64_t rotate_key(db::Database& database, const core::SecretBox& box);
 
 private:
     Simulator& simulator_;
