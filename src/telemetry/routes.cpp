@@ -77,6 +77,17 @@ json::value newest(std::initializer_list<const LatestValue*> values) {
     return t < 0 ? json::value(nullptr) : json::value(core::format_rfc3339(t));
 }
 
+// The source of the newest of `values` (a view's values may come from different sources).
+json::value newest_source(std::initializer_list<const LatestValue*> values) {
+    const LatestValue* newest_value = nullptr;
+    for (const auto* v : values) {
+        if (v && (newest_value == nullptr || v->t_ms > newest_value->t_ms)) {
+            newest_value = v;
+        }
+    }
+    return newest_value == nullptr ? json::value(nullptr) : json::value(source_name(newest_value->source));
+}
+
 // Convenience views over the latest values; each is null when the vehicle has none of its signals.
 json::value location_view(const std::map<int, LatestValue>& m) {
     const LatestValue* loc = pick(m, "Location.PreciseLocation");
@@ -103,7 +114,8 @@ json::value battery_view(const std::map<int, LatestValue>& m) {
     return json::object{{"soc_pct", number_of(soc)},
                         {"range_km", number_of(range)},
                         {"capacity_kwh", number_of(capacity)},
-                        {"recorded_at", newest({soc, range, capacity})}};
+                        {"recorded_at", newest({soc, range, capacity})},
+                        {"source", newest_source({soc, range, capacity})}};
 }
 
 json::value odometer_view(const std::map<int, LatestValue>& m) {
@@ -131,7 +143,8 @@ json::value charge_view(const std::map<int, LatestValue>& m) {
                         {"power_kw", number_of(power)},
                         {"energy_added_kwh", number_of(added)},
                         {"time_to_complete_min", number_of(remaining)},
-                        {"recorded_at", newest({charging, plugged, state, power, added, remaining})}};
+                        {"recorded_at", newest({charging, plugged, state, power, added, remaining})},
+                        {"source", newest_source({charging, plugged, state, power, added, remaining})}};
 }
 
 json::value charge_limits_view(const std::map<int, LatestValue>& m) {
@@ -139,7 +152,8 @@ json::value charge_limits_view(const std::map<int, LatestValue>& m) {
     if (!limit) {
         return nullptr;
     }
-    return json::object{{"limit_pct", number_of(limit)}, {"recorded_at", newest({limit})}};
+    return json::object{
+        {"limit_pct", number_of(limit)}, {"recorded_at", newest({limit})}, {"source", source_name(limit->source)}};
 }
 
 std::optional<std::int64_t> parse_time(const std::string& text) {

@@ -329,12 +329,16 @@ TEST_F(TelemetryTest, ViewsShowTheLatestValues) {
     auto battery = call("GET", base_ + "/battery", alice_).json();
     EXPECT_EQ(battery.at("soc_pct").as_double(), 81.0);
     EXPECT_TRUE(battery.at("range_km").is_null());
+    EXPECT_EQ(battery.at("source"), json::value("dongle"));  // every view says where its newest value came from
     EXPECT_EQ(call("GET", base_ + "/odometer", alice_).json().at("distance_km").as_double(), 12345.6);
     auto charge = call("GET", base_ + "/charge", alice_).json();
     EXPECT_EQ(charge.at("is_charging"), json::value(true));
     EXPECT_EQ(charge.at("is_plugged_in"), json::value(true));
     EXPECT_EQ(charge.at("state"), json::value("CHARGING"));
-    EXPECT_EQ(call("GET", base_ + "/charge-limits", alice_).json().at("limit_pct").as_double(), 80.0);
+    EXPECT_EQ(charge.at("source"), json::value("webhook"));
+    auto limits = call("GET", base_ + "/charge-limits", alice_).json();
+    EXPECT_EQ(limits.at("limit_pct").as_double(), 80.0);
+    EXPECT_TRUE(limits.at("source").is_string());
     auto all = call("GET", base_ + "/all", alice_).json();
     EXPECT_EQ(all.at("odometer").at("distance_km").as_double(), 12345.6);
     EXPECT_EQ(all.at("charge").at("state"), json::value("CHARGING"));
