@@ -149,7 +149,7 @@ User AuthService::create_user_blocking(const NewUser& input, const std::optional
                     referred_by = rows.front().int64(0);
                 }
                 if (!c.query("SELECT 1 FROM users WHERE email = $1", {*email}).empty()) {
-                    throw ApiError::conflict("An account with this e-mail address already exists");
+                    throw ApiError::conflict("An account with this e-mail address already exists", "email_taken");
                 }
                 std::string public_id = core::new_uuid_v7(now);
                 c.execute(
@@ -173,7 +173,7 @@ User AuthService::create_user_blocking(const NewUser& input, const std::optional
             }
             // Two registrations of one address raced past the check, or a referral code collided.
             if (e.constraint().find("email") != std::string::npos || attempt >= 4) {
-                throw ApiError::conflict("An account with this e-mail address already exists");
+                throw ApiError::conflict("An account with this e-mail address already exists", "email_taken");
             }
         }
     }

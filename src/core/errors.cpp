@@ -7,12 +7,53 @@
 
 namespace motorpool::core {
 
+std::string problem_type(std::string_view kind) {
+    return "urn:motorpool:problem:" + std::string(kind);
+}
+
+std::string default_problem_type(int status) {
+    switch (status) {
+        case 400:
+            return problem_type("bad_request");
+        case 401:
+            return problem_type("unauthorized");
+        case 403:
+            return problem_type("forbidden");
+        case 404:
+            return problem_type("not_found");
+        case 405:
+            return problem_type("method_not_allowed");
+        case 409:
+            return problem_type("conflict");
+        case 413:
+            return problem_type("payload_too_large");
+        case 415:
+            return problem_type("unsupported_media_type");
+        case 422:
+            return problem_type("validation");
+        case 426:
+            return problem_type("upgrade_required");
+        case 429:
+            return problem_type("rate_limited");
+        case 431:
+            return problem_type("header_too_large");
+        case 500:
+            return problem_type("internal");
+        case 502:
+            return problem_type("upstream");
+        case 503:
+            return problem_type("unavailable");
+        default:
+            return "about:blank";
+    }
+}
+
 ApiError::ApiError(int status, std::string title, std::string detail, std::string type)
     : std::runtime_error(title),
       status_(status),
       title_(std::move(title)),
       detail_(std::move(detail)),
-      type_(type.empty() ? "about:blank" : std::move(type)) {}
+      type_(type.empty() ? default_problem_type(status) : std::move(type)) {}
 
 ApiError& ApiError::with_errors(std::vector<FieldError> errors) {
     errors_ = std::move(errors);
@@ -48,8 +89,8 @@ ApiError ApiError::method_not_allowed(const std::string& allow) {
     e.with_header("Allow", allow);
     return e;
 }
-ApiError ApiError::conflict(std::string detail) {
-    return {409, "Conflict", std::move(detail)};
+ApiError ApiError::conflict(std::string detail, std::string_view kind) {
+    return {409, "Conflict", std::move(detail), problem_type(kind)};
 }
 ApiError ApiError::payload_too_large(std::size_t limit_bytes) {
     return {413, "Content Too Large", "The request body exceeds " + std::to_string(limit_bytes) + " bytes"};

@@ -3,8 +3,10 @@
 #include <charconv>
 #include <cmath>
 
+#include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
+#include <boost/json/stream_parser.hpp>
 
 #include "core/text.hpp"
 
@@ -13,12 +15,34 @@ namespace motorpool::core {
 boost::json::value parse_json(std::string_view body) {
     boost::json::parse_options options;
     options.max_depth = 32;
+    boost::json::stream_parser parser({}, options);
     boost::system::error_code ec;
-    boost::json::value value = boost::json::parse(body, ec, {}, options);
-    if (ec) {
-        throw ApiError::bad_request("Malformed JSON: " + ec.message());
+    // write_some stops at the first error: what it consumed is where the error is.
+    const std::size_t offset = parser.write_some(body.data(), body.size(), ec);
+    if (!ec && offset < body.size()) {
+        ec = boost::json::error::extra_data;
     }
-    return value;
+    if (!ec) {
+        parser.finish(ec);
+    }
+    if (ec) {
+        std::size_t line = 1;
+        std::size_t column = 1;
+        for (std::size_t i = 0; i < offset && i < body.size(); ++i) {
+            if (body[i] == '\n') {
+                ++line;
+                column = 1;
+            } else {
+                ++column;
+            }
+        }
+        throw ApiError(400,
+                       "Bad Request",
+                       "Malformed JSON at byte " + std::to_string(offset) + " (line " + std::to_string(line) +
+                           ", column " + std::to_string(column) + "): " + ec.message(),
+                       problem_type("malformed_json"));
+    }
+    return parser.release();
 }
 
 boost::json::object parse_json_object(std::string_view body) {

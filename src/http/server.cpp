@@ -173,7 +173,7 @@ net::awaitable<void> Server::State::refuse(TcpStream stream) {
     static constexpr std::string_view kBusy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\n"
         "Connection: close\r\nContent-Length: 95\r\n\r\n"
-        R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":"Too many connections"})";
+        R"({"type":"urn:motorpool:problem:unavailable","title":"Service Unavailable","status":503,"detail":"Too many connections"})";
     stream.expires_after(std::chrono::seconds(2));
     co_await net::async_write(stream, net::buffer(kBusy.data(), kBusy.size()));
     boost::system::error_code ec;

@@ -95,7 +95,7 @@ std::optional<std::int64_t> resolve_owner(Connection& c,
 void require_free_vin(Connection& c, const std::string& vin, std::int64_t except_id) {
     auto rows = c.query("SELECT id FROM vehicles WHERE vin = $1", {vin});
     if (!rows.empty() && rows.front().int64(0) != except_id) {
-        throw ApiError::conflict("A vehicle with VIN " + vin + " already exists");
+        throw ApiError::conflict("A vehicle with VIN " + vin + " already exists", "vin_taken");
     }
 }
 
@@ -223,7 +223,7 @@ Vehicle VehicleService::create(const Actor& actor, const VehicleInput& in) {
         });
     } catch (const db::Error& e) {
         if (e.kind() == db::Error::Kind::UniqueViolation) {
-            throw ApiError::conflict("A vehicle with VIN " + in.vin + " already exists");  // lost a race
+            throw ApiError::conflict("A vehicle with VIN " + in.vin + " already exists", "vin_taken");  // lost a race
         }
         throw;
     }
@@ -293,7 +293,7 @@ Vehicle VehicleService::update(const Actor& actor, const std::string& key, const
         });
     } catch (const db::Error& e) {
         if (e.kind() == db::Error::Kind::UniqueViolation) {
-            throw ApiError::conflict("A vehicle with that VIN already exists");
+            throw ApiError::conflict("A vehicle with that VIN already exists", "vin_taken");
         }
         throw;
     }
@@ -366,7 +366,7 @@ Vehicle VehicleService::link_dongle(const Actor& actor,
             Vehicle v = load_writable(c, actor, key);
             auto holder = c.query("SELECT id FROM vehicles WHERE dongle_id = $1", {dongle_id});
             if (!holder.empty() && holder.front().int64(0) != v.id) {
-                throw ApiError::conflict("Dongle " + dongle_id + " is linked to another vehicle");
+                throw ApiError::conflict("Dongle " + dongle_id + " is linked to another vehicle", "dongle_taken");
             }
             c.execute("UPDATE vehicles SET dongle_id = $1, connection_type = $2, updated_at_ms = $3 WHERE id = $4",
                       {dongle_id, connection_type, now, v.id});
@@ -374,7 +374,7 @@ Vehicle VehicleService::link_dongle(const Actor& actor,
         });
     } catch (const db::Error& e) {
         if (e.kind() == db::Error::Kind::UniqueViolation) {
-            throw ApiError::conflict("Dongle " + dongle_id + " is linked to another vehicle");
+            throw ApiError::conflict("Dongle " + dongle_id + " is linked to another vehicle", "dongle_taken");
         }
         throw;
     }

@@ -116,6 +116,7 @@ TEST_F(AuthTest, DuplicateEmailInAnyCaseIs409) {
     auto r = post("/api/v1/auth/register",
                   json::object{{"name", "G"}, {"email", "GRACE@example.com"}, {"password", "another password"}});
     EXPECT_EQ(r.status, 409);
+    EXPECT_EQ(r.json().at("type"), json::value("urn:motorpool:problem:email_taken"));
 }
 
 TEST_F(AuthTest, InvalidFieldsAre422NamingEachField) {

@@ -224,7 +224,7 @@ TEST_F(ServerTest, UnknownPathIsProblem404) {
     EXPECT_EQ(p.at("title").as_string(), "Not Found");
     EXPECT_EQ(p.at("instance").as_string(), "/api/v1/nothing-here");
     EXPECT_EQ(p.at("request_id").as_string(), "rid-404");
-    EXPECT_EQ(p.at("type").as_string(), "about:blank");
+    EXPECT_EQ(p.at("type").as_string(), "urn:motorpool:problem:not_found");
 }
 
 TEST_F(ServerTest, WrongMethodIs405WithAllow) {

@@ -124,6 +124,9 @@ TEST_F(VehiclesTest, DuplicateVinIsAConflict) {
                   bob_,
                   json::value(json::object{{"vin", vin}, {"make", "Ford"}, {"model", "F-150"}}));
     EXPECT_EQ(r.status, 409) << r.body;
+    // A client tells "VIN already registered" from other conflicts by the problem's type.
+    EXPECT_EQ(r.json().at("type"), json::value("urn:motorpool:problem:vin_taken"));
+    EXPECT_EQ(r.json().at("title"), json::value("Conflict"));
 }
 
 TEST_F(VehiclesTest, InvalidVinsAreNamedPrecisely) {

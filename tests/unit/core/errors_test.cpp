@@ -9,7 +9,7 @@ namespace {
 TEST(ProblemJsonTest, CarriesRfc9457Members) {
     auto body = boost::json::parse(problem_json(ApiError::not_found("Vehicle"), "/api/v1/vehicles/x", "rid-1"));
     const auto& o = body.as_object();
-    EXPECT_EQ(o.at("type").as_string(), "about:blank");
+    EXPECT_EQ(o.at("type").as_string(), "urn:motorpool:problem:not_found");
     EXPECT_EQ(o.at("title").as_string(), "Not Found");
     EXPECT_EQ(o.at("status").as_int64(), 404);
     EXPECT_EQ(o.at("detail").as_string(), "Vehicle not found");
@@ -53,6 +53,25 @@ TEST(ApiErrorTest, StatusTitles) {
     EXPECT_STREQ(status_title(431), "Request Header Fields Too Large");
     EXPECT_STREQ(status_title(413), "Content Too Large");
     EXPECT_STREQ(status_title(599), "Error");
+}
+
+// A client branches on `type`, never on `detail`: one stable URI per kind of problem.
+TEST(ProblemJsonTest, EveryKindHasAStableType) {
+    EXPECT_EQ(ApiError::validation({{"f", "m"}}).type(), "urn:motorpool:problem:validation");
+    EXPECT_EQ(ApiError::bad_request("x").type(), "urn:motorpool:problem:bad_request");
+    EXPECT_EQ(ApiError::unauthorized().type(), "urn:motorpool:problem:unauthorized");
+    EXPECT_EQ(ApiError::forbidden().type(), "urn:motorpool:problem:forbidden");
+    EXPECT_EQ(ApiError::method_not_allowed("GET").type(), "urn:motorpool:problem:method_not_allowed");
+    EXPECT_EQ(ApiError::conflict("x").type(), "urn:motorpool:problem:conflict");
+    EXPECT_EQ(ApiError::conflict("x", "vin_taken").type(), "urn:motorpool:problem:vin_taken");
+    EXPECT_EQ(ApiError::payload_too_large(1).type(), "urn:motorpool:problem:payload_too_large");
+    EXPECT_EQ(ApiError::unsupported_media_type("a").type(), "urn:motorpool:problem:unsupported_media_type");
+    EXPECT_EQ(ApiError::too_many_requests(1).type(), "urn:motorpool:problem:rate_limited");
+    EXPECT_EQ(ApiError::unavailable("x").type(), "urn:motorpool:problem:unavailable");
+    EXPECT_EQ(ApiError(500, "Internal Server Error").type(), "urn:motorpool:problem:internal");
+    EXPECT_EQ(ApiError(418, "I'm a teapot").type(), "about:blank");
+    EXPECT_EQ(ApiError(400, "Bad Request", "d", "urn:motorpool:problem:smartcar:invalid_state").type(),
+              "urn:motorpool:problem:smartcar:invalid_state");  // a specific type is kept
 }
 
 }  // namespace

@@ -26,6 +26,20 @@ TEST(ParseJsonTest, MalformedIs400) {
         FAIL();
     } catch (const ApiError& e) {
         EXPECT_EQ(e.status(), 400);
+        EXPECT_EQ(e.type(), "urn:motorpool:problem:malformed_json");
+    }
+    // Where the error is: a byte offset, and line and column for a person.
+    try {
+        parse_json("{\"a\": 1,\n \"b\": tru }");
+        FAIL();
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.detail().rfind("Malformed JSON at byte 15 (line 2, column 7): ", 0), 0U) << e.detail();
+    }
+    try {
+        parse_json("{} trailing");
+        FAIL();
+    } catch (const ApiError& e) {
+        EXPECT_NE(e.detail().find("at byte 3 "), std::string::npos) << e.detail();
     }
     EXPECT_THROW(parse_json(""), ApiError);
     EXPECT_THROW(parse_json("{} trailing"), ApiError);

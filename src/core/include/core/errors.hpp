@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// "urn:motorpool:problem:<kind>": the stable problem type a client branches on (RFC 9457 §3.1.1),
+/// listed in the OpenAPI document's ProblemType schema.
+std::string problem_type(std::string_view kind);
+/// The type of a problem that has nothing more specific: one per status ("validation" for 422,
+/// "not_found" for 404, ...), "about:blank" for a status without one.
+std::string default_problem_type(int status);
+
 /// A failure the client is told about. Thrown by handlers and services; turned into
 /// application/problem+json in one place (http::Router's dispatch).
 class ApiError : public std::runtime_error {
@@ -30,7 +38,7 @@ public:
     int status() const { return status_; }
     const std::string& title() const { return title_; }
     const std::string& detail() const { return detail_; }
-    /// Problem type URI; "about:blank" when the status alone says it all (RFC 9457 §4.2.1).
+    /// Problem type URI: the one given, else default_problem_type(status).
     const std::string& type() const { return type_; }
     const std::vector<FieldError>& errors() const { return errors_; }
     /// Extra response headers (Retry-After, Allow, WWW-Authenticate).
@@ -48,7 +56,8 @@ public:
     static ApiError forbidden(std::string detail = "Not allowed");
     static ApiError not_found(std::string what);
     static ApiError method_not_allowed(const std::string& allow);
-    static ApiError conflict(std::string detail);
+    /// `kind` names what conflicts: "vin_taken", "email_taken", "dongle_taken"; "conflict" otherwise.
+    static ApiError conflict(std::string detail, std::string_view kind = "conflict");
     static ApiError payload_too_large(std::size_t limit_bytes);
     static ApiError unsupported_media_type(const std::string& expected);
     static ApiError validation(std::vector<FieldError> errors);
