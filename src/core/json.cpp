@@ -161,17 +161,32 @@ std::optional<bool> FieldReader::boolean(std::string_view field, Presence presen
     return v->get_bool();
 }
 
+void FieldReader::check_unknown() {
+    for (const auto& kv : object_) {
+        if (seen_.find(std::string_view(kv.key())) == seen_.end()) {
+            fail(kv.key(), "is not a known field");
+        }
+    }
+}
+
 void FieldReader::finish(bool allow_unknown) {
     if (!allow_unknown) {
-        for (const auto& kv : object_) {
-            if (seen_.find(std::string_view(kv.key())) == seen_.end()) {
-                fail(kv.key(), "is not a known field");
-            }
-        }
+        check_unknown();
     }
     if (!errors_.empty()) {
         throw ApiError::validation(errors_);
     }
+}
+
+void FieldReader::finish_into(std::vector<FieldError>& errors, std::size_t cap) {
+    check_unknown();
+    for (auto& e : errors_) {
+        if (errors.size() >= cap) {
+            break;
+        }
+        errors.push_back(std::move(e));
+    }
+    errors_.clear();
 }
 
 namespace {

@@ -20,6 +20,7 @@ using db::Value;
 namespace {
 
 constexpr std::size_t kMaxSamples = 10'000;
+constexpr std::size_t kMaxErrors = 100;  // problems named in one 422
 
 bool may_write_all(auth::Role role) {
     return role == auth::Role::FleetManager || role == auth::Role::Admin;
@@ -236,10 +237,13 @@ std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehic
 
     std::vector<Sample> out;
     out.reserve(items.size() * 3);
-    for (std::size_t i = 0; i < items.size(); ++i) {
+    // Every bad sample is named (up to kMaxErrors), not only the first: one 422 says it all.
+    std::vector<core::FieldError> errors;
+    for (std::size_t i = 0; i < items.size() && errors.size() < kMaxErrors; ++i) {
         const std::string prefix = "samples[" + std::to_string(i) + "]";
         if (!items[i].is_object()) {
-            throw ApiError::validation({{prefix, "must be an object"}});
+            errors.push_back({prefix, "must be an object"});
+            continue;
         }
         const json::object& o = items[i].as_object();
         core::FieldReader r(o, prefix);
@@ -286,7 +290,10 @@ std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehic
         if (t && end && *t > *end) {
             r.fail("t_ms", "is after end_timestamp_ms");
         }
-        r.finish();  // unknown fields, wrong types: the whole batch is refused
+        r.finish_into(errors, kMaxErrors);  // unknown fields, wrong types: the whole batch is refused
+    }
+    if (!errors.empty()) {
+        throw ApiError::validation(std::move(errors));
     }
     return out;
 }

@@ -215,6 +215,18 @@ TEST_F(TelemetryTest, EveryRejectionStoresNothing) {
             "POST", base_ + "/telemetry", valid_batch, {{"Authorization", "Bearer " + alice_}, {"Content-Type", type}});
         EXPECT_EQ(r.status, 415) << type;
     }
+    // Every bad sample is named in one answer, not only the first.
+    auto three = upload({json::object{{"t_ms", now}, {"speed_kmh", 1}},
+                         json::object{{"speed_kmh", 2}},
+                         json::object{{"t_ms", now}, {"soc_pct", 101}},
+                         json::object{{"t_ms", now}, {"speed_kmh", 3}, {"warp", 9}}});
+    ASSERT_EQ(three.status, 422);
+    std::vector<std::string> fields;
+    const json::value three_body = three.json();
+    for (const auto& e : three_body.at("errors").as_array()) {
+        fields.emplace_back(e.at("field").as_string());
+    }
+    EXPECT_EQ(fields, (std::vector<std::string>{"samples[1].t_ms", "samples[2].soc_pct", "samples[3].warp"}));
     // The range is named in the problem.
     auto range = upload({json::object{{"t_ms", now}, {"soc_pct", 1000}}});
     ASSERT_EQ(range.status, 422);

@@ -69,9 +69,13 @@ public:
 
     /// Throws ApiError::validation when any field failed or an unknown field is present.
     void finish(bool allow_unknown = false);
+    /// For an object in a list: moves its problems, unknown fields included, into `errors` (at most
+    /// `cap` in all), so one 422 can name the problems of every item.
+    void finish_into(std::vector<FieldError>& errors, std::size_t cap);
 
 private:
     const boost::json::value* find(std::string_view field, Presence presence);
+    void check_unknown();
     std::string path(std::string_view field) const;
 
     const boost::json::object& object_;
