@@ -13,6 +13,7 @@
 #include "core/text.hpp"
 #include "core/threads.hpp"
 #include "core/time.hpp"
+#include "http/paging.hpp"
 #include "smartcar/convert.hpp"
 
 namespace motorpool::smartcar {
@@ -588,8 +589,7 @@ void install_webhooks(http::Router& router,
         [svc](Request req) -> net::awaitable<Response> {
             auth::require_role(req, {auth::Role::Admin});
             std::vector<core::FieldError> errors;
-            auto limit = req.query_integer("limit", 50, 1, 500, errors);
-            auto offset = req.query_integer("offset", 0, 0, 100'000'000, errors);
+            const http::PageQuery q = http::read_page_query(req, errors, 50, 100);
             auto status = req.query_param("status");
             if (status && *status != "pending" && *status != "processed" && *status != "failed" &&
                 *status != "ignored") {
@@ -598,33 +598,52 @@ void install_webhooks(http::Router& router,
             if (!errors.empty()) {
                 throw ApiError::validation(errors);
             }
-            auto job = [svc, limit, offset, status] {
+            auto job = [svc, q, status] {
                 return svc->database().with_reader([&](db::Connection& c) {
-                    // Pending: listed in webhook_pending; the others have an outcome row.
+                    // Newest first. Pending: listed in webhook_pending; the others have an outcome row.
+                    // Keyset (?cursor=) walks ids downwards: no OFFSET scan over a large log.
                     const bool pending = status && *status == "pending";
-                    std::string where;
-                    std::vector<db::Value> params{limit, offset};
+                    std::vector<std::string> where;
+                    std::vector<db::Value> params{q.page_size + (q.keyset ? 1 : 0)};
                     std::vector<db::Value> count_params;
                     std::string count = "SELECT COUNT(*) FROM webhook_deliveries";
                     if (pending) {
-                        where = " WHERE d.id IN (SELECT delivery_id FROM webhook_pending)";
+                        where.emplace_back("d.id IN (SELECT delivery_id FROM webhook_pending)");
                         count = "SELECT COUNT(*) FROM webhook_pending";
                     } else if (status) {
-                        where = " WHERE o.status = $3";
                         params.emplace_back(*status);
+                        where.emplace_back("o.status = $" + std::to_string(params.size()));
                         count = "SELECT COUNT(*) FROM webhook_outcomes WHERE status = $1";
                         count_params.emplace_back(*status);
+                    }
+                    std::string tail;
+                    if (q.keyset) {
+                        if (q.after) {
+                            params.emplace_back(*q.after);
+                            where.emplace_back("d.id < $" + std::to_string(params.size()));
+                        }
+                    } else {
+                        params.emplace_back(q.offset());
+                        tail = " OFFSET $" + std::to_string(params.size());
+                    }
+                    std::string filter;
+                    for (const auto& w : where) {
+                        filter += (filter.empty() ? " WHERE " : " AND ") + w;
                     }
                     auto rows = c.query(
                         "SELECT d.id, d.event_id, d.event_type, d.delivery_id, d.received_at_ms, CASE WHEN "
                         "o.delivery_id IS NULL THEN 'pending' ELSE o.status END, o.outcome, d.redeliveries, "
                         "o.processed_at_ms, d.body FROM webhook_deliveries d LEFT JOIN webhook_outcomes o ON "
                         "o.delivery_id = d.id" +
-                            where + " ORDER BY d.id DESC LIMIT $1 OFFSET $2",
+                            filter + " ORDER BY d.id DESC LIMIT $1" + tail,
                         params);
-                    auto total = c.query(count, count_params);
+                    std::optional<std::int64_t> total;
+                    if (!q.keyset) {
+                        total = c.query(count, count_params).front().int64(0);
+                    }
+                    const std::size_t shown = std::min(rows.size(), static_cast<std::size_t>(q.page_size));
                     json::array items;
-                    for (std::size_t i = 0; i < rows.size(); ++i) {
+                    for (std::size_t i = 0; i < shown; ++i) {
                         auto r = rows.row(i);
                         boost::system::error_code ec;
                         json::value body = json::parse(r.text(9), ec);
@@ -641,7 +660,11 @@ void install_webhooks(http::Router& router,
                                           r.is_null(8) ? json::value() : json::value(core::format_rfc3339(r.int64(8)))},
                                          {"body", ec ? json::value(r.text(9)) : std::move(body)}});
                     }
-                    return json::object{{"items", std::move(items)}, {"total", total.front().int64(0)}};
+                    std::optional<std::int64_t> next;
+                    if (q.keyset && rows.size() > shown) {
+                        next = rows.row(shown - 1).int64(0);
+                    }
+                    return http::page_json(std::move(items), q, total, next);
                 });
             };
             json::object page = co_await svc->database().workers().run(std::move(job));

@@ -8,6 +8,7 @@
 #include "core/errors.hpp"
 #include "core/ids.hpp"
 #include "core/text.hpp"
+#include "http/paging.hpp"
 #include "vehicles/vin.hpp"
 
 namespace motorpool::vehicles {
@@ -170,23 +171,11 @@ ClaimResult claim_vehicle_by_vin(Connection& c,
 }
 
 std::string encode_cursor(std::int64_t after_id) {
-    return core::base64url_encode("v1:" + std::to_string(after_id));
+    return http::encode_cursor(after_id);
 }
 
 std::optional<std::int64_t> decode_cursor(std::string_view cursor) {
-    auto raw = core::base64url_decode(cursor);
-    if (!raw || raw->size() < 4 || raw->size() > 23 || raw->compare(0, 3, "v1:") != 0) {
-        return std::nullopt;
-    }
-    std::int64_t value = 0;
-    for (std::size_t i = 3; i < raw->size(); ++i) {
-        char c = (*raw)[i];
-        if (c < '0' || c > '9' || value > (INT64_MAX - 9) / 10) {
-            return std::nullopt;
-        }
-        value = value * 10 + (c - '0');
-    }
-    return value;
+    return http::decode_cursor(cursor);
 }
 
 VehicleService::VehicleService(db::Database& database, std::shared_ptr<core::Clock> clock)

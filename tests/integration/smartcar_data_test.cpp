@@ -4,6 +4,8 @@
 // deliveries, VEHICLE_ERROR, the legacy envelope, the admin log, and deliveries acknowledged but
 // not yet processed when the server stops, processed at the next start. Every backend.
 
+#include <algorithm>
+#include <set>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -322,7 +324,7 @@ TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
 
     // The admin log: every delivery with its outcome; members may not read it.
     auto admin = create_user_and_login(*app_, "root@example.com", auth::Role::Admin).token;
-    auto log = call(*app_, "GET", "/api/v1/webhook-events?limit=10", admin);
+    auto log = call(*app_, "GET", "/api/v1/webhook-events?page_size=10", admin);
     ASSERT_EQ(log.status, 200) << log.body;
     json::value page = log.json();
     EXPECT_EQ(page.at("total"), json::value(4));
@@ -336,7 +338,29 @@ TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
     EXPECT_TRUE(found_duplicate);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events", alice_).status, 403);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?status=lost", admin).status, 422);
-    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?limit=0", admin).status, 422);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?page_size=0", admin).status, 422);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?cursor=bogus", admin).status, 422);
+    // The documented list shape, and keyset pages that together hold every delivery once.
+    json::value first_page = call(*app_, "GET", "/api/v1/webhook-events?page=2&page_size=3", admin).json();
+    EXPECT_EQ(first_page.at("page"), json::value(2));
+    EXPECT_EQ(first_page.at("page_size"), json::value(3));
+    EXPECT_EQ(first_page.at("total_pages"), json::value(2));
+    EXPECT_EQ(first_page.at("items").as_array().size(), 1U);
+    std::vector<std::int64_t> walked;
+    std::string cursor;
+    for (int pages = 0; pages < 5; ++pages) {
+        json::value p = call(*app_, "GET", "/api/v1/webhook-events?page_size=3&cursor=" + cursor, admin).json();
+        for (const auto& item : p.at("items").as_array()) {
+            walked.push_back(item.at("id").as_int64());
+        }
+        if (p.at("next_cursor").is_null()) {
+            break;
+        }
+        cursor = std::string(p.at("next_cursor").as_string());
+    }
+    ASSERT_EQ(walked.size(), 4U);
+    EXPECT_TRUE(std::is_sorted(walked.rbegin(), walked.rend()));  // newest first
+    EXPECT_EQ(std::set<std::int64_t>(walked.begin(), walked.end()).size(), 4U);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events?status=processed", admin).json().at("total"), json::value(4));
     EXPECT_EQ(call(*app_, "DELETE", "/api/v1/webhook-events", admin).status, 204);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/webhook-events", admin).json().at("total"), json::value(0));
@@ -411,7 +435,7 @@ TEST_F(SmartcarDataTest, SamplesOutsideTheBoundsAreDroppedAndCounted) {
     });
     EXPECT_EQ(stored, 0);
     auto admin = create_user_and_login(*app_, "root@example.com", auth::Role::Admin).token;
-    json::value log = call(*app_, "GET", "/api/v1/webhook-events?limit=20", admin).json();
+    json::value log = call(*app_, "GET", "/api/v1/webhook-events?page_size=20", admin).json();
     ASSERT_EQ(log.at("items").as_array().size(), hostile.size());
     for (const auto& item : log.at("items").as_array()) {
         const std::string outcome(item.at("outcome").as_string());
