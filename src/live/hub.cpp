@@ -49,6 +49,9 @@ public:
     void add_topic(std::string prefix, TopicAuthorizer authorizer) {
         topics_.emplace_back(std::move(prefix), std::move(authorizer));
     }
+    void add_stream(std::string name, std::string bus_prefix, TopicAuthorizer authorizer) {
+        streams_.push_back({std::move(name), std::move(bus_prefix), std::move(authorizer)});
+    }
 
     struct Session;
 
@@ -59,6 +62,12 @@ private:
     core::EventBus& bus_;
     HubOptions options_;
     std::vector<std::pair<std::string, TopicAuthorizer>> topics_;  // registered at startup only
+    struct Stream {
+        std::string name;        // the topic a client subscribes to ("fleet")
+        std::string bus_prefix;  // every bus event under it is relayed ("vehicle.")
+        TopicAuthorizer authorizer;
+    };
+    std::vector<Stream> streams_;  // registered at startup only
     http::Authenticator authenticator_;
     std::mutex users_mutex_;
     std::unordered_map<std::int64_t, std::size_t> sockets_per_user_;
@@ -275,10 +284,19 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
         }
         const TopicAuthorizer* authorizer = nullptr;
         std::string id;
+        std::string bus_prefix = *topic;  // a topic is exact; a stream relays a whole prefix
+        bool stream = false;
         for (const auto& [prefix, check] : topics_) {
             if (topic->size() > prefix.size() && topic->compare(0, prefix.size(), prefix) == 0) {
                 authorizer = &check;
                 id = topic->substr(prefix.size());
+            }
+        }
+        for (const auto& s : streams_) {
+            if (*topic == s.name) {
+                authorizer = &s.authorizer;
+                bus_prefix = s.bus_prefix;
+                stream = true;
             }
         }
         if (authorizer == nullptr) {
@@ -301,8 +319,8 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
             co_return;
         }
         std::weak_ptr<Session> weak = session;
-        auto handler = [weak, topic = *topic, executor = session->ws->executor()](const core::Event& event) {
-            if (event.topic != topic) {
+        auto handler = [weak, topic = *topic, stream, executor = session->ws->executor()](const core::Event& event) {
+            if (!stream && event.topic != topic) {
                 return;  // the bus matches prefixes; a topic is exact
             }
             net::post(executor, [weak, payload = event.payload] {
@@ -311,7 +329,7 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
                 }
             });
         };
-        session->subscriptions.emplace(*topic, bus_.subscribe(*topic, std::move(handler)));
+        session->subscriptions.emplace(*topic, bus_.subscribe(bus_prefix, std::move(handler)));
         if (subscriptions_ != nullptr) {
             subscriptions_->add(1);
         }
@@ -358,9 +376,16 @@ std::shared_ptr<Hub> install(http::Router& router,
         }
         auto ref = database.with_reader([&](db::Connection& c) { return vehicles::find_vehicle_ref(c, id); });
         auto role = auth::role_from_name(who.role).value_or(auth::Role::Member);
-        bool staff = role == auth::Role::FleetManager || role == auth::Role::Admin;
+        bool staff = role == auth::Role::FleetManager || role == auth::Role::Support || role == auth::Role::Admin;
         if (!ref || (ref->owner_id != who.user_id && !staff)) {
             throw core::ApiError::not_found("Vehicle");
+        }
+    });
+    // fleet: every vehicle's events, for the staff who read every vehicle (as GET /fleet/vehicles).
+    hub->add_stream("fleet", "vehicle.", [](const http::Principal& who, std::string_view) {
+        auto role = auth::role_from_name(who.role).value_or(auth::Role::Member);
+        if (role != auth::Role::FleetManager && role != auth::Role::Support && role != auth::Role::Admin) {
+            throw core::ApiError::forbidden("The fleet topic is for fleet managers, support and admins");
         }
     });
     http::RouteOptions route;

@@ -1,5 +1,7 @@
 // HTTP adapter for vehicle data: upload, latest values, history, convenience views, the catalog.
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "core/errors.hpp"
@@ -180,11 +182,78 @@ std::int64_t bucket_ms(std::string_view bucket) {
 
 using View = json::value (*)(const std::map<int, LatestValue>&);
 
+// One vehicle of the fleet view: who it is, a summary of what matters at a glance, and every
+// latest value (as GET /vehicles/{id}/signals shows them).
+json::object fleet_json(const FleetVehicle& v) {
+    const auto& m = v.latest;
+    const LatestValue* soc = pick(m, "TractionBattery.StateOfCharge");
+    const LatestValue* location = pick(m, "Location.PreciseLocation");
+    const LatestValue* status = pick(m, "Charge.DetailedChargingStatus");
+    json::value position = location && location->text ? value_json(*location->signal, location->number, location->text)
+                                                      : json::value(nullptr);
+    std::int64_t newest_ms = -1;
+    json::object signals;
+    for (const auto& [id, value] : m) {
+        signals[value.signal->code] = latest_json(value);
+        newest_ms = std::max(newest_ms, value.t_ms);
+    }
+    auto coordinate = [&](const char* key) {
+        return position.is_object() && position.as_object().contains(key) ? position.at(key) : json::value(nullptr);
+    };
+    return json::object{
+        {"vehicle_id", v.public_id},
+        {"vin", v.vin},
+        {"make", v.make},
+        {"model", v.model},
+        {"owner_id", v.owner_public_id ? json::value(*v.owner_public_id) : json::value(nullptr)},
+        {"recorded_at", newest_ms < 0 ? json::value(nullptr) : json::value(core::format_rfc3339(newest_ms))},
+        {"soc_pct", number_of(soc)},
+        {"range_km", number_of(pick(m, "TractionBattery.Range"))},
+        {"charging_state", status && status->text ? json::value(*status->text) : json::value(nullptr)},
+        {"is_charging", bool_of(pick(m, "Charge.IsCharging"))},
+        {"is_plugged_in", bool_of(pick(m, "Charge.IsChargingCableConnected"))},
+        {"latitude", coordinate("latitude")},
+        {"longitude", coordinate("longitude")},
+        {"odometer_km", number_of(pick(m, "Odometer.TraveledDistance"))},
+        {"signals", std::move(signals)}};
+}
+
 }  // namespace
 
 void register_routes(http::Router& router,
                      const std::shared_ptr<TelemetryService>& svc,
                      std::shared_ptr<LiveRefresh> refresh) {
+    // The fleet at a glance (staff): every vehicle's latest state, in the list shape of every list.
+    router.add(
+        Method::Get,
+        "/api/v1/fleet/vehicles",
+        [svc](Request req) -> net::awaitable<Response> {
+            std::vector<core::FieldError> errors;
+            const http::PageQuery q = http::read_page_query(req, errors, 50, 100);
+            if (!errors.empty()) {
+                throw ApiError::validation(std::move(errors));
+            }
+            auto job = [svc, actor = actor_of(req), q] { return svc->fleet(actor, q); };
+            FleetPage page = co_await svc->database().workers().run(std::move(job));
+            json::array items;
+            for (const auto& v : page.items) {
+                items.push_back(fleet_json(v));
+            }
+            co_return Response::json(http::page_json(std::move(items), q, page.total, page.next_after));
+        },
+        authenticated());
+    router.add(
+        Method::Get,
+        "/api/v1/fleet/vehicles/{id}",
+        [svc](Request req) -> net::awaitable<Response> {
+            auto job = [svc, actor = actor_of(req), key = std::string(req.param("id"))] {
+                return svc->fleet_vehicle(actor, key);
+            };
+            FleetVehicle v = co_await svc->database().workers().run(std::move(job));
+            co_return Response::json(fleet_json(v));
+        },
+        authenticated());
+
     router.add(
         Method::Get,
         "/api/v1/signals",

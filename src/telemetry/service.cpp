@@ -196,6 +196,109 @@ std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> Telem
         });
 }
 
+namespace {
+
+void require_staff(const Actor& actor) {
+    if (actor.role != auth::Role::FleetManager && actor.role != auth::Role::Support &&
+        actor.role != auth::Role::Admin) {
+        throw ApiError::forbidden("The fleet view is for fleet managers, support and admins");
+    }
+}
+
+constexpr const char* kFleetColumns =
+    "SELECT v.id, v.public_id, v.vin, v.make, v.model, u.public_id FROM vehicles v LEFT JOIN users u ON u.id = "
+    "v.owner_id";
+
+FleetVehicle fleet_vehicle_from(const db::Row& r) {
+    FleetVehicle v;
+    v.id = r.int64(0);
+    v.public_id = r.text(1);
+    v.vin = r.text(2);
+    v.make = r.text(3);
+    v.model = r.text(4);
+    v.owner_public_id = r.opt_text(5);
+    return v;
+}
+
+// The latest values of every vehicle in `items`, in one query.
+void attach_latest(Connection& c, std::vector<FleetVehicle>& items) {
+    if (items.empty()) {
+        return;
+    }
+    std::string sql =
+        "SELECT vehicle_id, signal_id, t_ms, value_num, value_text, source FROM signal_latest WHERE vehicle_id IN (";
+    std::vector<Value> ids;
+    std::map<std::int64_t, FleetVehicle*> by_id;
+    for (auto& v : items) {
+        sql += (ids.empty() ? "$" : ", $") + std::to_string(ids.size() + 1);
+        ids.emplace_back(v.id);
+        by_id[v.id] = &v;
+    }
+    auto rows = c.query(sql + ")", ids);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        auto r = rows.row(i);
+        LatestValue value;
+        value.signal = find_signal(static_cast<int>(r.int64(1)));
+        if (value.signal == nullptr) {
+            continue;
+        }
+        value.t_ms = r.int64(2);
+        value.number = r.opt_real(3);
+        value.text = r.opt_text(4);
+        value.source = source_from_id(r.int64(5)).value_or(Source::Dongle);
+        by_id.at(r.int64(0))->latest.emplace(value.signal->id, std::move(value));
+    }
+}
+
+}  // namespace
+
+FleetPage TelemetryService::fleet(const Actor& actor, const http::PageQuery& query) {
+    require_staff(actor);
+    return database_.with_reader([&](Connection& c) {
+        FleetPage page;
+        std::vector<Value> params{query.page_size + (query.keyset ? 1 : 0)};
+        std::string sql = kFleetColumns;
+        if (query.keyset) {
+            if (query.after) {
+                params.emplace_back(*query.after);
+                sql += " WHERE v.id > $2";
+            }
+            sql += " ORDER BY v.id LIMIT $1";
+        } else {
+            params.emplace_back(query.offset());
+            sql += " ORDER BY v.id LIMIT $1 OFFSET $2";
+            page.total = c.query("SELECT COUNT(*) FROM vehicles").front().int64(0);
+        }
+        auto rows = c.query(sql, params);
+        const std::size_t shown = std::min(rows.size(), static_cast<std::size_t>(query.page_size));
+        for (std::size_t i = 0; i < shown; ++i) {
+            page.items.push_back(fleet_vehicle_from(rows.row(i)));
+        }
+        if (query.keyset && rows.size() > shown) {
+            page.next_after = page.items.back().id;
+        }
+        attach_latest(c, page.items);
+        return page;
+    });
+}
+
+FleetVehicle TelemetryService::fleet_vehicle(const Actor& actor, const std::string& key) {
+    require_staff(actor);
+    return database_.with_reader([&](Connection& c) {
+        auto ref = vehicles::find_vehicle_ref(c, key);
+        if (!ref) {
+            throw ApiError::not_found("Vehicle");
+        }
+        auto rows = c.query(std::string(kFleetColumns) + " WHERE v.id = $1", {ref->id});
+        if (rows.empty()) {
+            throw ApiError::not_found("Vehicle");
+        }
+        std::vector<FleetVehicle> one{fleet_vehicle_from(rows.front())};
+        attach_latest(c, one);
+        return std::move(one.front());
+    });
+}
+
 std::vector<Sample> parse_dongle_batch(std::string_view body, std::int64_t vehicle_id, std::int64_t now_ms) {
     json::object root = core::parse_json_object(body);
     core::FieldReader top(root);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "auth/auth.hpp"
+#include "http/paging.hpp"
 #include "telemetry/telemetry.hpp"
 #include "vehicles/vehicles.hpp"
 
@@ -42,6 +43,23 @@ struct Point {
     std::optional<std::string> text;
 };
 
+/// One vehicle of the fleet view and its latest values.
+struct FleetVehicle {
+    std::int64_t id = 0;
+    std::string public_id;
+    std::string vin;
+    std::string make;
+    std::string model;
+    std::optional<std::string> owner_public_id;
+    std::map<int, LatestValue> latest;
+};
+
+struct FleetPage {
+    std::vector<FleetVehicle> items;
+    std::optional<std::int64_t> total;       // page mode
+    std::optional<std::int64_t> next_after;  // keyset mode, when more may follow
+};
+
 class TelemetryService {
 public:
     TelemetryService(db::Database& database, std::shared_ptr<Ingestor> ingestor, std::shared_ptr<core::Clock> clock);
@@ -58,6 +76,11 @@ public:
     std::vector<Point> history(std::int64_t vehicle_id, const HistoryQuery& query);
     /// The actor's first vehicle (lowest id) with any latest value, and those values.
     std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> first_with_data(const Actor& actor);
+    /// Every vehicle with its latest values, by id: staff only (fleet managers, support, admins;
+    /// 403 for members). Two queries a page, whatever its size.
+    FleetPage fleet(const Actor& actor, const http::PageQuery& query);
+    /// One vehicle of the fleet view (staff; 404 when there is none).
+    FleetVehicle fleet_vehicle(const Actor& actor, const std::string& key);
 
 private:
     db::Database& database_;

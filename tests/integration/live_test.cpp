@@ -7,6 +7,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -199,6 +200,53 @@ TEST_F(LiveTest, SubscriptionsAreAuthorisedAndSignalsArriveAfterCommit) {
     EXPECT_EQ(alice->next()->at("type"), json::value("UNSUBSCRIBED"));
     ASSERT_EQ(upload(90, core::now_ms() + 1), 202);
     EXPECT_FALSE(alice->next(std::chrono::milliseconds(300)));
+}
+
+// `fleet`: every vehicle's events on one subscription, for staff only.
+TEST_F(LiveTest, TheFleetTopicCarriesEveryVehicleToStaffOnly) {
+    auto manager_token = create_user_and_login(*app_, "fm@example.com", auth::Role::FleetManager).token;
+    auto support_token = create_user_and_login(*app_, "sup@example.com", auth::Role::Support).token;
+    auto bob_car = call(*app_,
+                        "POST",
+                        "/api/v1/vehicles",
+                        bob_,
+                        json::value(json::object{{"vin", test_vin(2)}, {"make", "Kia"}, {"model", "EV6"}}));
+    ASSERT_EQ(bob_car.status, 201) << bob_car.body;
+    const std::string bob_vehicle(bob_car.json().at("id").as_string());
+
+    auto alice = connect(alice_);
+    alice->send(json::object{{"type", "SUBSCRIBE"}, {"topic", "fleet"}});
+    auto refused = alice->next();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->at("code"), json::value("forbidden"));
+    auto manager = connect(manager_token);
+    auto support = connect(support_token);
+    for (auto* staff : {manager.get(), support.get()}) {
+        staff->send(json::object{{"type", "SUBSCRIBE"}, {"topic", "fleet"}});
+        auto ok = staff->next();
+        ASSERT_TRUE(ok);
+        EXPECT_EQ(ok->at("type"), json::value("SUBSCRIBED"));
+    }
+    ASSERT_EQ(upload(42, core::now_ms()), 202);
+    ASSERT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/vehicles/" + bob_vehicle + "/telemetry",
+                   bob_,
+                   json::value(json::object{
+                       {"samples", json::array{json::object{{"t_ms", core::now_ms()}, {"speed_kmh", 43}}}}}))
+                  .status,
+              202);
+    for (auto* staff : {manager.get(), support.get()}) {
+        std::set<std::string> seen;
+        for (int i = 0; i < 2; ++i) {
+            auto frame = staff->next();
+            ASSERT_TRUE(frame);
+            EXPECT_EQ(frame->at("type"), json::value("SIGNALS"));
+            seen.insert(std::string(frame->at("vehicle_id").as_string()));
+        }
+        EXPECT_EQ(seen, (std::set<std::string>{vehicle_, bob_vehicle}));
+    }
+    EXPECT_FALSE(alice->next(std::chrono::milliseconds(200)));
 }
 
 TEST_F(LiveTest, GarbageFramesGetErrorsAndTheSocketLivesOn) {

@@ -405,6 +405,51 @@ TEST_F(TelemetryTest, CommittedBatchesArePublished) {
     EXPECT_EQ(payload.at("signals").at("Motion.Speed").at("value").as_double(), 42.0);
 }
 
+// The fleet view: every vehicle's latest state in one call (staff), in the list shape of every list.
+TEST_F(TelemetryTest, TheFleetViewListsEveryVehicleForStaff) {
+    const std::int64_t now = core::now_ms();
+    ASSERT_EQ(
+        upload({json::object{{"t_ms", now - 1000}, {"soc_pct", 64}, {"latitude", 52.5}, {"longitude", 13.4}}}).status,
+        202);
+    auto bob_car = call("POST",
+                        "/api/v1/vehicles",
+                        bob_,
+                        json::value(json::object{{"vin", test_vin(77, "KNA")}, {"make", "Kia"}, {"model", "EV6"}}));
+    ASSERT_EQ(bob_car.status, 201) << bob_car.body;
+    auto manager = create_user_and_login(*app_, "fleet@example.com", auth::Role::FleetManager).token;
+
+    EXPECT_EQ(call("GET", "/api/v1/fleet/vehicles", alice_).status, 403);  // a member sees her own only
+    EXPECT_EQ(call("GET", "/api/v1/fleet/vehicles/" + vehicle_, alice_).status, 403);
+    EXPECT_EQ(call("GET", "/api/v1/fleet/vehicles?page_size=101", manager).status, 422);
+    auto r = call("GET", "/api/v1/fleet/vehicles?page_size=1", manager);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json::value page = r.json();
+    EXPECT_EQ(page.at("total"), json::value(2));
+    EXPECT_EQ(page.at("total_pages"), json::value(2));
+    ASSERT_EQ(page.at("items").as_array().size(), 1U);
+    const json::value& first = page.at("items").at(0);
+    EXPECT_EQ(first.at("vehicle_id"), json::value(vehicle_));
+    EXPECT_EQ(first.at("soc_pct").as_double(), 64.0);
+    EXPECT_EQ(first.at("latitude").as_double(), 52.5);
+    EXPECT_EQ(first.at("recorded_at"), json::value(core::format_rfc3339(now - 1000)));
+    EXPECT_EQ(first.at("signals").at("TractionBattery.StateOfCharge").at("source"), json::value("dongle"));
+    // Keyset pages: the second vehicle, with no data yet, then the end.
+    json::value p1 = call("GET", "/api/v1/fleet/vehicles?page_size=1&cursor=", support_).json();
+    ASSERT_FALSE(p1.at("next_cursor").is_null());
+    json::value p2 = call("GET",
+                          "/api/v1/fleet/vehicles?page_size=1&cursor=" + std::string(p1.at("next_cursor").as_string()),
+                          support_)
+                         .json();
+    ASSERT_EQ(p2.at("items").as_array().size(), 1U);
+    EXPECT_EQ(p2.at("items").at(0).at("vehicle_id"), bob_car.json().at("id"));
+    EXPECT_TRUE(p2.at("items").at(0).at("recorded_at").is_null());
+    EXPECT_TRUE(p2.at("next_cursor").is_null());
+    auto one = call("GET", "/api/v1/fleet/vehicles/" + vehicle_, manager);
+    ASSERT_EQ(one.status, 200);
+    EXPECT_EQ(one.json().at("vin"), first.at("vin"));
+    EXPECT_EQ(call("GET", "/api/v1/fleet/vehicles/00000000-0000-4000-8000-000000000000", manager).status, 404);
+}
+
 TEST_F(TelemetryTest, RetentionPrunesOldHistoryButNeverLatestValues) {
     const std::int64_t day = 86'400'000;
     const std::int64_t now = core::now_ms();
