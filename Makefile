@@ -32,9 +32,10 @@ $(ASAN_DIR)/build.ninja $(ASAN_DIR)/Makefile:
 asan: | $(ASAN_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 
-# Every test, under ASan+UBSan: unit tests, then the database and integration suites on SQLite,
+# The Release server is built too (what `make run` serves: -O3 warnings differ). Every test, under
+# ASan+UBSan: unit tests, then the database and integration suites on SQLite,
 # on a PostgreSQL that scripts/with-postgres starts (and always stops), and through PgBouncer.
-test: format-check asan
+test: format-check asan build
 	scripts/with-postgres ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
 test-unit: asan

@@ -1,6 +1,8 @@
 // motorpool: the connected-vehicle platform server. Subcommands: serve (default), config, migrate, version.
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -17,6 +19,7 @@
 #include "db/db.hpp"
 #include "import_cli.hpp"
 #include "smartcar_cli.hpp"
+#include "watch_cli.hpp"
 
 namespace {
 
@@ -185,6 +188,14 @@ int run(int argc, char** argv) {
         ->needs(owner_option);
     import_vehicles->add_option("--batch-size", import_options.batch_size, "Rows per transaction (default 10000)")
         ->check(CLI::Range(1, 100000));
+    auto* watch_cmd = cli.add_subcommand("watch", "Print the live feed of a topic (vehicle.<id>, fleet, ...)");
+    motorpool::app::WatchCommand watch_options;
+    std::int64_t watch_timeout_s = 0;
+    watch_cmd->add_option("topic", watch_options.topic, "Topic to subscribe to")->required();
+    watch_cmd->add_option("--url", watch_options.url, "The server (default http://127.0.0.1:8000)");
+    watch_cmd->add_option("--token", watch_options.token, "An access token (default: MOTORPOOL_TOKEN)");
+    watch_cmd->add_option("--count", watch_options.count, "Stop after N event frames")->check(CLI::NonNegativeNumber);
+    watch_cmd->add_option("--timeout", watch_timeout_s, "Stop after S seconds")->check(CLI::NonNegativeNumber);
     auto* sim_cmd = cli.add_subcommand("smartcar-sim", "Run the Smartcar simulator alone");
     int sim_port = 8100;
     sim_cmd->add_option("--port", sim_port, "Port (0: any free one)")->check(CLI::Range(0, 65535));
@@ -204,6 +215,16 @@ int run(int argc, char** argv) {
         return 2;
     }
 
+    if (watch_cmd->parsed()) {
+        // A client: no configuration, database or logging of its own.
+        if (watch_options.token.empty()) {
+            if (const char* token = std::getenv("MOTORPOOL_TOKEN")) {
+                watch_options.token = token;
+            }
+        }
+        watch_options.timeout = std::chrono::seconds(watch_timeout_s);
+        return motorpool::app::run_watch(watch_options);
+    }
     try {
         EnvSource source = EnvSource::from_process(".env");
         Config config = Config::load(source);

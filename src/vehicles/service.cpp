@@ -319,8 +319,15 @@ VehiclePage VehicleService::list(const Actor& actor, const ListQuery& query) {
         }
         if (query.q && !query.q->empty()) {
             // VIN prefix, or plate / "make model" text anywhere (case-insensitive).
-            std::string vin_prefix = next(escape_like(core::to_upper_ascii(*query.q)) + "%");
-            std::string anywhere = next("%" + escape_like(core::to_lower_ascii(*query.q)) + "%");
+            // Built by appending: g++ 12 at -O3 misreads `"%" + string` here as an overlapping
+            // copy (-Wrestrict, GCC PR 105329).
+            std::string prefix_pattern = escape_like(core::to_upper_ascii(*query.q));
+            prefix_pattern += '%';
+            std::string anywhere_pattern = "%";
+            anywhere_pattern += escape_like(core::to_lower_ascii(*query.q));
+            anywhere_pattern += '%';
+            std::string vin_prefix = next(std::move(prefix_pattern));
+            std::string anywhere = next(std::move(anywhere_pattern));
             where += " AND (v.vin LIKE " + vin_prefix + " ESCAPE '\\' OR lower(v.license_plate) LIKE " + anywhere +
                      " ESCAPE '\\' OR lower(v.make || ' ' || v.model) LIKE " + anywhere + " ESCAPE '\\')";
         }

@@ -114,6 +114,24 @@ token=$(curl -s "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
 url=$(curl -s "$base/api/v1/connect/smartcar" -H "Authorization: Bearer $token" | jq -r .url)
 connected=$(curl -sL "$url&approve=true")
 check "a simulated car connects with curl" test "$(jq '.vehicles | length' <<<"$connected")" -ge 1
+vid=$(jq -r '.vehicles[0].vehicle_id' <<<"$connected")
+# The live feed from the command line: a dongle upload seen by `motorpool watch`.
+"$bin" watch "vehicle.$vid" --url "$base" --token "$token" --count 1 --timeout 20 >"$work/watch.out" 2>&1 & watcher=$!
+wait_for "$work/watch.out" '"SUBSCRIBED"' >/dev/null
+curl -s "$base/api/v1/vehicles/$vid/telemetry" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"samples":[{"t_ms":'"$(date +%s%3N)"',"speed_kmh":42.5}]}' >/dev/null
+wait "$watcher"
+status=$?
+check "watch exits 0 after --count events" test $status -eq 0
+check "watch prints the SIGNALS frame of the upload" grep -q '"type":"SIGNALS".*"Motion.Speed":{"value":42.5' "$work/watch.out"
+"$bin" watch fleet --url "$base" --token "$token" --timeout 5 >/dev/null 2>&1
+check "watch exits 0 at --timeout (an admin may watch the fleet)" test $? -eq 0
+"$bin" watch "vehicle.$vid" --url "$base" --token not-a-token --timeout 5 >/dev/null 2>&1
+check "watch with a bad token is refused input (5)" test $? -eq 5
+"$bin" watch "weather.berlin" --url "$base" --token "$token" --timeout 5 >/dev/null 2>&1
+check "watch of an unknown topic is refused (5)" test $? -eq 5
+"$bin" watch fleet --url "ftp://x" --token "$token" >/dev/null 2>&1
+check "watch with a bad --url is a usage error (2)" test $? -eq 2
 kill -INT "$server"; wait "$server" 2>/dev/null
 old_key=$(sed -n 's/^MOTORPOOL_ENCRYPTION_KEY=//p' "$work/cli.db.secrets")
 new_key=$("$bin" keys generate)
