@@ -165,7 +165,16 @@ TEST_F(AuthTest, ReferralCodeLinksTheNewUser) {
                                {"email", "friend@example.com"},
                                {"password", "friend password"},
                                {"referral_code", code}});
-    EXPECT_EQ(r.status, 201);
+    ASSERT_EQ(r.status, 201) << r.body;
+    // The link is stored: the friend's row names the referrer.
+    const std::string referrer_id(referrer.at("user").at("id").as_string());
+    const std::string friend_id(r.json().at("user").at("id").as_string());
+    auto linked = app_->app().database().with_reader([&](db::Connection& c) {
+        return c.query("SELECT r.public_id FROM users f JOIN users r ON r.id = f.referred_by WHERE f.public_id = $1",
+                       {friend_id});
+    });
+    ASSERT_EQ(linked.size(), 1U);
+    EXPECT_EQ(linked.front().text(0), referrer_id);
 }
 
 TEST_F(AuthTest, WrongPasswordAndUnknownEmailAnswerTheSame) {

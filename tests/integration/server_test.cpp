@@ -499,8 +499,10 @@ TEST_F(ServerTest, GroupCommittedWritesAreVisibleWhenAcknowledged) {
     }
     EXPECT_EQ(created, kClients * kPerClient);
     auto stats = app_->app().database().group_commit().stats();
+    // Every acknowledged write went through the group commit (grouping itself is proven exactly
+    // in db_test); a write that bypassed it would leave submissions short.
     EXPECT_EQ(stats.submissions, static_cast<std::uint64_t>(kClients * kPerClient));
-    EXPECT_LE(stats.batches, stats.submissions);
+    EXPECT_GT(stats.batches, 0U);
 }
 
 TEST(ServerLimitsTest, SlowClientsAreCutOffByTheReadTimeout) {
@@ -575,8 +577,12 @@ TEST(ServerShutdownTest, InFlightRequestsFinishAndNewOnesAreRefused) {
             co_return Response::json_text(R"({"slow":"done"})");
         });
     });
-    auto idle_client = app.new_client();
-    ASSERT_EQ(idle_client->get("/health").status, 200);  // an idle keep-alive connection
+    RawConnection idle(app.port());  // an idle keep-alive connection, answered once
+    idle.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto first = idle.read_response();
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->result_int(), 200U);
+    ASSERT_TRUE(first->keep_alive());
 
     auto in_flight = std::async(std::launch::async, [&] { return app.new_client()->get("/test/slow"); });
     handler_entered.wait();
@@ -587,6 +593,8 @@ TEST(ServerShutdownTest, InFlightRequestsFinishAndNewOnesAreRefused) {
         std::this_thread::yield();
     }
     ASSERT_TRUE(app.app().draining());
+    // The idle keep-alive connection is closed by the server as the shutdown begins.
+    EXPECT_TRUE(idle.closed_by_server(std::chrono::seconds(5)));
     release_handler.count_down();
     auto response = in_flight.get();
     EXPECT_EQ(response.status, 200);
