@@ -2,8 +2,9 @@
 # Durability: every telemetry row the server acknowledged (202) is present after `kill -9`, and
 # every Smartcar webhook delivery it acknowledged (200) but had not processed yet is processed
 # after the restart.
-# SQLite in WAL mode with synchronous=NORMAL (the fast setting; a process crash loses nothing
-# committed, only an OS crash or power loss may). Uploads run concurrently while the server dies.
+# SQLite in WAL mode, once with synchronous=NORMAL (a process crash loses nothing committed, only an
+# OS crash or power loss may) and once with FULL, the default. Uploads run concurrently while the
+# server dies; every acknowledged row is checked by its time and value.
 #   tests/durability/kill9_test.sh path/to/motorpool
 set -uo pipefail
 bin=$1
@@ -12,13 +13,9 @@ server=""
 cleanup() { [ -n "$server" ] && kill -9 "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 cd "$work"
-export DATABASE_URL="sqlite:///$work/kill9.db" MOTORPOOL_ENV=test MOTORPOOL_LOG_LEVEL=info \
-  SECRET_KEY=kill9-test-secret-key-0123456789abcdef MOTORPOOL_SQLITE_SYNCHRONOUS=NORMAL MOTORPOOL_HOST=127.0.0.1 PORT=0
+export MOTORPOOL_ENV=test MOTORPOOL_LOG_LEVEL=info SECRET_KEY=kill9-test-secret-key-0123456789abcdef \
+  MOTORPOOL_HOST=127.0.0.1 PORT=0
 fail() { echo "FAILED: $*"; exit 1; }
-
-echo "kill9-password-1" | "$bin" users create --email kill9@example.com --password-stdin >/dev/null || fail "users create"
-printf 'vin,make,model\n5YJ3E1EA8KF000001,Tesla,Model 3\n' >vehicles.csv
-"$bin" import vehicles vehicles.csv --owner kill9@example.com >/dev/null 2>&1 || fail "import"
 
 start_server() {
   "$bin" serve >"$work/server.log" 2>&1 & server=$!
@@ -29,14 +26,11 @@ start_server() {
   done
   fail "server did not start"
 }
-start_server
-token=$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H 'Content-Type: application/json' \
-  -d '{"email":"kill9@example.com","password":"kill9-password-1"}' | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || fail "login"
-url="http://127.0.0.1:$port/api/v1/vehicles/5YJ3E1EA8KF000001/telemetry"
 
 # Four writers, each posting batches of 100 samples x 3 signals with times of its own; a writer
-# records a batch only when the server answered 202 (committed).
+# records a batch's number only when the server answered 202 (committed). After kill -9 and a
+# restart, every row of every acknowledged batch must be there with its value: checked row by row,
+# so rows of unacknowledged in-flight batches cannot make up for lost acknowledged ones.
 base=$(( $(date +%s) * 1000 - 10 * 86400000 ))  # writers: 1.2 days of time each
 writer() {
   local id=$1 n=0
@@ -48,40 +42,78 @@ writer() {
       [ "$i" -lt 99 ] && body+=","
     done
     body+="]}"
-    code=$(curl -s -o "$work/resp.$id" -w '%{http_code}' -H "Authorization: Bearer $token" \
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
       -H 'Content-Type: application/json' --data-binary "$body" "$url") || break
-    if [ "$code" = 202 ]; then
-      # (the body has no final newline, so sed's output would not either: printf adds one)
-      printf '%s\n' "$(sed -n 's/.*"accepted":\([0-9]*\).*/\1/p' "$work/resp.$id")" >>"$work/acked.$id"
-    else
-      break
-    fi
+    [ "$code" = 202 ] || break
+    echo "$n" >>"$work/acked.$id"
     n=$((n + 1))
   done
 }
-for w in 1 2 3 4; do writer "$w" & done
-sleep 3
-kill -9 "$server"
-wait "$server" 2>/dev/null
-server=""
-wait  # the writers stop at their first failed request
 
-acked=$(cat "$work"/acked.* 2>/dev/null | awk '{s += $1} END {print s + 0}')
-[ "$acked" -gt 0 ] || fail "no batch was acknowledged before the kill"
-
-start_server
-count() {  # rows of one signal, counted by the server in 1-day buckets
-  curl -sf -H "Authorization: Bearer $token" \
-    "http://127.0.0.1:$port/api/v1/vehicles/5YJ3E1EA8KF000001/signals/$1/history?from=2000-01-01T00:00:00Z&bucket=1d&agg=count&limit=10000" |
-    grep -o '"value":[0-9]*' | cut -d: -f2 | awk '{s += $1} END {print s + 0}'
+# Each acknowledged batch's rows as "time|signal|value", in the server's own formats (jq writes both
+# sides, so numbers compare as written).
+expected_rows() {  # expected_rows WRITER: from the numbers in acked.WRITER
+  jq -rn --argjson base "$base" --argjson id "$1" --argjson ns "$(jq -s . "$work/acked.$1")" '
+    def ts($t): ($t / 1000 | floor | todate) as $s | ($t % 1000) as $ms |
+      if $ms == 0 then $s else $s[0:19] + "." + ("00" + ($ms | tostring))[-3:] + "Z" end;
+    $ns[] as $n | range(0; 100) as $i | ($base + $id * 100000000 + $n * 100 + $i) as $t |
+      "\(ts($t))|Motion.Speed|\($i)",
+      "\(ts($t))|Engine.RPM|\(1000 + $i)",
+      "\(ts($t))|Odometer.TraveledDistance|\("\($n).\($i)" | tonumber)"'
 }
-stored=$(( $(count Motion.Speed) + $(count Engine.RPM) + $(count Odometer.TraveledDistance) ))
-echo "acknowledged $acked rows before kill -9; $stored rows stored after restart"
-[ "$stored" -ge "$acked" ] || fail "acknowledged rows were lost"
+stored_rows() {  # stored_rows WRITER: what the server returns for the writer's time range
+  local id=$1 last from to signal chunk
+  last=$(sort -n "$work/acked.$id" | tail -1)
+  for signal in Motion.Speed Engine.RPM Odometer.TraveledDistance; do
+    for ((chunk = 0; chunk <= last; chunk += 100)); do  # 100 batches = 10,000 points, one page
+      from=$(( base + id * 100000000 + chunk * 100 )); to=$(( from + 100 * 100 ))
+      curl -sf -H "Authorization: Bearer $token" \
+        "http://127.0.0.1:$port/api/v1/vehicles/5YJ3E1EA8KF000001/signals/$signal/history?from=$from&to=$to&limit=10000" |
+        jq -r --arg s "$signal" '.points[] | "\(.time)|\($s)|\(.value)"'
+    done
+  done
+}
+
+# One run per SQLite setting: NORMAL (a process crash loses nothing committed) and FULL, the default.
+for mode in NORMAL FULL; do
+  export DATABASE_URL="sqlite:///$work/kill9-$mode.db" MOTORPOOL_SQLITE_SYNCHRONOUS=$mode
+  rm -f "$work"/acked.*
+  echo "kill9-password-1" | "$bin" users create --email kill9@example.com --password-stdin >/dev/null || fail "users create"
+  printf 'vin,make,model\n5YJ3E1EA8KF000001,Tesla,Model 3\n' >vehicles.csv
+  "$bin" import vehicles vehicles.csv --owner kill9@example.com >/dev/null 2>&1 || fail "import"
+  start_server
+  token=$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d '{"email":"kill9@example.com","password":"kill9-password-1"}' | jq -r .access_token)
+  [ -n "$token" ] && [ "$token" != null ] || fail "login"
+  url="http://127.0.0.1:$port/api/v1/vehicles/5YJ3E1EA8KF000001/telemetry"
+  for w in 1 2 3 4; do writer "$w" & done
+  sleep 3
+  kill -9 "$server"
+  wait "$server" 2>/dev/null
+  server=""
+  wait  # the writers stop at their first failed request
+  batches=$(cat "$work"/acked.* 2>/dev/null | wc -l)
+  [ "$batches" -gt 0 ] || fail "$mode: no batch was acknowledged before the kill"
+  start_server
+  missing=0
+  for w in 1 2 3 4; do
+    [ -s "$work/acked.$w" ] || continue
+    expected_rows "$w" | sort >"$work/expected.$w"
+    stored_rows "$w" | sort >"$work/stored.$w"
+    lost=$(comm -23 "$work/expected.$w" "$work/stored.$w" | wc -l)
+    [ "$lost" -eq 0 ] || comm -23 "$work/expected.$w" "$work/stored.$w" | head -3
+    missing=$((missing + lost))
+  done
+  rows=$(cat "$work"/expected.* | wc -l)
+  echo "$mode: $batches batches ($rows rows) acknowledged before kill -9; $missing of them missing after restart"
+  [ "$missing" -eq 0 ] || fail "$mode: acknowledged rows were lost or changed"
+  [ "$rows" -eq $((batches * 300)) ] || fail "$mode: the expected rows were not all listed"
+  rm -f "$work"/expected.* "$work"/stored.*
+  kill -9 "$server"; wait "$server" 2>/dev/null; server=""
+done
 
 # Webhooks: deliveries acknowledged while processing is held back, then kill -9, then a restart
-# that processes them all.
-kill -9 "$server"; wait "$server" 2>/dev/null; server=""
+# that processes them all (on the FULL database of the last run).
 export SMARTCAR_MANAGEMENT_TOKEN=kill9-amt SMARTCAR_SIM_WEBHOOK_URL=off
 MOTORPOOL_WEBHOOK_PROCESSING=false start_server
 connect=$(curl -sf "http://127.0.0.1:$port/api/v1/connect/smartcar" -H "Authorization: Bearer $token" | jq -r .url)
@@ -123,4 +155,4 @@ for _ in $(seq 100); do
 done
 echo "acknowledged $webhooks_acked webhook deliveries before kill -9; $processed processed after restart"
 [ "$processed" -eq "$deliveries" ] || fail "acknowledged webhook deliveries were lost"
-echo "2 passed, 0 failed"
+echo "3 passed, 0 failed"
