@@ -114,7 +114,9 @@ App::~App() {
 }
 
 void App::start() {
-    server_ = std::make_unique<http::Server>(server_options(config_), *router_, metrics_);
+    http::ServerOptions options = server_options(config_);
+    options.response_observer = response_observer_;
+    server_ = std::make_unique<http::Server>(std::move(options), *router_, metrics_);
     server_->start();
     smartcar::set_local_origin(*smartcar_, "http://127.0.0.1:" + std::to_string(server_->port()));
     smartcar::start_jobs(*smartcar_);

@@ -368,6 +368,10 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         const bool keep_alive = wants_keep_alive && !draining.load(std::memory_order_relaxed);
         const int status = response.status;
         const std::size_t bytes = response.body.size();
+        if (options.response_observer) {
+            options.response_observer(
+                ResponseSeen{log_view.method, seen.route, status, response.content_type, response.body});
+        }
         const bool written = co_await write(c, log_view, std::move(response), keep_alive);
         if (options.access_log) {
             const double ms =

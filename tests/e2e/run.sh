@@ -5,5 +5,6 @@
 set -euo pipefail
 bin=$(realpath "$1")
 cd "$(dirname "$0")"
-npm ci --no-audit --no-fund --loglevel=error >/dev/null
+# Under ctest the e2e.npm_ci fixture installed them once (two installs at once would collide).
+[ -n "${MOTORPOOL_E2E_INSTALLED:-}" ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
 MOTORPOOL_BIN=$bin exec node --test

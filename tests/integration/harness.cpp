@@ -1,5 +1,8 @@
 #include "harness.hpp"
 
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
 #include <stdexcept>
 
 #include <boost/json.hpp>
@@ -13,6 +16,27 @@ namespace motorpool::testing {
 
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
+
+namespace {
+
+// One JSON line per answer a route produced, for tests/e2e/openapi_responses.mjs, which checks
+// each against the OpenAPI document (every suite that runs with MOTORPOOL_RESPONSE_LOG set).
+void record_response(const std::string& path, const http::ResponseSeen& r) {
+    if (r.route.empty() || r.method == http::Method::Head || r.method == http::Method::Options) {
+        return;
+    }
+    static std::mutex mutex;
+    const std::string line = boost::json::serialize(boost::json::object{{"method", http::method_name(r.method)},
+                                                                        {"route", r.route},
+                                                                        {"status", r.status},
+                                                                        {"content_type", r.content_type},
+                                                                        {"body", r.body}});
+    std::lock_guard lock(mutex);
+    std::ofstream out(path, std::ios::app);
+    out << line << '\n';
+}
+
+}  // namespace
 
 TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<void(app::App&)> before_start)
     : database_(std::make_unique<TestDatabase>()) {
@@ -39,6 +63,10 @@ TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<voi
     core::Config config = core::Config::load(core::EnvSource::from_map(values));
     config.ensure_secrets();
     app_ = std::make_unique<app::App>(std::move(config));
+    if (const char* log = std::getenv("MOTORPOOL_RESPONSE_LOG"); log != nullptr && *log != '\0') {
+        app_->set_response_observer(
+            [path = std::string(log)](const http::ResponseSeen& r) { record_response(path, r); });
+    }
     if (before_start) {
         before_start(*app_);
     }

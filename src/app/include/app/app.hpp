@@ -34,6 +34,10 @@ public:
 
     /// Starts listening on config.host:config.port (port 0: ephemeral).
     void start();
+    /// Tests: sees every answer the server sends (set before start()).
+    void set_response_observer(std::function<void(const http::ResponseSeen&)> observer) {
+        response_observer_ = std::move(observer);
+    }
     std::uint16_t port() const;
     /// Blocks until SIGINT/SIGTERM, then shuts down gracefully.
     void run_until_signal();
@@ -74,6 +78,7 @@ private:
     std::shared_ptr<smartcar::SmartcarService> smartcar_;
     std::unique_ptr<db::PgEventRelay> relay_;  // PostgreSQL only: events across nodes
     std::unique_ptr<http::Server> server_;
+    std::function<void(const http::ResponseSeen&)> response_observer_;
     bool shut_down_ = false;
 };
 

@@ -13,6 +13,15 @@
 
 namespace motorpool::http {
 
+/// One answer as the server sent it, for a test observer (the OpenAPI response check).
+struct ResponseSeen {
+    Method method = Method::Get;
+    std::string_view route;  // the matched pattern; "" when no route matched
+    int status = 0;
+    std::string_view content_type;
+    std::string_view body;
+};
+
 struct ServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  // 0: ephemeral (tests), read back with Server::port()
@@ -24,6 +33,8 @@ struct ServerOptions {
     std::chrono::milliseconds write_timeout{30'000};
     std::chrono::milliseconds shutdown_grace{10'000};
     bool access_log = true;
+    /// Called with every answer a route produced (tests only: empty in production).
+    std::function<void(const ResponseSeen&)> response_observer;
 };
 
 class Server {
