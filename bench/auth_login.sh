@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Logins per second over HTTP (Argon2id-bound) and the token micro-benchmarks.
-#   bench/auth_login.sh        (after `make build`)
+#   bench/auth_login.sh        (builds what it runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+bench_build motorpool auth_bench
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -11,4 +13,4 @@ echo "bench-password-1" | build/motorpool users create --email bench@motorpool.l
 build/motorpool serve >"$work/server.log" 2>&1 & pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 wrk -t2 -c16 -d10s --latency -s bench/login.lua "http://127.0.0.1:$port/api/v1/auth/login"
-[ -x build/bench/auth_bench ] && build/bench/auth_bench --benchmark_min_time=0.3
+build/bench/auth_bench --benchmark_min_time=0.3

@@ -4,11 +4,16 @@
 # synchronous=NORMAL as the issue specifies, and FULL for comparison), and on PostgreSQL when run
 # under scripts/with-postgres. Then, on SQLite, grows the history table to 10 million rows and times
 # one signal's 30-day history in hourly buckets.
-#   bench/ingest.sh                          (after `make build`)
-#   scripts/with-postgres bench/ingest.sh
+#   bench/ingest.sh                          (builds what it runs)
+#   MOTORPOOL_PG_DURABLE=1 scripts/with-postgres bench/ingest.sh
 # Environment: DURATION (10s), CONNECTIONS (64), THREADS (2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+if [ -n "${MOTORPOOL_TEST_PG_URL:-}" ] && [ -z "${MOTORPOOL_PG_DURABLE:-}" ]; then
+  echo "bench: PostgreSQL without fsync (test settings); for figures: MOTORPOOL_PG_DURABLE=1 scripts/with-postgres $0" >&2
+fi
+bench_build motorpool vehicles_gen
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}

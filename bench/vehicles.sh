@@ -2,11 +2,16 @@
 # The vehicle registry at one million vehicles: import rate on SQLite (and on PostgreSQL when
 # scripts/with-postgres provides MOTORPOOL_TEST_PG_URL), then, on SQLite, GET /api/v1/vehicles/{vin}
 # for random VINs, keyset pages 1 and 50,000, and /health for comparison (wrk, 64 connections).
-#   bench/vehicles.sh                          (after `make build`)
-#   scripts/with-postgres bench/vehicles.sh    (adds the PostgreSQL import)
+#   bench/vehicles.sh                          (builds what it runs)
+#   MOTORPOOL_PG_DURABLE=1 scripts/with-postgres bench/vehicles.sh    (adds the PostgreSQL import)
 # Environment: ROWS (1000000), DURATION (10s), CONNECTIONS (64), THREADS (2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+if [ -n "${MOTORPOOL_TEST_PG_URL:-}" ] && [ -z "${MOTORPOOL_PG_DURABLE:-}" ]; then
+  echo "bench: PostgreSQL without fsync (test settings); for figures: MOTORPOOL_PG_DURABLE=1 scripts/with-postgres $0" >&2
+fi
+bench_build motorpool vehicles_gen
 ROWS=${ROWS:-1000000}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -15,7 +20,6 @@ work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-[ -x build/bench/vehicles_gen ] || { echo "build/bench/vehicles_gen missing: run make build" >&2; exit 1; }
 
 build/bench/vehicles_gen "$ROWS" >"$work/vehicles.csv"
 # 20,000 VINs drawn from the whole file: wrk's Lua holding all million in a table makes its own

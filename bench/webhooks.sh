@@ -5,10 +5,15 @@
 # Connect flow. Reports deliveries/s and latency, then how long processing took to catch up. On
 # SQLite (synchronous FULL and NORMAL) and on PostgreSQL when run under scripts/with-postgres.
 #   bench/webhooks.sh                      (after `make bench` or a full build)
-#   scripts/with-postgres bench/webhooks.sh
+#   MOTORPOOL_PG_DURABLE=1 scripts/with-postgres bench/webhooks.sh
 # Environment: SECONDS_PER_RUN (10), CONNECTIONS (64), VEHICLES (as many as connections: one car each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+if [ -n "${MOTORPOOL_TEST_PG_URL:-}" ] && [ -z "${MOTORPOOL_PG_DURABLE:-}" ]; then
+  echo "bench: PostgreSQL without fsync (test settings); for figures: MOTORPOOL_PG_DURABLE=1 scripts/with-postgres $0" >&2
+fi
+bench_build motorpool webhook_bench webhook_log_ceiling
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 VEHICLES=${VEHICLES:-$CONNECTIONS}

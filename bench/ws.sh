@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # WebSocket hub: server memory per idle authenticated socket at 10,000 sockets, and the delay from
 # ingest commit to frame receipt at 1,000 subscribers of one vehicle.
-#   bench/ws.sh            (after `make build`)
+#   bench/ws.sh            (builds what it runs)
 # Environment: SOCKETS (10000), SUBSCRIBERS (1000), UPLOADS (50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+bench_build motorpool ws_bench
 SOCKETS=${SOCKETS:-10000}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 UPLOADS=${UPLOADS:-50}
