@@ -1,11 +1,12 @@
 // The request-rate ceiling of this machine for HTTP/1.1 keep-alive: a server with nothing but
-// Boost.Beast, written as a Beast server usually is (a beast::tcp_stream per connection, each on a
-// strand of one io_context shared by the threads), answering every request with a fixed JSON body.
-// bench/http_health.sh runs the same wrk command against it and against motorpool's /health. Its
-// shape matches ../shared/tools/ceiling/beast_hello (the reference of the earlier figures), so the
-// ratios stay comparable; a bare socket without the stream's timer machinery answers ~40 % more
-// (docs/performance.md).
-//   build/bench/http_ceiling PORT [THREADS] [ADDRESS]
+// Boost.Beast answering every request with a fixed JSON body, on THREADS threads sharing one
+// io_context. bench/http_health.sh runs the same wrk command against it and against motorpool's
+// /health.
+//   build/bench/http_ceiling PORT [THREADS] [ADDRESS] [bare|stream]
+// bare (the default): each connection a plain socket, the least a Beast server can do.
+// stream: each connection a beast::tcp_stream on a strand, as Beast's examples and the shared
+// reference (../shared/tools/ceiling/beast_hello) are written; its timer machinery costs ~30 %,
+// and motorpool's /health answers as fast as it does (docs/performance.md).
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,8 +19,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -32,12 +33,14 @@ namespace {
 
 constexpr std::string_view kBody = R"({"status":"ok"})";
 
-net::awaitable<void> serve(boost::beast::tcp_stream stream) {
+// Stream: tcp::socket or beast::tcp_stream.
+template <typename Stream>
+net::awaitable<void> serve(Stream stream) {
     boost::beast::flat_buffer buffer;
     for (;;) {
         http::request<http::string_body> request;
-        auto [read_error, read] = co_await http::async_read(
-            stream, buffer, request, net::as_tuple(net::use_awaitable));
+        auto [read_error, read] =
+            co_await http::async_read(stream, buffer, request, net::as_tuple(net::use_awaitable));
         if (read_error) {
             co_return;
         }
@@ -50,22 +53,25 @@ net::awaitable<void> serve(boost::beast::tcp_stream stream) {
         auto [write_error, written] =
             co_await http::async_write(stream, response, net::as_tuple(net::use_awaitable));
         if (write_error || !response.keep_alive()) {
-            boost::system::error_code ignored;
-            stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
             co_return;
         }
     }
 }
 
-net::awaitable<void> accept(net::io_context& io, tcp::acceptor& acceptor) {
+net::awaitable<void> accept(net::io_context& io, tcp::acceptor& acceptor, bool streams) {
     for (;;) {
         auto strand = net::make_strand(io);
-        auto [error, socket] = co_await acceptor.async_accept(strand, net::as_tuple(net::use_awaitable));
+        auto [error, socket] = streams ? co_await acceptor.async_accept(strand, net::as_tuple(net::use_awaitable))
+                                       : co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
         if (error) {
             continue;
         }
         socket.set_option(tcp::no_delay(true));
-        net::co_spawn(strand, serve(boost::beast::tcp_stream(std::move(socket))), net::detached);
+        if (streams) {
+            net::co_spawn(strand, serve(boost::beast::tcp_stream(std::move(socket))), net::detached);
+        } else {
+            net::co_spawn(acceptor.get_executor(), serve(std::move(socket)), net::detached);
+        }
     }
 }
 
@@ -73,15 +79,16 @@ net::awaitable<void> accept(net::io_context& io, tcp::acceptor& acceptor) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: http_ceiling PORT [THREADS] [ADDRESS]\n");
+        std::fprintf(stderr, "usage: http_ceiling PORT [THREADS] [ADDRESS] [bare|stream]\n");
         return 2;
     }
     const auto port = static_cast<unsigned short>(std::atoi(argv[1]));
     const int threads = argc > 2 ? std::max(1, std::atoi(argv[2])) : 2;
     const std::string address = argc > 3 ? argv[3] : "127.0.0.1";
+    const bool streams = argc > 4 && std::string(argv[4]) == "stream";
     net::io_context io(threads);
     tcp::acceptor acceptor(io, {net::ip::make_address(address), port});
-    net::co_spawn(io, accept(io, acceptor), net::detached);
+    net::co_spawn(io, accept(io, acceptor, streams), net::detached);
     std::vector<std::thread> pool;
     for (int i = 1; i < threads; ++i) {
         pool.emplace_back([&io] { io.run(); });

@@ -3,7 +3,8 @@
 # machine, same wrk settings, one after the other, RUNS times (min/median/max); plus idle and loaded
 # RSS of motorpool. Builds what it runs.
 #   bench/http_health.sh            (`make bench` runs it)
-# Environment: DURATION (10s), CONNECTIONS (64), THREADS (2), RUNS (3), CEILING_BIN (another ceiling
+# Environment: DURATION (10s), CONNECTIONS (64), THREADS (2), RUNS (3), CEILING_MODE (bare, or stream:
+# see bench/http_ceiling.cpp), CEILING_BIN (another ceiling
 # server taking PORT THREADS ADDRESS, e.g. ../shared/tools/ceiling's beast_hello)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ summary() { sort -n | awk '{v[NR] = $1} END {printf "%.0f / %.0f / %.0f", v[1], 
 for run in $(seq "$RUNS"); do
   echo "== run $run of $RUNS: ceiling ($CEILING_BIN)" >&2
   cport=$(free_port)
-  "$CEILING_BIN" "$cport" 2 127.0.0.1 >/dev/null 2>&1 & cpid=$!
+  "$CEILING_BIN" "$cport" 2 127.0.0.1 ${CEILING_MODE:-bare} >/dev/null 2>&1 & cpid=$!
   pids+=($cpid)
   wait_http "$cport" /
   run_wrk "http://127.0.0.1:$cport/" >>"$work/ceiling.rps"
