@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -39,8 +40,7 @@ net::awaitable<void> serve(Stream stream) {
     boost::beast::flat_buffer buffer;
     for (;;) {
         http::request<http::string_body> request;
-        auto [read_error, read] =
-            co_await http::async_read(stream, buffer, request, net::as_tuple(net::use_awaitable));
+        auto [read_error, read] = co_await http::async_read(stream, buffer, request, net::as_tuple(net::use_awaitable));
         if (read_error) {
             co_return;
         }
@@ -50,8 +50,7 @@ net::awaitable<void> serve(Stream stream) {
         response.keep_alive(request.keep_alive());
         response.body() = kBody;
         response.prepare_payload();
-        auto [write_error, written] =
-            co_await http::async_write(stream, response, net::as_tuple(net::use_awaitable));
+        auto [write_error, written] = co_await http::async_write(stream, response, net::as_tuple(net::use_awaitable));
         if (write_error || !response.keep_alive()) {
             co_return;
         }
@@ -61,8 +60,14 @@ net::awaitable<void> serve(Stream stream) {
 net::awaitable<void> accept(net::io_context& io, tcp::acceptor& acceptor, bool streams) {
     for (;;) {
         auto strand = net::make_strand(io);
-        auto [error, socket] = streams ? co_await acceptor.async_accept(strand, net::as_tuple(net::use_awaitable))
-                                       : co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
+        // Two statements, not co_await in both arms of ?: (g++ 12 miscompiles that).
+        std::tuple<boost::system::error_code, tcp::socket> accepted{boost::system::error_code(), tcp::socket(io)};
+        if (streams) {
+            accepted = co_await acceptor.async_accept(strand, net::as_tuple(net::use_awaitable));
+        } else {
+            accepted = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
+        }
+        auto& [error, socket] = accepted;
         if (error) {
             continue;
         }
