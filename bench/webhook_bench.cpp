@@ -100,16 +100,17 @@ int main(int argc, char** argv) {
             const std::string event =
                 "bench-" + std::to_string(run_id) + "-" + std::to_string(c) + "-" + std::to_string(n);
             // A fleet: connection c speaks for vehicle c (modulo the fleet's size), whose readings
-            // move forward in time as a car's do, a second apart, ending before the run starts (the
-            // server drops readings more than 5 minutes ahead of its clock). Connections sharing a
-            // vehicle get time ranges of their own, so that no reading repeats another.
+            // move forward in time as a car's do, each the car's newest (so each moves its latest
+            // values, as live webhooks do), a millisecond apart and ending 4 minutes after the run
+            // starts: the server drops readings more than 5 minutes ahead of its clock. Connections
+            // sharing a vehicle get time ranges of their own, so that no reading repeats another.
             const auto v = static_cast<std::size_t>(c) % vehicles.size();
             const auto lane = static_cast<std::int64_t>(static_cast<std::size_t>(c) / vehicles.size());
-            std::string body =
-                delivery(event,
-                         vehicles[v],
-                         run_id - lane * 1'000'000'000LL - static_cast<std::int64_t>(per_connection - n) * 1000,
-                         static_cast<int>(n));
+            std::string body = delivery(event,
+                                        vehicles[v],
+                                        run_id + 240'000 - lane * static_cast<std::int64_t>(per_connection) -
+                                            static_cast<std::int64_t>(per_connection - n),
+                                        static_cast<int>(n));
             const std::string signature = core::hex_encode(core::hmac_sha256(amt, body));
             std::string request =
                 "POST /webhooks/smartcar HTTP/1.1\r\nHost: 127.0.0.1\r\n"

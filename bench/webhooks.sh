@@ -32,6 +32,12 @@ pending() {  # pending DATABASE_URL: deliveries not yet processed
     *) psql "$1" -Atc "SELECT COUNT(*) FROM webhook_pending" ;;
   esac
 }
+sql() {  # sql DATABASE_URL QUERY: one number
+  case $1 in
+    sqlite:*) python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "${1#sqlite://}" "$2" ;;
+    *) psql "$1" -Atc "$2" ;;
+  esac
+}
 run() {  # run LABEL DATABASE_URL [extra env...]
   local label=$1 url=$2; shift 2
   echo "== $label"
@@ -55,6 +61,10 @@ run() {  # run LABEL DATABASE_URL [extra env...]
     local start; start=$(date +%s%3N)
     for _ in $(seq 600); do [ "$(pending "$url")" -eq 0 ] && break; sleep 0.2; done
     echo "   processing caught up $(( $(date +%s%3N) - start )) ms after the last acknowledgement ($(pending "$url") pending)"
+    # What processing did: the figure means something only if the readings were stored.
+    echo "   outcomes: $(sql "$url" "SELECT COUNT(*) FROM webhook_outcomes WHERE status = 'processed'") processed," \
+      "$(sql "$url" "SELECT COUNT(*) FROM webhook_outcomes WHERE outcome LIKE '%dropped%'") with readings dropped;" \
+      "$(sql "$url" "SELECT COUNT(*) FROM signal_history WHERE source = 2") webhook readings stored"
   fi
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 }
