@@ -51,6 +51,22 @@ App::App(core::Config config) : config_(std::move(config)) {
     database_ = db::Database::open(database_options(config_), *workers_, &metrics_);
     if (config_.auto_migrate) {
         db::migrate(*database_, db::embedded_migrations(database_->dialect()));
+    } else {
+        // Left to the operator: refuse to serve a schema this binary does not expect, loudly,
+        // rather than fail on the first query that meets a missing table.
+        int pending = 0;
+        for (const auto& m : db::migration_status(*database_, db::embedded_migrations(database_->dialect()))) {
+            if (!m.applied) {
+                ++pending;
+            } else if (!m.checksum_matches) {
+                throw db::MigrationError("migration " + std::to_string(m.version) + " " + m.name +
+                                         " was changed after it was applied; refusing to start");
+            }
+        }
+        if (pending > 0) {
+            throw db::MigrationError(std::to_string(pending) +
+                                     " migration(s) pending and MOTORPOOL_AUTO_MIGRATE=false: run `motorpool migrate`");
+        }
     }
 
     http::RouterOptions router_options;

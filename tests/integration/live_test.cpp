@@ -18,6 +18,7 @@
 
 #include "core/time.hpp"
 #include "harness.hpp"
+#include "vehicles/vehicles.hpp"
 
 namespace motorpool::testing {
 namespace {
@@ -365,8 +366,67 @@ TEST_F(LiveTest, SlowConsumerIsDroppedWhileAFastOneKeepsReceiving) {
         ++slow_frames;
     }
     EXPECT_LT(slow_frames, 4000);
+    // Its socket buffer was full too, so its connection was cut rather than sent a close frame
+    // (README): no 1013 reaches a consumer this far behind.
+    EXPECT_EQ(slow.reason().code, 0);
     EXPECT_NE(app_->client().get("/metrics").body.find("motorpool_ws_slow_consumers_dropped_total 1"),
               std::string::npos);
+}
+
+// The README's limits: 20 sockets per user (the 21st closed with 1008), 100 subscriptions per
+// socket (the 101st refused with `limit`, the socket lives on).
+TEST_F(LiveTest, SocketAndSubscriptionLimitsHold) {
+    std::vector<std::unique_ptr<WsClient>> sockets;
+    for (int i = 0; i < 20; ++i) {
+        sockets.push_back(connect(alice_));
+        ASSERT_EQ(sockets.back()->status(), 101U) << i;
+    }
+    auto extra = connect(alice_);
+    EXPECT_FALSE(extra->next());
+    EXPECT_EQ(extra->reason().code, beast::websocket::close_code::policy_error);
+    sockets.pop_back();  // one closed: there is room again
+    std::unique_ptr<WsClient> again;
+    for (int i = 0; i < 50 && !again; ++i) {  // the hub counts the closed socket out asynchronously
+        auto attempt = connect(alice_);
+        attempt->send(json::object{{"type", "PING"}});
+        if (attempt->next(std::chrono::milliseconds(500))) {
+            again = std::move(attempt);
+        }
+    }
+    ASSERT_TRUE(again);
+    sockets.clear();
+
+    // 101 vehicles of Alice's, one topic each.
+    std::string csv = "vin,make,model\n";
+    for (int i = 0; i < 101; ++i) {
+        csv += test_vin(1000 + i) + ",Tesla,Model 3\n";
+    }
+    vehicles::ImportOptions options;
+    options.owner_email = "alice@example.com";
+    ASSERT_EQ(vehicles::import_vehicles_csv(app_->app().database(), csv, options).inserted, 101);
+    auto ids = app_->app().database().with_reader(
+        [](db::Connection& c) { return c.query("SELECT public_id FROM vehicles ORDER BY id LIMIT 101"); });
+    ASSERT_EQ(ids.size(), 101U);
+    auto watcher = connect(alice_);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        watcher->send(json::object{{"type", "SUBSCRIBE"}, {"topic", "vehicle." + ids.row(i).text(0)}});
+    }
+    int subscribed = 0;
+    std::optional<json::object> refused;
+    for (int i = 0; i < 101; ++i) {
+        auto frame = watcher->next();
+        ASSERT_TRUE(frame) << i;
+        if (frame->at("type") == json::value("SUBSCRIBED")) {
+            ++subscribed;
+        } else {
+            refused = frame;
+        }
+    }
+    EXPECT_EQ(subscribed, 100);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->at("code"), json::value("limit"));
+    watcher->send(json::object{{"type", "PING"}});
+    EXPECT_EQ(watcher->next()->at("type"), json::value("PONG"));
 }
 
 TEST_F(LiveTest, AnEventOnOneNodeReachesASubscriberOnAnother) {

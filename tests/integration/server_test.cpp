@@ -473,6 +473,33 @@ TEST_F(ServerTest, WebSocketUpgradeIsAuthenticated) {
     EXPECT_EQ(app_->client().get("/test/ws").status, 426);
 }
 
+// Expect: 100-continue (README): the interim answer comes before the body is sent, then the
+// real one; a body over the route's limit is refused at once, without a 100.
+TEST_F(ServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
+    const std::string body = R"({"name":"Ada"})";
+    RawConnection raw(app_->port());
+    raw.send(
+        "POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n");
+    auto interim = raw.read_response();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->result_int(), 100U);
+    raw.send(body);
+    auto final_answer = raw.read_response();
+    ASSERT_TRUE(final_answer);
+    EXPECT_EQ(final_answer->result_int(), 200U);
+    EXPECT_NE(final_answer->body().find("\"name\":\"Ada\""), std::string::npos);
+
+    RawConnection too_big(app_->port());
+    too_big.send(
+        "POST /test/small HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Expect: 100-continue\r\nContent-Length: 4096\r\n\r\n");
+    auto refused = too_big.read_response();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->result_int(), 413U);
+}
+
 TEST_F(ServerTest, GroupCommittedWritesAreVisibleWhenAcknowledged) {
     constexpr int kClients = 8;
     constexpr int kPerClient = 10;
