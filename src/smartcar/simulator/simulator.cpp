@@ -1824,7 +1824,13 @@ void Simulator::install(http::Router& router) {
         co_return authorize_page(s, req);
     });
     add(http::Method::Post, "/oauth/token", [s](Request req) -> net::awaitable<Response> {
-        co_return token_endpoint(s, req);
+        Response r = token_endpoint(s, req);
+        {
+            // In the request log too: tests count token grants (one refresh across nodes).
+            std::lock_guard lock(s->mutex);
+            s->record(req, "", r.status);
+        }
+        co_return r;
     });
     add(http::Method::Post, "/oauth2/token", [s](Request req) -> net::awaitable<Response> {
         co_return iam_token_endpoint(s, req);
