@@ -128,13 +128,19 @@ db::Options TestDatabase::options() const {
     return options;
 }
 
-int run_all_tests_or_skip(int argc, char** argv) {
+int run_all_tests_or_skip(int argc, char** argv, const std::string& backend_free_suites) {
     ::testing::InitGoogleTest(&argc, argv);
     if (auto reason = backend_unavailable_reason()) {
         std::fprintf(stderr, "SKIPPED: %s\n", reason->c_str());
         return 77;
     }
-    std::fprintf(stderr, "database backend: %s\n", backend_name(*test_backend_from_env()));
+    const TestBackend backend = *test_backend_from_env();
+    std::fprintf(stderr, "database backend: %s\n", backend_name(backend));
+    if (!backend_free_suites.empty() && backend != TestBackend::Sqlite) {
+        std::string filter = ::testing::GTEST_FLAG(filter);
+        filter += filter.find('-') == std::string::npos ? "-" : ":";
+        ::testing::GTEST_FLAG(filter) = filter + backend_free_suites;
+    }
     return RUN_ALL_TESTS();
 }
 

@@ -51,6 +51,9 @@ private:
 
 /// gtest main for backend-parameterised suites: exit code 77 (CTest: skipped) when the backend
 /// is unavailable, otherwise RUN_ALL_TESTS().
-int run_all_tests_or_skip(int argc, char** argv);
+/// `backend_free_suites`: suites that do not use the backend under test (a gtest filter such as
+/// "DatabaseUrlTest.*:SqliteDurabilityTest.*"): they run in the SQLite run only, not three times
+/// at once beside themselves.
+int run_all_tests_or_skip(int argc, char** argv, const std::string& backend_free_suites = {});
 
 }  // namespace motorpool::testing

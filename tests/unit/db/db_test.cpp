@@ -745,5 +745,7 @@ TEST_F(DbTest, PingFailsOnceClosed) {
 }  // namespace motorpool::db
 
 int main(int argc, char** argv) {
-    return motorpool::testing::run_all_tests_or_skip(argc, argv);
+    // These use no backend under test (URL parsing, files, SQLite itself): once, in the SQLite run.
+    return motorpool::testing::run_all_tests_or_skip(
+        argc, argv, "DatabaseUrlTest.*:SqliteMemoryTest.*:SqliteDurabilityTest.*:MigrationFilesTest.*");
 }
