@@ -495,6 +495,48 @@ TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
     }));
 }
 
+// The README's promise: processed deliveries are kept eight days, then pruned by the processor
+// (its first pass after a start, then hourly); newer ones stay.
+TEST_F(SmartcarDataTest, ProcessedDeliveriesOlderThanEightDaysArePruned) {
+    const std::int64_t now = core::now_ms();
+    auto add_processed = [&](const std::string& event_id, std::int64_t received_at_ms) {
+        app_->app().database().with_transaction([&](db::Connection& c) {
+            auto id = c.query(
+                           "INSERT INTO webhook_deliveries (provider, event_id, event_type, received_at_ms, body) "
+                           "VALUES ('smartcar', $1, 'VEHICLE_STATE', $2, '{}') RETURNING id",
+                           {event_id, received_at_ms})
+                          .front()
+                          .int64(0);
+            c.execute(
+                "INSERT INTO webhook_outcomes (delivery_id, status, outcome, processed_at_ms) VALUES ($1, "
+                "'processed', 'ingested 0 values', $2)",
+                {id, received_at_ms + 1000});
+        });
+    };
+    add_processed("old-1", now - 9 * 86'400'000LL);
+    add_processed("recent-1", now - 7 * 86'400'000LL);
+    // A restart: the new processor's first pass prunes.
+    const std::string url = app_->database().url();
+    app_->app().shutdown();
+    TestApp next({{"DATABASE_URL", url}, {"SMARTCAR_MANAGEMENT_TOKEN", "amt"}});
+    auto exists = [&](const std::string& event_id) {
+        return next.app().database().with_reader([&](db::Connection& c) {
+            return c.query("SELECT COUNT(*) FROM webhook_deliveries WHERE event_id = $1", {event_id}).front().int64(0);
+        });
+    };
+    EXPECT_TRUE(eventually([&] { return exists("old-1") == 0; }, 15));
+    EXPECT_EQ(exists("recent-1"), 1);
+    const std::int64_t outcomes = next.app().database().with_reader([](db::Connection& c) {
+        return c
+            .query(
+                "SELECT COUNT(*) FROM webhook_outcomes o LEFT JOIN webhook_deliveries d ON d.id = o.delivery_id "
+                "WHERE d.id IS NULL")
+            .front()
+            .int64(0);
+    });
+    EXPECT_EQ(outcomes, 0);  // the outcomes went with their deliveries
+}
+
 TEST(SmartcarWebhookConfigTest, WithoutAManagementTokenDeliveriesAreRefused) {
     TestApp app(std::map<std::string, std::string>{{"SMARTCAR_MODE", "live"}, {"SMARTCAR_MANAGEMENT_TOKEN", ""}});
     auto r = app.client().request("POST",
