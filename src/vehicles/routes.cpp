@@ -4,6 +4,7 @@
 
 #include "core/errors.hpp"
 #include "core/json.hpp"
+#include "http/paging.hpp"
 #include "service.hpp"
 #include "vehicles/vin.hpp"
 
@@ -201,19 +202,11 @@ void register_routes(http::Router& router, const std::shared_ptr<VehicleService>
         [svc](Request req) -> net::awaitable<Response> {
             std::vector<core::FieldError> errors;
             ListQuery q;
-            q.page = req.query_integer("page", 1, 1, 1'000'000, errors);
-            q.page_size = req.query_integer("page_size", 10, 1, 100, errors);
-            if (auto cursor = req.query_param("cursor")) {
-                q.keyset = true;
-                if (!cursor->empty()) {
-                    auto after = decode_cursor(*cursor);
-                    if (!after) {
-                        errors.push_back({"cursor", "is not a cursor this API returned"});
-                    } else {
-                        q.after_id = *after;
-                    }
-                }
-            }
+            const http::PageQuery paging = http::read_page_query(req, errors);
+            q.page = paging.page;
+            q.page_size = paging.page_size;
+            q.keyset = paging.keyset;
+            q.after_id = paging.after.value_or(0);
             for (auto [name, target] : {std::pair{"make", &q.make}, std::pair{"model", &q.model}}) {
                 if (auto value = req.query_param(name)) {
                     if (value->empty() || value->size() > 64) {

@@ -170,14 +170,6 @@ ClaimResult claim_vehicle_by_vin(Connection& c,
     return {ClaimOutcome::Created, VehicleRef{rows.front().int64(0), public_id, normal, user_id}};
 }
 
-std::string encode_cursor(std::int64_t after_id) {
-    return http::encode_cursor(after_id);
-}
-
-std::optional<std::int64_t> decode_cursor(std::string_view cursor) {
-    return http::decode_cursor(cursor);
-}
-
 VehicleService::VehicleService(db::Database& database, std::shared_ptr<core::Clock> clock)
     : database_(database), clock_(std::move(clock)) {}
 
@@ -346,7 +338,7 @@ VehiclePage VehicleService::list(const Actor& actor, const ListQuery& query) {
             page.items.push_back(vehicle_from(rows.row(i)));
         }
         if (static_cast<std::int64_t>(rows.size()) > query.page_size) {
-            page.next_cursor = encode_cursor(page.items.back().id);
+            page.next_cursor = http::encode_cursor(page.items.back().id);
         }
         return page;
     });

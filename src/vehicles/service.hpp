@@ -67,10 +67,6 @@ struct VehiclePage {
     std::optional<std::string> next_cursor;
 };
 
-/// Opaque keyset cursor for "after this row" (base64url), and its inverse (nullopt: malformed).
-std::string encode_cursor(std::int64_t after_id);
-std::optional<std::int64_t> decode_cursor(std::string_view cursor);
-
 class VehicleService {
 public:
     VehicleService(db::Database& database, std::shared_ptr<core::Clock> clock);
