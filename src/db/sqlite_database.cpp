@@ -3,14 +3,14 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include "backends.hpp"
 #include "core/threads.hpp"
@@ -415,7 +415,8 @@ public:
         : Database(workers),
           path_(path),
           in_memory_(path == ":memory:"),
-          vfs_(options.sqlite_gather_wal && !in_memory_ ? buffered_wal_vfs() : nullptr),
+          base_vfs_(sqlite3_vfs_find(options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str())),
+          vfs_(connection_vfs(options, in_memory_)),
           checkpointer_([this, timeout = options.busy_timeout, full = options.sqlite_synchronous_full] {
               return std::make_unique<SqliteConnection>(path_, vfs_, false, timeout, full);
           }),
@@ -445,8 +446,8 @@ public:
 
     ~SqliteDatabase() override {
         close();
-        if (wal_fd_ >= 0) {
-            ::close(wal_fd_.load());
+        if (wal_file_ != nullptr && wal_file_->pMethods != nullptr) {
+            wal_file_->pMethods->xClose(wal_file_);
         }
     }
 
@@ -466,30 +467,25 @@ public:
         // A transaction that wrote nothing (a read through with_transaction, a batch whose work
         // changed nothing) has nothing to make durable.
         const std::uint64_t target = checkpointer_.commits();
-        if (target == synced_commits_.load(std::memory_order_acquire)) {
+        if (target <= synced_commits_.load(std::memory_order_acquire)) {
             return;
         }
-        int fd = wal_fd_.load(std::memory_order_acquire);
-        if (fd < 0) {
-            // Opened at the first sync: SQLite creates the WAL file at the first write, and the
-            // writer keeps it open (and so the same file) until close.
-            std::lock_guard lock(wal_fd_mutex_);
-            fd = wal_fd_.load();
-            if (fd < 0) {
-                fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
-                if (fd < 0) {
-                    throw Error(Error::Kind::Unavailable, "cannot open the SQLite write-ahead log to sync it");
-                }
-                wal_fd_.store(fd, std::memory_order_release);
-            }
+        // One sync at a time (the group-commit syncer and with_transaction callers): a caller that
+        // waited here finds its commit covered by the sync that ran meanwhile when that one started
+        // after the commit was counted.
+        std::lock_guard lock(sync_mutex_);
+        if (target <= synced_commits_.load(std::memory_order_acquire)) {
+            return;
         }
-        if (::fdatasync(fd) != 0) {
+        if (wal_file_ == nullptr) {
+            open_wal_for_sync();
+        }
+        // Through the VFS, not a bare fdatasync: tests see the sync where they see the writes.
+        if (wal_file_->pMethods->xSync(wal_file_, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
             throw Error(Error::Kind::Unavailable, "cannot sync the SQLite write-ahead log");
         }
         // Every commit counted before the sync started is durable now.
-        std::uint64_t synced = synced_commits_.load();
-        while (synced < target && !synced_commits_.compare_exchange_weak(synced, target)) {
-        }
+        synced_commits_.store(target, std::memory_order_release);
     }
 
     bool ping() noexcept override {
@@ -522,14 +518,51 @@ public:
 private:
     static constexpr std::chrono::milliseconds kPingTimeout{1000};
 
+    static const char* connection_vfs(const Options& options, bool in_memory) {
+        if (!options.sqlite_vfs.empty() && sqlite3_vfs_find(options.sqlite_vfs.c_str()) == nullptr) {
+            throw Error(Error::Kind::Other, "no SQLite VFS is registered as " + options.sqlite_vfs);
+        }
+        if (!options.sqlite_gather_wal || in_memory) {
+            return options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str();
+        }
+        return options.sqlite_vfs.empty() ? buffered_wal_vfs() : buffered_wal_vfs_over(options.sqlite_vfs);
+    }
+
+    // Opened at the first sync: SQLite creates the WAL file at the first write, and the writer keeps
+    // it open (and so the same file) until close. SQLITE_OPEN_CREATE (the file exists by now) makes
+    // SQLite's unix VFS sync the directory at the first sync too: a new WAL's directory entry must
+    // be durable before a commit in it is acknowledged.
+    void open_wal_for_sync() {
+        const auto bytes = static_cast<std::size_t>(base_vfs_->szOsFile);
+        wal_file_storage_ = std::make_unique<std::max_align_t[]>(bytes / sizeof(std::max_align_t) + 1);
+        auto* file = reinterpret_cast<sqlite3_file*>(wal_file_storage_.get());
+        file->pMethods = nullptr;
+        int opened_flags = 0;
+        const int rc = base_vfs_->xOpen(base_vfs_,
+                                        wal_path_.c_str(),
+                                        file,
+                                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_WAL,
+                                        &opened_flags);
+        if (rc != SQLITE_OK) {
+            if (file->pMethods != nullptr) {
+                file->pMethods->xClose(file);
+            }
+            wal_file_storage_.reset();
+            throw Error(Error::Kind::Unavailable, "cannot open the SQLite write-ahead log to sync it");
+        }
+        wal_file_ = file;
+    }
+
     std::string path_;
     bool in_memory_;
-    const char* vfs_;            // every connection's: WAL writes gathered per commit, or SQLite's default
+    sqlite3_vfs* base_vfs_;      // Options::sqlite_vfs or SQLite's default
+    const char* vfs_;            // every connection's: WAL writes gathered per commit over base_vfs_, or base_vfs_
     Checkpointer checkpointer_;  // declared before the writer, whose WAL hook points at it
     bool defer_sync_ = false;
-    std::string wal_path_;
-    std::mutex wal_fd_mutex_;
-    std::atomic<int> wal_fd_{-1};
+    std::string wal_path_;  // outlives wal_file_, which points at it
+    std::mutex sync_mutex_;
+    std::unique_ptr<std::max_align_t[]> wal_file_storage_;
+    sqlite3_file* wal_file_ = nullptr;  // the WAL, opened through base_vfs_ for sync_committed alone
     std::atomic<std::uint64_t> synced_commits_{0};
     Pool writer_;
     Pool readers_;

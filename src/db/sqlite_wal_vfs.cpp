@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -542,6 +543,21 @@ const char* buffered_wal_vfs() {
         return vfs->zName;
     }();
     return name;
+}
+
+const char* buffered_wal_vfs_over(const std::string& base_name) {
+    static std::mutex mutex;
+    static std::map<std::string, std::string> registered;  // base -> name, for the life of the process
+    std::lock_guard lock(mutex);
+    if (auto found = registered.find(base_name); found != registered.end()) {
+        return found->second.c_str();
+    }
+    sqlite3_vfs* base = sqlite3_vfs_find(base_name.c_str());
+    if (base == nullptr) {
+        return nullptr;
+    }
+    auto [at, inserted] = registered.emplace(base_name, "motorpool-buffered-wal-over-" + base_name);
+    return register_buffered_wal_vfs(base, at->second.c_str());
 }
 
 const char* register_buffered_wal_vfs(sqlite3_vfs* base, const char* name) {

@@ -1,6 +1,8 @@
 #pragma once
 // Private to db: the SQLite VFS the file databases open with.
 
+#include <string>
+
 struct sqlite3_vfs;
 
 namespace motorpool::db::detail {
@@ -15,6 +17,10 @@ namespace motorpool::db::detail {
 /// file), writes what is gathered first. A failed write fails the rest of its transaction. See
 /// docs/decisions.md.
 const char* buffered_wal_vfs();
+
+/// The same VFS over the registered VFS `base_name` instead of SQLite's default one (registered
+/// once per base, thread-safe); null when no VFS has that name.
+const char* buffered_wal_vfs_over(const std::string& base_name);
 
 /// The same VFS, registered under `name` over `base` instead of SQLite's default VFS: tests put a
 /// VFS that injects faults under it. `name` must outlive the process.

@@ -155,6 +155,10 @@ struct Options {
     std::chrono::milliseconds busy_timeout{5000};     // SQLite busy_timeout
     bool sqlite_synchronous_full = true;              // false: synchronous=NORMAL (docs/decisions.md)
     bool sqlite_gather_wal = true;                    // false: SQLite writes each WAL frame with two calls
+    // A registered SQLite VFS every file of the database goes through, under the gathering one, and
+    // that sync_committed syncs the WAL through: tests record and fail I/O there and model power
+    // loss. Empty: SQLite's default VFS.
+    std::string sqlite_vfs;
 };
 
 /// Process-wide counts of SQLite WAL writes gathered in memory, and of the system calls that wrote
