@@ -46,7 +46,8 @@ double resident_bytes() {
 
 }  // namespace
 
-App::App(core::Config config) : config_(std::move(config)) {
+App::App(core::Config config, std::shared_ptr<core::Clock> clock)
+    : config_(std::move(config)), clock_(clock ? std::move(clock) : std::make_shared<core::SystemClock>()) {
     workers_ = std::make_unique<core::WorkerPool>(config_.worker_threads, config_.worker_queue_limit);
     database_ = db::Database::open(database_options(config_), *workers_, &metrics_);
     if (config_.auto_migrate) {
@@ -88,7 +89,9 @@ App::App(core::Config config) : config_(std::move(config)) {
 
     register_ops_routes(*router_, OpsDeps{*database_, metrics_});
     if (config_.smartcar_mode == "simulated") {
-        simulator_ = std::make_unique<smartcar::sim::Simulator>(smartcar::sim::simulator_options_from(config_));
+        auto simulator_options = smartcar::sim::simulator_options_from(config_);
+        simulator_options.clock = clock_;
+        simulator_ = std::make_unique<smartcar::sim::Simulator>(std::move(simulator_options));
         simulator_->install(*router_);
         simulator_store_ = std::make_unique<smartcar::sim::SimulatorStore>(
             *simulator_,
@@ -103,12 +106,13 @@ App::App(core::Config config) : config_(std::move(config)) {
     mail_options.from = config_.mail_from;
     mail_options.log_when_no_smtp = config_.env == "development";
     mailer_ = std::make_unique<mail::Mailer>(*database_, mail_options);
-    auth_ = auth::install(*router_, *database_, auth::auth_options_from(config_));
+    auth_ = auth::install(*router_, *database_, auth::auth_options_from(config_), clock_);
     auth::set_mail_notifier(*auth_, [mailer = mailer_.get()] { mailer->notify(); });
-    vehicles_ = vehicles::install(*router_, *database_);
+    vehicles_ = vehicles::install(*router_, *database_, clock_);
     auto live_refresh = std::make_shared<telemetry::LiveRefresh>();
-    ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_, nullptr, live_refresh);
+    ingestor_ = telemetry::install(*router_, *database_, events_, &metrics_, clock_, live_refresh);
     auto smartcar_options = smartcar::smartcar_options_from(config_);
+    smartcar_options.clock = clock_;
     if (simulator_ && smartcar_options.webhook_id.empty()) {
         smartcar_options.webhook_id = simulator_->options().webhook_id;  // the simulator's webhook
     }
@@ -121,8 +125,8 @@ App::App(core::Config config) : config_(std::move(config)) {
     live::HubOptions hub_options;
     hub_options.max_sockets_per_user = static_cast<std::size_t>(config_.ws_max_sockets_per_user);
     hub_ = live::install(*router_, *database_, events_, &metrics_, hub_options);
-    retention_ =
-        std::make_unique<telemetry::RetentionJob>(*database_, config_.telemetry_retention_days, std::chrono::hours(1));
+    retention_ = std::make_unique<telemetry::RetentionJob>(
+        *database_, config_.telemetry_retention_days, std::chrono::hours(1), clock_);
 }
 
 App::~App() {

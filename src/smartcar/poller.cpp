@@ -91,7 +91,7 @@ std::int64_t Poller::next_poll_time(std::int64_t now) {
 void Poller::schedule_loop() {
     std::int64_t last_renewal = 0;
     while (true) {
-        if (const std::int64_t now = core::now_ms(); now - last_renewal > 10 * 60'000) {
+        if (const std::int64_t now = service_.now_ms(); now - last_renewal > 10 * 60'000) {
             last_renewal = now;
             try {
                 service_.renew_expiring_refresh_tokens();
@@ -113,7 +113,7 @@ void Poller::schedule_loop() {
         }
         std::vector<Due> claimed;
         try {
-            const std::int64_t now = core::now_ms();
+            const std::int64_t now = service_.now_ms();
             auto rows = service_.database().with_reader([&](db::Connection& c) {
                 return c.query(std::string(kDueColumns) +
                                    " AND sv.next_poll_at_ms <= $1 AND sv.next_call_at_ms <= $1 "
@@ -178,7 +178,7 @@ void Poller::work_loop() {
 
 void Poller::poll(const Due& due) {
     auto& client = service_.client();
-    const std::int64_t started = core::now_ms();
+    const std::int64_t started = service_.now_ms();
     std::vector<telemetry::Sample> samples;
     try {
         if (service_.options().api_version == 3 && !due.smartcar_user_id.empty()) {
@@ -192,7 +192,7 @@ void Poller::poll(const Due& due) {
             samples = samples_from_v2(items, due.vehicle_id, telemetry::Source::Poll, started);
         }
     } catch (const SmartcarError& e) {
-        const std::int64_t now = core::now_ms();
+        const std::int64_t now = service_.now_ms();
         const std::int64_t wait = e.is_rate_limit() ? std::max(1, e.retry_after_s) * 1000LL : 0;
         service_.database().with_transaction([&](db::Connection& c) {
             c.execute(
@@ -218,13 +218,13 @@ void Poller::poll(const Due& due) {
     service_.database().with_transaction([&](db::Connection& c) {
         c.execute(
             "UPDATE smartcar_vehicles SET last_polled_at_ms = $2, last_error = NULL WHERE smartcar_vehicle_id = $1",
-            {due.smartcar_vehicle_id, core::now_ms()});
+            {due.smartcar_vehicle_id, service_.now_ms()});
     });
     polls_.fetch_add(1);
 }
 
 bool Poller::poll_now(std::int64_t vehicle_id) {
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = service_.now_ms();
     auto rows = service_.database().with_reader([&](db::Connection& c) {
         return c.query(std::string(kDueColumns) + " AND sv.vehicle_id = $1 ORDER BY sv.created_at_ms DESC LIMIT 1",
                        {vehicle_id});
@@ -257,7 +257,7 @@ bool Poller::poll_now(std::int64_t vehicle_id) {
     }
     service_.database().with_transaction([&](db::Connection& c) {
         c.execute("UPDATE smartcar_vehicles SET next_poll_at_ms = $2 WHERE smartcar_vehicle_id = $1",
-                  {due.smartcar_vehicle_id, next_poll_time(core::now_ms())});
+                  {due.smartcar_vehicle_id, next_poll_time(service_.now_ms())});
     });
     return true;
 }

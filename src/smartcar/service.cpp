@@ -1,5 +1,6 @@
 #include "smartcar/service.hpp"
 
+#include <chrono>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -96,6 +97,7 @@ SmartcarService::SmartcarService(db::Database& database,
       bus_(bus),
       ingestor_(ingestor),
       options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : std::make_shared<core::SystemClock>()),
       box_(core::SecretBox::from_base64(options_.encryption_key, options_.previous_keys)) {
     if (metrics != nullptr) {
         refreshes_ = &metrics->counter("motorpool_smartcar_token_refreshes_total", "Smartcar token refreshes");
@@ -130,7 +132,7 @@ std::string SmartcarService::connect_url(std::int64_t user_id,
                                          bool single_select,
                                          const std::optional<std::string>& vin) {
     const std::string state = core::base64url_encode(core::random_bytes(32));
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = now_ms();
     database_.with_transaction([&](db::Connection& c) {
         c.execute("DELETE FROM oauth_states WHERE expires_at_ms < $1", {now - 24 * 3600 * 1000LL});
         c.execute(
@@ -164,7 +166,7 @@ std::int64_t SmartcarService::consume_state(const std::string& state) {
         throw state_problem("invalid_state", "The Connect state is missing or malformed");
     }
     const std::string hash = core::sha256_hex(state);
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = now_ms();
     return database_.with_transaction([&](db::Connection& c) -> std::int64_t {
         // Used at most once: the conditional UPDATE is the single point of truth.
         auto used = c.query(
@@ -187,7 +189,7 @@ std::int64_t SmartcarService::consume_state(const std::string& state) {
 
 ConnectResult SmartcarService::complete_connection(std::int64_t user_id, const std::string& code) {
     TokenPair tokens = client_->exchange_code(code);
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = now_ms();
     std::string smartcar_user;
     try {
         smartcar_user = client_->user_id(tokens.access_token);
@@ -411,7 +413,7 @@ bool SmartcarService::disconnect(std::int64_t user_id, const std::string& public
             "UPDATE smartcar_connections SET status = 'disconnected', access_token = NULL, refresh_token = NULL, "
             "access_expires_at_ms = NULL, refresh_expires_at_ms = NULL, refreshing_until_ms = NULL, updated_at_ms = $2 "
             "WHERE id = $1",
-            {connection_id, core::now_ms()});
+            {connection_id, now_ms()});
         c.execute("DELETE FROM smartcar_vehicles WHERE connection_id = $1", {connection_id});
     });
     publish_connection(topics, "disconnected");
@@ -477,7 +479,7 @@ Tokens SmartcarService::fresh_tokens(std::int64_t connection_id, bool force, std
     if (t.status != "active") {
         throw reauth();
     }
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = now_ms();
     if ((force && t.generation != seen) || (!force && t.access_expires_at_ms > now + kRefreshMarginMs)) {
         return t;
     }
@@ -485,13 +487,14 @@ Tokens SmartcarService::fresh_tokens(std::int64_t connection_id, bool force, std
     // among nodes (a row-level compare-and-set, so no transaction stays open over the HTTP call).
     auto lock = refresh_lock(connection_id);
     std::lock_guard guard(*lock);
-    const std::int64_t deadline = core::now_ms() + kLeaseMs + 5'000;
+    // Real time, not the service's clock: how long this thread waits for another's refresh.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLeaseMs + 5'000);
     while (true) {
         t = database_.with_reader([&](db::Connection& c) { return load_tokens(c, connection_id); });
         if (t.status != "active") {
             throw reauth();
         }
-        const std::int64_t at = core::now_ms();
+        const std::int64_t at = now_ms();
         if ((force && t.generation != seen) || (!force && t.access_expires_at_ms > at + kRefreshMarginMs)) {
             return t;  // refreshed meanwhile, here or on another node
         }
@@ -504,7 +507,7 @@ Tokens SmartcarService::fresh_tokens(std::int64_t connection_id, bool force, std
         if (won == 1) {
             break;
         }
-        if (at > deadline) {
+        if (std::chrono::steady_clock::now() > deadline) {
             throw ApiError::unavailable("A Smartcar token refresh is taking too long", 5);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -526,7 +529,7 @@ Tokens SmartcarService::fresh_tokens(std::int64_t connection_id, bool force, std
         throw;
     }
     // The rotated pair is committed before anyone uses it: the old refresh token dies a minute after use.
-    const std::int64_t at = core::now_ms();
+    const std::int64_t at = now_ms();
     Tokens next = t;
     next.access_token = pair.access_token;
     next.refresh_token = pair.refresh_token;
@@ -562,7 +565,7 @@ std::int64_t SmartcarService::renew_expiring_refresh_tokens(std::int64_t within_
         return c.query(
             "SELECT id, token_generation FROM smartcar_connections WHERE status = 'active' AND "
             "refresh_expires_at_ms < $1 ORDER BY refresh_expires_at_ms LIMIT 100",
-            {core::now_ms() + within_ms});
+            {now_ms() + within_ms});
     });
     std::int64_t renewed = 0;
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -595,7 +598,7 @@ void SmartcarService::stop_jobs() {
 }
 
 void SmartcarService::mark_reauth_required(std::int64_t connection_id, const SmartcarError& error) {
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = now_ms();
     std::string last_error = core::to_json_text(
         json::object{{"type", error.type()},
                      {"code", error.code() ? json::value(*error.code()) : nullptr},

@@ -178,7 +178,7 @@ void WebhookProcessor::run() {
         }
         try {
             drain();
-            const std::int64_t now = core::now_ms();
+            const std::int64_t now = service_.now_ms();
             if (now - last_prune > 3'600'000) {
                 last_prune = now;
                 const std::int64_t before =
@@ -301,7 +301,7 @@ std::int64_t WebhookProcessor::process_batch() {
     // the repeat finds the link gone and ignores that vehicle's deliveries. On SQLite it joins
     // the group commit (one writer either way, and the acknowledgements waiting meanwhile share
     // its sync); PostgreSQL runs it on a connection of its own, next to the acknowledgements.
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = service_.now_ms();
     std::map<std::string, telemetry::IngestResult> ingested;
     auto pass = [&](db::Connection& c) {
         ingested.clear();
@@ -415,7 +415,7 @@ std::string WebhookProcessor::process(Batch& batch,
             }
         }
         const std::string vehicle_public = link->vehicle_public_id;
-        const std::int64_t at = core::now_ms();
+        const std::int64_t at = service_.now_ms();
         std::string recorded = core::to_json_text(json::object{{"type", "VEHICLE_ERROR"},
                                                                {"errors", errors},
                                                                {"vehicle_id", vehicle_public},
@@ -553,7 +553,7 @@ void install_webhooks(http::Router& router,
                 co_return json_answer(
                     json::object{{"challenge", core::hex_encode(core::hmac_sha256(amt, envelope->challenge))}});
             }
-            const std::int64_t now = core::now_ms();
+            const std::int64_t now = svc->now_ms();
             auto shared = std::make_shared<std::pair<Envelope, std::string>>(std::move(*envelope), std::move(req.body));
             auto work = [shared, now](db::Connection& c) {
                 const auto& [e, raw] = *shared;

@@ -52,22 +52,33 @@ struct RetentionJob::Impl {
     db::Database& database;
     std::int64_t days;
     std::chrono::milliseconds interval;
+    std::shared_ptr<core::Clock> clock;
+    std::chrono::milliseconds tick;
     std::mutex mutex;
     std::condition_variable wake;
     bool stopping = false;
     std::atomic<std::int64_t> deleted{0};
+    std::atomic<std::int64_t> passes{0};
+    std::atomic<std::int64_t> ticks{0};
     std::thread thread;
 
+    // The schedule is kept in clock time (tests move the clock; a pass is due when it says so),
+    // looked at every tick of real time.
     void run() {
+        std::int64_t due_ms = clock->now_ms() + kFirstRunAfter.count();
         std::unique_lock lock(mutex);
-        auto next = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         while (!stopping) {
-            if (wake.wait_until(lock, next, [&] { return stopping; })) {
+            if (wake.wait_for(lock, tick, [&] { return stopping; })) {
                 break;
+            }
+            const std::int64_t now = clock->now_ms();
+            ticks.fetch_add(1);
+            if (now < due_ms) {
+                continue;
             }
             lock.unlock();
             try {
-                std::int64_t n = prune_history(database, days, core::now_ms());
+                std::int64_t n = prune_history(database, days, now);
                 deleted += n;
                 if (n > 0) {
                     spdlog::info("retention: deleted {} history rows older than {} days", n, days);
@@ -75,14 +86,30 @@ struct RetentionJob::Impl {
             } catch (const std::exception& e) {
                 spdlog::warn("retention: pruning failed ({}); retrying at the next interval", e.what());
             }
+            passes.fetch_add(1);
             lock.lock();
-            next = std::chrono::steady_clock::now() + interval;
+            due_ms = now + interval.count();
         }
     }
 };
 
-RetentionJob::RetentionJob(db::Database& database, std::int64_t retention_days, std::chrono::milliseconds interval)
-    : impl_(new Impl{database, retention_days, interval, {}, {}, false, {}, {}}) {}
+RetentionJob::RetentionJob(db::Database& database,
+                           std::int64_t retention_days,
+                           std::chrono::milliseconds interval,
+                           std::shared_ptr<core::Clock> clock,
+                           std::chrono::milliseconds tick)
+    : impl_(new Impl{database,
+                     retention_days,
+                     interval,
+                     clock ? std::move(clock) : std::make_shared<core::SystemClock>(),
+                     tick,
+                     {},
+                     {},
+                     false,
+                     {},
+                     {},
+                     {},
+                     {}}) {}
 
 RetentionJob::~RetentionJob() {
     stop();
@@ -110,6 +137,14 @@ void RetentionJob::stop() {
 
 std::int64_t RetentionJob::deleted() const {
     return impl_->deleted.load();
+}
+
+std::int64_t RetentionJob::passes() const {
+    return impl_->passes.load();
+}
+
+std::int64_t RetentionJob::ticks() const {
+    return impl_->ticks.load();
 }
 
 }  // namespace motorpool::telemetry

@@ -35,7 +35,7 @@ protected:
         sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(*log_);
         core::add_log_sink(sink_);
         spdlog::set_level(spdlog::level::trace);  // every level must be clean of secrets
-        app_ = std::make_unique<TestApp>();
+        app_ = std::make_unique<TestApp>(Overrides{}, nullptr, clock_);
     }
     void TearDown() override {
         app_.reset();
@@ -80,7 +80,7 @@ protected:
                                             {"iss", iss},
                                             {"aud", aud},
                                             {"jti", "x"},
-                                            {"iat", core::now_ms() / 1000 - 10},
+                                            {"iat", clock_->now_ms() / 1000 - 10},
                                             {"exp", exp}});
     }
     static std::string problem_detail(const http::ClientResponse& r) {
@@ -90,6 +90,8 @@ protected:
     std::shared_ptr<std::ostringstream> log_;
     std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
     std::vector<std::string> secrets_;
+    // Every module's time: expiries and lockouts are crossed by moving it, to the millisecond.
+    std::shared_ptr<core::ManualClock> clock_ = std::make_shared<core::ManualClock>(core::now_ms());
     std::unique_ptr<TestApp> app_;
 };
 
@@ -284,13 +286,12 @@ TEST_F(AuthTest, AnAcceptedTokenIsRefusedOnceItExpires) {
     // Verified tokens are cached by their text; the cache must still honour expiry.
     auto s = register_user("ephemeral@example.com");
     std::string sub(s.at("user").at("id").as_string());
-    const std::int64_t exp = core::now_ms() / 1000 + 2;
+    const std::int64_t exp = clock_->now_ms() / 1000 + 2;
     auto token = sign(R"({"alg":"HS256","typ":"JWT"})", claims(exp, sub));
     EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + token}}).status, 200);
+    clock_->set_ms(exp * 1000 - 1);
     EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + token}}).status, 200);  // cached
-    while (core::now_ms() / 1000 < exp) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    clock_->set_ms(exp * 1000);
     EXPECT_EQ(app_->client().get("/api/v1/me", {{"Authorization", "Bearer " + token}}).status, 401);
     // A tampered copy of a cached token is not the cached token.
     std::string good(s.at("access_token").as_string());
@@ -430,7 +431,20 @@ TEST_F(AuthTest, RepeatedFailuresAreThrottledWith429) {
     auto r = post("/api/v1/auth/login", json::object{{"email", "target@example.com"}, {"password", "real password 1"}});
     EXPECT_EQ(r.status, 429);  // locked even for the right password until Retry-After passes
     ASSERT_TRUE(r.header("Retry-After"));
-    EXPECT_GE(std::stoi(*r.header("Retry-After")), 1);
+    const int retry_after = std::stoi(*r.header("Retry-After"));
+    EXPECT_GE(retry_after, 1);
+    clock_->advance_ms(retry_after * 1000LL - 1);
+    auto still =
+        post("/api/v1/auth/login", json::object{{"email", "target@example.com"}, {"password", "real password 1"}});
+    EXPECT_EQ(still.status, 429);
+    EXPECT_EQ(still.header("Retry-After"), "1");  // a millisecond left, rounded up
+    clock_->advance_ms(1);  // Retry-After has passed: the right password signs in, and clears the count
+    auto in =
+        post("/api/v1/auth/login", json::object{{"email", "target@example.com"}, {"password", "real password 1"}});
+    EXPECT_EQ(in.status, 200) << in.body;
+    remember(in.json().as_object());
+    EXPECT_EQ(post("/api/v1/auth/login", json::object{{"email", "target@example.com"}, {"password", "guess"}}).status,
+              401);
 }
 
 TEST_F(AuthTest, MagicLinkIsSingleUse) {
@@ -454,6 +468,31 @@ TEST_F(AuthTest, MagicLinkIsSingleUse) {
     remember(verified.json().as_object());
     EXPECT_EQ(verified.json().at("user").at("email").as_string(), "magic@example.com");
     EXPECT_EQ(post("/api/v1/auth/magic-link/verify", json::object{{"token", token}}).status, 401);
+}
+
+// Links live 15 minutes: one used a millisecond before works, one used at the 15th minute does not.
+TEST_F(AuthTest, MagicLinksExpireAfterFifteenMinutes) {
+    register_user("late@example.com");
+    auto link = [&] {
+        EXPECT_EQ(post("/api/v1/auth/magic-link", json::object{{"email", "late@example.com"}}).status, 202);
+        auto body = app_->app().database().with_reader([](db::Connection& c) {
+            return c.query("SELECT body FROM mail_outbox ORDER BY id DESC LIMIT 1").front().text(0);
+        });
+        std::smatch m;
+        EXPECT_TRUE(std::regex_search(body, m, std::regex("token=([A-Za-z0-9_-]+)")));
+        secrets_.push_back(m[1]);
+        return std::string(m[1]);
+    };
+    const std::string in_time = link();
+    clock_->advance_ms(15 * 60'000 - 1);
+    auto used = post("/api/v1/auth/magic-link/verify", json::object{{"token", in_time}});
+    ASSERT_EQ(used.status, 200) << used.body;
+    remember(used.json().as_object());
+    const std::string too_late = link();
+    clock_->advance_ms(15 * 60'000);
+    auto refused = post("/api/v1/auth/magic-link/verify", json::object{{"token", too_late}});
+    EXPECT_EQ(refused.status, 401);
+    EXPECT_EQ(refused.header("Content-Type"), "application/problem+json");
 }
 
 TEST_F(AuthTest, MagicLinkRequestsAreThrottled) {

@@ -38,7 +38,9 @@ void record_response(const std::string& path, const http::ResponseSeen& r) {
 
 }  // namespace
 
-TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<void(app::App&)> before_start)
+TestApp::TestApp(std::map<std::string, std::string> overrides,
+                 std::function<void(app::App&)> before_start,
+                 std::shared_ptr<core::Clock> clock)
     : database_(std::make_unique<TestDatabase>()) {
     std::map<std::string, std::string> values{
         {"DATABASE_URL", database_->url()},
@@ -62,7 +64,7 @@ TestApp::TestApp(std::map<std::string, std::string> overrides, std::function<voi
     }
     core::Config config = core::Config::load(core::EnvSource::from_map(values));
     config.ensure_secrets();
-    app_ = std::make_unique<app::App>(std::move(config));
+    app_ = std::make_unique<app::App>(std::move(config), std::move(clock));
     if (const char* log = std::getenv("MOTORPOOL_RESPONSE_LOG"); log != nullptr && *log != '\0') {
         app_->set_response_observer(
             [path = std::string(log)](const http::ResponseSeen& r) { record_response(path, r); });

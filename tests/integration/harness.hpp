@@ -24,9 +24,10 @@ using Overrides = std::map<std::string, std::string>;
 class TestApp {
 public:
     /// `overrides` are extra configuration variables (e.g. MOTORPOOL_READ_TIMEOUT=300ms).
-    /// `before_start` may add test-only routes.
+    /// `before_start` may add test-only routes. `clock` (a core::ManualClock) is every module's time.
     explicit TestApp(std::map<std::string, std::string> overrides = {},
-                     std::function<void(app::App&)> before_start = {});
+                     std::function<void(app::App&)> before_start = {},
+                     std::shared_ptr<core::Clock> clock = nullptr);
     ~TestApp();
 
     app::App& app() { return *app_; }

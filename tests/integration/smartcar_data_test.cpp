@@ -53,7 +53,7 @@ protected:
     void SetUp() override { start({}); }
     void start(std::map<std::string, std::string> extra) {
         extra.emplace("SMARTCAR_MANAGEMENT_TOKEN", "amt");
-        app_ = std::make_unique<TestApp>(std::move(extra));
+        app_ = std::make_unique<TestApp>(std::move(extra), nullptr, clock_);
         alice_ = register_member(*app_, "alice@example.com").token;
     }
     // Connects Alice's simulated account; returns (our vehicle id, Smartcar's vehicle id) of its first car.
@@ -125,6 +125,8 @@ protected:
                           {"mode", "TEST"}}}});
     }
 
+    // Every module's time: the throttle's window is read exactly and lifted by moving it.
+    std::shared_ptr<core::ManualClock> clock_ = std::make_shared<core::ManualClock>(core::now_ms());
     std::unique_ptr<TestApp> app_;
     std::string alice_;
 };
@@ -167,10 +169,18 @@ TEST_F(SmartcarDataTest, PollingStoresPercentAndRefreshObeysRetryAfter) {
     EXPECT_EQ(count_batches(), before + 2);
     auto again = call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/all?refresh=true", alice_);
     EXPECT_EQ(again.status, 429);
-    int wait = std::stoi(again.header("Retry-After").value_or("0"));
-    EXPECT_GE(wait, 28);
-    EXPECT_LE(wait, 30);
+    EXPECT_EQ(again.header("Retry-After"), "30");
     EXPECT_EQ(count_batches(), before + 2);  // remembered: Smartcar was not asked again
+    clock_->advance_ms(29'500);
+    auto later = call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery?refresh=true", alice_);
+    EXPECT_EQ(later.status, 429);
+    EXPECT_EQ(later.header("Retry-After"), "1");  // what is left of the window, rounded up
+    EXPECT_EQ(count_batches(), before + 2);
+    // The window passed: the next refresh asks Smartcar again, which has lifted its limit too.
+    clock_->advance_ms(500);
+    auto lifted = call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery?refresh=true", alice_);
+    EXPECT_EQ(lifted.status, 200) << lifted.body;
+    EXPECT_EQ(count_batches(), before + 3);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery", alice_).status, 200);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/battery?refresh=maybe", alice_).status, 422);
 
@@ -249,7 +259,8 @@ TEST_F(SmartcarDataTest, VerifyAnswersTheChallengeInBothEnvelopes) {
 
 TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
     auto [vehicle, smartcar_vehicle] = connect_polled();
-    const std::int64_t t1 = core::now_ms() + 1'000;
+    clock_->advance_ms(1'000);  // after the poll's readings
+    const std::int64_t t1 = clock_->now_ms();
     const std::string body = vehicle_state("ev-1", smartcar_vehicle, 64.5, t1);
 
     EXPECT_EQ(deliver(body, std::nullopt).status, 401);
@@ -397,7 +408,7 @@ TEST_F(SmartcarDataTest, SamplesOutsideTheBoundsAreDroppedAndCounted) {
                    smartcar_vehicle + R"("},"signals":[{"code":")" + code + R"(","body":)" + body +
                    R"(,"meta":{"oemUpdatedAt":)" + at + "}}]}}";
         };
-    const std::string now_text = "\"" + core::format_rfc3339(core::now_ms()) + "\"";
+    const std::string now_text = "\"" + core::format_rfc3339(clock_->now_ms()) + "\"";
     const std::vector<std::pair<std::string, std::string>> hostile = {
         {"future", v4("b-1", "tractionbattery-stateofcharge", R"({"value":51})", R"("9999-12-31T23:59:59Z")")},
         {"1970", v4("b-2", "tractionbattery-stateofcharge", R"({"value":52})", R"("1970-01-02T00:00:00Z")")},
@@ -429,7 +440,7 @@ TEST_F(SmartcarDataTest, SamplesOutsideTheBoundsAreDroppedAndCounted) {
             .query(
                 "SELECT COUNT(*) FROM signal_history WHERE t_ms < 946684800000 OR t_ms > $1 OR "
                 "value_num > 10000000 OR value_num < -1000",
-                {core::now_ms() + 3'600'000})
+                {clock_->now_ms() + 3'600'000})
             .front()
             .int64(0);
     });
@@ -449,7 +460,8 @@ TEST_F(SmartcarDataTest, SamplesOutsideTheBoundsAreDroppedAndCounted) {
     }
 
     // A real reading after them becomes the latest value, as it would have without them.
-    const std::int64_t t = core::now_ms();
+    clock_->advance_ms(1'000);
+    const std::int64_t t = clock_->now_ms();
     const std::string real = vehicle_state("b-7", smartcar_vehicle, 74, t);
     EXPECT_EQ(deliver(real, sign(real)).status, 200);
     app_->app().smartcar().webhooks().drain();
@@ -462,7 +474,7 @@ TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
     app_.reset();
     start({{"MOTORPOOL_WEBHOOK_PROCESSING", "false"}});
     auto [vehicle, smartcar_vehicle] = connect_polled();
-    const std::string body = vehicle_state("ev-late", smartcar_vehicle, 71.0, core::now_ms() + 1'000);
+    const std::string body = vehicle_state("ev-late", smartcar_vehicle, 71.0, clock_->now_ms() + 1'000);
     ASSERT_EQ(deliver(body, sign(body)).status, 200);
     EXPECT_EQ(logged(), 1);
     auto admin = create_user_and_login(*app_, "root@example.com", auth::Role::Admin).token;
@@ -498,7 +510,7 @@ TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
 // The README's promise: processed deliveries are kept eight days, then pruned by the processor
 // (its first pass after a start, then hourly); newer ones stay.
 TEST_F(SmartcarDataTest, ProcessedDeliveriesOlderThanEightDaysArePruned) {
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = clock_->now_ms();
     auto add_processed = [&](const std::string& event_id, std::int64_t received_at_ms) {
         app_->app().database().with_transaction([&](db::Connection& c) {
             auto id = c.query(

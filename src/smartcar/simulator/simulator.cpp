@@ -376,9 +376,15 @@ struct PathResult {
 }  // namespace
 
 struct Simulator::State {
-    explicit State(SimulatorOptions o) : options(std::move(o)), rng(options.seed) {}
+    explicit State(SimulatorOptions o)
+        : options(std::move(o)),
+          clock(options.clock ? options.clock : std::make_shared<core::SystemClock>()),
+          rng(options.seed) {}
+
+    std::int64_t now() const { return clock->now_ms(); }
 
     SimulatorOptions options;
+    std::shared_ptr<core::Clock> clock;
     mutable std::mutex mutex;
     std::mt19937_64 rng;
     std::map<std::string, Owner> owners;
@@ -507,8 +513,7 @@ struct Simulator::State {
 
     void record(const Request& request, std::string_view vehicle_id, int status) {
         std::string path = request.path.substr(std::min(request.path.size(), options.prefix.size()));
-        log.push_back(
-            {core::now_ms(), std::string(http::method_name(request.method)), path, std::string(vehicle_id), status});
+        log.push_back({now(), std::string(http::method_name(request.method)), path, std::string(vehicle_id), status});
         if (log.size() > 10'000) {
             log.pop_front();
         }
@@ -894,7 +899,7 @@ void Simulator::add_faults(const json::value& body) {
         throw core::ApiError::validation(errors);
     }
     std::lock_guard lock(state_->mutex);
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = state_->now();
     for (auto& f : parsed) {
         if (f.kind == "expire_access_tokens" || f.kind == "revoke") {
             // Immediate: every token reaching the vehicle (or every token) stops working.
@@ -931,7 +936,7 @@ std::uint64_t Simulator::generation() const {
 std::string Simulator::snapshot() const {
     std::lock_guard lock(state_->mutex);
     const State& st = *state_;
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = state_->now();
     std::ostringstream rng;
     rng << st.rng;
     // Grants are shared by their tokens: written once each, referred to by index.
@@ -1172,7 +1177,7 @@ Response authorize_page(const StatePtr& s, const Request& req) {
         }
         return redirect(query + state_suffix);
     }
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = s->now();
     std::lock_guard lock(s->mutex);
     Owner* owner = nullptr;
     if (auto id = req.query_param("sim_user"); id) {
@@ -1249,7 +1254,7 @@ Response token_endpoint(const StatePtr& s, const Request& req) {
     }
     auto form = parse_form(req.body);
     const std::string grant_type = form["grant_type"];
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = s->now();
     std::lock_guard lock(s->mutex);
     if (auto fault = s->take_token_fault()) {
         return oauth_error(500, "server_error", "Simulated token endpoint failure.");
@@ -1312,7 +1317,7 @@ Response iam_token_endpoint(const StatePtr& s, const Request& req) {
     }
     std::lock_guard lock(s->mutex);
     std::string token = s->new_id();
-    s->app_tokens[token] = core::now_ms() + 3'600'000;
+    s->app_tokens[token] = s->now() + 3'600'000;
     s->touch();
     return Response::json_text(
         core::to_json_text(json::object{{"access_token", token}, {"token_type", "Bearer"}, {"expires_in", 3600}}));
@@ -1398,7 +1403,7 @@ net::awaitable<Response> vehicle_request(StatePtr s, Request req, std::string pa
     const std::string vehicle_id(req.param("id"));
     const std::string request_id = request_id_for(*s);
     const bool imperial = wants_imperial(req);
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = s->now();
     std::optional<Fault> fault;
     {
         std::lock_guard lock(s->mutex);
@@ -1629,7 +1634,7 @@ Response v3_error(const ScError& e, const std::string& request_id) {
 net::awaitable<Response> v3_request(StatePtr s, Request req, std::string rest) {
     const std::string vehicle_id(req.param("id"));
     const std::string request_id = request_id_for(*s);
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = s->now();
     std::lock_guard lock(s->mutex);
     auto grant = caller_grant(*s, req, now);
     if (!grant) {
@@ -1702,7 +1707,7 @@ net::awaitable<Response> v3_request(StatePtr s, Request req, std::string rest) {
 net::awaitable<Response> user_info(StatePtr s, Request req) {
     const std::string request_id = request_id_for(*s);
     std::lock_guard lock(s->mutex);
-    auto grant = caller_grant(*s, req, core::now_ms());
+    auto grant = caller_grant(*s, req, s->now());
     s->record(req, "", grant ? 200 : 401);
     if (!grant) {
         co_return sc_error_response(authentication_error(), request_id);
@@ -1713,7 +1718,7 @@ net::awaitable<Response> user_info(StatePtr s, Request req) {
 net::awaitable<Response> vehicle_list(StatePtr s, Request req) {
     const std::string request_id = request_id_for(*s);
     std::lock_guard lock(s->mutex);
-    auto grant = caller_grant(*s, req, core::now_ms());
+    auto grant = caller_grant(*s, req, s->now());
     s->record(req, "", grant ? 200 : 401);
     if (!grant) {
         co_return sc_error_response(authentication_error(), request_id);
@@ -1964,7 +1969,7 @@ json::object delivery_meta(Simulator::State& s, std::int64_t now, std::size_t si
 void emitter_loop(const std::shared_ptr<Simulator::State>& s) {
     using Attempt = Simulator::State::Attempt;
     const std::int64_t interval = s->options.webhook_interval.count();
-    std::int64_t next_round = interval > 0 ? core::now_ms() + interval : INT64_MAX;
+    std::int64_t next_round = interval > 0 ? s->now() + interval : INT64_MAX;
     auto record = [&](DeliveryRecord r) {
         std::lock_guard lock(s->emit_mutex);
         s->deliveries.push_back(std::move(r));
@@ -1981,8 +1986,8 @@ void emitter_loop(const std::shared_ptr<Simulator::State>& s) {
             challenge = s->new_id();
             event_id = s->new_id();
         }
-        json::object meta = delivery_meta(*s, core::now_ms(), 0);
-        meta["deliveredAt"] = core::format_rfc3339(core::now_ms(), true);  // VERIFY writes it as text (SMARTCAR.md 4.1)
+        json::object meta = delivery_meta(*s, s->now(), 0);
+        meta["deliveredAt"] = core::format_rfc3339(s->now(), true);  // VERIFY writes it as text (SMARTCAR.md 4.1)
         std::string body = core::to_json_text(json::object{{"eventId", event_id},
                                                            {"eventType", "VERIFY"},
                                                            {"data", json::object{{"challenge", challenge}}},
@@ -1995,13 +2000,13 @@ void emitter_loop(const std::shared_ptr<Simulator::State>& s) {
         const std::string expected = core::hex_encode(core::hmac_sha256(s->options.management_token, challenge));
         const bool verified = !ec && parsed.is_object() && parsed.as_object().if_contains("challenge") &&
                               parsed.as_object().at("challenge") == json::value(expected);
-        record({core::now_ms(), event_id, "VERIFY", "", 1, status, verified});
+        record({s->now(), event_id, "VERIFY", "", 1, status, verified});
     }
     while (true) {
         std::optional<Attempt> due;
         {
             std::unique_lock lock(s->emit_mutex);
-            const std::int64_t now = core::now_ms();
+            const std::int64_t now = s->now();
             std::int64_t wake_at = next_round;
             for (const auto& a : s->attempts) {
                 wake_at = std::min(wake_at, a.due_ms);
@@ -2015,19 +2020,19 @@ void emitter_loop(const std::shared_ptr<Simulator::State>& s) {
             auto it = std::min_element(s->attempts.begin(), s->attempts.end(), [](const Attempt& a, const Attempt& b) {
                 return a.due_ms < b.due_ms;
             });
-            if (it != s->attempts.end() && it->due_ms <= core::now_ms()) {
+            if (it != s->attempts.end() && it->due_ms <= s->now()) {
                 due = std::move(*it);
                 s->attempts.erase(it);
             }
         }
         if (!due) {
-            if (core::now_ms() >= next_round) {
-                next_round = core::now_ms() + interval;
+            if (s->now() >= next_round) {
+                next_round = s->now() + interval;
                 Simulator::emit_round(s);
             }
             continue;
         }
-        const std::int64_t now = core::now_ms();
+        const std::int64_t now = s->now();
         std::size_t count = 0;
         if (const auto* signals = due->data.if_contains("signals"); signals != nullptr && signals->is_array()) {
             count = signals->as_array().size();
@@ -2070,7 +2075,7 @@ void Simulator::emit_round(const std::shared_ptr<State>& s) {
     std::vector<State::Attempt> round;
     {
         std::lock_guard lock(s->mutex);
-        const std::int64_t now = core::now_ms();
+        const std::int64_t now = s->now();
         for (const auto& [webhook, vehicle] : s->webhook_subscriptions) {
             auto it = s->vehicles.find(vehicle);
             if (webhook != s->options.webhook_id || it == s->vehicles.end()) {

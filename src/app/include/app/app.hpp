@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "core/event_bus.hpp"
 #include "core/metrics.hpp"
+#include "core/time.hpp"
 #include "core/worker_pool.hpp"
 #include "db/db.hpp"
 #include "db/event_relay.hpp"
@@ -27,7 +28,9 @@ class App {
 public:
     /// Opens the database, applies migrations (unless MOTORPOOL_AUTO_MIGRATE=false) and registers
     /// every module's routes. Does not listen yet. Throws on configuration or migration errors.
-    explicit App(core::Config config);
+    /// `clock` (tests) is every module's time: token lifetimes, throttles, expiries, schedules;
+    /// null: the system clock.
+    explicit App(core::Config config, std::shared_ptr<core::Clock> clock = nullptr);
     ~App();
     App(const App&) = delete;
     App& operator=(const App&) = delete;
@@ -59,9 +62,11 @@ public:
     /// The Smartcar simulator mounted at /sim/smartcar; null unless SMARTCAR_MODE=simulated.
     smartcar::sim::Simulator* simulator() { return simulator_.get(); }
     smartcar::SmartcarService& smartcar() { return *smartcar_; }
+    telemetry::RetentionJob& retention() { return *retention_; }
 
 private:
     core::Config config_;
+    std::shared_ptr<core::Clock> clock_;
     core::MetricsRegistry metrics_;
     core::EventBus events_;
     std::unique_ptr<core::WorkerPool> workers_;

@@ -1,6 +1,7 @@
 #pragma once
 // Time: epoch milliseconds everywhere inside, RFC 3339 UTC at the edges; an injectable clock.
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,16 +22,16 @@ public:
     std::int64_t now_ms() const override;
 };
 
-/// A clock that only moves when told (tests).
+/// A clock that only moves when told (tests); read and moved from any thread.
 class ManualClock final : public Clock {
 public:
     explicit ManualClock(std::int64_t start_ms) : now_(start_ms) {}
-    std::int64_t now_ms() const override { return now_; }
-    void advance_ms(std::int64_t delta) { now_ += delta; }
-    void set_ms(std::int64_t value) { now_ = value; }
+    std::int64_t now_ms() const override { return now_.load(std::memory_order_acquire); }
+    void advance_ms(std::int64_t delta) { now_.fetch_add(delta, std::memory_order_acq_rel); }
+    void set_ms(std::int64_t value) { now_.store(value, std::memory_order_release); }
 
 private:
-    std::int64_t now_;
+    std::atomic<std::int64_t> now_;
 };
 
 std::int64_t now_ms();

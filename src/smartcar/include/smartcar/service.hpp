@@ -56,6 +56,8 @@ public:
 
     void set_local_origin(const std::string& origin);
     const SmartcarOptions& options() const { return options_; }
+    /// Now by the service's clock (SmartcarOptions::clock).
+    std::int64_t now_ms() const { return clock_->now_ms(); }
     Client& client() { return *client_; }
     db::Database& database() { return database_; }
 
@@ -120,6 +122,7 @@ private:
     core::EventBus& bus_;
     telemetry::Ingestor& ingestor_;
     SmartcarOptions options_;
+    std::shared_ptr<core::Clock> clock_;
     core::SecretBox box_;
     std::unique_ptr<Client> client_;
     std::mutex locks_mutex_;

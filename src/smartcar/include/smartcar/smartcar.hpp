@@ -14,6 +14,7 @@
 #include "core/event_bus.hpp"
 #include "core/metrics.hpp"
 #include "core/secret_box.hpp"
+#include "core/time.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
 #include "telemetry/telemetry.hpp"
@@ -41,6 +42,7 @@ struct SmartcarOptions {
     std::string webhook_id;        // vehicles are subscribed to it when connected (empty: none)
     bool process_webhooks = true;  // false: deliveries are logged, processed later
     std::chrono::milliseconds client_timeout{30'000};
+    std::shared_ptr<core::Clock> clock;  // token expiries, throttles, poll times, leases; null: the system's
 };
 
 SmartcarOptions smartcar_options_from(const core::Config& config);

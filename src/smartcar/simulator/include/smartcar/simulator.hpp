@@ -20,6 +20,7 @@
 
 #include "core/config.hpp"
 #include "core/secret_box.hpp"
+#include "core/time.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
 
@@ -43,6 +44,7 @@ struct SimulatorOptions {
     std::string webhook_name = "motorpool simulator";
     std::chrono::milliseconds webhook_interval{std::chrono::minutes(5)};  // 0: only emit_now()
     double retry_scale = 1.0;
+    std::shared_ptr<core::Clock> clock;  // token lifetimes, throttle windows, records; null: the system's
 };
 
 /// One webhook delivery attempt the emitter made.
