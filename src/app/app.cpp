@@ -124,6 +124,7 @@ App::App(core::Config config, std::shared_ptr<core::Clock> clock)
     }
     live::HubOptions hub_options;
     hub_options.max_sockets_per_user = static_cast<std::size_t>(config_.ws_max_sockets_per_user);
+    hub_options.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(config_.ws_idle_timeout);
     hub_ = live::install(*router_, *database_, events_, &metrics_, hub_options);
     retention_ = std::make_unique<telemetry::RetentionJob>(
         *database_, config_.telemetry_retention_days, std::chrono::hours(1), clock_);

@@ -289,6 +289,11 @@ Config Config::load(const EnvSource& source) {
     r.string("MOTORPOOL_MAIL_FROM", c.mail_from);
     r.integer("MOTORPOOL_TELEMETRY_RETENTION_DAYS", c.telemetry_retention_days, 0, 36500);
     r.integer("MOTORPOOL_WS_MAX_SOCKETS_PER_USER", c.ws_max_sockets_per_user, 1, 1'000'000);
+    r.duration("MOTORPOOL_WS_IDLE_TIMEOUT", c.ws_idle_timeout);
+    if (c.ws_idle_timeout < std::chrono::seconds(1) || c.ws_idle_timeout > std::chrono::hours(1) ||
+        c.ws_idle_timeout.count() % 1000 != 0) {
+        r.fail("MOTORPOOL_WS_IDLE_TIMEOUT", "must be whole seconds between 1s and 1h");
+    }
     r.string("MOTORPOOL_PG_LISTEN_URL", c.pg_listen_url);
     r.one_of("MOTORPOOL_LOG_LEVEL", c.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
     r.one_of("MOTORPOOL_LOG_FORMAT", c.log_format, {"text", "json"});
@@ -528,6 +533,7 @@ std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
     add("MOTORPOOL_MAIL_FROM", mail_from);
     add("MOTORPOOL_TELEMETRY_RETENTION_DAYS", std::to_string(telemetry_retention_days));
     add("MOTORPOOL_WS_MAX_SOCKETS_PER_USER", std::to_string(ws_max_sockets_per_user));
+    add("MOTORPOOL_WS_IDLE_TIMEOUT", std::to_string(ws_idle_timeout.count()) + "ms");
     add("MOTORPOOL_PG_LISTEN_URL", mask_url_password(pg_listen_url));
     add("MOTORPOOL_LOG_LEVEL", log_level);
     add("MOTORPOOL_LOG_FORMAT", log_format);

@@ -21,6 +21,9 @@ namespace motorpool::testing {
 
 using Overrides = std::map<std::string, std::string>;
 
+/// The SECRET_KEY every TestApp signs its access tokens with.
+inline constexpr const char* kTestSecretKey = "integration-test-secret-key-0123456789abcdef";
+
 class TestApp {
 public:
     /// `overrides` are extra configuration variables (e.g. MOTORPOOL_READ_TIMEOUT=300ms).

@@ -15,7 +15,10 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 
+#include "core/crypto.hpp"
 #include "core/time.hpp"
 #include "harness.hpp"
 #include "vehicles/vehicles.hpp"
@@ -99,6 +102,28 @@ public:
     beast::websocket::close_reason reason() {
         std::lock_guard lock(mutex_);
         return reason_;
+    }
+
+    // For a client that never started reading (so it never answers a ping): the raw bytes the
+    // server sends until it closes the connection, or nullopt when it is still open at `timeout`.
+    std::optional<std::string> raw_until_closed(std::chrono::milliseconds timeout) {
+        const int fd = beast::get_lowest_layer(ws_).native_handle();
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        std::string bytes;
+        while (true) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            pollfd p{fd, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+                return std::nullopt;
+            }
+            char chunk[512];
+            const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+            if (n <= 0) {
+                return bytes;  // end of stream or reset: closed
+            }
+            bytes.append(chunk, static_cast<std::size_t>(n));
+        }
     }
 
 private:
@@ -300,31 +325,73 @@ TEST_F(LiveTest, AuthWithAFreshTokenIsAcceptedAndAStrangersIsNot) {
     EXPECT_EQ(alice->next()->at("code"), json::value("unauthorized"));
 }
 
-// Access tokens of 4 s here (whole seconds in the JWT, so each expires 3 to 4 s after issue).
+// An access token for `user` that expires at `exp_s`, signed with the test app's key as the server
+// signs its own: the test picks each token's expiry instead of waiting for a configured lifetime.
+std::string access_token_expiring_at(const ApiUser& user, std::int64_t exp_s) {
+    const std::string header = core::base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
+    const std::string claims =
+        core::base64url_encode(json::serialize(json::object{{"sub", user.id},
+                                                            {"role", "member"},
+                                                            {"iss", "motorpool"},
+                                                            {"aud", "motorpool-api"},
+                                                            {"jti", "live-" + std::to_string(exp_s)},
+                                                            {"iat", core::now_ms() / 1000},
+                                                            {"exp", exp_s}}));
+    const std::string input = header + "." + claims;
+    return input + "." + core::base64url_encode(core::hmac_sha256(kTestSecretKey, input));
+}
+
+// Both sockets start with a token that expires within 3 s. One sends AUTH with a token good for
+// ten minutes: it lives on when the other is closed with 1008 (policy), until AUTH brings a token
+// that expires within 2 s, whose expiry closes it too. No step waits for a fixed time.
 TEST(LiveExpiryTest, SocketClosesWith1008AtTokenExpiryUnlessAuthRenewsIt) {
-    TestApp app(std::map<std::string, std::string>{{"MOTORPOOL_ACCESS_TOKEN_TTL", "4s"}});
-    const std::string first = register_member(app, "carol@example.com").token;
-    WsClient renewed(app.port(), "/api/v1/ws?token=" + first);
-    WsClient lapsing(app.port(), "/api/v1/ws?token=" + first);
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    auto login = app.client().post_json(
-        "/api/v1/auth/login", json::object{{"email", "carol@example.com"}, {"password", "correct horse battery"}});
-    ASSERT_EQ(login.status, 200);
-    renewed.send(json::object{{"type", "AUTH"}, {"token", login.json().at("access_token")}});
+    TestApp app;
+    const ApiUser carol = register_member(app, "carol@example.com");
+    const std::int64_t now_s = core::now_ms() / 1000;
+    const std::string soon = access_token_expiring_at(carol, now_s + 3);
+    WsClient renewed(app.port(), "/api/v1/ws?token=" + soon);
+    renewed.send(json::object{{"type", "AUTH"}, {"token", access_token_expiring_at(carol, now_s + 600)}});
     auto ok = renewed.next();
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->at("type"), json::value("AUTHENTICATED"));
+    EXPECT_EQ(ok->at("expires_at"), json::value(core::format_rfc3339((now_s + 600) * 1000)));
+    WsClient lapsing(app.port(), "/api/v1/ws?token=" + soon);
 
-    // The first token runs out: the socket that kept it is closed with 1008 (policy)...
-    EXPECT_FALSE(lapsing.next(std::chrono::seconds(6)));
+    EXPECT_FALSE(lapsing.next(std::chrono::seconds(10)));
     EXPECT_EQ(lapsing.reason().code, beast::websocket::close_code::policy_error);
-    // ...while the renewed one lives on (its token has at least a second left) until its own expiry.
+    EXPECT_GE(core::now_ms(), (now_s + 3) * 1000);  // not before the token's expiry
     renewed.send(json::object{{"type", "PING"}});
     auto pong = renewed.next();
     ASSERT_TRUE(pong);
     EXPECT_EQ(pong->at("type"), json::value("PONG"));
-    EXPECT_FALSE(renewed.next(std::chrono::seconds(6)));
+
+    const std::int64_t last_s = core::now_ms() / 1000 + 2;
+    renewed.send(json::object{{"type", "AUTH"}, {"token", access_token_expiring_at(carol, last_s)}});
+    auto moved = renewed.next();
+    ASSERT_TRUE(moved);
+    EXPECT_EQ(moved->at("type"), json::value("AUTHENTICATED"));
+    EXPECT_FALSE(renewed.next(std::chrono::seconds(10)));
     EXPECT_EQ(renewed.reason().code, beast::websocket::close_code::policy_error);
+    EXPECT_GE(core::now_ms(), last_s * 1000);
+}
+
+// MOTORPOOL_WS_IDLE_TIMEOUT (60 s by default; 2 s here): the server pings a silent peer at half
+// the timeout and cuts a peer that did not answer by the end; a peer that answers stays.
+TEST(LiveIdleTest, APeerThatAnswersNoPingIsDroppedAtTheIdleTimeout) {
+    TestApp app(Overrides{{"MOTORPOOL_WS_IDLE_TIMEOUT", "2s"}});
+    const std::string dave = register_member(app, "dave@example.com").token;
+    const auto started = std::chrono::steady_clock::now();
+    WsClient silent(app.port(), "/api/v1/ws?token=" + dave, true);  // never reads: never answers a ping
+    WsClient answering(app.port(), "/api/v1/ws?token=" + dave);     // reads, and so answers each ping
+    auto seen = silent.raw_until_closed(std::chrono::seconds(20));
+    ASSERT_TRUE(seen) << "the silent peer was not dropped";
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    ASSERT_FALSE(seen->empty());
+    EXPECT_EQ(static_cast<unsigned char>(seen->front()), 0x89U);  // FIN + ping, unanswered
+    answering.send(json::object{{"type", "PING"}});
+    auto pong = answering.next();
+    ASSERT_TRUE(pong) << "the answering peer was dropped";
+    EXPECT_EQ(pong->at("type"), json::value("PONG"));
 }
 
 TEST_F(LiveTest, ShutdownClosesSocketsWith1001) {

@@ -234,6 +234,48 @@ TEST_F(SmartcarDataTest, UpstreamFailuresAreRetriedAndV3ReadsSignals) {
     EXPECT_TRUE(used_v3);
 }
 
+// Refresh tokens live 60 days; the poller renews those that expire within 7, with nobody asking,
+// and only those. Polls are made rare here so that no poll refreshes the tokens instead.
+TEST_F(SmartcarDataTest, TheBackgroundRenewsRefreshTokensAWeekBeforeTheyExpire) {
+    start({{"MOTORPOOL_SMARTCAR_POLL_INTERVAL", "2400h"}});
+    connect_polled();
+    auto grants = [&] {
+        std::size_t n = 0;
+        for (const auto& r : app_->app().simulator()->requests()) {
+            n += r.method == "POST" && r.path == "/oauth/token" && r.status == 200 ? 1 : 0;
+        }
+        return n;
+    };
+    auto connection = [&] {
+        return app_->app().database().with_reader([](db::Connection& c) {
+            auto rows = c.query("SELECT token_generation, refresh_expires_at_ms FROM smartcar_connections");
+            return std::pair{rows.row(0).int64(0), rows.row(0).int64(1)};
+        });
+    };
+    auto calls_to_vehicles = [&] {
+        std::size_t n = 0;
+        for (const auto& r : app_->app().simulator()->requests()) {
+            n += r.path.starts_with("/v2.0/vehicles/") ? 1 : 0;
+        }
+        return n;
+    };
+    const auto [generation, expires] = connection();
+    const std::size_t before = grants();
+    const std::size_t vehicle_calls = calls_to_vehicles();
+    constexpr std::int64_t kDay = 86'400'000;
+    // 53 days on, the token has 7 days and a minute left: not yet (asked directly, as the poller does).
+    clock_->set_ms(expires - 7 * kDay - 60'000);
+    EXPECT_EQ(app_->app().smartcar().renew_expiring_refresh_tokens(), 0);
+    EXPECT_EQ(connection().first, generation);
+    // Eleven minutes later (more than ten since the poller last looked) it has less than 7 days: the
+    // poller renews it on its own.
+    clock_->advance_ms(11 * 60'000);
+    ASSERT_TRUE(eventually([&] { return connection().first == generation + 1; }));
+    EXPECT_EQ(grants(), before + 1);
+    EXPECT_EQ(connection().second, clock_->now_ms() + 60 * kDay);
+    EXPECT_EQ(calls_to_vehicles(), vehicle_calls);  // no poll or request did it
+}
+
 TEST_F(SmartcarDataTest, VerifyAnswersTheChallengeInBothEnvelopes) {
     auto v4 =
         deliver(R"({"eventId":"e0","eventType":"VERIFY","data":{"challenge":"challenge"},"meta":{"version":"4.0",)"

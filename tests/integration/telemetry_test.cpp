@@ -472,5 +472,82 @@ TEST_F(TelemetryTest, RetentionPrunesOldHistoryButNeverLatestValues) {
     EXPECT_EQ(telemetry::prune_history(app_->app().database(), 30, now), 0);
 }
 
+// The retention job's schedule, in the App's clock: the first pass 30 s after start, then hourly;
+// each deletes what is older than the retention when it runs.
+TEST(RetentionScheduleTest, FirstPassThirtySecondsAfterStartThenHourly) {
+    constexpr std::int64_t kDay = 86'400'000;
+    auto clock = std::make_shared<core::ManualClock>(core::now_ms());
+    TestApp app(Overrides{{"MOTORPOOL_TELEMETRY_RETENTION_DAYS", "7"}}, nullptr, clock);
+    std::string alice = register_member(app, "alice@example.com").token;
+    auto sign_in_again = [&] {  // a token lives at most a day, and the clock moves by days
+        auto login = app.client().post_json(
+            "/api/v1/auth/login", json::object{{"email", "alice@example.com"}, {"password", "correct horse battery"}});
+        ASSERT_EQ(login.status, 200) << login.body;
+        alice = std::string(login.json().at("access_token").as_string());
+    };
+    auto v = call(app,
+                  "POST",
+                  "/api/v1/vehicles",
+                  alice,
+                  json::value(json::object{{"vin", test_vin(1)}, {"make", "Tesla"}, {"model", "Model 3"}}));
+    ASSERT_EQ(v.status, 201) << v.body;
+    const std::string base = "/api/v1/vehicles/" + std::string(v.json().at("id").as_string());
+    const std::int64_t t0 = clock->now_ms();
+    auto upload = [&](std::int64_t t_ms, int speed) {
+        sign_in_again();
+        json::array samples{json::object{{"t_ms", t_ms}, {"speed_kmh", speed}}};
+        EXPECT_EQ(call(app, "POST", base + "/telemetry", alice, json::value(json::object{{"samples", samples}})).status,
+                  202);
+    };
+    upload(t0 - 40 * 60'000, 1);
+    upload(t0 - 20 * 60'000, 2);
+    auto speeds = [&] {
+        sign_in_again();
+        auto r = call(app,
+                      "GET",
+                      base + "/signals/Motion.Speed/history?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+                      alice);
+        EXPECT_EQ(r.status, 200) << r.body;
+        const json::value body = r.json();
+        std::vector<double> out;
+        for (const auto& p : body.at("points").as_array()) {
+            out.push_back(p.at("value").to_number<double>());
+        }
+        return out;
+    };
+    ASSERT_EQ(speeds(), (std::vector<double>{1, 2}));
+    auto& job = app.app().retention();
+    // The job looks at the clock every second of real time: wait for it to have looked twice.
+    auto two_more_ticks = [&] {
+        const std::int64_t seen = job.ticks();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (job.ticks() < seen + 2 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        EXPECT_GE(job.ticks(), seen + 2);
+    };
+    clock->advance_ms(29'999);
+    two_more_ticks();
+    EXPECT_EQ(job.passes(), 0);                  // not yet 30 s after the start
+    clock->set_ms(t0 + 7 * kDay - 30 * 60'000);  // the first pass: the cutoff is t0 - 30 min
+    two_more_ticks();
+    EXPECT_EQ(job.passes(), 1);
+    EXPECT_EQ(job.deleted(), 1);
+    EXPECT_EQ(speeds(), (std::vector<double>{2}));
+    upload(clock->now_ms() - 60'000, 3);
+    clock->advance_ms(59 * 60'000);  // the 20-minute one is older than 7 days now, but no pass is due
+    two_more_ticks();
+    EXPECT_EQ(job.passes(), 1);
+    EXPECT_EQ(speeds(), (std::vector<double>{2, 3}));
+    clock->advance_ms(60'000);  // an hour after the first pass
+    two_more_ticks();
+    EXPECT_EQ(job.passes(), 2);
+    EXPECT_EQ(job.deleted(), 2);
+    EXPECT_EQ(speeds(), (std::vector<double>{3}));
+    sign_in_again();
+    EXPECT_EQ(call(app, "GET", base + "/signals", alice).json().at("signals").at("Motion.Speed").at("value"),
+              json::value(3.0));
+}
+
 }  // namespace
 }  // namespace motorpool::testing

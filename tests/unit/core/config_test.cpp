@@ -61,6 +61,12 @@ TEST(ConfigTest, DefaultsWithNoConfiguration) {
     EXPECT_EQ(c.max_header_bytes, 16U * 1024);
     EXPECT_EQ(c.max_body_bytes, 1024U * 1024);
     EXPECT_EQ(c.secrets_file, "motorpool.db.secrets");
+    EXPECT_EQ(c.ws_idle_timeout, std::chrono::seconds(60));
+    EXPECT_EQ(Config::load(EnvSource::from_map({{"MOTORPOOL_WS_IDLE_TIMEOUT", "5m"}})).ws_idle_timeout,
+              std::chrono::minutes(5));
+    for (const char* bad : {"0s", "500ms", "1500ms", "2h"}) {
+        EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_WS_IDLE_TIMEOUT", bad}})), ConfigError) << bad;
+    }
 }
 
 TEST(ConfigTest, ReadsNamedVariables) {

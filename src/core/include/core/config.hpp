@@ -78,13 +78,14 @@ struct Config {
     std::string mail_from = "motorpool@localhost";  // MOTORPOOL_MAIL_FROM
     std::string pg_listen_url;         // MOTORPOOL_PG_LISTEN_URL: direct PostgreSQL for LISTEN (default DATABASE_URL)
     int ws_max_sockets_per_user = 20;  // MOTORPOOL_WS_MAX_SOCKETS_PER_USER
-    int telemetry_retention_days = 0;  // MOTORPOOL_TELEMETRY_RETENTION_DAYS: 0 keeps all
-    std::string log_level = "info";    // MOTORPOOL_LOG_LEVEL
-    std::string log_format = "text";   // MOTORPOOL_LOG_FORMAT: text | json
-    int io_threads = 0;                // MOTORPOOL_IO_THREADS, 0: one per core
-    int worker_threads = 0;            // MOTORPOOL_WORKER_THREADS, 0: 4 per core, at least 8
-    int worker_queue_limit = 4096;     // MOTORPOOL_WORKER_QUEUE_LIMIT: pending jobs before 503
-    int db_pool_size = 0;              // MOTORPOOL_DB_POOL_SIZE, 0: as many as worker threads
+    std::chrono::milliseconds ws_idle_timeout{60'000};      // MOTORPOOL_WS_IDLE_TIMEOUT: silent peers are dropped
+    int telemetry_retention_days = 0;                       // MOTORPOOL_TELEMETRY_RETENTION_DAYS: 0 keeps all
+    std::string log_level = "info";                         // MOTORPOOL_LOG_LEVEL
+    std::string log_format = "text";                        // MOTORPOOL_LOG_FORMAT: text | json
+    int io_threads = 0;                                     // MOTORPOOL_IO_THREADS, 0: one per core
+    int worker_threads = 0;                                 // MOTORPOOL_WORKER_THREADS, 0: 4 per core, at least 8
+    int worker_queue_limit = 4096;                          // MOTORPOOL_WORKER_QUEUE_LIMIT: pending jobs before 503
+    int db_pool_size = 0;                                   // MOTORPOOL_DB_POOL_SIZE, 0: as many as worker threads
     std::string sqlite_synchronous = "FULL";                // MOTORPOOL_SQLITE_SYNCHRONOUS: FULL | NORMAL
     bool sqlite_gather_wal = true;                          // MOTORPOOL_SQLITE_GATHER_WAL
     bool pg_prepared_statements = true;                     // MOTORPOOL_PG_PREPARED_STATEMENTS (false behind PgBouncer)
