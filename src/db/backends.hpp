@@ -57,6 +57,7 @@ private:
     std::vector<std::unique_ptr<PooledConnection>> idle_;
     std::vector<std::unique_ptr<PooledConnection>> leased_;
     int waiting_ = 0;
+    std::uint64_t leases_ = 0;
     bool closed_ = false;
 };
 

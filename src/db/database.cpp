@@ -210,6 +210,7 @@ Lease Pool::acquire(std::chrono::milliseconds timeout) {
             lock.lock();
             Connection* raw = fresh.get();
             *std::find(leased_.begin(), leased_.end(), nullptr) = std::move(fresh);
+            ++leases_;
             return Lease(raw, [this](Connection* c) { release(c); });
         }
         ++waiting_;
@@ -219,6 +220,7 @@ Lease Pool::acquire(std::chrono::milliseconds timeout) {
             throw Error(Error::Kind::Unavailable, "no database connection became free in time");
         }
     }
+    ++leases_;
     return Lease(leased_.back().get(), [this](Connection* c) { release(c); });
 }
 
@@ -254,7 +256,7 @@ void Pool::close() {
 
 PoolStats Pool::stats() const {
     std::lock_guard lock(mutex_);
-    return {static_cast<int>(idle_.size() + leased_.size()), static_cast<int>(leased_.size()), waiting_};
+    return {static_cast<int>(idle_.size() + leased_.size()), static_cast<int>(leased_.size()), waiting_, leases_};
 }
 
 }  // namespace motorpool::db::detail

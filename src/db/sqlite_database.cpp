@@ -500,7 +500,7 @@ public:
     PoolStats stats() const override {
         PoolStats w = writer_.stats();
         PoolStats r = readers_.stats();
-        return {w.size + r.size, w.in_use + r.in_use, w.waiting + r.waiting};
+        return {w.size + r.size, w.in_use + r.in_use, w.waiting + r.waiting, w.leases + r.leases};
     }
 
     void close() override {

@@ -299,7 +299,7 @@ void register_routes(http::Router& router,
         "/api/v1/vehicles/{id}/signals",
         [svc](Request req) -> net::awaitable<Response> {
             auto job = [svc, actor = actor_of(req), key = std::string(req.param("id"))] {
-                return svc->latest(svc->authorize(actor, key, false).id);
+                return svc->authorized_latest(actor, key).second;
             };
             auto values = co_await svc->database().workers().run(std::move(job));
             json::object signals;
@@ -402,10 +402,11 @@ void register_routes(http::Router& router,
             [svc, view, what, refresh](Request req) -> net::awaitable<Response> {
                 const bool live = wants_refresh(req);
                 auto job = [svc, refresh, live, actor = actor_of(req), key = std::string(req.param("id"))] {
-                    auto ref = svc->authorize(actor, key, false);
-                    if (live && refresh->fetch) {
-                        refresh->fetch(ref.id);  // a vehicle no live source reaches shows its stored data
+                    if (!live || !refresh->fetch) {
+                        return svc->authorized_latest(actor, key).second;
                     }
+                    auto ref = svc->authorize(actor, key, false);
+                    refresh->fetch(ref.id);  // a vehicle no live source reaches shows its stored data
                     return svc->latest(ref.id);
                 };
                 auto values = co_await svc->database().workers().run(std::move(job));
@@ -424,10 +425,11 @@ void register_routes(http::Router& router,
         [svc, refresh](Request req) -> net::awaitable<Response> {
             const bool live = wants_refresh(req);
             auto job = [svc, refresh, live, actor = actor_of(req), key = std::string(req.param("id"))] {
-                auto ref = svc->authorize(actor, key, false);
-                if (live && refresh->fetch) {
-                    refresh->fetch(ref.id);
+                if (!live || !refresh->fetch) {
+                    return svc->authorized_latest(actor, key);
                 }
+                auto ref = svc->authorize(actor, key, false);
+                refresh->fetch(ref.id);
                 return std::make_pair(ref, svc->latest(ref.id));
             };
             auto [ref, values] = co_await svc->database().workers().run(std::move(job));

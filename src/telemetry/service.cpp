@@ -56,6 +56,32 @@ TelemetryService::TelemetryService(db::Database& database,
                                    std::shared_ptr<core::Clock> clock)
     : database_(database), ingestor_(std::move(ingestor)), clock_(std::move(clock)) {}
 
+namespace {
+
+std::optional<vehicles::VehicleRef> visible(const Actor& actor, std::optional<vehicles::VehicleRef> ref) {
+    if (!ref || (ref->owner_id != actor.user_id && !auth::sees_all_rows(actor.role))) {
+        return std::nullopt;
+    }
+    return ref;
+}
+
+}  // namespace
+
+std::pair<vehicles::VehicleRef, std::map<int, LatestValue>> TelemetryService::authorized_latest(
+    const Actor& actor, const std::string& key) {
+    auto found = database_.with_reader([&](Connection& c) {
+        std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> out;
+        if (auto ref = visible(actor, vehicles::find_vehicle_ref(c, key))) {
+            out.emplace(*ref, read_latest(c, ref->id));
+        }
+        return out;
+    });
+    if (!found) {
+        throw ApiError::not_found("Vehicle");
+    }
+    return std::move(*found);
+}
+
 vehicles::VehicleRef TelemetryService::authorize(const Actor& actor, const std::string& key, bool write) {
     auto ref = database_.with_reader([&](Connection& c) { return vehicles::find_vehicle_ref(c, key); });
     if (!ref || (ref->owner_id != actor.user_id && !auth::sees_all_rows(actor.role))) {

@@ -73,6 +73,9 @@ public:
     vehicles::VehicleRef authorize(const Actor& actor, const std::string& key, bool write);
 
     std::map<int, LatestValue> latest(std::int64_t vehicle_id);
+    /// authorize() and latest() through one pooled connection.
+    std::pair<vehicles::VehicleRef, std::map<int, LatestValue>> authorized_latest(const Actor& actor,
+                                                                                  const std::string& key);
     std::vector<Point> history(std::int64_t vehicle_id, const HistoryQuery& query);
     /// The actor's first vehicle (lowest id) with any latest value, and those values.
     std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> first_with_data(const Actor& actor);

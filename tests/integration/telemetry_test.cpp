@@ -14,6 +14,7 @@
 #include "auth/auth.hpp"
 #include "core/time.hpp"
 #include "harness.hpp"
+#include "smartcar/smartcar.hpp"
 
 namespace motorpool::testing {
 namespace {
@@ -298,6 +299,23 @@ TEST_F(TelemetryTest, BucketsAlignToUtcAndAggregatesAreExact) {
              base_ + "/signals/Motion.Speed/history?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&limit=2",
              alice_);
     EXPECT_EQ(limited.json().at("points").as_array().size(), 2U);
+}
+
+// Reading the latest values (and every view of them) finds the vehicle, checks the actor and reads
+// the values through one pooled connection, not one for each.
+TEST_F(TelemetryTest, LatestValuesTakeOnePooledConnection) {
+    ASSERT_EQ(
+        upload(json::array{json::object{{"t_ms", core::now_ms() - 1000}, {"speed_kmh", 5}, {"soc_pct", 50}}}).status,
+        202);
+    // Nothing else may lease a connection meanwhile: the Smartcar jobs and the mailer poll.
+    smartcar::stop_jobs(app_->app().smartcar());
+    app_->app().mailer().stop();
+    for (const std::string view : {"/signals", "/battery", "/all"}) {
+        ASSERT_EQ(call("GET", base_ + view, alice_).status, 200) << view;  // warms the user status cache
+        const std::uint64_t before = app_->app().database().stats().leases;
+        ASSERT_EQ(call("GET", base_ + view, alice_).status, 200) << view;
+        EXPECT_EQ(app_->app().database().stats().leases - before, 1U) << view;
+    }
 }
 
 TEST_F(TelemetryTest, ViewsShowTheLatestValues) {

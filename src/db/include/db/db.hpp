@@ -179,9 +179,10 @@ struct Location {
 Location parse_database_url(const std::string& url);
 
 struct PoolStats {
-    int size = 0;     // open connections
-    int in_use = 0;   // leased now
-    int waiting = 0;  // threads waiting for a connection
+    int size = 0;              // open connections
+    int in_use = 0;            // leased now
+    int waiting = 0;           // threads waiting for a connection
+    std::uint64_t leases = 0;  // connections handed out since the pool opened
 };
 
 class GroupCommitWriter;
