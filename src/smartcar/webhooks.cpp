@@ -227,8 +227,17 @@ struct WebhookProcessor::Batch {
         std::string vehicle_public_id;
         std::int64_t connection_id;
     };
+    // A VEHICLE_ERROR: written in the pass's transaction, published once it committed.
+    struct VehicleError {
+        std::string smartcar_vehicle_id;
+        std::int64_t connection_id;
+        std::string recorded;  // the last_error JSON
+        std::int64_t at_ms;
+        core::Event event;
+    };
     std::map<std::string, std::optional<Link>> links;               // by Smartcar vehicle id
     std::map<std::string, std::vector<telemetry::Sample>> samples;  // by our public vehicle id
+    std::vector<VehicleError> errors;
     // Each delivery's parse tree, dropped whole before the next (see parse_envelope).
     std::vector<unsigned char> parse_buffer = std::vector<unsigned char>(64 * 1024);
     json::monotonic_resource parse_memory{parse_buffer.data(), parse_buffer.size()};
@@ -310,6 +319,12 @@ std::int64_t WebhookProcessor::process_batch() {
                 ingested[vehicle] = ingestor_.write_in_transaction(c, samples);
             }
         }
+        for (const auto& e : batch.errors) {
+            c.execute("UPDATE smartcar_vehicles SET last_error = $2 WHERE smartcar_vehicle_id = $1",
+                      {e.smartcar_vehicle_id, e.recorded});
+            c.execute("UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1",
+                      {e.connection_id, e.recorded, e.at_ms});
+        }
         // A narrow outcome row per delivery, and its pending entry deleted; the delivery's own row
         // is not rewritten. Many rows per statement, in chunks of powers of two (few distinct
         // statements to prepare). ON CONFLICT: another node may have processed it meanwhile.
@@ -348,6 +363,9 @@ std::int64_t WebhookProcessor::process_batch() {
     }
     for (const auto& [vehicle, result] : ingested) {
         ingestor_.committed(vehicle, batch.samples[vehicle], result);
+    }
+    for (const auto& e : batch.errors) {
+        bus_.publish(e.event);
     }
     if (processed_ != nullptr) {
         processed_->inc(results.size());
@@ -420,19 +438,16 @@ std::string WebhookProcessor::process(Batch& batch,
                                                                {"errors", errors},
                                                                {"vehicle_id", vehicle_public},
                                                                {"at", core::format_rfc3339(fallback)}});
-        service_.database().with_transaction([&](db::Connection& c) {
-            c.execute("UPDATE smartcar_vehicles SET last_error = $2 WHERE smartcar_vehicle_id = $1",
-                      {vehicle, recorded});
-            c.execute("UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1",
-                      {link->connection_id, recorded, at});
-        });
         core::Event event;
         event.topic = "vehicle." + vehicle_public;
         event.type = "VEHICLE_ERROR";
         event.payload = core::to_json_text(
             json::object{{"type", "VEHICLE_ERROR"}, {"vehicle_id", vehicle_public}, {"errors", std::move(errors)}});
-        bus_.publish(event);
-        return "recorded " + std::to_string(event.payload.size()) + " bytes of errors";
+        const std::size_t bytes = event.payload.size();
+        // Recorded by the pass's transaction and published after it committed: a pass that fails and
+        // is repeated neither writes it half nor publishes it twice.
+        batch.errors.push_back({vehicle, link->connection_id, std::move(recorded), at, std::move(event)});
+        return "recorded " + std::to_string(bytes) + " bytes of errors";
     }
     // Legacy v2 envelope.
     const json::value* payload = member(body, "payload");

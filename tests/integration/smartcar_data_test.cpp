@@ -341,12 +341,24 @@ TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
                         alice_);
     EXPECT_EQ(history.json().at("points").as_array().size(), 2U);
 
-    // VEHICLE_ERROR: recorded on the connection and published to the vehicle's watchers.
+    // VEHICLE_ERROR: recorded on the connection and published to the vehicle's watchers, once the
+    // pass that processed the delivery committed (its outcome is stored when watchers hear of it).
     std::vector<std::string> events;
     std::mutex events_mutex;
+    std::int64_t outcomes_when_published = -1;
     auto subscription = app_->app().events().subscribe("vehicle." + vehicle, [&](const core::Event& e) {
         std::lock_guard lock(events_mutex);
         events.push_back(e.type);
+        if (e.type == "VEHICLE_ERROR") {
+            outcomes_when_published = app_->app().database().with_reader([](db::Connection& c) {
+                return c
+                    .query(
+                        "SELECT COUNT(*) FROM webhook_outcomes o JOIN webhook_deliveries d ON d.id = o.delivery_id "
+                        "WHERE d.event_id = 'ev-err'")
+                    .front()
+                    .int64(0);
+            });
+        }
     });
     const std::string error = R"({"eventId":"ev-err","eventType":"VEHICLE_ERROR","data":{"user":{"id":"u-1"},)"
                               R"("vehicle":{"id":")" +
@@ -360,7 +372,8 @@ TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
     EXPECT_EQ(connection.at("last_error").at("errors").at(0).at("code"), json::value("ASLEEP"));
     {
         std::lock_guard lock(events_mutex);
-        EXPECT_NE(std::find(events.begin(), events.end(), "VEHICLE_ERROR"), events.end());
+        EXPECT_EQ(std::count(events.begin(), events.end(), "VEHICLE_ERROR"), 1);
+        EXPECT_EQ(outcomes_when_published, 1);
     }
 
     // The legacy v2 envelope: batch-style results per vehicle, fractions again.
