@@ -26,6 +26,7 @@ command -v wrk >/dev/null || { echo "wrk missing: run scripts/bootstrap" >&2; ex
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1$2" >/dev/null && return 0; sleep 0.1; done; return 1; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+anon_kib() { awk '/RssAnon/ {print $2}' "/proc/$1/status"; }  # private memory: heap, stacks
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1" | tee "$work/wrk.txt" >&2;
             awk '/Requests\/sec/ {print $2}' "$work/wrk.txt"; }
 
@@ -53,8 +54,10 @@ for run in $(seq "$RUNS"); do
   mpid=$(pgrep -f "build/motorpool serve" -n)
   sleep 1
   idle_rss=$(rss_kib "$mpid")
+  idle_anon=$(anon_kib "$mpid")
   run_wrk "http://127.0.0.1:$mport/health" >>"$work/motorpool.rps"
   loaded_rss=$(rss_kib "$mpid")
+  loaded_anon=$(anon_kib "$mpid")
   kill "$spid"; wait "$spid" 2>/dev/null || true
   awk -v m="$(tail -1 "$work/motorpool.rps")" -v c="$(tail -1 "$work/ceiling.rps")" \
     'BEGIN {printf "run ratio: %.1f %%\n", m / c * 100}' >&2
@@ -67,5 +70,5 @@ echo "commit:                 $(git rev-parse --short HEAD 2>/dev/null || echo u
 echo "ceiling req/s:          $(summary <"$work/ceiling.rps") (min / median / max of $RUNS)"
 echo "motorpool /health:      $(summary <"$work/motorpool.rps")"
 awk -v m="$motorpool_median" -v c="$ceiling_median" 'BEGIN {printf "ratio of the medians:   %.1f %% of the ceiling\n", m / c * 100}'
-echo "motorpool RSS idle:     $idle_rss KiB (last run)"
-echo "motorpool RSS loaded:   $loaded_rss KiB"
+echo "motorpool RSS idle:     $idle_rss KiB, of which anonymous $idle_anon KiB (last run)"
+echo "motorpool RSS loaded:   $loaded_rss KiB, of which anonymous $loaded_anon KiB"
