@@ -9,8 +9,6 @@
 
 namespace motorpool::app {
 
-namespace {
-
 db::Options database_options(const core::Config& config) {
     db::Options options;
     options.url = config.database_url;
@@ -21,6 +19,8 @@ db::Options database_options(const core::Config& config) {
     options.group_commit_max_batch = config.group_commit_max_batch;
     return options;
 }
+
+namespace {
 
 http::ServerOptions server_options(const core::Config& config) {
     http::ServerOptions options;

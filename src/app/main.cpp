@@ -76,11 +76,21 @@ int users_command(Config config,
                   const std::string& name,
                   const std::string& role_name) {
     config.ensure_secrets();
-    config.auto_migrate = true;
-    config.worker_threads = 2;
-    motorpool::app::App app(std::move(config));
+    // Accounts only: the database and the auth module, not the whole server (no simulator, no
+    // mailer, no jobs).
+    motorpool::core::WorkerPool workers(2, 16);
+    auto options = motorpool::app::database_options(config);
+    options.pool_size = 1;
+    auto database = motorpool::db::Database::open(options, workers, nullptr);
+    motorpool::db::migrate(*database, motorpool::db::embedded_migrations(database->dialect()));
+    motorpool::http::Router router;
+    auto auth = motorpool::auth::install(router, *database, motorpool::auth::auth_options_from(config));
+    struct Closer {
+        motorpool::db::Database& database;
+        ~Closer() { database.close(); }
+    } closer{*database};
     if (action == "list") {
-        for (const auto& u : motorpool::auth::list_users(app.auth())) {
+        for (const auto& u : motorpool::auth::list_users(*auth)) {
             std::printf("%s  %-32s %-14s %-8s %s\n",
                         u.public_id.c_str(),
                         u.email.c_str(),
@@ -102,8 +112,8 @@ int users_command(Config config,
         return 5;
     }
     try {
-        auto user = motorpool::auth::create_user(app.auth(),
-                                                 {name.empty() ? email : name, email, password, std::nullopt, *role});
+        auto user =
+            motorpool::auth::create_user(*auth, {name.empty() ? email : name, email, password, std::nullopt, *role});
         std::printf("created %s (%s) as %s\n",
                     user.email.c_str(),
                     user.public_id.c_str(),
@@ -121,10 +131,8 @@ int users_command(Config config,
 
 int migrate(const Config& config, bool status_only) {
     motorpool::core::WorkerPool workers(1, 16);
-    motorpool::db::Options options;
-    options.url = config.database_url;
+    auto options = motorpool::app::database_options(config);
     options.pool_size = 1;
-    options.pg_prepared_statements = config.pg_prepared_statements;
     auto database = motorpool::db::Database::open(options, workers, nullptr);
     auto migrations = motorpool::db::embedded_migrations(database->dialect());
     if (status_only) {
@@ -150,6 +158,13 @@ int run(int argc, char** argv) {
     CLI::App cli{"motorpool: connected-vehicle platform server"};
     cli.require_subcommand(0, 1);
     auto* serve_cmd = cli.add_subcommand("serve", "Run the HTTP server (the default)");
+    std::string serve_host;
+    int serve_port = -1;
+    serve_cmd->add_option("--host", serve_host, "Address to listen on (wins over MOTORPOOL_HOST)")
+        ->check(
+            [](const std::string& host) { return host.empty() ? std::string("must not be empty") : std::string(); });
+    serve_cmd->add_option("--port", serve_port, "Port to listen on, 0 for any free one (wins over PORT)")
+        ->check(CLI::Range(0, 65535));
     auto* config_cmd = cli.add_subcommand("config", "Print the effective configuration, secrets masked");
     auto* migrate_cmd = cli.add_subcommand("migrate", "Apply pending database migrations");
     bool status_only = false;
@@ -261,7 +276,12 @@ int run(int argc, char** argv) {
         if (keys_rotate->parsed()) {
             return motorpool::app::run_keys_rotate(std::move(config));
         }
-        (void)serve_cmd;
+        if (!serve_host.empty()) {
+            config.host = serve_host;
+        }
+        if (serve_port >= 0) {
+            config.port = static_cast<std::uint16_t>(serve_port);
+        }
         return serve(std::move(config));
     } catch (const motorpool::core::ConfigError& e) {
         std::fprintf(stderr, "motorpool: %s\n", e.what());

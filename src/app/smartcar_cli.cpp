@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "app/app.hpp"
 #include "core/metrics.hpp"
 #include "core/secret_box.hpp"
 #include "core/worker_pool.hpp"
@@ -53,10 +54,8 @@ int run_keys_rotate(core::Config config) {
     config.ensure_secrets();
     auto box = core::SecretBox::from_base64(config.encryption_key, config.encryption_keys_previous);
     core::WorkerPool workers(1, 16);
-    db::Options options;
-    options.url = config.database_url;
+    auto options = database_options(config);
     options.pool_size = 1;
-    options.pg_prepared_statements = config.pg_prepared_statements;
     auto database = db::Database::open(options, workers, nullptr);
     std::int64_t resealed = smartcar::rotate_keys(*database, box);
     resealed += smartcar::sim::SimulatorStore::rotate_key(*database, box);  // simulated mode's saved state

@@ -174,5 +174,23 @@ check "a second rotation finds nothing to do" grep -q "re-sealed 0 value(s)" <<<
 MOTORPOOL_ENCRYPTION_KEY=$("$bin" keys generate) "$bin" keys rotate >/dev/null 2>&1
 check "a rotation without the old key fails" test $? -eq 1
 
+# users works on accounts alone: on a database where the Smartcar simulator saved its state (the
+# serve above), it starts no simulator (which would load that state, and say so) and no other module.
+out=$(MOTORPOOL_LOG_LEVEL=info "$bin" users list 2>&1)
+check "users list still lists" grep -q "ops@example.com" <<<"$out"
+check "users list starts no Smartcar simulator (nothing about its saved state)" bash -c '! grep -q "smartcar simulator" <<<"$0"' "$out"
+
+# serve --host and --port win over MOTORPOOL_HOST and PORT.
+free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DATABASE_URL="sqlite:///$work/flags.db" MOTORPOOL_HOST=192.0.2.1 PORT=1 "$bin" serve --host 127.0.0.1 --port "$free_port" >/dev/null 2>&1 & flagged=$!
+up=1
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:$free_port/health" >/dev/null && { up=0; break; }; sleep 0.1; done
+check "serve --host 127.0.0.1 --port P listens there, whatever MOTORPOOL_HOST and PORT say" test $up -eq 0
+kill -TERM "$flagged"; wait "$flagged" 2>/dev/null
+"$bin" serve --port 70000 >/dev/null 2>&1
+check "serve --port 70000 is a usage error (2)" test $? -eq 2
+"$bin" serve --host "" >/dev/null 2>&1
+check "serve --host with nothing is a usage error (2)" test $? -eq 2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -24,6 +24,10 @@
 
 namespace motorpool::app {
 
+/// The database options of the configuration: the one place the server and every command take
+/// them from (URL, pool, prepared statements, SQLite's synchronous setting and WAL gathering).
+db::Options database_options(const core::Config& config);
+
 class App {
 public:
     /// Opens the database, applies migrations (unless MOTORPOOL_AUTO_MIGRATE=false) and registers
