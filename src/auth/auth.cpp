@@ -53,10 +53,29 @@ bool sees_all_rows(Role role) {
     return role != Role::Member;
 }
 
-void require_owner_or_staff(const http::Request& request, std::int64_t owner_user_id, const char* what) {
-    const auto& principal = request.require_principal();
-    if (principal.user_id != owner_user_id && !sees_all_rows(role_of(request))) {
+bool may_write_all(Role role) {
+    return role == Role::FleetManager || role == Role::Admin;
+}
+
+Actor actor_of(const http::Request& request) {
+    return Actor{request.require_principal().user_id, role_of(request)};
+}
+
+bool may_access(const Actor& actor, std::optional<std::int64_t> owner_user_id, Access access) {
+    const bool owner = owner_user_id == actor.user_id;
+    return owner || (access == Access::Read ? sees_all_rows(actor.role) : may_write_all(actor.role));
+}
+
+void require_access(const Actor& actor,
+                    std::optional<std::int64_t> owner_user_id,
+                    Access access,
+                    const char* what,
+                    const char* forbidden_detail) {
+    if (!may_access(actor, owner_user_id, Access::Read)) {
         throw ApiError::not_found(what);
+    }
+    if (access == Access::Write && !may_access(actor, owner_user_id, Access::Write)) {
+        throw ApiError::forbidden(forbidden_detail);
     }
 }
 

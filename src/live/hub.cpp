@@ -374,17 +374,13 @@ std::shared_ptr<Hub> install(http::Router& router,
         if (!core::is_uuid(id)) {
             throw core::ApiError::not_found("Vehicle");
         }
-        auto ref = database.with_reader([&](db::Connection& c) { return vehicles::find_vehicle_ref(c, id); });
-        auto role = auth::role_from_name(who.role).value_or(auth::Role::Member);
-        bool staff = role == auth::Role::FleetManager || role == auth::Role::Support || role == auth::Role::Admin;
-        if (!ref || (ref->owner_id != who.user_id && !staff)) {
-            throw core::ApiError::not_found("Vehicle");
-        }
+        const auth::Actor actor{who.user_id, auth::role_from_name(who.role).value_or(auth::Role::Member)};
+        database.with_reader(
+            [&](db::Connection& c) { return vehicles::vehicle_for(c, actor, id, auth::Access::Read); });
     });
     // fleet: every vehicle's events, for the staff who read every vehicle (as GET /fleet/vehicles).
     hub->add_stream("fleet", "vehicle.", [](const http::Principal& who, std::string_view) {
-        auto role = auth::role_from_name(who.role).value_or(auth::Role::Member);
-        if (role != auth::Role::FleetManager && role != auth::Role::Support && role != auth::Role::Admin) {
+        if (!auth::sees_all_rows(auth::role_from_name(who.role).value_or(auth::Role::Member))) {
             throw core::ApiError::forbidden("The fleet topic is for fleet managers, support and admins");
         }
     });

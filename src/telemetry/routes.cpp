@@ -28,9 +28,7 @@ http::RouteOptions authenticated(std::size_t body_limit = 16 * 1024) {
     return o;
 }
 
-Actor actor_of(const Request& req) {
-    return Actor{req.require_principal().user_id, auth::role_of(req)};
-}
+using auth::actor_of;
 
 // ?refresh=true|false (422 for anything else).
 bool wants_refresh(const Request& req) {

@@ -22,10 +22,6 @@ namespace {
 constexpr std::size_t kMaxSamples = 10'000;
 constexpr std::size_t kMaxErrors = 100;  // problems named in one 422
 
-bool may_write_all(auth::Role role) {
-    return role == auth::Role::FleetManager || role == auth::Role::Admin;
-}
-
 LatestValue latest_from(const db::Row& r) {
     LatestValue v;
     v.signal = find_signal(static_cast<int>(r.int64(0)));
@@ -56,41 +52,23 @@ TelemetryService::TelemetryService(db::Database& database,
                                    std::shared_ptr<core::Clock> clock)
     : database_(database), ingestor_(std::move(ingestor)), clock_(std::move(clock)) {}
 
-namespace {
-
-std::optional<vehicles::VehicleRef> visible(const Actor& actor, std::optional<vehicles::VehicleRef> ref) {
-    if (!ref || (ref->owner_id != actor.user_id && !auth::sees_all_rows(actor.role))) {
-        return std::nullopt;
-    }
-    return ref;
-}
-
-}  // namespace
-
 std::pair<vehicles::VehicleRef, std::map<int, LatestValue>> TelemetryService::authorized_latest(
     const Actor& actor, const std::string& key) {
-    auto found = database_.with_reader([&](Connection& c) {
-        std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> out;
-        if (auto ref = visible(actor, vehicles::find_vehicle_ref(c, key))) {
-            out.emplace(*ref, read_latest(c, ref->id));
-        }
-        return out;
+    return database_.with_reader([&](Connection& c) {
+        auto ref = vehicles::vehicle_for(c, actor, key, auth::Access::Read);
+        auto values = read_latest(c, ref.id);
+        return std::make_pair(std::move(ref), std::move(values));
     });
-    if (!found) {
-        throw ApiError::not_found("Vehicle");
-    }
-    return std::move(*found);
 }
 
 vehicles::VehicleRef TelemetryService::authorize(const Actor& actor, const std::string& key, bool write) {
-    auto ref = database_.with_reader([&](Connection& c) { return vehicles::find_vehicle_ref(c, key); });
-    if (!ref || (ref->owner_id != actor.user_id && !auth::sees_all_rows(actor.role))) {
-        throw ApiError::not_found("Vehicle");
-    }
-    if (write && ref->owner_id != actor.user_id && !may_write_all(actor.role)) {
-        throw ApiError::forbidden("Only the owner, fleet managers and admins may add data to this vehicle");
-    }
-    return *ref;
+    return database_.with_reader([&](Connection& c) {
+        return vehicles::vehicle_for(c,
+                                     actor,
+                                     key,
+                                     write ? auth::Access::Write : auth::Access::Read,
+                                     "Only the owner, fleet managers and admins may add data to this vehicle");
+    });
 }
 
 std::map<int, LatestValue> TelemetryService::latest(std::int64_t vehicle_id) {
@@ -225,8 +203,7 @@ std::optional<std::pair<vehicles::VehicleRef, std::map<int, LatestValue>>> Telem
 namespace {
 
 void require_staff(const Actor& actor) {
-    if (actor.role != auth::Role::FleetManager && actor.role != auth::Role::Support &&
-        actor.role != auth::Role::Admin) {
+    if (!auth::sees_all_rows(actor.role)) {
         throw ApiError::forbidden("The fleet view is for fleet managers, support and admins");
     }
 }

@@ -15,10 +15,7 @@
 
 namespace motorpool::telemetry {
 
-struct Actor {
-    std::int64_t user_id = 0;
-    auth::Role role = auth::Role::Member;
-};
+using auth::Actor;
 
 struct LatestValue {
     const SignalInfo* signal = nullptr;

@@ -30,9 +30,7 @@ http::RouteOptions authenticated() {
     return o;
 }
 
-Actor actor_of(const Request& req) {
-    return Actor{req.require_principal().user_id, auth::role_of(req)};
-}
+using auth::actor_of;
 
 // A text field: trimmed, then checked; nullopt when absent or invalid (the reader holds the error).
 std::optional<std::string> text_field(FieldReader& r,

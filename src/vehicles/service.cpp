@@ -19,9 +19,7 @@ using db::Value;
 
 namespace {
 
-bool may_write_all(auth::Role role) {
-    return role == auth::Role::FleetManager || role == auth::Role::Admin;
-}
+using auth::may_write_all;
 
 std::string escape_like(std::string_view text) {
     std::string out;
@@ -61,20 +59,27 @@ std::optional<Vehicle> find_vehicle(Connection& c, const std::string& key) {
 
 // 404 for rows the actor may not see (never 403, which would confirm the row exists);
 // 403 for staff who may read but not change another member's vehicle.
+// The registry reads the whole row in the same query; the decision is auth's one policy.
 Vehicle load_visible(Connection& c, const Actor& actor, const std::string& key) {
     auto vehicle = find_vehicle(c, key);
-    if (!vehicle || (vehicle->owner_id != actor.user_id && !auth::sees_all_rows(actor.role))) {
+    if (!vehicle) {
         throw ApiError::not_found("Vehicle");
     }
+    auth::require_access(actor, vehicle->owner_id, auth::Access::Read, "Vehicle", "");
     return *vehicle;
 }
 
 Vehicle load_writable(Connection& c, const Actor& actor, const std::string& key) {
-    Vehicle vehicle = load_visible(c, actor, key);
-    if (vehicle.owner_id != actor.user_id && !may_write_all(actor.role)) {
-        throw ApiError::forbidden("Only the owner, fleet managers and admins may change this vehicle");
+    auto vehicle = find_vehicle(c, key);
+    if (!vehicle) {
+        throw ApiError::not_found("Vehicle");
     }
-    return vehicle;
+    auth::require_access(actor,
+                         vehicle->owner_id,
+                         auth::Access::Write,
+                         "Vehicle",
+                         "Only the owner, fleet managers and admins may change this vehicle");
+    return *vehicle;
 }
 
 std::optional<std::int64_t> resolve_owner(Connection& c,
@@ -127,6 +132,16 @@ std::optional<VehicleRef> find_vehicle_ref(Connection& c, std::string_view key) 
     }
     auto r = rows.front();
     return VehicleRef{r.int64(0), r.text(1), r.text(2), r.opt_int64(3)};
+}
+
+VehicleRef vehicle_for(
+    Connection& c, const auth::Actor& actor, std::string_view key, auth::Access access, const char* forbidden_detail) {
+    auto ref = find_vehicle_ref(c, key);
+    if (!ref) {
+        throw ApiError::not_found("Vehicle");
+    }
+    auth::require_access(actor, ref->owner_id, access, "Vehicle", forbidden_detail);
+    return std::move(*ref);
 }
 
 ClaimResult claim_vehicle_by_vin(Connection& c,

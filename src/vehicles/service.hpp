@@ -12,11 +12,7 @@
 
 namespace motorpool::vehicles {
 
-/// Who acts: the caller's internal user id and role.
-struct Actor {
-    std::int64_t user_id = 0;
-    auth::Role role = auth::Role::Member;
-};
+using auth::Actor;
 
 /// A field a PATCH may set, clear (explicit null) or leave alone.
 template <typename T>

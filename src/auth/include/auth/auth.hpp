@@ -57,9 +57,29 @@ Role role_of(const http::Request& request);
 void require_role(const http::Request& request, std::initializer_list<Role> roles);
 /// True for roles that see every member's rows (fleet managers, support, admins).
 bool sees_all_rows(Role role);
-/// For owner-scoped rows: 404 (never 403, which would confirm the row exists) unless the caller
-/// owns the row or may see all rows.
-void require_owner_or_staff(const http::Request& request, std::int64_t owner_user_id, const char* what);
+/// True for roles that may change rows other members own (fleet managers, admins; support reads).
+bool may_write_all(Role role);
+
+/// Who acts on a row: the caller's internal user id and role.
+struct Actor {
+    std::int64_t user_id = 0;
+    Role role = Role::Member;
+};
+/// The signed-in caller of a request (401 when anonymous).
+Actor actor_of(const http::Request& request);
+
+/// The one access policy for owner-scoped rows (vehicles and everything hanging off them, and the
+/// rows of later modules): the owner reads and writes; staff who see every row read; fleet managers
+/// and admins write. A caller who may not read a row is told it does not exist (404), never 403.
+enum class Access { Read, Write };
+bool may_access(const Actor& actor, std::optional<std::int64_t> owner_user_id, Access access);
+/// Throws 404 (`what` not found) unless the actor may read the row, then 403 (`forbidden_detail`)
+/// unless they may also write it when `access` is Write.
+void require_access(const Actor& actor,
+                    std::optional<std::int64_t> owner_user_id,
+                    Access access,
+                    const char* what,
+                    const char* forbidden_detail);
 
 struct AuthOptions {
     std::string secret_key;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth.hpp"
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
@@ -33,6 +34,16 @@ struct VehicleRef {
 
 /// Finds a vehicle by public id (UUID) or VIN (any case); nullopt when none matches.
 std::optional<VehicleRef> find_vehicle_ref(db::Connection& connection, std::string_view key);
+
+/// The vehicle named by `key` that `actor` may read (or write), under auth's one access policy:
+/// 404 when none matches or the actor may not read it, 403 when they may read but not write it.
+/// Every module that serves data hanging off a vehicle finds it here.
+VehicleRef vehicle_for(
+    db::Connection& connection,
+    const auth::Actor& actor,
+    std::string_view key,
+    auth::Access access,
+    const char* forbidden_detail = "Only the owner, fleet managers and admins may change this vehicle");
 
 /// What linking a vehicle by VIN did (for connections made through Smartcar).
 enum class ClaimOutcome {
