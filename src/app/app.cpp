@@ -105,6 +105,7 @@ App::App(core::Config config, std::shared_ptr<core::Clock> clock)
     mail_options.smtp_url = config_.smtp_url;
     mail_options.from = config_.mail_from;
     mail_options.log_when_no_smtp = config_.env == "development";
+    mail_options.clock = clock_;
     mailer_ = std::make_unique<mail::Mailer>(*database_, mail_options);
     auth_ = auth::install(*router_, *database_, auth::auth_options_from(config_), clock_);
     auth::set_mail_notifier(*auth_, [mailer = mailer_.get()] { mailer->notify(); });

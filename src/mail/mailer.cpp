@@ -136,11 +136,15 @@ struct Mailer::State {
     bool stopping = false;
     std::thread thread;
 
-    State(db::Database& d, MailerOptions o) : database(d), options(std::move(o)) {}
+    State(db::Database& d, MailerOptions o) : database(d), options(std::move(o)) {
+        if (!options.clock) {
+            options.clock = std::make_shared<core::SystemClock>();
+        }
+    }
 
     int deliver_due() {
         std::lock_guard lock(deliver_mutex);
-        const std::int64_t now = core::now_ms();
+        const std::int64_t now = options.clock->now_ms();
         const bool smtp = !options.smtp_url.empty();
         if (!smtp && !options.log_when_no_smtp) {
             auto queued = database.with_reader([](db::Connection& c) {
@@ -178,7 +182,7 @@ struct Mailer::State {
                     c.execute(
                         "UPDATE mail_outbox SET sent_at_ms = $1, locked_until_ms = NULL, last_error = NULL "
                         "WHERE id = $2",
-                        {core::now_ms(), m.id});
+                        {options.clock->now_ms(), m.id});
                 } else {
                     c.execute("UPDATE mail_outbox SET locked_until_ms = NULL, last_error = $1 WHERE id = $2",
                               {error, m.id});

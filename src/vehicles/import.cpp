@@ -280,8 +280,14 @@ public:
              const Layout& layout,
              std::optional<std::int64_t> owner,
              bool reassign_owner,
+             const core::Clock& clock,
              ImportSummary& summary)
-        : database_(database), layout_(layout), owner_(owner), reassign_owner_(reassign_owner), summary_(summary) {}
+        : database_(database),
+          layout_(layout),
+          owner_(owner),
+          reassign_owner_(reassign_owner),
+          clock_(clock),
+          summary_(summary) {}
 
     void reject(std::int64_t line, std::string vin, std::string reason) {
         ++summary_.rejected;
@@ -366,7 +372,7 @@ private:
                std::vector<PendingRow>& batch,
                Counts& counts,
                std::vector<std::pair<std::int64_t, std::string>>& rejected) {
-        const std::int64_t now = core::now_ms();
+        const std::int64_t now = clock_.now_ms();
         std::unordered_map<std::string, Vehicle> stored;
         for (std::size_t from = 0; from < batch.size(); from += kSelectChunk) {
             std::size_t n = std::min(kSelectChunk, batch.size() - from);
@@ -504,6 +510,7 @@ private:
     const Layout& layout_;
     std::optional<std::int64_t> owner_;
     bool reassign_owner_ = false;
+    const core::Clock& clock_;
     ImportSummary& summary_;
 };
 
@@ -580,7 +587,8 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
     // Two stages on two threads: this one reads and validates, a writer thread applies batches.
     // The queue holds two batches, so the reader stays at most two batches ahead.
     ImportSummary written;  // the writer's counts and rejects, merged below
-    Importer importer(database, layout, owner, options.reassign_owner, written);
+    const std::shared_ptr<core::Clock> clock = options.clock ? options.clock : std::make_shared<core::SystemClock>();
+    Importer importer(database, layout, owner, options.reassign_owner, *clock, written);
     BatchQueue queue(2);
     std::exception_ptr writer_error;
     std::thread writer([&] {
@@ -605,7 +613,7 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
     // than letting the last row silently win. Checked VINs are 17 upper-case characters.
     std::unordered_map<std::string, std::int64_t> first_line_of_vin;
     const std::size_t batch_size = std::max<std::size_t>(1, options.batch_size);
-    const std::int64_t now = core::now_ms();
+    const std::int64_t now = clock->now_ms();
     bool writer_alive = true;
     auto hand_off = [&] {
         if (!batch.empty()) {

@@ -509,7 +509,8 @@ TEST_F(VehiclesTest, CsvImportUpsertsByVinAndReportsRejects) {
     EXPECT_EQ(after.at("year"), json::value(2024));
     EXPECT_EQ(after.at("description"), json::value("White, long range"));  // column not in the file: kept
 
-    auto limited = vehicles::import_vehicles_csv(app_->app().database(), csv, vehicles::ImportOptions{1, {}, 10, {}});
+    auto limited = vehicles::import_vehicles_csv(
+        app_->app().database(), csv, vehicles::ImportOptions{1, {}, 10, {}, false, nullptr});
     EXPECT_EQ(limited.rows, 1);
 
     EXPECT_THROW(vehicles::import_vehicles_csv(app_->app().database(), "make,model\nA,B\n", {}), std::runtime_error);

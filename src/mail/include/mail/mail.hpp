@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "core/time.hpp"
 #include "db/db.hpp"
 
 namespace motorpool::mail {
@@ -24,6 +25,7 @@ struct MailerOptions {
     bool log_when_no_smtp = false;             // development: the message goes to the log instead
     std::chrono::milliseconds poll_interval{5000};
     int max_attempts = 5;
+    std::shared_ptr<core::Clock> clock;  // claims and sent times; null: the system clock
 };
 
 class Mailer {

@@ -76,7 +76,8 @@ struct ImportOptions {
     std::size_t batch_size = 10000;          // rows per transaction
     /// Called every batch with (rows read, bytes read, total bytes).
     std::function<void(std::int64_t, std::uint64_t, std::uint64_t)> progress;
-    bool reassign_owner = false;  // with owner_email: also take known vehicles from the account owning them
+    bool reassign_owner = false;         // with owner_email: also take known vehicles from the account owning them
+    std::shared_ptr<core::Clock> clock;  // created and updated times; null: the system clock
 };
 
 struct ImportReject {
