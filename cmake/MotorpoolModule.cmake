@@ -16,3 +16,21 @@ function(motorpool_add_module name)
   endif()
   target_link_libraries(motorpool_${name} PRIVATE motorpool::warnings)
 endfunction()
+
+# A module's own migrations: migrations/{sqlite,postgres}/NNNN_name.sql beside its CMakeLists.txt,
+# embedded into motorpool_<name> and returned, ordered, by <ns>::migrations(dialect) (declared in
+# the module's public header; db::migrate records them by (module, version)).
+function(motorpool_add_migrations name ns)
+  file(GLOB files CONFIGURE_DEPENDS
+    ${CMAKE_CURRENT_SOURCE_DIR}/migrations/sqlite/*.sql
+    ${CMAKE_CURRENT_SOURCE_DIR}/migrations/postgres/*.sql)
+  set(embedded ${CMAKE_CURRENT_BINARY_DIR}/${name}_migration_files.cpp)
+  motorpool_embed_files(${embedded} ${ns}::generated kMigrationFiles
+    BASE ${CMAKE_CURRENT_SOURCE_DIR}/migrations
+    FILES ${files})
+  set(MODULE ${name})
+  set(NS ${ns})
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/module_migrations.cpp.in
+    ${CMAKE_CURRENT_BINARY_DIR}/${name}_migrations.cpp @ONLY)
+  target_sources(motorpool_${name} PRIVATE ${embedded} ${CMAKE_CURRENT_BINARY_DIR}/${name}_migrations.cpp)
+endfunction()

@@ -20,6 +20,21 @@ db::Options database_options(const core::Config& config) {
     return options;
 }
 
+std::vector<db::Migration> migrations(db::Dialect dialect) {
+    std::vector<db::Migration> all;
+    for (auto module : {db::migrations,
+                        auth::migrations,
+                        mail::migrations,
+                        vehicles::migrations,
+                        telemetry::migrations,
+                        smartcar::migrations,
+                        smartcar::sim::migrations}) {
+        auto some = module(dialect);
+        all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+    }
+    return all;
+}
+
 namespace {
 
 http::ServerOptions server_options(const core::Config& config) {
@@ -51,16 +66,16 @@ App::App(core::Config config, std::shared_ptr<core::Clock> clock)
     workers_ = std::make_unique<core::WorkerPool>(config_.worker_threads, config_.worker_queue_limit);
     database_ = db::Database::open(database_options(config_), *workers_, &metrics_);
     if (config_.auto_migrate) {
-        db::migrate(*database_, db::embedded_migrations(database_->dialect()));
+        db::migrate(*database_, app::migrations(database_->dialect()));
     } else {
         // Left to the operator: refuse to serve a schema this binary does not expect, loudly,
         // rather than fail on the first query that meets a missing table.
         int pending = 0;
-        for (const auto& m : db::migration_status(*database_, db::embedded_migrations(database_->dialect()))) {
+        for (const auto& m : db::migration_status(*database_, app::migrations(database_->dialect()))) {
             if (!m.applied) {
                 ++pending;
             } else if (!m.checksum_matches) {
-                throw db::MigrationError("migration " + std::to_string(m.version) + " " + m.name +
+                throw db::MigrationError("migration " + m.module + "/" + std::to_string(m.version) + " " + m.name +
                                          " was changed after it was applied; refusing to start");
             }
         }

@@ -82,7 +82,7 @@ int users_command(Config config,
     auto options = motorpool::app::database_options(config);
     options.pool_size = 1;
     auto database = motorpool::db::Database::open(options, workers, nullptr);
-    motorpool::db::migrate(*database, motorpool::db::embedded_migrations(database->dialect()));
+    motorpool::db::migrate(*database, motorpool::app::migrations(database->dialect()));
     motorpool::http::Router router;
     auto auth = motorpool::auth::install(router, *database, motorpool::auth::auth_options_from(config));
     struct Closer {
@@ -134,10 +134,11 @@ int migrate(const Config& config, bool status_only) {
     auto options = motorpool::app::database_options(config);
     options.pool_size = 1;
     auto database = motorpool::db::Database::open(options, workers, nullptr);
-    auto migrations = motorpool::db::embedded_migrations(database->dialect());
+    auto migrations = motorpool::app::migrations(database->dialect());
     if (status_only) {
         for (const auto& m : motorpool::db::migration_status(*database, migrations)) {
-            std::printf("%04d %-32s %-8s %s%s\n",
+            std::printf("%-12s %04d %-24s %-8s %s%s\n",
+                        m.module.c_str(),
                         m.version,
                         m.name.c_str(),
                         m.applied ? "applied" : "pending",

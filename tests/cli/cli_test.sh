@@ -31,7 +31,7 @@ check "config shows the simulator's origin in simulated mode" grep -q "SMARTCAR_
 out=$("$bin" migrate)
 check "migrate applies" grep -q "migration(s) applied" <<<"$out"
 out=$("$bin" migrate --status)
-check "migrate --status lists applied migrations" bash -c 'grep -q "0001 baseline .*applied" <<<"$0" && grep -q "0002 accounts .*applied" <<<"$0"' "$out"
+check "migrate --status lists applied migrations by module" bash -c 'grep -q "^db  *0001 baseline .*applied" <<<"$0" && grep -q "^auth  *0001 accounts .*applied" <<<"$0" && grep -q "^mail  *0001 outbox .*applied" <<<"$0"' "$out"
 
 # MOTORPOOL_AUTO_MIGRATE=false: serve refuses a database with pending migrations (exit 3), names
 # the command; after `migrate`, it would start. A migration changed after it was applied: exit 3.
@@ -40,13 +40,13 @@ status=$?
 check "serve without auto-migration refuses pending migrations (3)" test $status -eq 3
 check "it says what to run" grep -q "pending and MOTORPOOL_AUTO_MIGRATE=false: run \`motorpool migrate\`" <<<"$out"
 DATABASE_URL="sqlite:///$work/manual.db" "$bin" migrate >/dev/null
-python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE schema_migrations SET checksum = ? WHERE version = 1", ("0" * 64,)); c.commit()' "$work/manual.db"
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE module_migrations SET checksum = ? WHERE module = ? AND version = 1", ("0" * 64, "db")); c.commit()' "$work/manual.db"
 out=$(DATABASE_URL="sqlite:///$work/manual.db" "$bin" migrate 2>&1)
 status=$?
 check "migrate refuses an applied migration that changed (3)" test $status -eq 3
-check "and says which" grep -q "migration 0001_baseline was changed after it was applied" <<<"$out"
+check "and says which" grep -q "migration db/0001_baseline was changed after it was applied" <<<"$out"
 out=$(DATABASE_URL="sqlite:///$work/manual.db" "$bin" migrate --status 2>&1)
-check "migrate --status flags it" grep -q "0001 baseline .*CHANGED SINCE APPLIED" <<<"$out"
+check "migrate --status flags it" grep -q "^db  *0001 baseline .*CHANGED SINCE APPLIED" <<<"$out"
 DATABASE_URL="sqlite:///$work/manual.db" MOTORPOOL_AUTO_MIGRATE=false "$bin" serve >/dev/null 2>&1
 check "serve without auto-migration refuses it too (3)" test $? -eq 3
 

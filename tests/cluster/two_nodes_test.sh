@@ -45,8 +45,9 @@ wait_health "$port_a"; a_up=$?
 wait_health "$port_b"; b_up=$?
 check "node A starts on an empty database beside node B" test $a_up -eq 0
 check "node B starts too" test $b_up -eq 0
-migrations=$(psql "$DATABASE_URL" -Atc "SELECT COUNT(*) || ' ' || COUNT(DISTINCT version) FROM schema_migrations")
-check "every migration applied exactly once ($migrations)" test "$migrations" = "8 8"
+migrations=$(psql "$DATABASE_URL" -Atc "SELECT COUNT(*) || ' ' || COUNT(DISTINCT (module, version)) FROM module_migrations")
+expected=$(find "$(dirname "$0")/../../src" -path '*/migrations/postgres/*.sql' | wc -l)
+check "every migration applied exactly once ($migrations of $expected)" test "$migrations" = "$expected $expected"
 
 echo "cluster-password-1" | "$bin" users create --email cluster@example.com --password-stdin >/dev/null
 token=$(curl -s "http://127.0.0.1:$port_a/api/v1/auth/login" -H 'Content-Type: application/json' \

@@ -609,72 +609,9 @@ TEST_F(DbTest, GroupCommitStopDrainsThenRefuses) {
     EXPECT_TRUE(refused);
 }
 
-TEST_F(DbTest, EmbeddedMigrationsApplyOnceAndReportStatus) {
-    auto migrations = embedded_migrations(db_->dialect());
-    ASSERT_FALSE(migrations.empty());
-    EXPECT_EQ(migrations.front().version, 1);
-    EXPECT_EQ(migrations.front().name, "baseline");
-    EXPECT_EQ(migrate(*db_, migrations), static_cast<int>(migrations.size()));
-    EXPECT_EQ(migrate(*db_, migrations), 0);
-    db_->with_transaction(
-        [](Connection& c) { c.execute("INSERT INTO instance_meta (key, value, updated_at_ms) VALUES ('k', 'v', 1)"); });
-    for (const auto& status : migration_status(*db_, migrations)) {
-        EXPECT_TRUE(status.applied);
-        EXPECT_TRUE(status.checksum_matches);
-        EXPECT_TRUE(status.applied_at_ms.has_value());
-    }
-}
-
-// 0007 moves the webhook log's processing state out of the delivery rows: pending deliveries stay
-// pending, processed ones keep their outcome.
-TEST_F(DbTest, WebhookOutcomesMigrationKeepsPendingAndProcessedDeliveries) {
-    auto migrations = embedded_migrations(db_->dialect());
-    ASSERT_GE(migrations.size(), 7U);
-    ASSERT_EQ(migrations[6].name, "webhook_outcomes");
-    std::vector<Migration> before(migrations.begin(), migrations.begin() + 6);
-    migrate(*db_, before);
-    db_->with_transaction([](Connection& c) {
-        c.execute(
-            "INSERT INTO webhook_deliveries (provider, event_id, event_type, received_at_ms, body, status, outcome, "
-            "processed_at_ms) VALUES ('smartcar', 'e-done', 'VEHICLE_STATE', 10, '{}', 'processed', 'ingested 5 "
-            "values', 20), ('smartcar', 'e-wait', 'VEHICLE_STATE', 30, '{}', 'pending', NULL, NULL), ('smartcar', "
-            "'e-bad', 'VEHICLE_ERROR', 40, '{}', 'failed', 'no vehicle', NULL)");
-    });
-    EXPECT_EQ(migrate(*db_, migrations), static_cast<int>(migrations.size()) - 6);
-    db_->with_reader([](Connection& c) {
-        auto pending =
-            c.query("SELECT d.event_id FROM webhook_pending p JOIN webhook_deliveries d ON d.id = p.delivery_id");
-        ASSERT_EQ(pending.size(), 1U);
-        EXPECT_EQ(pending.front().text(0), "e-wait");
-        auto outcomes = c.query(
-            "SELECT d.event_id, o.status, o.outcome, o.processed_at_ms FROM webhook_outcomes o JOIN webhook_deliveries "
-            "d ON d.id = o.delivery_id ORDER BY d.event_id");
-        ASSERT_EQ(outcomes.size(), 2U);
-        EXPECT_EQ(outcomes.row(0).text(0), "e-bad");
-        EXPECT_EQ(outcomes.row(0).text(1), "failed");
-        EXPECT_EQ(outcomes.row(0).int64(3), 40);  // never processed: the time it arrived
-        EXPECT_EQ(outcomes.row(1).text(0), "e-done");
-        EXPECT_EQ(outcomes.row(1).text(2), "ingested 5 values");
-        EXPECT_EQ(outcomes.row(1).int64(3), 20);
-    });
-    EXPECT_ANY_THROW(db_->with_reader([](Connection& c) { c.query("SELECT status FROM webhook_deliveries"); }));
-}
-
-TEST(MigrationFilesTest, VersionsAndNamesMatchAcrossDialects) {
-    auto sqlite = embedded_migrations(Dialect::Sqlite);
-    auto postgres = embedded_migrations(Dialect::Postgres);
-    ASSERT_EQ(sqlite.size(), postgres.size());
-    for (std::size_t i = 0; i < sqlite.size(); ++i) {
-        EXPECT_EQ(sqlite[i].version, static_cast<int>(i + 1));
-        EXPECT_EQ(sqlite[i].version, postgres[i].version);
-        EXPECT_EQ(sqlite[i].name, postgres[i].name);
-        EXPECT_FALSE(sqlite[i].sql.empty());
-    }
-}
-
 TEST_F(DbTest, ChangedOrUnknownMigrationsAreRefused) {
-    std::vector<Migration> v1{{1, "first", "CREATE TABLE m1 (x INTEGER)"},
-                              {2, "second", "CREATE TABLE m2 (x INTEGER)"}};
+    std::vector<Migration> v1{{"test", 1, "first", "CREATE TABLE m1 (x INTEGER)"},
+                              {"test", 2, "second", "CREATE TABLE m2 (x INTEGER)"}};
     EXPECT_EQ(migrate(*db_, v1), 2);
     auto status_before = migration_status(*db_, v1);
     EXPECT_TRUE(status_before[1].applied);
@@ -695,8 +632,8 @@ TEST_F(DbTest, ChangedOrUnknownMigrationsAreRefused) {
 }
 
 TEST_F(DbTest, FailingMigrationLeavesNoTrace) {
-    std::vector<Migration> migrations{{1, "ok", "CREATE TABLE good (x INTEGER)"},
-                                      {2, "broken", "CREATE TABLE half (x INTEGER); THIS IS NOT SQL"}};
+    std::vector<Migration> migrations{{"test", 1, "ok", "CREATE TABLE good (x INTEGER)"},
+                                      {"test", 2, "broken", "CREATE TABLE half (x INTEGER); THIS IS NOT SQL"}};
     try {
         migrate(*db_, migrations);
         FAIL() << "expected a MigrationError";
@@ -747,5 +684,5 @@ TEST_F(DbTest, PingFailsOnceClosed) {
 int main(int argc, char** argv) {
     // These use no backend under test (URL parsing, files, SQLite itself): once, in the SQLite run.
     return motorpool::testing::run_all_tests_or_skip(
-        argc, argv, "DatabaseUrlTest.*:SqliteMemoryTest.*:SqliteDurabilityTest.*:MigrationFilesTest.*");
+        argc, argv, "DatabaseUrlTest.*:SqliteMemoryTest.*:SqliteDurabilityTest.*");
 }

@@ -28,6 +28,11 @@ namespace motorpool::app {
 /// them from (URL, pool, prepared statements, SQLite's synchronous setting and WAL gathering).
 db::Options database_options(const core::Config& config);
 
+/// Every module's migrations for a dialect, module by module in wiring order (a module's tables may
+/// reference only those of modules before it): db, auth, mail, vehicles, telemetry, smartcar, the
+/// Smartcar simulator.
+std::vector<db::Migration> migrations(db::Dialect dialect);
+
 class App {
 public:
     /// Opens the database, applies migrations (unless MOTORPOOL_AUTO_MIGRATE=false) and registers

@@ -20,6 +20,9 @@
 
 namespace motorpool::auth {
 
+/// This module's migrations (src/auth/migrations), for db::migrate in the App's module order.
+std::vector<db::Migration> migrations(db::Dialect dialect);
+
 enum class Role { Member, FleetManager, Support, Admin };
 
 const char* role_name(Role role);

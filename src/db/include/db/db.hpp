@@ -331,14 +331,21 @@ private:
 };
 
 // ---- migrations ----
+//
+// Each module owns its migrations (src/<module>/migrations/{sqlite,postgres}/NNNN_name.sql, embedded
+// by motorpool_add_migrations and returned by <module>::migrations(dialect)); the App applies every
+// module's, module by module in its wiring order, and they are recorded by (module, version) in
+// module_migrations. See docs/modules.md.
 
 struct Migration {
-    int version;
-    std::string name;  // from the file name: 0001_baseline.sql -> "baseline"
+    std::string module;  // the module that owns it: "auth", "vehicles", ...
+    int version;         // within its module, from the file name: 0001_accounts.sql -> 1
+    std::string name;    // from the file name: 0001_accounts.sql -> "accounts"
     std::string sql;
 };
 
 struct MigrationStatus {
+    std::string module;
     int version;
     std::string name;
     bool applied;
@@ -346,18 +353,26 @@ struct MigrationStatus {
     bool checksum_matches;  // false when an applied migration's file changed since
 };
 
-/// The migrations embedded in the binary for a dialect, ordered by version.
-std::vector<Migration> embedded_migrations(Dialect dialect);
+/// A module's embedded files ("sqlite/0001_name.sql", text) for one dialect, ordered by version.
+std::vector<Migration> migrations_from_files(std::string_view module,
+                                             const std::pair<std::string_view, std::string_view>* files,
+                                             std::size_t count,
+                                             Dialect dialect);
+
+/// The db module's own migrations (installation facts, the event relay's payloads).
+std::vector<Migration> migrations(Dialect dialect);
 
 /// Thrown when an applied migration's checksum no longer matches its file, or the database has
-/// versions this binary does not know.
+/// migrations this binary does not know.
 class MigrationError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 
-/// Applies pending migrations in order, each in its own transaction, recording version, name,
-/// SHA-256 checksum and time in schema_migrations. Safe when several nodes start at once
+/// Applies pending migrations in the order given, each in its own transaction, recording module,
+/// version, name, SHA-256 checksum and time in module_migrations. A database migrated by a release
+/// with one global sequence (schema_migrations) is recognised and its record translated first,
+/// its checksums checked against that release's files. Safe when several nodes start at once
 /// (PostgreSQL: transaction-scoped advisory lock). Returns how many were applied.
 int migrate(Database& database, const std::vector<Migration>& migrations);
 std::vector<MigrationStatus> migration_status(Database& database, const std::vector<Migration>& migrations);

@@ -6,11 +6,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/time.hpp"
 #include "db/db.hpp"
 
 namespace motorpool::mail {
+
+/// This module's migrations (src/mail/migrations), for db::migrate in the App's module order.
+std::vector<db::Migration> migrations(db::Dialect dialect);
 
 /// Queues one plain-text message; call inside the caller's transaction so it is sent only if that commits.
 void enqueue(db::Connection& connection,

@@ -21,6 +21,9 @@
 
 namespace motorpool::smartcar {
 
+/// This module's migrations (src/smartcar/migrations), for db::migrate in the App's module order.
+std::vector<db::Migration> migrations(db::Dialect dialect);
+
 struct SmartcarOptions {
     std::string mode = "simulated";  // simulated | test | live (Connect's mode parameter)
     std::string client_id;

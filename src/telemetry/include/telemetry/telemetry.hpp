@@ -23,6 +23,9 @@
 
 namespace motorpool::telemetry {
 
+/// This module's migrations (src/telemetry/migrations), for db::migrate in the App's module order.
+std::vector<db::Migration> migrations(db::Dialect dialect);
+
 enum class ValueType { Number, Boolean, Text, Location };
 
 /// One catalog entry. `id` is what the database stores: it never changes once shipped.

@@ -17,6 +17,9 @@
 
 namespace motorpool::vehicles {
 
+/// This module's migrations (src/vehicles/migrations), for db::migrate in the App's module order.
+std::vector<db::Migration> migrations(db::Dialect dialect);
+
 class VehicleService;
 
 /// Wires the registry routes into the router. The service lives as long as the router uses it.

@@ -26,6 +26,9 @@
 
 namespace motorpool::smartcar::sim {
 
+/// This module's migrations (src/smartcar/simulator/migrations), for db::migrate in the App's module order.
+std::vector<db::Migration> migrations(db::Dialect dialect);
+
 struct SimulatorOptions {
     std::string prefix = "/sim/smartcar";  // "" when it runs alone
     std::string client_id;

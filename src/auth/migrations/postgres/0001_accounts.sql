@@ -1,4 +1,4 @@
--- Accounts: users, refresh-token families, magic links, and the mail outbox.
+-- Accounts: users, refresh-token families and magic links.
 CREATE TABLE users (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     public_id TEXT NOT NULL UNIQUE,
@@ -37,16 +37,3 @@ CREATE TABLE magic_links (
     expires_at_ms BIGINT NOT NULL,
     used_at_ms BIGINT
 );
-
-CREATE TABLE mail_outbox (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    recipient TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    sent_at_ms BIGINT,
-    locked_until_ms BIGINT,                   -- claimed by a mailer until then (several nodes never send twice)
-    last_error TEXT
-);
-CREATE INDEX mail_outbox_pending ON mail_outbox (sent_at_ms, id);
