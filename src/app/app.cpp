@@ -154,8 +154,11 @@ void App::start() {
     http::ServerOptions options = server_options(config_);
     options.response_observer = response_observer_;
     server_ = std::make_unique<http::Server>(std::move(options), *router_, metrics_);
-    server_->start();
+    // The port first, then the origin built from it, then the I/O threads that read it: nothing
+    // is rewired under a running handler.
+    server_->listen();
     smartcar::set_local_origin(*smartcar_, "http://127.0.0.1:" + std::to_string(server_->port()));
+    server_->start();
     smartcar::start_jobs(*smartcar_);
     if (simulator_ && config_.smartcar_sim_webhook_url != "off") {
         simulator_->start_emitter(config_.smartcar_sim_webhook_url.empty()

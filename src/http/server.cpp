@@ -493,8 +493,11 @@ Server::~Server() {
     state_->contexts.clear();
 }
 
-void Server::start() {
+void Server::listen() {
     auto& s = *state_;
+    if (s.acceptor) {
+        return;
+    }
     const int threads = std::max(1, s.options.io_threads);
     for (int i = 0; i < threads; ++i) {
         s.contexts.push_back(std::make_unique<net::io_context>(1));
@@ -525,6 +528,11 @@ void Server::start() {
             }
         }
     });
+}
+
+void Server::start() {
+    listen();
+    auto& s = *state_;
     for (auto& context : s.contexts) {
         s.threads.emplace_back([ctx = context.get()] {
             core::name_this_thread("mp-io");

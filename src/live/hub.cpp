@@ -6,7 +6,6 @@
 #include <unordered_map>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -219,7 +218,16 @@ net::awaitable<void> Hub::serve(http::Principal who, std::shared_ptr<http::WebSo
     if (sockets_ != nullptr) {
         sockets_->add(1);
     }
-    net::co_spawn(ws->executor(), session->write_loop(), net::detached);
+    // The writer's end is observed, not detached: a failure in it is logged with the user.
+    net::co_spawn(ws->executor(), session->write_loop(), [user_id](std::exception_ptr error) {
+        if (error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                spdlog::error("live: the socket writer of user {} failed: {}", user_id, e.what());
+            }
+        }
+    });
     // This frame lives as long as the socket: the work per message happens in handle_frame's.
     while (!session->closing) {
         auto message = co_await ws->read();

@@ -44,7 +44,11 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    /// Binds, listens and starts the I/O threads. Throws std::runtime_error when the address is taken.
+    /// Binds and listens (the port is known after it) without running anything yet: what must be
+    /// set up with the port (the Smartcar redirect origin) is set before any I/O thread reads it.
+    /// Throws std::runtime_error when the address is taken.
+    void listen();
+    /// Listens if listen() was not called, then starts the I/O threads.
     void start();
     std::uint16_t port() const;
 
