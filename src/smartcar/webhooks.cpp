@@ -15,6 +15,7 @@
 #include "core/time.hpp"
 #include "http/paging.hpp"
 #include "smartcar/convert.hpp"
+#include "webhook_log.hpp"
 
 namespace motorpool::smartcar {
 
@@ -183,13 +184,7 @@ void WebhookProcessor::run() {
                 last_prune = now;
                 const std::int64_t before =
                     now - std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep).count();
-                // Their outcomes go with them (ON DELETE CASCADE).
-                service_.database().with_transaction([&](db::Connection& c) {
-                    c.execute(
-                        "DELETE FROM webhook_deliveries WHERE received_at_ms < $1 AND id NOT IN (SELECT delivery_id "
-                        "FROM webhook_pending)",
-                        {before});
-                });
+                service_.database().with_transaction([&](db::Connection& c) { WebhookLog::prune(c, before); });
             }
         } catch (const std::exception& e) {
             spdlog::warn("webhook processing failed (will retry): {}", e.what());
@@ -275,31 +270,21 @@ struct WebhookProcessor::Batch {
 };
 
 std::int64_t WebhookProcessor::process_batch() {
-    auto rows = service_.database().with_reader([&](db::Connection& c) {
-        return c.query(
-            "SELECT d.id, d.event_type, d.body, d.received_at_ms FROM webhook_pending p JOIN webhook_deliveries d ON "
-            "d.id = p.delivery_id ORDER BY p.delivery_id LIMIT $1",
-            {std::int64_t{options_.batch}});
-    });
-    if (rows.empty()) {
+    const auto deliveries =
+        service_.database().with_reader([&](db::Connection& c) { return WebhookLog::pending(c, options_.batch); });
+    if (deliveries.empty()) {
         return 0;
     }
     Batch batch;
-    struct Result {
-        std::int64_t id;
-        std::string status;
-        std::string outcome;
-    };
-    std::vector<Result> results;
-    results.reserve(rows.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        auto r = rows.row(i);
-        Result result{r.int64(0), "processed", {}};
+    std::vector<DeliveryOutcome> results;
+    results.reserve(deliveries.size());
+    for (const PendingDelivery& d : deliveries) {
+        DeliveryOutcome result{d.id, DeliveryStatus::Processed, {}};
         try {
-            result.outcome = process(batch, r.text(1), r.text(2), r.int64(3), result.status);
+            result.outcome = process(batch, d.event_type, d.body, d.received_at_ms, result.status);
         } catch (const std::exception& e) {
             // A delivery that cannot be processed is kept, marked, and never blocks the others.
-            result.status = "failed";
+            result.status = DeliveryStatus::Failed;
             result.outcome = e.what();
         }
         results.push_back(std::move(result));
@@ -325,36 +310,7 @@ std::int64_t WebhookProcessor::process_batch() {
             c.execute("UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1",
                       {e.connection_id, e.recorded, e.at_ms});
         }
-        // A narrow outcome row per delivery, and its pending entry deleted; the delivery's own row
-        // is not rewritten. Many rows per statement, in chunks of powers of two (few distinct
-        // statements to prepare). ON CONFLICT: another node may have processed it meanwhile.
-        for (std::size_t i = 0; i < results.size();) {
-            std::size_t n = 64;
-            while (n > results.size() - i) {
-                n /= 2;
-            }
-            std::string insert = "INSERT INTO webhook_outcomes (delivery_id, status, outcome, processed_at_ms) VALUES ";
-            std::string remove = "DELETE FROM webhook_pending WHERE delivery_id IN (";
-            std::vector<db::Value> values;
-            std::vector<db::Value> ids;
-            values.reserve(4 * n);
-            ids.reserve(n);
-            for (std::size_t k = 0; k < n; ++k) {
-                const Result& result = results[i + k];
-                const std::string p = std::to_string(values.size() + 1);
-                insert += (k == 0 ? "($" : ", ($") + p + ", $" + std::to_string(values.size() + 2) + ", $" +
-                          std::to_string(values.size() + 3) + ", $" + std::to_string(values.size() + 4) + ")";
-                values.emplace_back(result.id);
-                values.emplace_back(result.status);
-                values.emplace_back(result.outcome.substr(0, 500));
-                values.emplace_back(now);
-                remove += (k == 0 ? "$" : ", $") + std::to_string(k + 1);
-                ids.emplace_back(result.id);
-            }
-            c.query(insert + " ON CONFLICT (delivery_id) DO NOTHING", values);
-            c.query(remove + ")", ids);
-            i += n;
-        }
+        WebhookLog::record_outcomes(c, results, now);
     };
     if (service_.database().dialect() == db::Dialect::Sqlite) {
         service_.database().group_commit().submit_blocking(pass);
@@ -370,14 +326,14 @@ std::int64_t WebhookProcessor::process_batch() {
     if (processed_ != nullptr) {
         processed_->inc(results.size());
     }
-    return static_cast<std::int64_t>(rows.size());
+    return static_cast<std::int64_t>(deliveries.size());
 }
 
 std::string WebhookProcessor::process(Batch& batch,
                                       const std::string& event_type,
                                       const std::string& raw,
                                       std::int64_t received_at_ms,
-                                      std::string& status) {
+                                      DeliveryStatus& status) {
     batch.parse_memory.release();
     json::value body = json::parse(raw, &batch.parse_memory);
     auto link_of = [&](const std::string& smartcar_vehicle_id) {
@@ -401,12 +357,12 @@ std::string WebhookProcessor::process(Batch& batch,
     if (event_type == "VEHICLE_STATE") {
         auto link = link_of(vehicle);
         if (!link) {
-            status = "ignored";
+            status = DeliveryStatus::Ignored;
             return "unknown vehicle " + vehicle.substr(0, 64);
         }
         const json::value* signals = data != nullptr ? member(*data, "signals") : nullptr;
         if (signals == nullptr || !signals->is_array()) {
-            status = "ignored";
+            status = DeliveryStatus::Ignored;
             return "no signals";
         }
         auto samples =
@@ -418,7 +374,7 @@ std::string WebhookProcessor::process(Batch& batch,
     if (event_type == "VEHICLE_ERROR") {
         auto link = link_of(vehicle);
         if (!link) {
-            status = "ignored";
+            status = DeliveryStatus::Ignored;
             return "unknown vehicle " + vehicle.substr(0, 64);
         }
         json::array errors;
@@ -470,7 +426,7 @@ std::string WebhookProcessor::process(Batch& batch,
             }
         }
         if (known == 0) {
-            status = "ignored";
+            status = DeliveryStatus::Ignored;
             return "no known vehicle";
         }
         return "ingested " + std::to_string(accepted) + " values of " + std::to_string(known) + " vehicle(s)" +
@@ -479,7 +435,7 @@ std::string WebhookProcessor::process(Batch& batch,
     if (event_type == "eventBased" && payload != nullptr) {
         auto link = link_of(text_of(member(*payload, "vehicleId")));
         if (!link) {
-            status = "ignored";
+            status = DeliveryStatus::Ignored;
             return "unknown vehicle";
         }
         const std::string what = text_of(member(*payload, "eventType"));
@@ -489,7 +445,7 @@ std::string WebhookProcessor::process(Batch& batch,
                             : what == "CHARGING_STOPPED"   ? "NOT_CHARGING"
                                                            : nullptr;
         if (state == nullptr) {
-            status = "ignored";
+            status = DeliveryStatus::Ignored;
             return "event " + what.substr(0, 40) + " carries no signal";
         }
         json::array items{json::object{
@@ -499,7 +455,7 @@ std::string WebhookProcessor::process(Batch& batch,
         const std::size_t added = batch.add(link->vehicle_public_id, std::move(samples), received_at_ms, dropped);
         return "ingested " + std::to_string(added) + " values of " + what + dropped.note();
     }
-    status = "ignored";
+    status = DeliveryStatus::Ignored;
     return "event type " + event_type.substr(0, 40) + " is not processed";
 }
 
@@ -572,16 +528,7 @@ void install_webhooks(http::Router& router,
             auto shared = std::make_shared<std::pair<Envelope, std::string>>(std::move(*envelope), std::move(req.body));
             auto work = [shared, now](db::Connection& c) {
                 const auto& [e, raw] = *shared;
-                auto rows = c.query(
-                    "INSERT INTO webhook_deliveries (provider, event_id, event_type, delivery_id, received_at_ms, "
-                    "body) VALUES ('smartcar', $1, $2, $3, $4, $5) ON CONFLICT (event_id) DO UPDATE "
-                    "SET redeliveries = webhook_deliveries.redeliveries + 1 RETURNING id, redeliveries",
-                    {e.event_id, e.type, e.delivery_id.empty() ? db::Value() : db::Value(e.delivery_id), now, raw});
-                if (rows.front().int64(1) > 0) {
-                    return true;  // a re-delivery: counted, and processed once already or soon
-                }
-                c.execute("INSERT INTO webhook_pending (delivery_id) VALUES ($1)", {rows.front().int64(0)});
-                return false;
+                return WebhookLog::record(c, NewDelivery{e.event_id, e.type, e.delivery_id, now, raw});
             };
             // 2xx means committed: the delivery is in the log before Smartcar hears back.
             bool duplicate = co_await svc->database().group_commit().submit(std::move(work));
@@ -605,82 +552,37 @@ void install_webhooks(http::Router& router,
             auth::require_role(req, {auth::Role::Admin});
             std::vector<core::FieldError> errors;
             const http::PageQuery q = http::read_page_query(req, errors, 50, 100);
-            auto status = req.query_param("status");
-            if (status && *status != "pending" && *status != "processed" && *status != "failed" &&
-                *status != "ignored") {
-                errors.push_back({"status", "must be pending, processed, failed or ignored"});
+            std::optional<DeliveryStatus> status;
+            if (auto name = req.query_param("status")) {
+                status = status_from_name(*name);
+                if (!status) {
+                    errors.push_back({"status", "must be pending, processed, failed or ignored"});
+                }
             }
             if (!errors.empty()) {
                 throw ApiError::validation(errors);
             }
             auto job = [svc, q, status] {
-                return svc->database().with_reader([&](db::Connection& c) {
-                    // Newest first. Pending: listed in webhook_pending; the others have an outcome row.
-                    // Keyset (?cursor=) walks ids downwards: no OFFSET scan over a large log.
-                    const bool pending = status && *status == "pending";
-                    std::vector<std::string> where;
-                    std::vector<db::Value> params{q.page_size + (q.keyset ? 1 : 0)};
-                    std::vector<db::Value> count_params;
-                    std::string count = "SELECT COUNT(*) FROM webhook_deliveries";
-                    if (pending) {
-                        where.emplace_back("d.id IN (SELECT delivery_id FROM webhook_pending)");
-                        count = "SELECT COUNT(*) FROM webhook_pending";
-                    } else if (status) {
-                        params.emplace_back(*status);
-                        where.emplace_back("o.status = $" + std::to_string(params.size()));
-                        count = "SELECT COUNT(*) FROM webhook_outcomes WHERE status = $1";
-                        count_params.emplace_back(*status);
-                    }
-                    std::string tail;
-                    if (q.keyset) {
-                        if (q.after) {
-                            params.emplace_back(*q.after);
-                            where.emplace_back("d.id < $" + std::to_string(params.size()));
-                        }
-                    } else {
-                        params.emplace_back(q.offset());
-                        tail = " OFFSET $" + std::to_string(params.size());
-                    }
-                    std::string filter;
-                    for (const auto& w : where) {
-                        filter += (filter.empty() ? " WHERE " : " AND ") + w;
-                    }
-                    auto rows = c.query(
-                        "SELECT d.id, d.event_id, d.event_type, d.delivery_id, d.received_at_ms, CASE WHEN "
-                        "o.delivery_id IS NULL THEN 'pending' ELSE o.status END, o.outcome, d.redeliveries, "
-                        "o.processed_at_ms, d.body FROM webhook_deliveries d LEFT JOIN webhook_outcomes o ON "
-                        "o.delivery_id = d.id" +
-                            filter + " ORDER BY d.id DESC LIMIT $1" + tail,
-                        params);
-                    std::optional<std::int64_t> total;
-                    if (!q.keyset) {
-                        total = c.query(count, count_params).front().int64(0);
-                    }
-                    const std::size_t shown = std::min(rows.size(), static_cast<std::size_t>(q.page_size));
-                    json::array items;
-                    for (std::size_t i = 0; i < shown; ++i) {
-                        auto r = rows.row(i);
-                        boost::system::error_code ec;
-                        json::value body = json::parse(r.text(9), ec);
-                        items.push_back(
-                            json::object{{"id", r.int64(0)},
-                                         {"event_id", r.text(1)},
-                                         {"event_type", r.text(2)},
-                                         {"delivery_id", r.is_null(3) ? json::value() : json::value(r.text(3))},
-                                         {"received_at", core::format_rfc3339(r.int64(4))},
-                                         {"status", r.text(5)},
-                                         {"outcome", r.is_null(6) ? json::value() : json::value(r.text(6))},
-                                         {"redeliveries", r.int64(7)},
-                                         {"processed_at",
-                                          r.is_null(8) ? json::value() : json::value(core::format_rfc3339(r.int64(8)))},
-                                         {"body", ec ? json::value(r.text(9)) : std::move(body)}});
-                    }
-                    std::optional<std::int64_t> next;
-                    if (q.keyset && rows.size() > shown) {
-                        next = rows.row(shown - 1).int64(0);
-                    }
-                    return http::page_json(std::move(items), q, total, next);
-                });
+                auto page =
+                    svc->database().with_reader([&](db::Connection& c) { return WebhookLog::list(c, q, status); });
+                json::array items;
+                for (auto& d : page.items) {
+                    boost::system::error_code ec;
+                    json::value body = json::parse(d.body, ec);
+                    items.push_back(json::object{
+                        {"id", d.id},
+                        {"event_id", d.event_id},
+                        {"event_type", d.event_type},
+                        {"delivery_id", d.delivery_id ? json::value(*d.delivery_id) : json::value()},
+                        {"received_at", core::format_rfc3339(d.received_at_ms)},
+                        {"status", status_name(d.status)},
+                        {"outcome", d.outcome ? json::value(*d.outcome) : json::value()},
+                        {"redeliveries", d.redeliveries},
+                        {"processed_at",
+                         d.processed_at_ms ? json::value(core::format_rfc3339(*d.processed_at_ms)) : json::value()},
+                        {"body", ec ? json::value(d.body) : std::move(body)}});
+                }
+                return http::page_json(std::move(items), q, page.total, page.next_after);
             };
             json::object page = co_await svc->database().workers().run(std::move(job));
             co_return Response::json(page);
@@ -692,11 +594,7 @@ void install_webhooks(http::Router& router,
         [svc](Request req) -> net::awaitable<Response> {
             auth::require_role(req, {auth::Role::Admin});
             auto job = [svc] {
-                svc->database().with_transaction([](db::Connection& c) {
-                    // Outcomes go with their deliveries (ON DELETE CASCADE).
-                    c.execute(
-                        "DELETE FROM webhook_deliveries WHERE id NOT IN (SELECT delivery_id FROM webhook_pending)");
-                });
+                svc->database().with_transaction([](db::Connection& c) { WebhookLog::clear(c); });
                 return 0;
             };
             co_await svc->database().workers().run(std::move(job));

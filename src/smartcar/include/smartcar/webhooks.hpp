@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "core/event_bus.hpp"
@@ -21,6 +23,11 @@
 #include "telemetry/telemetry.hpp"
 
 namespace motorpool::smartcar {
+
+/// Where a logged delivery stands: waiting for processing, or its outcome.
+enum class DeliveryStatus { Pending, Processed, Failed, Ignored };
+std::string_view status_name(DeliveryStatus status);
+std::optional<DeliveryStatus> status_from_name(std::string_view name);
 
 struct WebhookOptions {
     bool process = true;              // false: log only (MOTORPOOL_WEBHOOK_PROCESSING)
@@ -58,7 +65,7 @@ private:
                         const std::string& event_type,
                         const std::string& body,
                         std::int64_t received_at_ms,
-                        std::string& status);
+                        DeliveryStatus& status);
 
     SmartcarService& service_;
     telemetry::Ingestor& ingestor_;
