@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "core/crypto.hpp"
 #include "ops_routes.hpp"
 
 namespace motorpool::app {
@@ -23,6 +24,7 @@ db::Options database_options(const core::Config& config) {
 std::vector<db::Migration> migrations(db::Dialect dialect) {
     std::vector<db::Migration> all;
     for (auto module : {db::migrations,
+                        jobs::migrations,
                         auth::migrations,
                         mail::migrations,
                         vehicles::migrations,
@@ -142,8 +144,15 @@ App::App(core::Config config, std::shared_ptr<core::Clock> clock)
     hub_options.max_sockets_per_user = static_cast<std::size_t>(config_.ws_max_sockets_per_user);
     hub_options.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(config_.ws_idle_timeout);
     hub_ = live::install(*router_, *database_, events_, &metrics_, hub_options);
-    retention_ = std::make_unique<telemetry::RetentionJob>(
-        *database_, config_.telemetry_retention_days, std::chrono::hours(1), clock_);
+    // Background work: one scheduler, the modules' jobs.
+    jobs_ = std::make_unique<jobs::Scheduler>(
+        *workers_, *database_, clock_, &metrics_, "node-" + core::hex_encode(core::random_bytes(6)));
+    if (config_.telemetry_retention_days > 0) {
+        jobs_->add(telemetry::retention_job(*database_, config_.telemetry_retention_days, clock_));
+    }
+    for (auto& job : smartcar::background_jobs(*smartcar_)) {
+        jobs_->add(std::move(job));
+    }
 }
 
 App::~App() {
@@ -169,7 +178,7 @@ void App::start() {
         simulator_store_->start();
     }
     mailer_->start();
-    retention_->start();
+    jobs_->start();
     if (relay_) {
         relay_->start();
     }
@@ -201,13 +210,13 @@ void App::shutdown() {
     // Handlers are done; queued blocking jobs finish before the database goes away. Both the
     // workers and the group-commit writer complete into the server's io_contexts, so they are
     // joined before server_ (and with it the contexts) is destroyed in ~App.
+    jobs_->stop();  // before the workers that run the jobs, and the services they use
     smartcar::stop_jobs(*smartcar_);
     if (simulator_store_) {
         simulator_store_->stop();  // after the last request that could change it
     }
     workers_->join();
     mailer_->stop();
-    retention_->stop();
     if (relay_) {
         relay_->stop();
     }

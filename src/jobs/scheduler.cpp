@@ -64,6 +64,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
     std::map<std::string, std::unique_ptr<Job>> jobs;
     std::atomic<bool> stopping{false};
     int running = 0;
+    bool leases_released = false;
     std::atomic<std::int64_t> ticks{0};
     std::thread thread;
 
@@ -215,8 +216,27 @@ void Scheduler::stop() {
     if (impl_->thread.joinable()) {
         impl_->thread.join();
     }
-    std::unique_lock lock(impl_->mutex);
-    impl_->idle.wait(lock, [&] { return impl_->running == 0; });
+    bool held = false;
+    {
+        std::unique_lock lock(impl_->mutex);
+        impl_->idle.wait(lock, [&] { return impl_->running == 0; });
+        for (const auto& [name, job] : impl_->jobs) {
+            held = held || job->spec.one_node;
+        }
+        if (!held || impl_->leases_released) {
+            return;
+        }
+        impl_->leases_released = true;
+    }
+    // A node that stops gives its leases back: another node (or this one, restarted) need not
+    // wait for them to expire.
+    try {
+        impl_->database.with_transaction(
+            [&](db::Connection& c) { c.execute("DELETE FROM job_leases WHERE holder = $1", {impl_->node}); });
+    } catch (const std::exception& e) {
+        spdlog::warn(
+            "jobs: could not give back the leases of {} ({}); they expire on their own", impl_->node, e.what());
+    }
 }
 
 JobStats Scheduler::stats(const std::string& name) const {

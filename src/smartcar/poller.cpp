@@ -89,16 +89,7 @@ std::int64_t Poller::next_poll_time(std::int64_t now) {
 }
 
 void Poller::schedule_loop() {
-    std::int64_t last_renewal = 0;
     while (true) {
-        if (const std::int64_t now = service_.now_ms(); now - last_renewal > 10 * 60'000) {
-            last_renewal = now;
-            try {
-                service_.renew_expiring_refresh_tokens();
-            } catch (const std::exception& e) {
-                spdlog::warn("smartcar: renewing refresh tokens failed: {}", e.what());
-            }
-        }
         int room = 0;
         {
             std::unique_lock lock(mutex_);

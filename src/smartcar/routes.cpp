@@ -240,6 +240,26 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
     return service;
 }
 
+std::vector<jobs::JobSpec> background_jobs(SmartcarService& service) {
+    SmartcarService* svc = &service;  // the App stops its scheduler before the service goes
+    return {
+        {"smartcar.token_renewal",
+         std::chrono::minutes(10),
+         std::chrono::milliseconds(0),
+         true,
+         [svc](const std::atomic<bool>&) {
+             if (std::int64_t renewed = svc->renew_expiring_refresh_tokens(); renewed > 0) {
+                 spdlog::info("smartcar: renewed {} refresh token(s) due to expire within a week", renewed);
+             }
+         }},
+        {"smartcar.webhook_prune",
+         std::chrono::hours(1),
+         std::chrono::milliseconds(0),
+         true,
+         [svc](const std::atomic<bool>&) { svc->webhooks().prune(); }},
+    };
+}
+
 void start_jobs(SmartcarService& service) {
     service.start_jobs();
 }

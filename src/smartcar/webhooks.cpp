@@ -160,8 +160,13 @@ void WebhookProcessor::notify() {
     wake_.notify_one();
 }
 
+std::int64_t WebhookProcessor::prune() {
+    const std::int64_t before =
+        service_.now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep).count();
+    return service_.database().with_transaction([&](db::Connection& c) { return WebhookLog::prune(c, before); });
+}
+
 void WebhookProcessor::run() {
-    std::int64_t last_prune = 0;
     while (true) {
         {
             std::unique_lock lock(mutex_);
@@ -179,13 +184,6 @@ void WebhookProcessor::run() {
         }
         try {
             drain();
-            const std::int64_t now = service_.now_ms();
-            if (now - last_prune > 3'600'000) {
-                last_prune = now;
-                const std::int64_t before =
-                    now - std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep).count();
-                service_.database().with_transaction([&](db::Connection& c) { WebhookLog::prune(c, before); });
-            }
         } catch (const std::exception& e) {
             spdlog::warn("webhook processing failed (will retry): {}", e.what());
         }

@@ -172,4 +172,21 @@ TEST_F(SchedulerTest, AOneNodeJobRunsOnOneNodePerInterval) {
     });
 }
 
+// A node that stops gives its leases back: the next node runs the job at its next look, not an
+// interval later.
+TEST_F(SchedulerTest, AStoppedNodeGivesItsLeasesBack) {
+    auto a = scheduler("node-a");
+    std::atomic<int> on_a{0};
+    a->add({"test.handover", 60s, 0ms, true, [&](const std::atomic<bool>&) { ++on_a; }});
+    a->start();
+    ASSERT_TRUE(eventually([&] { return on_a == 1; }));
+    a->stop();
+    auto b = scheduler("node-b");
+    std::atomic<int> on_b{0};
+    b->add({"test.handover", 60s, 0ms, true, [&](const std::atomic<bool>&) { ++on_b; }});
+    b->start();
+    ASSERT_TRUE(eventually([&] { return on_b == 1; }));  // the clock has not moved
+    EXPECT_EQ(b->stats("test.handover").skipped, 0);
+}
+
 }  // namespace

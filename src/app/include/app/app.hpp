@@ -15,6 +15,7 @@
 #include "db/event_relay.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "jobs/jobs.hpp"
 #include "live/live.hpp"
 #include "mail/mail.hpp"
 #include "smartcar/simulator.hpp"
@@ -71,7 +72,8 @@ public:
     /// The Smartcar simulator mounted at /sim/smartcar; null unless SMARTCAR_MODE=simulated.
     smartcar::sim::Simulator* simulator() { return simulator_.get(); }
     smartcar::SmartcarService& smartcar() { return *smartcar_; }
-    telemetry::RetentionJob& retention() { return *retention_; }
+    /// The background jobs (retention, token renewal, webhook-log prune, ...).
+    jobs::Scheduler& jobs() { return *jobs_; }
 
 private:
     core::Config config_;
@@ -85,7 +87,7 @@ private:
     std::shared_ptr<auth::AuthService> auth_;
     std::shared_ptr<vehicles::VehicleService> vehicles_;
     std::shared_ptr<telemetry::Ingestor> ingestor_;
-    std::unique_ptr<telemetry::RetentionJob> retention_;
+    std::unique_ptr<jobs::Scheduler> jobs_;
     std::shared_ptr<live::Hub> hub_;
     std::unique_ptr<smartcar::sim::Simulator> simulator_;
     std::unique_ptr<smartcar::sim::SimulatorStore> simulator_store_;  // simulated mode: survives restarts

@@ -58,7 +58,7 @@ public:
     /// Runs the job as soon as it is not running (a trigger during a run queues one more run).
     void trigger(const std::string& name);
     void start();
-    /// Stops scheduling, tells running jobs, and waits for them.
+    /// Stops scheduling, tells running jobs, waits for them, and gives back this node's leases.
     void stop();
 
     JobStats stats(const std::string& name) const;

@@ -17,6 +17,7 @@
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
+#include "jobs/jobs.hpp"
 #include "telemetry/telemetry.hpp"
 
 namespace motorpool::smartcar {
@@ -62,6 +63,10 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
                                          core::MetricsRegistry* metrics,
                                          SmartcarOptions options,
                                          std::shared_ptr<telemetry::LiveRefresh> refresh = nullptr);
+
+/// The module's background jobs for the App's scheduler: refresh tokens renewed a week before they
+/// expire (every 10 minutes, one node), processed webhook deliveries pruned (hourly, one node).
+std::vector<jobs::JobSpec> background_jobs(SmartcarService& service);
 
 void start_jobs(SmartcarService& service);
 void stop_jobs(SmartcarService& service);

@@ -56,6 +56,8 @@ public:
     void notify();
     /// Processes pending deliveries until none is left; returns how many (tests, operations).
     std::int64_t drain();
+    /// Deletes processed deliveries older than WebhookOptions::keep (the job smartcar.webhook_prune).
+    std::int64_t prune();
 
 private:
     struct Batch;  // one pass: vehicle links looked up once, samples gathered per vehicle

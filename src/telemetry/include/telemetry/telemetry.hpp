@@ -20,6 +20,7 @@
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
+#include "jobs/jobs.hpp"
 
 namespace motorpool::telemetry {
 
@@ -143,31 +144,9 @@ std::int64_t prune_history(db::Database& database,
                            std::int64_t now_ms,
                            std::int64_t batch = 5000);
 
-/// Runs prune_history on its own thread every `interval` of `clock` time, the first run 30 s
-/// after start. The thread looks at the clock every `tick` (null clock: the system's).
-class RetentionJob {
-public:
-    static constexpr std::chrono::milliseconds kFirstRunAfter{30'000};
-
-    RetentionJob(db::Database& database,
-                 std::int64_t retention_days,
-                 std::chrono::milliseconds interval,
-                 std::shared_ptr<core::Clock> clock = nullptr,
-                 std::chrono::milliseconds tick = std::chrono::seconds(1));
-    ~RetentionJob();
-    RetentionJob(const RetentionJob&) = delete;
-    RetentionJob& operator=(const RetentionJob&) = delete;
-    void start();
-    void stop();
-    std::int64_t deleted() const;
-    /// Pruning passes run, and times the thread looked at the clock (tests wait on these).
-    std::int64_t passes() const;
-    std::int64_t ticks() const;
-
-private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
-};
+/// History retention as a job for the App's scheduler: prune_history for `retention_days` (0: none)
+/// 30 s after start, then hourly, on one node.
+jobs::JobSpec retention_job(db::Database& database, std::int64_t retention_days, std::shared_ptr<core::Clock> clock);
 
 class TelemetryService;
 
