@@ -27,6 +27,7 @@ namespace {
 
 constexpr std::int64_t kStateTtlMs = 10 * 60'000;
 constexpr std::int64_t kRefreshMarginMs = 5 * 60'000;
+constexpr std::int64_t kWaitForOtherRefreshMs = 3'000;
 constexpr std::int64_t kRefreshTokenLifetimeMs = 60LL * 24 * 3600 * 1000;
 constexpr std::int64_t kLeaseMs = 45'000;  // longer than one refresh call with its retries can take
 
@@ -487,8 +488,10 @@ Tokens SmartcarService::fresh_tokens(std::int64_t connection_id, bool force, std
     // among nodes (a row-level compare-and-set, so no transaction stays open over the HTTP call).
     auto lock = refresh_lock(connection_id);
     std::lock_guard guard(*lock);
-    // Real time, not the service's clock: how long this thread waits for another's refresh.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLeaseMs + 5'000);
+    // Real time, not the service's clock: how long this worker waits for another node's refresh
+    // (which takes one HTTP round trip) before answering 503 with Retry-After rather than holding
+    // a worker for as long as the lease could last.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kWaitForOtherRefreshMs);
     while (true) {
         t = database_.with_reader([&](db::Connection& c) { return load_tokens(c, connection_id); });
         if (t.status != "active") {
@@ -508,7 +511,7 @@ Tokens SmartcarService::fresh_tokens(std::int64_t connection_id, bool force, std
             break;
         }
         if (std::chrono::steady_clock::now() > deadline) {
-            throw ApiError::unavailable("A Smartcar token refresh is taking too long", 5);
+            throw ApiError::unavailable("A Smartcar token refresh is in progress on another node", 1);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

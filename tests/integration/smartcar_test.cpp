@@ -247,6 +247,29 @@ TEST_F(SmartcarTest, TokensRefreshBeforeExpiryOnA401AndOnceUnderConcurrency) {
         EXPECT_EQ(token, seen[0]);
     }
 
+    // Another node holds the refresh lease (and may hold it up to 45 s): this worker waits about
+    // three seconds for that refresh, then answers 503 with Retry-After: 1, refreshing nothing.
+    expire_in(-1'000);
+    app_->app().database().with_transaction([&](db::Connection& c) {
+        c.execute("UPDATE smartcar_connections SET refreshing_until_ms = $2 WHERE id = $1",
+                  {id, core::now_ms() + 45'000});
+    });
+    const auto waiting_since = std::chrono::steady_clock::now();
+    try {
+        service.fresh_tokens(id);
+        ADD_FAILURE() << "refreshed under another node's lease";
+    } catch (const core::ApiError& e) {
+        EXPECT_EQ(e.status(), 503);
+        EXPECT_EQ(e.headers(), (std::vector<std::pair<std::string, std::string>>{{"Retry-After", "1"}}));
+    }
+    const auto waited = std::chrono::steady_clock::now() - waiting_since;
+    EXPECT_GE(waited, std::chrono::seconds(3));
+    EXPECT_LT(waited, std::chrono::seconds(30));  // not for as long as the lease could last
+    EXPECT_EQ(service.refreshes(), 3);
+    app_->app().database().with_transaction([&](db::Connection& c) {
+        c.execute("UPDATE smartcar_connections SET refreshing_until_ms = NULL WHERE id = $1", {id});
+    });
+
     // Refused refresh (revoked at Smartcar): reauth_required, published to the vehicle's watchers.
     std::string vehicle(callback.json().at("vehicles").at(0).at("vehicle_id").as_string());
     std::vector<std::string> events;
