@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "db/db.hpp"
@@ -308,6 +309,29 @@ Response Router::problem(const ApiError& error, const Request& request) {
 }
 
 boost::asio::awaitable<void> Router::authenticate(Request& request, const RouteOptions& options) {
+    if (options.basic) {
+        auto refuse = [](std::string detail) {
+            auto e = ApiError(401, "Unauthorized", std::move(detail));
+            e.with_header("WWW-Authenticate", "Basic realm=\"motorpool\", charset=\"UTF-8\"");
+            return e;
+        };
+        auto authorization = request.header("Authorization");
+        constexpr std::string_view kScheme = "basic ";
+        if (!authorization || authorization->size() <= kScheme.size() ||
+            !iequals(authorization->substr(0, kScheme.size()), kScheme)) {
+            throw refuse("Use the Basic authorization scheme");
+        }
+        auto decoded = core::base64_decode(authorization->substr(kScheme.size()));
+        const auto colon = decoded ? decoded->find(':') : std::string::npos;
+        if (colon == std::string::npos) {
+            throw refuse("Malformed Basic credentials");
+        }
+        request.principal = co_await options.basic(decoded->substr(0, colon), decoded->substr(colon + 1), request);
+        if (!request.principal) {
+            throw refuse("Invalid credentials");
+        }
+        co_return;
+    }
     if (options.auth == Auth::None) {
         co_return;
     }

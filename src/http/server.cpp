@@ -401,6 +401,26 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
 
 namespace {
 
+// The first subprotocol the client offers (comma-separated, in its order of preference) that the
+// route speaks; empty when none. Names compare exactly (they are case-sensitive tokens).
+std::string pick_subprotocol(std::string_view offered, const std::vector<std::string>& spoken) {
+    while (!offered.empty()) {
+        const auto comma = offered.find(',');
+        std::string_view name = offered.substr(0, comma);
+        offered = comma == std::string_view::npos ? std::string_view() : offered.substr(comma + 1);
+        while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) {
+            name.remove_prefix(1);
+        }
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) {
+            name.remove_suffix(1);
+        }
+        if (std::find(spoken.begin(), spoken.end(), name) != spoken.end()) {
+            return std::string(name);
+        }
+    }
+    return {};
+}
+
 // The handler's awaitable is created before this coroutine starts, so that the upgrade request is
 // not kept in a frame for the socket's whole life (a handler that needs it keeps what it needs).
 net::awaitable<void> run_websocket(net::awaitable<void> handler,
@@ -424,6 +444,8 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
                                             Match match) {
     Connection& c = *connection;
     std::optional<Response> refusal;
+    request.route = match.route->pattern;
+    request.path_params = match.params;  // for a Basic verifier that checks them (a charger's id)
     try {
         co_await router.authorize_upgrade(request, match);
     } catch (const ApiError& error) {
@@ -442,15 +464,43 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
     auto impl = std::make_unique<WebSocket::Impl>(c.stream->release_socket());
     c.stream.reset();
     impl->remote_address = c.remote_address;
-    impl->ws.set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
-    impl->ws.read_message_max(64 * 1024);
+    const RouteOptions& route_options = match.route->options;
+    auto ws_timeouts = beast::websocket::stream_base::timeout::suggested(beast::role_type::server);
+    if (route_options.ws_idle_timeout.count() > 0) {
+        ws_timeouts.idle_timeout = route_options.ws_idle_timeout;
+        ws_timeouts.keep_alive_pings = true;
+    }
+    impl->ws.set_option(ws_timeouts);
+    impl->ws.read_message_max(route_options.ws_max_message_bytes);
+    const bool negotiates = !route_options.subprotocols.empty();
+    if (negotiates) {
+        impl->subprotocol =
+            pick_subprotocol(request.header("Sec-WebSocket-Protocol").value_or(""), route_options.subprotocols);
+    }
     std::string request_id = request.request_id;
-    impl->ws.set_option(beast::websocket::stream_base::decorator([request_id](beast::websocket::response_type& res) {
-        res.set(bhttp::field::server, "motorpool");
-        res.set("X-Request-Id", request_id);
-    }));
+    impl->ws.set_option(beast::websocket::stream_base::decorator(
+        [request_id, chosen = impl->subprotocol](beast::websocket::response_type& res) {
+            res.set(bhttp::field::server, "motorpool");
+            res.set("X-Request-Id", request_id);
+            if (!chosen.empty()) {
+                res.set(bhttp::field::sec_websocket_protocol, chosen);
+            }
+        }));
     auto [ec] = co_await impl->ws.async_accept(message);
     if (ec) {
+        co_return;
+    }
+    if (negotiates && impl->subprotocol.empty()) {
+        // None of the client's subprotocols: the handshake is complete without the header (done),
+        // and the connection is closed at once, before any handler runs (OCPP-J 1.6 §3).
+        core::log_event(spdlog::level::info,
+                        "websocket refused: no common subprotocol",
+                        {{"request_id", request_id},
+                         {"remote", c.remote_address},
+                         {"offered", std::string(request.header("Sec-WebSocket-Protocol").value_or(""))}});
+        auto [closed] = co_await impl->ws.async_close(
+            beast::websocket::close_reason(beast::websocket::close_code::protocol_error, "no supported subprotocol"));
+        (void)closed;  // the peer may be gone already: nothing more to do either way
         co_return;
     }
     auto socket = std::make_shared<WebSocket>(std::move(impl));

@@ -25,6 +25,7 @@ struct WebSocket::Impl {
     detail::WsStream ws;
     boost::system::error_code last_error;
     std::string remote_address;
+    std::string subprotocol;  // negotiated at the upgrade; empty when none
     bool closed = false;
 };
 

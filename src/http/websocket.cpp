@@ -96,4 +96,8 @@ const std::string& WebSocket::remote_address() const {
     return impl_->remote_address;
 }
 
+const std::string& WebSocket::subprotocol() const {
+    return impl_->subprotocol;
+}
+
 }  // namespace motorpool::http

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -95,6 +96,33 @@ void add_test_routes(app::App& app) {
             co_await ws->write("hello " + req.require_principal().subject);
         },
         ws_auth);
+    // The shape of an OCPP endpoint: Basic credentials per charger id in the path, subprotocol
+    // negotiation, a small frame limit; the handler says what it was given.
+    http::RouteOptions ocpp_like;
+    ocpp_like.subprotocols = {"ocpp1.6"};
+    ocpp_like.ws_max_message_bytes = 1024;
+    ocpp_like.basic = [](std::string user,
+                         std::string password,
+                         const Request& req) -> net::awaitable<std::shared_ptr<const http::Principal>> {
+        if (user != req.param("id") || password != "charger-secret") {
+            co_return nullptr;
+        }
+        auto principal = std::make_shared<http::Principal>();
+        principal->subject = user;
+        principal->role = "charger";
+        co_return principal;
+    };
+    router.add_websocket(
+        "/test/ocpp/{id}",
+        [](Request req, std::shared_ptr<http::WebSocket> ws) -> net::awaitable<void> {
+            co_await ws->write(req.require_principal().subject + " speaks " + ws->subprotocol());
+            while (auto message = co_await ws->read()) {
+                if (!co_await ws->write("got " + std::to_string(message->data.size()))) {
+                    break;
+                }
+            }
+        },
+        ocpp_like);
     router.add(Method::Post, "/test/meta/{key}", [&db = app.database()](Request req) -> net::awaitable<Response> {
         std::string key = "test." + std::string(req.param("key"));
         std::string value = req.body;
@@ -471,6 +499,91 @@ TEST_F(ServerTest, WebSocketUpgradeIsAuthenticated) {
     EXPECT_EQ(handshake("/test/no-such-socket").first, 404U);
     // A plain GET on a WebSocket route says it needs an upgrade.
     EXPECT_EQ(app_->client().get("/test/ws").status, 426);
+}
+
+// Subprotocol negotiation (OCPP-J 1.6 §3), Basic credentials checked before the upgrade (security
+// profile 1) and a per-route frame limit.
+TEST_F(ServerTest, WebSocketRoutesNegotiateSubprotocolsAndTakeBasicCredentials) {
+    struct Outcome {
+        unsigned status = 0;
+        std::string protocol;                  // the answer's Sec-WebSocket-Protocol
+        std::string www_authenticate;          // on a 401
+        std::optional<std::string> first;      // the handler's first message
+        beast::websocket::close_reason close;  // when the server closed instead
+    };
+    auto connect = [&](const std::string& target, const std::string& offered, const std::string& credentials) {
+        net::io_context io;
+        beast::websocket::stream<net::ip::tcp::socket> ws(io);
+        ws.next_layer().connect({net::ip::make_address("127.0.0.1"), app_->port()});
+        ws.set_option(beast::websocket::stream_base::decorator([&](beast::websocket::request_type& req) {
+            if (!offered.empty()) {
+                req.set(beast::http::field::sec_websocket_protocol, offered);
+            }
+            if (!credentials.empty()) {
+                req.set(beast::http::field::authorization, "Basic " + core::base64_encode(credentials));
+            }
+        }));
+        beast::websocket::response_type response;
+        boost::system::error_code ec;
+        ws.handshake(response, "127.0.0.1", target, ec);
+        Outcome out;
+        out.status = response.result_int();
+        out.protocol = std::string(response[beast::http::field::sec_websocket_protocol]);
+        out.www_authenticate = std::string(response[beast::http::field::www_authenticate]);
+        if (!ec) {
+            beast::flat_buffer buffer;
+            ws.read(buffer, ec);
+            if (!ec) {
+                out.first = beast::buffers_to_string(buffer.data());
+            } else {
+                out.close = ws.reason();
+            }
+        }
+        return out;
+    };
+    // The first of the client's offers that the route speaks.
+    auto ok = connect("/test/ocpp/CP001", "ocpp2.0.1, ocpp1.6", "CP001:charger-secret");
+    EXPECT_EQ(ok.status, 101U);
+    EXPECT_EQ(ok.protocol, "ocpp1.6");
+    EXPECT_EQ(ok.first, "CP001 speaks ocpp1.6");
+    // None acceptable: the handshake completes without the header, then the server closes at once.
+    auto none = connect("/test/ocpp/CP001", "ocpp1.5, OCPP1.6", "CP001:charger-secret");
+    EXPECT_EQ(none.status, 101U);
+    EXPECT_EQ(none.protocol, "");
+    EXPECT_FALSE(none.first);
+    EXPECT_EQ(none.close.code, beast::websocket::close_code::protocol_error);
+    auto silent = connect("/test/ocpp/CP001", "", "CP001:charger-secret");
+    EXPECT_EQ(silent.status, 101U);
+    EXPECT_FALSE(silent.first);
+    // Credentials: checked before the upgrade, against the charger named in the path.
+    auto missing = connect("/test/ocpp/CP001", "ocpp1.6", "");
+    EXPECT_EQ(missing.status, 401U);
+    EXPECT_EQ(missing.www_authenticate, "Basic realm=\"motorpool\", charset=\"UTF-8\"");
+    EXPECT_EQ(connect("/test/ocpp/CP001", "ocpp1.6", "CP001:wrong").status, 401U);
+    EXPECT_EQ(connect("/test/ocpp/CP002", "ocpp1.6", "CP001:charger-secret").status, 401U);
+    EXPECT_EQ(connect("/test/ocpp/CP001", "ocpp1.6", "no colon here").status, 401U);
+
+    // The route's frame limit: 1 KiB here; a larger message closes with 1009.
+    net::io_context io;
+    beast::websocket::stream<net::ip::tcp::socket> ws(io);
+    ws.next_layer().connect({net::ip::make_address("127.0.0.1"), app_->port()});
+    ws.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& req) {
+        req.set(beast::http::field::sec_websocket_protocol, "ocpp1.6");
+        req.set(beast::http::field::authorization, "Basic " + core::base64_encode("CP001:charger-secret"));
+    }));
+    ws.handshake("127.0.0.1", "/test/ocpp/CP001");
+    beast::flat_buffer buffer;
+    ws.read(buffer);
+    buffer.clear();
+    ws.write(net::buffer(std::string(1000, 'a')));
+    ws.read(buffer);
+    EXPECT_EQ(beast::buffers_to_string(buffer.data()), "got 1000");
+    buffer.clear();
+    ws.write(net::buffer(std::string(2000, 'a')));
+    boost::system::error_code ec;
+    ws.read(buffer, ec);
+    EXPECT_TRUE(ec);
+    EXPECT_EQ(ws.reason().code, beast::websocket::close_code::too_big);
 }
 
 // Expect: 100-continue (README): the interim answer comes before the body is sent, then the

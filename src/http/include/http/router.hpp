@@ -28,10 +28,25 @@ using Authenticator = std::function<boost::asio::awaitable<std::shared_ptr<const
 
 enum class Auth { None, Optional, Required };
 
+/// HTTP Basic credentials checked for a route (OCPP security profile 1 on the upgrade): the
+/// principal for (user, password, the request with its path parameters), or null to refuse (401).
+using BasicVerifier = std::function<boost::asio::awaitable<std::shared_ptr<const Principal>>(
+    std::string user, std::string password, const Request& request)>;
+
 struct RouteOptions {
     std::size_t max_body_bytes = 0;  // 0: the server default (MOTORPOOL_MAX_BODY_BYTES)
     Auth auth = Auth::None;
     bool token_in_query = false;  // accept ?token= (WebSocket upgrades from browsers)
+    BasicVerifier basic;          // set: the route takes HTTP Basic credentials, not a bearer token
+
+    // WebSocket routes.
+    /// Subprotocols the route speaks. The first the client offers (Sec-WebSocket-Protocol, in its
+    /// order of preference) that is here is answered and given to the handler; when the client
+    /// offers none of them, the handshake completes without the header and the server closes at
+    /// once (1002), as OCPP-J requires. Empty: no negotiation.
+    std::vector<std::string> subprotocols;
+    std::size_t ws_max_message_bytes = 64 * 1024;  // larger incoming messages close with 1009
+    std::chrono::seconds ws_idle_timeout{0};       // 0: Beast's suggested server timeouts
 };
 
 /// Per-route counters read by /metrics: request count by status, latency histogram.

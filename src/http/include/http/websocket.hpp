@@ -46,6 +46,8 @@ public:
     bool is_open() const;
     boost::asio::any_io_executor executor() const;
     const std::string& remote_address() const;
+    /// The subprotocol agreed at the upgrade (RouteOptions::subprotocols); empty when none.
+    const std::string& subprotocol() const;
 
 private:
     std::unique_ptr<Impl> impl_;
