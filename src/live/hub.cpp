@@ -19,6 +19,7 @@
 #include "core/json.hpp"
 #include "core/time.hpp"
 #include "http/websocket.hpp"
+#include "http/websocket_sender.hpp"
 #include "live/live.hpp"
 #include "vehicles/vehicles.hpp"
 
@@ -79,104 +80,34 @@ private:
 
 struct Hub::Session : std::enable_shared_from_this<Session> {
     Session(Hub& h, std::shared_ptr<http::WebSocket> socket, http::Principal who)
-        : hub(h), ws(std::move(socket)), wake(ws->executor()), principal(std::move(who)) {}
+        : hub(h),
+          ws(socket),
+          out(std::move(socket), {h.options_.max_queued_frames, h.frames_out_, h.dropped_}),
+          principal(std::move(who)) {
+        expiry_changed();
+    }
 
     // Kept small: a hub holds one per open socket, mostly idle.
     Hub& hub;
     std::shared_ptr<http::WebSocket> ws;
-    net::steady_timer wake;  // the writer sleeps on it until a frame, a close or the token's expiry
+    http::WebSocketSender out;  // the bounded queue and its writer (drops a peer that falls behind)
     http::Principal principal;
-    std::vector<std::string> queue;  // outbound frames from `head` on; no allocation while empty
-    std::size_t head = 0;
-    bool writing = false;
-    bool closing = false;
-    std::uint16_t close_code = 1000;
-    std::string close_reason;
     std::map<std::string, core::EventBus::Subscription> subscriptions;
 
     // All members below run on the socket's executor (its I/O thread).
-    std::size_t queued() const { return queue.size() - head; }
+    bool closing() const { return out.closing(); }
+    void send(std::string frame) { out.send(std::move(frame)); }
+    void begin_close(std::uint16_t code, std::string reason) { out.close(code, std::move(reason)); }
 
-    void send(std::string frame) {
-        if (closing) {
-            return;
-        }
-        if (queued() >= hub.options_.max_queued_frames) {
-            // A consumer this far behind slows nobody else down: drop it.
-            if (hub.dropped_ != nullptr) {
-                hub.dropped_->inc();
-            }
-            release_queue();
-            if (writing) {
-                ws->abort();  // its socket buffer is full too: a close frame could not get through
-            }
-            begin_close(1013, "too slow: outbound queue overflowed");
-            return;
-        }
-        queue.push_back(std::move(frame));
-        wake.cancel();
+    /// A fresh token moved the expiry: the socket closes with 1008 at the new one.
+    void expiry_changed() {
+        out.set_deadline(
+            principal.expires_at_ms, 1008, "access token expired; send AUTH with a fresh one before it does");
     }
-
-    void release_queue() {
-        std::vector<std::string>().swap(queue);
-        head = 0;
-    }
-
-    void begin_close(std::uint16_t code, std::string reason) {
-        if (closing) {
-            return;
-        }
-        closing = true;
-        close_code = code;
-        close_reason = std::move(reason);
-        wake.cancel();
-    }
-
-    /// A fresh token moved the expiry: the writer re-arms its timer.
-    void expiry_changed() { wake.cancel(); }
 
     void error(std::string_view code, std::string_view message, const json::value& topic = nullptr) {
         send(core::to_json_text(
             json::object{{"type", "ERROR"}, {"code", code}, {"message", message}, {"topic", topic}}));
-    }
-
-    // One loop writes the frames and watches the token's expiry, so that an idle socket costs one
-    // suspended coroutine and one timer.
-    net::awaitable<void> write_loop() {
-        auto self = shared_from_this();
-        while (true) {
-            if (queued() == 0 && !closing) {
-                if (!queue.empty()) {
-                    release_queue();  // a burst is over: give its memory back
-                }
-                auto remaining = std::chrono::milliseconds(principal.expires_at_ms - core::now_ms());
-                wake.expires_after(remaining);
-                boost::system::error_code ec;
-                co_await wake.async_wait(net::redirect_error(net::use_awaitable, ec));
-                if (!ec && !closing && principal.expires_at_ms <= core::now_ms()) {
-                    begin_close(1008, "access token expired; send AUTH with a fresh one before it does");
-                }
-                continue;
-            }
-            if (closing && (queued() == 0 || !ws->is_open())) {
-                break;
-            }
-            std::string frame = std::move(queue[head++]);
-            writing = true;
-            bool ok = co_await ws->write(std::move(frame));
-            writing = false;
-            if (!ok) {
-                closing = true;
-                break;
-            }
-            if (hub.frames_out_ != nullptr) {
-                hub.frames_out_->inc();
-            }
-        }
-        release_queue();
-        if (ws->is_open()) {
-            co_await ws->close(close_code, close_reason);
-        }
     }
 
     void unsubscribe_all() {
@@ -219,7 +150,7 @@ net::awaitable<void> Hub::serve(http::Principal who, std::shared_ptr<http::WebSo
         sockets_->add(1);
     }
     // The writer's end is observed, not detached: a failure in it is logged with the user.
-    net::co_spawn(ws->executor(), session->write_loop(), [user_id](std::exception_ptr error) {
+    net::co_spawn(ws->executor(), session->out.run(session), [user_id](std::exception_ptr error) {
         if (error) {
             try {
                 std::rethrow_exception(error);
@@ -229,7 +160,7 @@ net::awaitable<void> Hub::serve(http::Principal who, std::shared_ptr<http::WebSo
         }
     });
     // This frame lives as long as the socket: the work per message happens in handle_frame's.
-    while (!session->closing) {
+    while (!session->closing()) {
         auto message = co_await ws->read();
         if (!message) {
             break;  // closed by the peer, a dead peer (idle timeout), a frame over the limit (1009)
