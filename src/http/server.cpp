@@ -6,6 +6,7 @@
 #include <future>
 #include <limits>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -23,6 +24,7 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/threads.hpp"
+#include "http/spooled_body.hpp"
 #include "stream.hpp"
 
 namespace motorpool::http {
@@ -132,6 +134,19 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     net::awaitable<void> accept_loop();
     net::awaitable<void> session(std::shared_ptr<Connection> connection);
     net::awaitable<bool> write(Connection& c, const Request& request, Response response, bool keep_alive);
+    enum class StreamOutcome { Complete, TooLarge, Malformed, NoSpace, Gone };
+    net::awaitable<StreamOutcome> read_streamed_body(Connection& c,
+                                                     beast::flat_buffer& buffer,
+                                                     bhttp::request_parser<bhttp::string_body>& header,
+                                                     std::size_t limit,
+                                                     SpooledBody& body);
+    std::string spool_directory() const {
+        if (!options.spool_directory.empty()) {
+            return options.spool_directory;
+        }
+        const char* tmp = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read, never set
+        return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    }
     net::awaitable<void> upgrade(std::shared_ptr<Connection> connection,
                                  bhttp::request<bhttp::string_body> message,
                                  Request request,
@@ -222,6 +237,46 @@ net::awaitable<void> Server::State::accept_loop() {
             }
         });
     }
+}
+
+// Reads the body of a streamed route in chunks into `body`; the header was read by `header`.
+net::awaitable<Server::State::StreamOutcome> Server::State::read_streamed_body(
+    Connection& c,
+    beast::flat_buffer& buffer,
+    bhttp::request_parser<bhttp::string_body>& header,
+    std::size_t limit,
+    SpooledBody& body) {
+    bhttp::request_parser<bhttp::buffer_body> parser(std::move(header));
+    parser.body_limit(limit);
+    std::vector<char> chunk(64 * 1024);
+    while (!parser.is_done()) {
+        parser.get().body().data = chunk.data();
+        parser.get().body().size = chunk.size();
+        auto [ec, n] = co_await bhttp::async_read(*c.stream, buffer, parser);
+        if (ec == bhttp::error::need_buffer) {
+            ec = {};  // the chunk is full: not an error
+        }
+        const std::size_t got = chunk.size() - parser.get().body().size;
+        if (got > 0) {
+            try {
+                body.append(std::span<const char>(chunk.data(), got));
+            } catch (const std::exception& e) {
+                spdlog::warn("a streamed request body could not be stored: {}", e.what());
+                co_return StreamOutcome::NoSpace;
+            }
+        }
+        if (ec == bhttp::error::body_limit) {
+            co_return StreamOutcome::TooLarge;
+        }
+        if (ec) {
+            if (ec == beast::error::timeout) {
+                timeouts.inc();
+                co_return StreamOutcome::Gone;
+            }
+            co_return is_expected_disconnect(ec) ? StreamOutcome::Gone : StreamOutcome::Malformed;
+        }
+    }
+    co_return StreamOutcome::Complete;
 }
 
 net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connection) {
@@ -330,7 +385,44 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
             co_return;
         }
 
-        if (!parser.is_done()) {
+        const bool wants_keep_alive = message.keep_alive();
+        if (match.kind == Match::Kind::Found && match.route->options.spool_threshold > 0) {
+            // A streamed body: read as it arrives into memory, then a temporary file.
+            auto body = std::make_shared<SpooledBody>(match.route->options.spool_threshold, spool_directory());
+            if (!parser.is_done()) {
+                if (auto expect = message[bhttp::field::expect]; iequals(expect, "100-continue")) {
+                    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+                    auto [wec, wn] =
+                        co_await net::async_write(*c.stream, net::buffer(kContinue.data(), kContinue.size()));
+                    if (wec) {
+                        break;
+                    }
+                }
+                const StreamOutcome outcome = co_await read_streamed_body(c, buffer, parser, limit, *body);
+                if (outcome != StreamOutcome::Complete) {
+                    if (outcome == StreamOutcome::TooLarge) {
+                        body_too_large.inc();
+                        co_await write(c, request, Router::problem(ApiError::payload_too_large(limit), request), false);
+                    } else if (outcome == StreamOutcome::Malformed) {
+                        malformed.inc();
+                        co_await write(c,
+                                       request,
+                                       Router::problem(ApiError::bad_request("Malformed request body"), request),
+                                       false);
+                    } else if (outcome == StreamOutcome::NoSpace) {
+                        co_await write(
+                            c,
+                            request,
+                            Router::problem(
+                                ApiError(507, core::status_title(507), "The request body could not be stored for now"),
+                                request),
+                            false);
+                    }
+                    break;
+                }
+            }
+            request.streamed = std::move(body);
+        } else if (!parser.is_done()) {
             if (auto expect = message[bhttp::field::expect]; iequals(expect, "100-continue")) {
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
                 auto [wec, wn] = co_await net::async_write(*c.stream, net::buffer(kContinue.data(), kContinue.size()));
@@ -355,8 +447,9 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
                 break;
             }
         }
-        request.body = std::move(message.body());
-        const bool wants_keep_alive = message.keep_alive();
+        if (!request.streamed) {
+            request.body = std::move(message.body());
+        }
 
         Request log_view;
         log_view.method = request.method;

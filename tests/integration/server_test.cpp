@@ -20,6 +20,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "harness.hpp"
+#include "http/spooled_body.hpp"
 #include "http/websocket.hpp"
 
 namespace motorpool::testing {
@@ -123,6 +124,32 @@ void add_test_routes(app::App& app) {
             }
         },
         ocpp_like);
+    // A streamed upload: up to 64 KiB, in memory up to 1 KiB, read back in 300-byte pieces on a worker.
+    http::RouteOptions upload;
+    upload.max_body_bytes = 64 * 1024;
+    upload.spool_threshold = 1024;
+    router.add(
+        Method::Post,
+        "/test/upload",
+        [&workers = app.workers()](Request req) -> net::awaitable<Response> {
+            auto body = req.streamed;
+            auto digest = [body] {
+                std::string whole;
+                std::vector<char> piece(300);
+                std::uint64_t offset = 0;
+                while (std::size_t n = body->read(offset, piece)) {
+                    whole.append(piece.data(), n);
+                    offset += n;
+                }
+                return core::sha256_hex(whole);
+            };
+            std::string sha = co_await workers.run(std::move(digest));
+            co_return Response::json(json::object{{"size", body->size()},
+                                                  {"spooled", body->spooled()},
+                                                  {"sha256", sha},
+                                                  {"in_memory_body", req.body.size()}});
+        },
+        upload);
     router.add(Method::Post, "/test/meta/{key}", [&db = app.database()](Request req) -> net::awaitable<Response> {
         std::string key = "test." + std::string(req.param("key"));
         std::string value = req.body;
@@ -611,6 +638,66 @@ TEST_F(ServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
     auto refused = too_big.read_response();
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->result_int(), 413U);
+}
+
+// A route that streams its body (uploads): read as it arrives, in memory up to the route's
+// threshold and in a temporary file past it, the size limit enforced while reading, with
+// Content-Length or chunked, and Expect: 100-continue answered first.
+TEST_F(ServerTest, StreamedBodiesAreSpooledPastTheThresholdAndLimitedWhileRead) {
+    auto upload = [&](const std::string& body) {
+        auto r = app_->client().request("POST", "/test/upload", body, {{"Content-Type", "application/octet-stream"}});
+        EXPECT_EQ(r.status, 200) << r.body;
+        return r.json();
+    };
+    std::string small(500, 's');
+    auto a = upload(small);
+    EXPECT_EQ(a.at("size"), json::value(500));
+    EXPECT_EQ(a.at("spooled"), json::value(false));
+    EXPECT_EQ(a.at("sha256"), json::value(core::sha256_hex(small)));
+    EXPECT_EQ(a.at("in_memory_body"), json::value(0));
+    std::string large;
+    for (int i = 0; large.size() < 40'000; ++i) {
+        large += std::to_string(i) + ",";
+    }
+    auto b = upload(large);
+    EXPECT_EQ(b.at("size"), json::value(large.size()));
+    EXPECT_EQ(b.at("spooled"), json::value(true));
+    EXPECT_EQ(b.at("sha256"), json::value(core::sha256_hex(large)));
+
+    // Chunked, with 100-continue: the interim answer, then the body in three chunks.
+    RawConnection raw(app_->port());
+    raw.send("POST /test/upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n");
+    auto interim = raw.read_response();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->result_int(), 100U);
+    const std::string part(2000, 'c');
+    for (int i = 0; i < 3; ++i) {
+        raw.send("7d0\r\n" + part + "\r\n");
+    }
+    raw.send("0\r\n\r\n");
+    auto chunked = raw.read_response();
+    ASSERT_TRUE(chunked);
+    EXPECT_EQ(chunked->result_int(), 200U) << chunked->body();
+    auto c = json::parse(chunked->body());
+    EXPECT_EQ(c.at("size"), json::value(6000));
+    EXPECT_EQ(c.at("spooled"), json::value(true));
+    EXPECT_EQ(c.at("sha256"), json::value(core::sha256_hex(part + part + part)));
+
+    // Over the limit: refused from the Content-Length at once; chunked, once the limit is crossed.
+    RawConnection declared(app_->port());
+    declared.send("POST /test/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n");
+    auto refused = declared.read_response();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->result_int(), 413U);
+    RawConnection endless(app_->port());
+    endless.send("POST /test/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string big(8000, 'e');
+    for (int i = 0; i < 9; ++i) {  // 72,000 bytes: past the 64 KiB limit on the ninth chunk
+        endless.send("1f40\r\n" + big + "\r\n");
+    }
+    auto stopped = endless.read_response();
+    ASSERT_TRUE(stopped);
+    EXPECT_EQ(stopped->result_int(), 413U);
 }
 
 TEST_F(ServerTest, GroupCommittedWritesAreVisibleWhenAcknowledged) {

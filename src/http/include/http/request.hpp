@@ -17,6 +17,8 @@
 
 namespace motorpool::http {
 
+class SpooledBody;
+
 enum class Method { Get, Head, Post, Put, Patch, Delete, Options, Other };
 
 const char* method_name(Method method);
@@ -38,7 +40,10 @@ struct Request {
     std::string path;    // percent-decoded path
     std::string query;   // raw query string without '?'
     Headers headers;
-    std::string body;
+    std::string body;  // empty on a route that streams its body: see `streamed`
+    /// The body of a route with RouteOptions::spool_threshold, read while it arrived (limit enforced
+    /// then), in memory or a temporary file; null on other routes.
+    std::shared_ptr<const SpooledBody> streamed;
     std::vector<std::pair<std::string, std::string>> path_params;
     std::string request_id;
     std::string remote_address;

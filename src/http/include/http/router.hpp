@@ -38,6 +38,10 @@ struct RouteOptions {
     Auth auth = Auth::None;
     bool token_in_query = false;  // accept ?token= (WebSocket upgrades from browsers)
     BasicVerifier basic;          // set: the route takes HTTP Basic credentials, not a bearer token
+    /// Non-zero: the body is streamed (uploads). It is read as it arrives, the size limit enforced
+    /// while reading, kept in memory up to this many bytes and in a temporary file past them, and
+    /// handed over as Request::streamed (Request::body stays empty).
+    std::size_t spool_threshold = 0;
 
     // WebSocket routes.
     /// Subprotocols the route speaks. The first the client offers (Sec-WebSocket-Protocol, in its

@@ -33,6 +33,7 @@ struct ServerOptions {
     std::chrono::milliseconds write_timeout{30'000};
     std::chrono::milliseconds shutdown_grace{10'000};
     bool access_log = true;
+    std::string spool_directory;  // streamed request bodies past their route's threshold; "": TMPDIR or /tmp
     /// Called with every answer a route produced (tests only: empty in production).
     std::function<void(const ResponseSeen&)> response_observer;
 };
