@@ -81,7 +81,6 @@ private:
 struct Hub::Session : std::enable_shared_from_this<Session> {
     Session(Hub& h, std::shared_ptr<http::WebSocket> socket, http::Principal who)
         : hub(h),
-          ws(socket),
           out(std::move(socket), {h.options_.max_queued_frames, h.frames_out_, h.dropped_}),
           principal(std::move(who)) {
         expiry_changed();
@@ -89,8 +88,8 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
 
     // Kept small: a hub holds one per open socket, mostly idle.
     Hub& hub;
-    std::shared_ptr<http::WebSocket> ws;
-    http::WebSocketSender out;  // the bounded queue and its writer (drops a peer that falls behind)
+    http::WebSocketSender
+        out;  // holds the socket  // the bounded queue and its writer (drops a peer that falls behind)
     http::Principal principal;
     std::map<std::string, core::EventBus::Subscription> subscriptions;
 
@@ -258,16 +257,17 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
             co_return;
         }
         std::weak_ptr<Session> weak = session;
-        auto handler = [weak, topic = *topic, stream, executor = session->ws->executor()](const core::Event& event) {
-            if (!stream && event.topic != topic) {
-                return;  // the bus matches prefixes; a topic is exact
-            }
-            net::post(executor, [weak, payload = event.payload] {
-                if (auto s = weak.lock()) {
-                    s->send(payload);
+        auto handler =
+            [weak, topic = *topic, stream, executor = session->out.socket().executor()](const core::Event& event) {
+                if (!stream && event.topic != topic) {
+                    return;  // the bus matches prefixes; a topic is exact
                 }
-            });
-        };
+                net::post(executor, [weak, payload = event.payload] {
+                    if (auto s = weak.lock()) {
+                        s->send(payload);
+                    }
+                });
+            };
         session->subscriptions.emplace(*topic, bus_.subscribe(bus_prefix, std::move(handler)));
         if (subscriptions_ != nullptr) {
             subscriptions_->add(1);
