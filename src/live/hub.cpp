@@ -88,8 +88,7 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
 
     // Kept small: a hub holds one per open socket, mostly idle.
     Hub& hub;
-    http::WebSocketSender
-        out;  // holds the socket  // the bounded queue and its writer (drops a peer that falls behind)
+    http::WebSocketSender out;  // the socket, its bounded queue and its writer
     http::Principal principal;
     std::map<std::string, core::EventBus::Subscription> subscriptions;
 
