@@ -652,4 +652,37 @@ void SmartcarService::publish_connection(const std::vector<std::pair<std::string
     }
 }
 
+// `motorpool keys rotate` (declared in smartcar.hpp): the token columns, re-sealed in one transaction.
+std::int64_t rotate_keys(db::Database& database, const core::SecretBox& box) {
+    std::int64_t resealed = 0;
+    database.with_transaction([&](db::Connection& c) {
+        auto rows = c.query(
+            "SELECT id, public_id, access_token, refresh_token FROM smartcar_connections "
+            "WHERE access_token IS NOT NULL OR refresh_token IS NOT NULL");
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            auto r = rows.row(i);
+            const std::string public_id = r.text(1);
+            for (int col : {2, 3}) {
+                if (r.is_null(static_cast<std::size_t>(col))) {
+                    continue;
+                }
+                const std::string field = col == 2 ? "access_token" : "refresh_token";
+                const std::string& sealed = r.text(static_cast<std::size_t>(col));
+                if (box.is_current(sealed)) {
+                    continue;
+                }
+                auto plain = box.open(sealed, token_aad(public_id, field));
+                if (!plain) {
+                    throw std::runtime_error("connection " + public_id + ": the " + field +
+                                             " opens under none of the configured keys");
+                }
+                c.execute("UPDATE smartcar_connections SET " + field + " = $2 WHERE id = $1",
+                          {r.int64(0), box.seal(*plain, token_aad(public_id, field))});
+                ++resealed;
+            }
+        }
+    });
+    return resealed;
+}
+
 }  // namespace motorpool::smartcar

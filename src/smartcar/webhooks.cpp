@@ -15,6 +15,7 @@
 #include "core/time.hpp"
 #include "http/paging.hpp"
 #include "smartcar/convert.hpp"
+#include "vehicle_links.hpp"
 #include "webhook_log.hpp"
 
 namespace motorpool::smartcar {
@@ -215,11 +216,7 @@ struct WebhookProcessor::Batch {
                    first_problem.substr(0, 200) + ")";
         }
     };
-    struct Link {
-        std::int64_t vehicle_id;
-        std::string vehicle_public_id;
-        std::int64_t connection_id;
-    };
+    using Link = VehicleLink;
     // A VEHICLE_ERROR: written in the pass's transaction, published once it committed.
     struct VehicleError {
         std::string smartcar_vehicle_id;
@@ -240,16 +237,8 @@ struct WebhookProcessor::Batch {
         if (it != links.end()) {
             return it->second;
         }
-        auto rows = database.with_reader([&](db::Connection& c) {
-            return c.query(
-                "SELECT sv.vehicle_id, v.public_id, sv.connection_id FROM smartcar_vehicles sv JOIN vehicles v ON "
-                "v.id = sv.vehicle_id WHERE sv.smartcar_vehicle_id = $1",
-                {smartcar_vehicle_id});
-        });
-        std::optional<Link> found;
-        if (!rows.empty()) {
-            found = Link{rows.front().int64(0), rows.front().text(1), rows.front().int64(2)};
-        }
+        std::optional<Link> found =
+            database.with_reader([&](db::Connection& c) { return VehicleLinks::find(c, smartcar_vehicle_id); });
         links.emplace(smartcar_vehicle_id, found);
         return found;
     }
@@ -303,10 +292,7 @@ std::int64_t WebhookProcessor::process_batch() {
             }
         }
         for (const auto& e : batch.errors) {
-            c.execute("UPDATE smartcar_vehicles SET last_error = $2 WHERE smartcar_vehicle_id = $1",
-                      {e.smartcar_vehicle_id, e.recorded});
-            c.execute("UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1",
-                      {e.connection_id, e.recorded, e.at_ms});
+            VehicleLinks::record_error(c, e.smartcar_vehicle_id, e.connection_id, e.recorded, e.at_ms);
         }
         WebhookLog::record_outcomes(c, results, now);
     };
