@@ -162,6 +162,7 @@ App::~App() {
 void App::start() {
     http::ServerOptions options = server_options(config_);
     options.response_observer = response_observer_;
+    options.blocking = workers_.get();
     server_ = std::make_unique<http::Server>(std::move(options), *router_, metrics_);
     // The port first, then the origin built from it, then the I/O threads that read it: nothing
     // is rewired under a running handler.

@@ -24,6 +24,7 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/threads.hpp"
+#include "core/worker_pool.hpp"
 #include "http/spooled_body.hpp"
 #include "stream.hpp"
 
@@ -134,7 +135,8 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     net::awaitable<void> accept_loop();
     net::awaitable<void> session(std::shared_ptr<Connection> connection);
     net::awaitable<bool> write(Connection& c, const Request& request, Response response, bool keep_alive);
-    enum class StreamOutcome { Complete, TooLarge, Malformed, NoSpace, Gone };
+    net::awaitable<bool> answer_continue(Connection& c, const bhttp::request<bhttp::string_body>& message);
+    enum class StreamOutcome { Complete, TooLarge, Malformed, NoSpace, Busy, Gone };
     net::awaitable<StreamOutcome> read_streamed_body(Connection& c,
                                                      beast::flat_buffer& buffer,
                                                      bhttp::request_parser<bhttp::string_body>& header,
@@ -239,6 +241,16 @@ net::awaitable<void> Server::State::accept_loop() {
     }
 }
 
+// Expect: 100-continue: the interim answer before the body is read. False when the peer is gone.
+net::awaitable<bool> Server::State::answer_continue(Connection& c, const bhttp::request<bhttp::string_body>& message) {
+    if (!iequals(message[bhttp::field::expect], "100-continue")) {
+        co_return true;
+    }
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, n] = co_await net::async_write(*c.stream, net::buffer(kContinue.data(), kContinue.size()));
+    co_return !ec;
+}
+
 // Reads the body of a streamed route in chunks into `body`; the header was read by `header`.
 net::awaitable<Server::State::StreamOutcome> Server::State::read_streamed_body(
     Connection& c,
@@ -258,8 +270,17 @@ net::awaitable<Server::State::StreamOutcome> Server::State::read_streamed_body(
         }
         const std::size_t got = chunk.size() - parser.get().body().size;
         if (got > 0) {
+            const std::span<const char> piece(chunk.data(), got);
             try {
-                body.append(std::span<const char>(chunk.data(), got));
+                if (options.blocking != nullptr && body.writes_to_file(got)) {
+                    // File I/O blocks: on a worker, never on this I/O thread.
+                    auto append = [&body, piece] { body.append(piece); };
+                    co_await options.blocking->run(append);
+                } else {
+                    body.append(piece);
+                }
+            } catch (const ApiError&) {
+                co_return StreamOutcome::Busy;  // the worker queue is full
             } catch (const std::exception& e) {
                 spdlog::warn("a streamed request body could not be stored: {}", e.what());
                 co_return StreamOutcome::NoSpace;
@@ -390,13 +411,8 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
             // A streamed body: read as it arrives into memory, then a temporary file.
             auto body = std::make_shared<SpooledBody>(match.route->options.spool_threshold, spool_directory());
             if (!parser.is_done()) {
-                if (auto expect = message[bhttp::field::expect]; iequals(expect, "100-continue")) {
-                    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-                    auto [wec, wn] =
-                        co_await net::async_write(*c.stream, net::buffer(kContinue.data(), kContinue.size()));
-                    if (wec) {
-                        break;
-                    }
+                if (!co_await answer_continue(c, message)) {
+                    break;
                 }
                 const StreamOutcome outcome = co_await read_streamed_body(c, buffer, parser, limit, *body);
                 if (outcome != StreamOutcome::Complete) {
@@ -409,6 +425,12 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
                                        request,
                                        Router::problem(ApiError::bad_request("Malformed request body"), request),
                                        false);
+                    } else if (outcome == StreamOutcome::Busy) {
+                        co_await write(
+                            c,
+                            request,
+                            Router::problem(ApiError::unavailable("The server is busy; try again", 1), request),
+                            false);
                     } else if (outcome == StreamOutcome::NoSpace) {
                         co_await write(
                             c,
@@ -423,12 +445,8 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
             }
             request.streamed = std::move(body);
         } else if (!parser.is_done()) {
-            if (auto expect = message[bhttp::field::expect]; iequals(expect, "100-continue")) {
-                static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-                auto [wec, wn] = co_await net::async_write(*c.stream, net::buffer(kContinue.data(), kContinue.size()));
-                if (wec) {
-                    break;
-                }
+            if (!co_await answer_continue(c, message)) {
+                break;
             }
             auto [bec, bn] = co_await bhttp::async_read(*c.stream, buffer, parser);
             if (bec == bhttp::error::body_limit) {
@@ -537,8 +555,9 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
                                             Match match) {
     Connection& c = *connection;
     std::optional<Response> refusal;
+    // Before authorisation: a Basic verifier checks them (a charger's id in the path).
     request.route = match.route->pattern;
-    request.path_params = match.params;  // for a Basic verifier that checks them (a charger's id)
+    request.path_params = std::move(match.params);
     try {
         co_await router.authorize_upgrade(request, match);
     } catch (const ApiError& error) {
@@ -598,8 +617,6 @@ net::awaitable<void> Server::State::upgrade(std::shared_ptr<Connection> connecti
     }
     auto socket = std::make_shared<WebSocket>(std::move(impl));
     c.websocket = socket;
-    request.route = match.route->pattern;
-    request.path_params = std::move(match.params);
     core::log_event(
         spdlog::level::info,
         "websocket opened",

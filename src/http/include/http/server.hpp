@@ -11,6 +11,10 @@
 #include "core/metrics.hpp"
 #include "http/router.hpp"
 
+namespace motorpool::core {
+class WorkerPool;
+}  // namespace motorpool::core
+
 namespace motorpool::http {
 
 /// One answer as the server sent it, for a test observer (the OpenAPI response check).
@@ -33,7 +37,8 @@ struct ServerOptions {
     std::chrono::milliseconds write_timeout{30'000};
     std::chrono::milliseconds shutdown_grace{10'000};
     bool access_log = true;
-    std::string spool_directory;  // streamed request bodies past their route's threshold; "": TMPDIR or /tmp
+    std::string spool_directory;           // streamed request bodies past their route's threshold; "": TMPDIR or /tmp
+    core::WorkerPool* blocking = nullptr;  // runs the file writes of streamed bodies off the I/O threads
     /// Called with every answer a route produced (tests only: empty in production).
     std::function<void(const ResponseSeen&)> response_observer;
 };

@@ -22,6 +22,9 @@ public:
     /// temporary file cannot be written.
     void append(std::span<const char> bytes);
 
+    /// True when appending `more` bytes writes to the file (a blocking call: on a worker).
+    bool writes_to_file(std::size_t more) const { return fd_ >= 0 || memory_.size() + more > threshold_; }
+
     std::uint64_t size() const { return size_; }
     /// True once the body went to a file.
     bool spooled() const { return fd_ >= 0; }
