@@ -110,12 +110,12 @@ private:
 
 }  // namespace
 
-int run_import_vehicles(core::Config config, const ImportCommand& command) {
+int run_import_vehicles(Config config, const ImportCommand& command) {
     MappedFile file(command.file);
-    config.ensure_secrets();
-    config.auto_migrate = true;
-    config.worker_threads = 2;
-    App app(std::move(config));
+    config.database.auto_migrate = true;
+    config.core.worker_threads = 2;
+    config.database.options.pool_size = 2;
+    App app(std::move(config), nullptr, std::vector<std::string_view>{});  // the database only
 
     Progress progress;
     vehicles::ImportOptions options;

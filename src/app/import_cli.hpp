@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "core/config.hpp"
+#include "app/config.hpp"
 
 namespace motorpool::app {
 
@@ -20,6 +20,6 @@ struct ImportCommand {
 
 /// Exit status: 0 every row imported, 4 some rows rejected (listed); throws core::InputError (5)
 /// for a file that cannot be read or imported at all.
-int run_import_vehicles(core::Config config, const ImportCommand& command);
+int run_import_vehicles(Config config, const ImportCommand& command);
 
 }  // namespace motorpool::app

@@ -23,22 +23,22 @@
 
 namespace {
 
-using motorpool::core::Config;
+using motorpool::app::Config;
 constexpr const char* kDemoPassword = "motorpool-demo";
 using motorpool::core::EnvSource;
 
 int serve(Config config) {
-    config.ensure_secrets();
     motorpool::app::App app(std::move(config));
     app.start();
     const auto& c = app.config();
-    std::string shown_host = c.host == "0.0.0.0" || c.host == "::" ? "localhost" : c.host;
+    const auto& host = c.http.server.host;
+    std::string shown_host = host == "0.0.0.0" || host == "::" ? "localhost" : host;
     spdlog::info("motorpool listening on http://{}:{} (database {}, {} I/O threads, {} workers)",
                  shown_host,
                  app.port(),
-                 motorpool::core::mask_url_password(c.database_url),
-                 c.io_threads,
-                 c.worker_threads);
+                 motorpool::core::mask_url_password(c.database.options.url),
+                 c.http.server.io_threads,
+                 c.core.worker_threads);
     std::printf(
         "\n  motorpool is running at http://%s:%u\n  health: http://%s:%u/health   API document: "
         "http://%s:%u/api/openapi.json\n  Stop with Ctrl+C.\n\n",
@@ -48,7 +48,7 @@ int serve(Config config) {
         app.port(),
         shown_host.c_str(),
         app.port());
-    if (c.env == "development") {
+    if (c.core.env == "development") {
         auto created = motorpool::auth::ensure_demo_users(app.auth(), kDemoPassword);
         if (!created.empty()) {
             std::printf("  Created demo accounts on the empty database.\n");
@@ -61,11 +61,19 @@ int serve(Config config) {
     return 0;
 }
 
-int show_config(Config config, const EnvSource& source) {
-    // Shows the secrets serve would use: read from (or generated into) the secrets file in development.
-    config.ensure_secrets();
-    for (const auto& entry : config.describe(source)) {
+int show_config(const Config& config, bool meanings) {
+    // Grouped by the module that declares each variable; the secrets serve would use are read from
+    // (or generated into) the secrets file in development, and masked.
+    std::string module;
+    for (const auto& entry : config.settings.entries()) {
+        if (entry.module != module) {
+            module = entry.module;
+            std::printf("%s[%s]\n", &entry == &config.settings.entries().front() ? "" : "\n", module.c_str());
+        }
         std::printf("%-34s %-48s (%s)\n", entry.name.c_str(), entry.value.c_str(), entry.origin.c_str());
+        if (meanings) {
+            std::printf("    %s\n", entry.meaning.c_str());
+        }
     }
     return 0;
 }
@@ -75,22 +83,15 @@ int users_command(Config config,
                   const std::string& email,
                   const std::string& name,
                   const std::string& role_name) {
-    config.ensure_secrets();
-    // Accounts only: the database and the auth module, not the whole server (no simulator, no
-    // mailer, no jobs).
-    motorpool::core::WorkerPool workers(2, 16);
-    auto options = motorpool::app::database_options(config);
-    options.pool_size = 1;
-    auto database = motorpool::db::Database::open(options, workers, nullptr);
-    motorpool::db::migrate(*database, motorpool::app::migrations(database->dialect()));
-    motorpool::http::Router router;
-    auto auth = motorpool::auth::install(router, *database, motorpool::auth::auth_options_from(config));
-    struct Closer {
-        motorpool::db::Database& database;
-        ~Closer() { database.close(); }
-    } closer{*database};
+    // Accounts only: the database and the auth module (with the mail outbox it queues to), not the
+    // whole server (no simulator, no jobs, nothing started).
+    config.core.worker_threads = 2;
+    config.database.options.pool_size = 1;
+    config.database.auto_migrate = true;
+    motorpool::app::App app(std::move(config), nullptr, std::vector<std::string_view>{"mail", "auth"});
+    auto& auth = app.auth();
     if (action == "list") {
-        for (const auto& u : motorpool::auth::list_users(*auth)) {
+        for (const auto& u : motorpool::auth::list_users(auth)) {
             std::printf("%s  %-32s %-14s %-8s %s\n",
                         u.public_id.c_str(),
                         u.email.c_str(),
@@ -113,7 +114,7 @@ int users_command(Config config,
     }
     try {
         auto user =
-            motorpool::auth::create_user(*auth, {name.empty() ? email : name, email, password, std::nullopt, *role});
+            motorpool::auth::create_user(auth, {name.empty() ? email : name, email, password, std::nullopt, *role});
         std::printf("created %s (%s) as %s\n",
                     user.email.c_str(),
                     user.public_id.c_str(),
@@ -131,7 +132,7 @@ int users_command(Config config,
 
 int migrate(const Config& config, bool status_only) {
     motorpool::core::WorkerPool workers(1, 16);
-    auto options = motorpool::app::database_options(config);
+    auto options = config.database.options;
     options.pool_size = 1;
     auto database = motorpool::db::Database::open(options, workers, nullptr);
     auto migrations = motorpool::app::migrations(database->dialect());
@@ -166,7 +167,10 @@ int run(int argc, char** argv) {
             [](const std::string& host) { return host.empty() ? std::string("must not be empty") : std::string(); });
     serve_cmd->add_option("--port", serve_port, "Port to listen on, 0 for any free one (wins over PORT)")
         ->check(CLI::Range(0, 65535));
-    auto* config_cmd = cli.add_subcommand("config", "Print the effective configuration, secrets masked");
+    auto* config_cmd =
+        cli.add_subcommand("config", "Print the effective configuration by module, secrets masked, with each source");
+    bool config_meanings = false;
+    config_cmd->add_flag("--explain", config_meanings, "Also say what each variable means");
     auto* migrate_cmd = cli.add_subcommand("migrate", "Apply pending database migrations");
     bool status_only = false;
     migrate_cmd->add_flag("--status", status_only, "List migrations and whether each is applied");
@@ -243,14 +247,25 @@ int run(int argc, char** argv) {
     }
     try {
         EnvSource source = EnvSource::from_process(".env");
-        Config config = Config::load(source);
-        motorpool::core::init_logging(config.log_level, config.log_format);
+        if (!serve_host.empty()) {
+            source.set("MOTORPOOL_HOST", serve_host);
+        }
+        if (serve_port >= 0) {
+            source.set("PORT", std::to_string(serve_port));
+        }
+        if (sim_cmd->parsed()) {
+            source.set("SMARTCAR_MODE", "simulated");  // the simulator's credentials, kept like the server's
+        }
+        // Development secrets are generated (once) for every command but those that need none.
+        const bool keep_secrets = !migrate_cmd->parsed() && !version_cmd->parsed() && !keys_generate->parsed();
+        Config config = Config::load(std::move(source), keep_secrets);
+        motorpool::core::init_logging(config.core.log_level, config.core.log_format);
         if (version_cmd->parsed()) {
             std::printf("motorpool %s\n", MOTORPOOL_VERSION);
             return 0;
         }
         if (config_cmd->parsed()) {
-            return show_config(config, source);
+            return show_config(config, config_meanings);
         }
         if (migrate_cmd->parsed()) {
             return migrate(config, status_only);
@@ -276,12 +291,6 @@ int run(int argc, char** argv) {
         }
         if (keys_rotate->parsed()) {
             return motorpool::app::run_keys_rotate(std::move(config));
-        }
-        if (!serve_host.empty()) {
-            config.host = serve_host;
-        }
-        if (serve_port >= 0) {
-            config.port = static_cast<std::uint16_t>(serve_port);
         }
         return serve(std::move(config));
     } catch (const motorpool::core::ConfigError& e) {

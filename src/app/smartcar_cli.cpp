@@ -10,36 +10,37 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "smartcar/simulator.hpp"
+#include "smartcar/simulator_module.hpp"
 #include "smartcar/smartcar.hpp"
 
 namespace motorpool::app {
 
-int run_smartcar_simulator(core::Config config, int port) {
-    config.smartcar_mode = "simulated";
-    config.ensure_secrets();
+int run_smartcar_simulator(Config config, int port) {
     http::Router router;
     core::MetricsRegistry metrics;
-    auto options = smartcar::sim::simulator_options_from(config);
+    const auto& smartcar = config.modules->smartcar->options();
+    const auto& sim_settings = config.modules->smartcar_sim->settings();
+    auto options = smartcar::sim::simulator_options(smartcar, sim_settings);
     options.prefix = "";
     smartcar::sim::Simulator simulator(options);
     simulator.install(router);
     http::ServerOptions server_options;
-    server_options.host = config.host;
+    server_options.host = config.http.server.host;
     server_options.port = static_cast<std::uint16_t>(port);
     server_options.io_threads = 1;
     http::Server server(server_options, router, metrics);
     server.start();
-    if (!config.smartcar_sim_webhook_url.empty() && config.smartcar_sim_webhook_url != "off") {
-        simulator.start_emitter(config.smartcar_sim_webhook_url);  // an application's webhook endpoint
+    if (!sim_settings.webhook_url.empty() && sim_settings.webhook_url != "off") {
+        simulator.start_emitter(sim_settings.webhook_url);  // an application's webhook endpoint
     }
     std::printf(
         "\n  Smartcar simulator at http://%s:%u\n  SMARTCAR_CLIENT_ID=%s (secret and management token: %s)\n"
         "  Point an SDK at it: SMARTCAR_API_ORIGIN, SMARTCAR_AUTH_ORIGIN, SMARTCAR_MANAGEMENT_API_ORIGIN and\n"
         "  SMARTCAR_API_V3_ORIGIN set to that origin. Stop with Ctrl+C.\n\n",
-        config.host == "0.0.0.0" ? "127.0.0.1" : config.host.c_str(),
+        server_options.host == "0.0.0.0" ? "127.0.0.1" : server_options.host.c_str(),
         server.port(),
-        config.smartcar_client_id.c_str(),
-        config.secrets_file.empty() ? "from the environment" : config.secrets_file.c_str());
+        smartcar.client_id.c_str(),
+        config.core.secrets_file.empty() ? "from the environment" : config.core.secrets_file.c_str());
     std::fflush(stdout);
     server.run_until_signal();
     return 0;
@@ -50,11 +51,10 @@ int run_keys_generate() {
     return 0;
 }
 
-int run_keys_rotate(core::Config config) {
-    config.ensure_secrets();
-    auto box = core::SecretBox::from_base64(config.encryption_key, config.encryption_keys_previous);
+int run_keys_rotate(Config config) {
+    auto box = core::SecretBox::from_base64(config.core.encryption_key, config.core.encryption_keys_previous);
     core::WorkerPool workers(1, 16);
-    auto options = database_options(config);
+    auto options = config.database.options;
     options.pool_size = 1;
     auto database = db::Database::open(options, workers, nullptr);
     std::int64_t resealed = smartcar::rotate_keys(*database, box);

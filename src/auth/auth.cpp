@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/crypto.hpp"
 #include "core/errors.hpp"
 #include "service.hpp"
 
@@ -79,12 +80,22 @@ void require_access(const Actor& actor,
     }
 }
 
-AuthOptions auth_options_from(const core::Config& config) {
+AuthOptions load_options(core::Settings& s) {
     AuthOptions o;
-    o.secret_key = config.secret_key;
-    o.public_url = "http://localhost:" + std::to_string(config.port);
-    o.frontend_url = config.frontend_url;
-    o.access_ttl_ms = config.access_token_ttl.count();
+    s.module("auth");
+    o.secret_key = s.secret("SECRET_KEY", "Signs access tokens; at least 32 characters in production", [] {
+        return core::base64_encode(core::random_bytes(48));
+    });
+    if (s.production() && !o.secret_key.empty() && o.secret_key.size() < 32) {
+        s.fail("SECRET_KEY", "must be at least 32 characters in production");
+    }
+    o.access_ttl_ms = s.duration("MOTORPOOL_ACCESS_TOKEN_TTL",
+                                 std::chrono::milliseconds(o.access_ttl_ms),
+                                 "Lifetime of an access token",
+                                 std::chrono::seconds(1),
+                                 std::chrono::hours(24))
+                          .count();
+    o.public_url = "http://localhost:" + s.value_of("PORT");  // magic links when FRONTEND_URL is unset
     return o;
 }
 
@@ -118,10 +129,6 @@ std::shared_ptr<AuthService> install(http::Router& router,
     });
     register_routes(router, svc);
     return svc;
-}
-
-void set_mail_notifier(AuthService& service, std::function<void()> notify) {
-    service.set_mail_notifier(std::move(notify));
 }
 
 User create_user(AuthService& service, const NewUser& user) {

@@ -308,8 +308,8 @@ void AuthService::request_magic_link(const std::string& email_input, const std::
                       now);
         return true;
     });
-    if (queued && mail_notifier_) {
-        mail_notifier_();
+    if (queued && options_.mail_queued) {
+        options_.mail_queued();
     }
 }
 

@@ -71,7 +71,6 @@ public:
 
     User create_user_blocking(const NewUser& user, const std::optional<std::string>& referral_code = std::nullopt);
     std::int64_t count_users();
-    void set_mail_notifier(std::function<void()> notify) { mail_notifier_ = std::move(notify); }
 
 private:
     Session issue_session(const User& user,
@@ -88,7 +87,6 @@ private:
     Throttle login_by_address_;
     Throttle magic_by_email_;
     Throttle magic_by_address_;
-    std::function<void()> mail_notifier_;
     mutable std::mutex cache_mutex_;
     std::unordered_map<std::string, UserStatus> status_cache_;
 

@@ -58,87 +58,15 @@ std::optional<bool> parse_bool(std::string text) {
     return std::nullopt;
 }
 
-// Reads each variable into its field and gathers every problem before failing once.
-class Reader {
-public:
-    explicit Reader(const EnvSource& source) : source_(source) {}
-
-    void string(const char* name, std::string& out) {
-        if (auto v = source_.get(name)) {
-            out = *v;
-        }
-    }
-    void one_of(const char* name, std::string& out, std::initializer_list<const char*> allowed) {
-        string(name, out);
-        for (const char* a : allowed) {
-            if (out == a) {
-                return;
-            }
-        }
-        std::string list;
-        for (const char* a : allowed) {
-            list += (list.empty() ? "" : ", ") + std::string(a);
-        }
-        fail(name, "must be one of " + list);
-    }
-    template <typename Int>
-    void integer(const char* name, Int& out, long long min, long long max) {
-        auto v = source_.get(name);
-        if (!v) {
-            return;
-        }
-        auto parsed = parse_int<long long>(trim(*v));
-        if (!parsed || *parsed < min || *parsed > max) {
-            fail(name, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-            return;
-        }
-        out = static_cast<Int>(*parsed);
-    }
-    void boolean(const char* name, bool& out) {
-        auto v = source_.get(name);
-        if (!v) {
-            return;
-        }
-        if (auto parsed = parse_bool(trim(*v))) {
-            out = *parsed;
-        } else {
-            fail(name, "must be true or false");
-        }
-    }
-    void duration(const char* name, std::chrono::milliseconds& out) {
-        auto v = source_.get(name);
-        if (!v) {
-            return;
-        }
-        auto parsed = parse_duration(trim(*v));
-        if (!parsed || parsed->count() <= 0) {
-            fail(name, "must be a positive duration such as 500ms, 30s or 5m");
-            return;
-        }
-        out = *parsed;
-    }
-    void fail(const char* name, const std::string& message) { problems_ += std::string(name) + " " + message + "; "; }
-    void finish() const {
-        if (!problems_.empty()) {
-            throw ConfigError("invalid configuration: " + problems_.substr(0, problems_.size() - 2));
-        }
-    }
-
-private:
-    const EnvSource& source_;
-    std::string problems_;
-};
-
-bool is_secret(const std::string& name) {
-    return name == "SECRET_KEY" || name == "MOTORPOOL_ENCRYPTION_KEY" || name == "MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS" ||
-           name == "SMARTCAR_CLIENT_SECRET" || name == "SMARTCAR_MANAGEMENT_TOKEN";
-}
-
 std::string mask(const std::string& value) {
     if (value.empty()) {
         return "";
     }
     return "**** (" + std::to_string(value.size()) + " chars)";
+}
+
+std::string show(std::chrono::milliseconds value) {
+    return std::to_string(value.count()) + "ms";
 }
 
 }  // namespace
@@ -225,6 +153,9 @@ EnvSource EnvSource::from_map(std::map<std::string, std::string> values) {
 }
 
 std::optional<std::string> EnvSource::get(const std::string& name) const {
+    if (auto it = overrides_.find(name); it != overrides_.end()) {
+        return it->second;
+    }
     if (process_) {
         if (auto v = process_(name)) {
             return v;
@@ -237,6 +168,9 @@ std::optional<std::string> EnvSource::get(const std::string& name) const {
 }
 
 std::string EnvSource::origin(const std::string& name) const {
+    if (overrides_.count(name) != 0) {
+        return "command line";
+    }
     if (process_ && process_(name)) {
         return "env";
     }
@@ -246,199 +180,245 @@ std::string EnvSource::origin(const std::string& name) const {
     return "default";
 }
 
-Config Config::load(const EnvSource& source) {
-    Config c;
-    Reader r(source);
-    r.one_of("MOTORPOOL_ENV", c.env, {"development", "production", "test"});
-    r.string("MOTORPOOL_HOST", c.host);
-    r.integer("PORT", c.port, 0, 65535);
-    r.string("DATABASE_URL", c.database_url);
-    r.string("SECRET_KEY", c.secret_key);
-    r.string("MOTORPOOL_ENCRYPTION_KEY", c.encryption_key);
-    if (auto v = source.get("MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS")) {
-        c.encryption_keys_previous = split_list(*v);
-    }
-    r.string("MOTORPOOL_SECRETS_FILE", c.secrets_file);
-    r.string("SMARTCAR_CLIENT_ID", c.smartcar_client_id);
-    r.string("SMARTCAR_CLIENT_SECRET", c.smartcar_client_secret);
-    r.string("SMARTCAR_REDIRECT_URI", c.smartcar_redirect_uri);
-    r.string("SMARTCAR_MANAGEMENT_TOKEN", c.smartcar_management_token);
-    r.one_of("SMARTCAR_MODE", c.smartcar_mode, {"simulated", "test", "live"});
-    r.one_of("SMARTCAR_API_VERSION", c.smartcar_api_version, {"2", "3"});
-    r.string("SMARTCAR_API_ORIGIN", c.smartcar_api_origin);
-    r.string("SMARTCAR_AUTH_ORIGIN", c.smartcar_auth_origin);
-    r.string("SMARTCAR_CONNECT_ORIGIN", c.smartcar_connect_origin);
-    r.string("SMARTCAR_API_V3_ORIGIN", c.smartcar_api_v3_origin);
-    r.string("SMARTCAR_MANAGEMENT_API_ORIGIN", c.smartcar_management_api_origin);
-    r.string("SMARTCAR_SCOPES", c.smartcar_scopes);
-    r.duration("MOTORPOOL_SMARTCAR_POLL_INTERVAL", c.smartcar_poll_interval);
-    if (c.smartcar_poll_interval < std::chrono::seconds(1)) {
-        r.fail("MOTORPOOL_SMARTCAR_POLL_INTERVAL", "must be at least 1s");
-    }
-    r.string("SMARTCAR_SIM_FAULTS", c.smartcar_sim_faults);
-    r.string("SMARTCAR_WEBHOOK_ID", c.smartcar_webhook_id);
-    r.string("SMARTCAR_SIM_WEBHOOK_URL", c.smartcar_sim_webhook_url);
-    r.duration("SMARTCAR_SIM_WEBHOOK_INTERVAL", c.smartcar_sim_webhook_interval);
-    r.duration("SMARTCAR_SIM_WEBHOOK_RETRY", c.smartcar_sim_webhook_retry);
-    r.boolean("MOTORPOOL_WEBHOOK_PROCESSING", c.webhook_processing);
-    if (auto v = source.get("CORS_ORIGINS")) {
-        c.cors_origins = split_list(*v);
-    }
-    r.string("FRONTEND_URL", c.frontend_url);
-    r.string("MOTORPOOL_SMTP_URL", c.smtp_url);
-    r.string("MOTORPOOL_MAIL_FROM", c.mail_from);
-    r.integer("MOTORPOOL_TELEMETRY_RETENTION_DAYS", c.telemetry_retention_days, 0, 36500);
-    r.integer("MOTORPOOL_WS_MAX_SOCKETS_PER_USER", c.ws_max_sockets_per_user, 1, 1'000'000);
-    r.duration("MOTORPOOL_WS_IDLE_TIMEOUT", c.ws_idle_timeout);
-    if (c.ws_idle_timeout < std::chrono::seconds(1) || c.ws_idle_timeout > std::chrono::hours(1) ||
-        c.ws_idle_timeout.count() % 1000 != 0) {
-        r.fail("MOTORPOOL_WS_IDLE_TIMEOUT", "must be whole seconds between 1s and 1h");
-    }
-    r.string("MOTORPOOL_PG_LISTEN_URL", c.pg_listen_url);
-    r.one_of("MOTORPOOL_LOG_LEVEL", c.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
-    r.one_of("MOTORPOOL_LOG_FORMAT", c.log_format, {"text", "json"});
-    r.integer("MOTORPOOL_IO_THREADS", c.io_threads, 0, 256);
-    r.integer("MOTORPOOL_WORKER_THREADS", c.worker_threads, 0, 1024);
-    r.integer("MOTORPOOL_WORKER_QUEUE_LIMIT", c.worker_queue_limit, 1, 1'000'000);
-    r.integer("MOTORPOOL_DB_POOL_SIZE", c.db_pool_size, 0, 1024);
-    r.boolean("MOTORPOOL_PG_PREPARED_STATEMENTS", c.pg_prepared_statements);
-    r.string("MOTORPOOL_SQLITE_SYNCHRONOUS", c.sqlite_synchronous);
-    for (char& ch : c.sqlite_synchronous) {
-        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    }
-    if (c.sqlite_synchronous != "FULL" && c.sqlite_synchronous != "NORMAL") {
-        r.fail("MOTORPOOL_SQLITE_SYNCHRONOUS", "must be FULL or NORMAL");
-    }
-    r.boolean("MOTORPOOL_SQLITE_GATHER_WAL", c.sqlite_gather_wal);
-    r.integer("MOTORPOOL_GROUP_COMMIT_MAX_BATCH", c.group_commit_max_batch, 1, 100'000);
-    r.integer("MOTORPOOL_MAX_CONNECTIONS", c.max_connections, 1, 1'000'000);
-    r.integer("MOTORPOOL_MAX_HEADER_BYTES", c.max_header_bytes, 1024, 1024LL * 1024);
-    r.integer("MOTORPOOL_MAX_BODY_BYTES", c.max_body_bytes, 1024, 1024LL * 1024 * 1024);
-    r.duration("MOTORPOOL_READ_TIMEOUT", c.read_timeout);
-    r.duration("MOTORPOOL_IDLE_TIMEOUT", c.idle_timeout);
-    r.duration("MOTORPOOL_SHUTDOWN_GRACE", c.shutdown_grace);
-    r.boolean("MOTORPOOL_AUTO_MIGRATE", c.auto_migrate);
-    r.duration("MOTORPOOL_ACCESS_TOKEN_TTL", c.access_token_ttl);
-    if (c.access_token_ttl < std::chrono::seconds(1) || c.access_token_ttl > std::chrono::hours(24)) {
-        r.fail("MOTORPOOL_ACCESS_TOKEN_TTL", "must be between 1s and 24h");
-    }
-    if (c.database_url.empty()) {
-        r.fail("DATABASE_URL", "must not be empty");
-    }
-    r.finish();
+Settings::Settings(EnvSource source) : source_(std::move(source)) {}
 
-    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    if (c.io_threads == 0) {
-        c.io_threads = cores;
+void Settings::module(std::string name) {
+    module_ = std::move(name);
+}
+
+std::optional<std::string> Settings::lookup(const char* name) {
+    for (const auto& entry : entries_) {
+        if (entry.name == name) {
+            // Two modules reading one variable would silently disagree about its meaning.
+            fail(name, "is declared by both " + entry.module + " and " + module_);
+        }
     }
-    if (c.worker_threads == 0) {
-        // SQLite work is CPU- and page-cache-bound: more threads than cores only add context
-        // switches (measured: point reads 29k/s with 2 workers, 15k/s with 8, on 2 cores).
-        // PostgreSQL calls wait on the network, so more threads hide that latency.
-        const bool sqlite = c.database_url.rfind("sqlite:", 0) == 0;
-        c.worker_threads = sqlite ? std::max(2, cores) : std::max(8, 4 * cores);
+    return source_.get(name);
+}
+
+void Settings::record(const char* name, std::string shown, const char* meaning, std::string origin) {
+    // Kept grouped by module, in the order modules first declared something.
+    auto last_of_module = std::find_if(
+        entries_.rbegin(), entries_.rend(), [this](const Entry& entry) { return entry.module == module_; });
+    entries_.insert(
+        last_of_module == entries_.rend() ? entries_.end() : last_of_module.base(),
+        {module_, name, std::move(shown), origin.empty() ? source_.origin(name) : std::move(origin), meaning});
+}
+
+std::string Settings::string(const char* name, const std::string& fallback, const char* meaning) {
+    std::string value = lookup(name).value_or(fallback);
+    record(name, value, meaning);
+    return value;
+}
+
+std::string Settings::one_of(const char* name,
+                             const std::string& fallback,
+                             std::initializer_list<const char*> allowed,
+                             const char* meaning) {
+    std::string value = string(name, fallback, meaning);
+    std::string names;
+    for (const char* a : allowed) {
+        if (value == a) {
+            return value;
+        }
+        names += (names.empty() ? "" : ", ") + std::string(a);
     }
-    if (c.db_pool_size == 0) {
-        c.db_pool_size = c.worker_threads;
+    fail(name, "must be one of " + names);
+    return fallback;
+}
+
+long long Settings::integer(const char* name, long long fallback, long long min, long long max, const char* meaning) {
+    long long value = fallback;
+    if (auto text = lookup(name)) {
+        auto parsed = parse_int<long long>(trim(*text));
+        if (!parsed || *parsed < min || *parsed > max) {
+            fail(name, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+        } else {
+            value = *parsed;
+        }
     }
-    if (c.secrets_file.empty()) {
-        c.secrets_file = c.default_secrets_file();
+    record(name, std::to_string(value), meaning);
+    return value;
+}
+
+bool Settings::boolean(const char* name, bool fallback, const char* meaning) {
+    bool value = fallback;
+    if (auto text = lookup(name)) {
+        if (auto parsed = parse_bool(trim(*text))) {
+            value = *parsed;
+        } else {
+            fail(name, "must be true or false");
+        }
     }
+    record(name, value ? "true" : "false", meaning);
+    return value;
+}
+
+std::chrono::milliseconds Settings::duration(const char* name,
+                                             std::chrono::milliseconds fallback,
+                                             const char* meaning,
+                                             std::chrono::milliseconds min,
+                                             std::chrono::milliseconds max) {
+    auto value = fallback;
+    if (auto text = lookup(name)) {
+        auto parsed = parse_duration(trim(*text));
+        if (!parsed || *parsed < min || *parsed > max) {
+            fail(name, "must be a duration such as 500ms, 30s or 5m from " + show(min) + " to " + show(max));
+        } else {
+            value = *parsed;
+        }
+    }
+    record(name, show(value), meaning);
+    return value;
+}
+
+std::vector<std::string> Settings::list(const char* name, const char* meaning, bool secret) {
+    auto items = split_list(lookup(name).value_or(""));
+    std::string shown;
+    for (const auto& item : items) {
+        shown += (shown.empty() ? "" : ",") + (secret ? mask(item) : item);
+    }
+    record(name, shown, meaning);
+    return items;
+}
+
+std::string Settings::url(const char* name, const std::string& fallback, const char* meaning) {
+    std::string value = lookup(name).value_or(fallback);
+    record(name, mask_url_password(value), meaning);
+    return value;
+}
+
+void Settings::keep_secrets_in(std::string path) {
+    secrets_file_ = std::move(path);
+    stored_secrets_.clear();
+    if (std::ifstream in(secrets_file_); in) {
+        std::stringstream buffer;
+        buffer << in.rdbuf();
+        stored_secrets_ = parse_dotenv(buffer.str());
+    }
+}
+
+std::string Settings::secret(const char* name,
+                             const char* meaning,
+                             const std::function<std::string()>& generate,
+                             bool optional_in_production) {
+    std::optional<std::string> value = lookup(name);
+    if (value && !value->empty()) {
+        record(name, mask(*value), meaning);
+        return *value;
+    }
+    if (generate && production_ && !optional_in_production) {
+        fail(name, "must be set in production");
+    } else if (generate && !secrets_file_.empty()) {
+        auto it = stored_secrets_.find(name);
+        if (it == stored_secrets_.end() || it->second.empty()) {
+            stored_secrets_[name] = generate();
+            secrets_changed_ = true;
+        }
+        std::string kept = stored_secrets_[name];
+        record(name, mask(kept), meaning, "secrets file " + secrets_file_);
+        return kept;
+    }
+    record(name, "", meaning);
+    return {};
+}
+
+std::string Settings::value_of(const char* name) const {
+    for (const auto& entry : entries_) {
+        if (entry.name == name) {
+            return entry.value;
+        }
+    }
+    throw std::logic_error(std::string(name) + " is read before the module declaring it");
+}
+
+void Settings::fail(const char* name, const std::string& message) {
+    problems_ += std::string(name) + " " + message + "; ";
+}
+
+void Settings::derived(const char* name, const std::string& shown, const std::string& why) {
+    for (auto& entry : entries_) {
+        if (entry.name == name && (entry.value.empty() || entry.origin == "default")) {
+            entry.value = shown;
+            entry.origin = why;
+        }
+    }
+}
+
+void Settings::finish() {
+    if (!problems_.empty()) {
+        throw ConfigError("invalid configuration: " + problems_.substr(0, problems_.size() - 2));
+    }
+    if (!secrets_changed_) {
+        return;
+    }
+    std::filesystem::path path(secrets_file_);
+    if (path.has_parent_path()) {
+        std::filesystem::create_directories(path.parent_path());
+    }
+    std::string tmp = secrets_file_ + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        if (!out) {
+            throw ConfigError("cannot write the development secrets file " + secrets_file_);
+        }
+        out << "# Development secrets generated by motorpool. Keep private; set them in production.\n";
+        for (const auto& [key, value] : stored_secrets_) {
+            out << key << "=" << value << "\n";
+        }
+    }
+    ::chmod(tmp.c_str(), 0600);
+    std::filesystem::rename(tmp, secrets_file_);
+    secrets_changed_ = false;
+    spdlog::warn("generated development secrets in {} (set them in the environment in production)", secrets_file_);
+}
+
+CoreSettings load_core_settings(Settings& s) {
+    CoreSettings c;
+    s.module("core");
+    c.env = s.one_of("MOTORPOOL_ENV",
+                     c.env,
+                     {"development", "production", "test"},
+                     "development, production (secrets required, none generated) or test");
+    s.set_production(c.production());
+    c.log_level = s.one_of("MOTORPOOL_LOG_LEVEL",
+                           c.log_level,
+                           {"trace", "debug", "info", "warn", "error", "critical", "off"},
+                           "Least severe log level written");
+    c.log_format = s.one_of("MOTORPOOL_LOG_FORMAT", c.log_format, {"text", "json"}, "Log lines as text or JSON");
+    c.worker_threads = static_cast<int>(s.integer("MOTORPOOL_WORKER_THREADS",
+                                                  0,
+                                                  0,
+                                                  1024,
+                                                  "Threads for blocking work (database, HTTP clients, Argon2); "
+                                                  "0: one per core on SQLite, 4 per core (at least 8) otherwise"));
+    c.frontend_url = s.string("FRONTEND_URL", "", "The web front end links and redirects lead to; unset: this server");
+    c.worker_queue_limit = static_cast<int>(s.integer("MOTORPOOL_WORKER_QUEUE_LIMIT",
+                                                      c.worker_queue_limit,
+                                                      1,
+                                                      1'000'000,
+                                                      "Blocking jobs queued before requests get 503"));
     return c;
 }
 
-std::string Config::default_secrets_file() const {
-    constexpr std::string_view kSqlitePrefix = "sqlite:///";
-    if (database_url.rfind(kSqlitePrefix, 0) == 0) {
-        std::string path = database_url.substr(kSqlitePrefix.size());
-        if (auto q = path.find('?'); q != std::string::npos) {
-            path.resize(q);
-        }
-        if (!path.empty() && path != ":memory:") {
-            return path + ".secrets";
-        }
+void load_key_settings(Settings& s, CoreSettings& c, const std::string& default_secrets_file, bool keep_secrets) {
+    s.module("core");
+    c.secrets_file =
+        s.string("MOTORPOOL_SECRETS_FILE", default_secrets_file, "Where development secrets are generated and kept");
+    if (keep_secrets) {
+        s.keep_secrets_in(c.secrets_file);
     }
-    return "motorpool.secrets";
-}
-
-void Config::ensure_secrets() {
-    if (production()) {
-        std::string missing;
-        if (secret_key.empty()) {
-            missing += "SECRET_KEY ";
-        }
-        if (encryption_key.empty()) {
-            missing += "MOTORPOOL_ENCRYPTION_KEY ";
-        }
-        if (!missing.empty()) {
-            throw ConfigError("production mode needs these secrets set: " + missing.substr(0, missing.size() - 1));
-        }
-        if (secret_key.size() < 32) {
-            throw ConfigError("SECRET_KEY must be at least 32 characters in production");
-        }
-    }
-    if (!encryption_key.empty()) {
-        auto raw = base64_decode(encryption_key);
+    c.encryption_key = s.secret("MOTORPOOL_ENCRYPTION_KEY",
+                                "Base64 of 32 bytes: seals tokens at rest (motorpool keys generate)",
+                                [] { return base64_encode(random_bytes(32)); });
+    if (!c.encryption_key.empty()) {
+        auto raw = base64_decode(c.encryption_key);
         if (!raw || raw->size() != 32) {
-            throw ConfigError("MOTORPOOL_ENCRYPTION_KEY must be base64 of exactly 32 bytes");
+            s.fail("MOTORPOOL_ENCRYPTION_KEY", "must be base64 of exactly 32 bytes");
         }
     }
-    // The simulator plays Smartcar with credentials of its own, kept like the other secrets.
-    const bool simulated = smartcar_mode == "simulated";
-    if (!secret_key.empty() && !encryption_key.empty() &&
-        (!simulated ||
-         (!smartcar_client_id.empty() && !smartcar_client_secret.empty() && !smartcar_management_token.empty()))) {
-        return;
-    }
-
-    std::map<std::string, std::string> stored;
-    if (std::ifstream in(secrets_file); in) {
-        std::stringstream buffer;
-        buffer << in.rdbuf();
-        stored = parse_dotenv(buffer.str());
-    }
-    bool changed = false;
-    auto fill = [&](const char* name, std::string& field, auto generate) {
-        if (!field.empty()) {
-            return;
-        }
-        from_secrets_file.emplace_back(name);
-        if (auto it = stored.find(name); it != stored.end() && !it->second.empty()) {
-            field = it->second;
-            return;
-        }
-        field = generate();
-        stored[name] = field;
-        changed = true;
-    };
-    fill("SECRET_KEY", secret_key, [] { return base64_encode(random_bytes(48)); });
-    fill("MOTORPOOL_ENCRYPTION_KEY", encryption_key, [] { return base64_encode(random_bytes(32)); });
-    if (simulated) {
-        fill("SMARTCAR_CLIENT_ID", smartcar_client_id, [] { return "sim-" + hex_encode(random_bytes(12)); });
-        fill("SMARTCAR_CLIENT_SECRET", smartcar_client_secret, [] { return hex_encode(random_bytes(24)); });
-        fill("SMARTCAR_MANAGEMENT_TOKEN", smartcar_management_token, [] { return hex_encode(random_bytes(16)); });
-    }
-    if (changed) {
-        std::filesystem::path path(secrets_file);
-        if (path.has_parent_path()) {
-            std::filesystem::create_directories(path.parent_path());
-        }
-        std::string tmp = secrets_file + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::trunc);
-            if (!out) {
-                throw ConfigError("cannot write the development secrets file " + secrets_file);
-            }
-            out << "# Development secrets generated by motorpool. Keep private; set them in production.\n";
-            for (const auto& [key, value] : stored) {
-                out << key << "=" << value << "\n";
-            }
-        }
-        ::chmod(tmp.c_str(), 0600);
-        std::filesystem::rename(tmp, secrets_file);
-        spdlog::warn("generated development secrets in {} (set SECRET_KEY and MOTORPOOL_ENCRYPTION_KEY in production)",
-                     secrets_file);
-    }
+    c.encryption_keys_previous = s.list(
+        "MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS", "Comma separated older keys that still open values (rotation)", true);
 }
 
 std::string mask_url_password(const std::string& url) {
@@ -460,100 +440,6 @@ std::string mask_url_password(const std::string& url) {
         out.replace(start, (end == std::string::npos ? out.size() : end) - start, "****");
     }
     return out;
-}
-
-std::vector<Config::Entry> Config::describe(const EnvSource& source) const {
-    std::vector<Entry> entries;
-    auto add = [&](const std::string& name, const std::string& value) {
-        std::string origin = source.origin(name);
-        if (origin == "default" && !value.empty() &&
-            std::find(from_secrets_file.begin(), from_secrets_file.end(), name) != from_secrets_file.end()) {
-            origin = "secrets file " + secrets_file;  // filled by ensure_secrets() in development
-        }
-        entries.push_back({name, is_secret(name) ? mask(value) : value, origin});
-    };
-    // What the server uses when a value is left empty (SmartcarService::set_local_origin).
-    const bool simulated = smartcar_mode == "simulated";
-    const std::string local = "http://127.0.0.1:" + std::to_string(port);
-    auto add_derived =
-        [&](const std::string& name, const std::string& value, const std::string& derived, const std::string& why) {
-            if (!value.empty() || derived.empty()) {
-                add(name, value);
-            } else {
-                entries.push_back({name, derived, why});
-            }
-        };
-    auto smartcar_origin = [&](const std::string& name, const std::string& value, const std::string& live) {
-        add_derived(name,
-                    value,
-                    simulated ? local + "/sim/smartcar" : live,
-                    simulated ? "derived: the simulator on PORT" : "default: Smartcar");
-    };
-    auto join = [](const std::vector<std::string>& items) {
-        std::string out;
-        for (const auto& item : items) {
-            out += (out.empty() ? "" : ",") + item;
-        }
-        return out;
-    };
-    add("MOTORPOOL_ENV", env);
-    add("MOTORPOOL_HOST", host);
-    add("PORT", std::to_string(port));
-    add("DATABASE_URL", mask_url_password(database_url));
-    add("SECRET_KEY", secret_key);
-    add("MOTORPOOL_ENCRYPTION_KEY", encryption_key);
-    add("MOTORPOOL_ENCRYPTION_KEYS_PREVIOUS", join(encryption_keys_previous));
-    add("MOTORPOOL_SECRETS_FILE", secrets_file);
-    add("SMARTCAR_MODE", smartcar_mode);
-    add("SMARTCAR_CLIENT_ID", smartcar_client_id);
-    add("SMARTCAR_CLIENT_SECRET", smartcar_client_secret);
-    add_derived("SMARTCAR_REDIRECT_URI",
-                smartcar_redirect_uri,
-                local + "/oauth/smartcar/callback",
-                "derived from PORT (the port bound, when PORT=0)");
-    add("SMARTCAR_MANAGEMENT_TOKEN", smartcar_management_token);
-    add("SMARTCAR_API_VERSION", smartcar_api_version);
-    smartcar_origin("SMARTCAR_API_ORIGIN", smartcar_api_origin, "https://api.smartcar.com");
-    smartcar_origin("SMARTCAR_AUTH_ORIGIN", smartcar_auth_origin, "https://auth.smartcar.com");
-    smartcar_origin("SMARTCAR_CONNECT_ORIGIN", smartcar_connect_origin, "https://connect.smartcar.com");
-    smartcar_origin("SMARTCAR_API_V3_ORIGIN", smartcar_api_v3_origin, "https://vehicle.api.smartcar.com");
-    smartcar_origin(
-        "SMARTCAR_MANAGEMENT_API_ORIGIN", smartcar_management_api_origin, "https://management.smartcar.com");
-    add("SMARTCAR_SCOPES", smartcar_scopes);
-    add("MOTORPOOL_SMARTCAR_POLL_INTERVAL", std::to_string(smartcar_poll_interval.count()) + "ms");
-    add("SMARTCAR_SIM_FAULTS", smartcar_sim_faults);
-    add("SMARTCAR_WEBHOOK_ID", smartcar_webhook_id);
-    add("SMARTCAR_SIM_WEBHOOK_URL", smartcar_sim_webhook_url);
-    add("SMARTCAR_SIM_WEBHOOK_INTERVAL", std::to_string(smartcar_sim_webhook_interval.count()) + "ms");
-    add("SMARTCAR_SIM_WEBHOOK_RETRY", std::to_string(smartcar_sim_webhook_retry.count()) + "ms");
-    add("MOTORPOOL_WEBHOOK_PROCESSING", webhook_processing ? "true" : "false");
-    add("CORS_ORIGINS", join(cors_origins));
-    add("FRONTEND_URL", frontend_url);
-    add("MOTORPOOL_SMTP_URL", mask_url_password(smtp_url));
-    add("MOTORPOOL_MAIL_FROM", mail_from);
-    add("MOTORPOOL_TELEMETRY_RETENTION_DAYS", std::to_string(telemetry_retention_days));
-    add("MOTORPOOL_WS_MAX_SOCKETS_PER_USER", std::to_string(ws_max_sockets_per_user));
-    add("MOTORPOOL_WS_IDLE_TIMEOUT", std::to_string(ws_idle_timeout.count()) + "ms");
-    add("MOTORPOOL_PG_LISTEN_URL", mask_url_password(pg_listen_url));
-    add("MOTORPOOL_LOG_LEVEL", log_level);
-    add("MOTORPOOL_LOG_FORMAT", log_format);
-    add("MOTORPOOL_IO_THREADS", std::to_string(io_threads));
-    add("MOTORPOOL_WORKER_THREADS", std::to_string(worker_threads));
-    add("MOTORPOOL_WORKER_QUEUE_LIMIT", std::to_string(worker_queue_limit));
-    add("MOTORPOOL_DB_POOL_SIZE", std::to_string(db_pool_size));
-    add("MOTORPOOL_PG_PREPARED_STATEMENTS", pg_prepared_statements ? "true" : "false");
-    add("MOTORPOOL_SQLITE_SYNCHRONOUS", sqlite_synchronous);
-    add("MOTORPOOL_SQLITE_GATHER_WAL", sqlite_gather_wal ? "true" : "false");
-    add("MOTORPOOL_GROUP_COMMIT_MAX_BATCH", std::to_string(group_commit_max_batch));
-    add("MOTORPOOL_MAX_CONNECTIONS", std::to_string(max_connections));
-    add("MOTORPOOL_MAX_HEADER_BYTES", std::to_string(max_header_bytes));
-    add("MOTORPOOL_MAX_BODY_BYTES", std::to_string(max_body_bytes));
-    add("MOTORPOOL_READ_TIMEOUT", std::to_string(read_timeout.count()) + "ms");
-    add("MOTORPOOL_IDLE_TIMEOUT", std::to_string(idle_timeout.count()) + "ms");
-    add("MOTORPOOL_SHUTDOWN_GRACE", std::to_string(shutdown_grace.count()) + "ms");
-    add("MOTORPOOL_AUTO_MIGRATE", auto_migrate ? "true" : "false");
-    add("MOTORPOOL_ACCESS_TOKEN_TTL", std::to_string(access_token_ttl.count()) + "ms");
-    return entries;
 }
 
 }  // namespace motorpool::core

@@ -57,7 +57,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
                                          telemetry::Ingestor& ingestor,
                                          core::MetricsRegistry* metrics,
                                          SmartcarOptions options,
-                                         std::shared_ptr<telemetry::LiveRefresh> refresh) {
+                                         telemetry::LiveRefresh* refresh) {
     auto service = std::make_shared<SmartcarService>(database, bus, ingestor, metrics, std::move(options));
     PollerOptions poll;
     poll.interval = service->options().poll_interval;
@@ -67,7 +67,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
     auto processor = std::make_shared<WebhookProcessor>(*service, ingestor, bus, metrics, hooks);
     service->set_jobs(poller, processor);
     install_webhooks(router, *service, processor, metrics);
-    if (refresh) {
+    if (refresh != nullptr) {
         refresh->fetch = [poller](std::int64_t vehicle_id) { return poller->poll_now(vehicle_id); };
     }
 

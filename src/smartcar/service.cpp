@@ -66,26 +66,62 @@ ApiError upstream_problem(const SmartcarError& error) {
     return e;
 }
 
-SmartcarOptions smartcar_options_from(const core::Config& config) {
+SmartcarOptions load_options(core::Settings& s) {
     SmartcarOptions o;
-    o.mode = config.smartcar_mode;
-    o.client_id = config.smartcar_client_id;
-    o.client_secret = config.smartcar_client_secret;
-    o.redirect_uri = config.smartcar_redirect_uri;
-    o.management_token = config.smartcar_management_token;
-    o.api_version = config.smartcar_api_version == "3" ? 3 : 2;
-    o.api_origin = config.smartcar_api_origin;
-    o.auth_origin = config.smartcar_auth_origin;
-    o.connect_origin = config.smartcar_connect_origin;
-    o.api_v3_origin = config.smartcar_api_v3_origin;
-    o.management_origin = config.smartcar_management_api_origin;
-    o.scopes = config.smartcar_scopes;
-    o.frontend_url = config.frontend_url;
-    o.encryption_key = config.encryption_key;
-    o.previous_keys = config.encryption_keys_previous;
-    o.poll_interval = config.smartcar_poll_interval;
-    o.webhook_id = config.smartcar_webhook_id;
-    o.process_webhooks = config.webhook_processing;
+    s.module("smartcar");
+    o.mode = s.one_of("SMARTCAR_MODE",
+                      o.mode,
+                      {"simulated", "test", "live"},
+                      "simulated (the built-in simulator), test or live (Connect's mode)");
+    const bool simulated = o.mode == "simulated";
+    // Simulated, the simulator plays Smartcar with credentials of its own, kept like the other
+    // development secrets.
+    auto generated = [simulated](std::size_t bytes, const char* prefix) -> std::function<std::string()> {
+        if (!simulated) {
+            return {};
+        }
+        return [bytes, prefix] { return prefix + core::hex_encode(core::random_bytes(bytes)); };
+    };
+    o.client_id = s.secret("SMARTCAR_CLIENT_ID", "The application's client id", generated(12, "sim-"), true);
+    o.client_secret = s.secret("SMARTCAR_CLIENT_SECRET", "The application's client secret", generated(24, ""), true);
+    o.management_token = s.secret(
+        "SMARTCAR_MANAGEMENT_TOKEN", "Application management token (webhook signatures)", generated(16, ""), true);
+    o.redirect_uri = s.string("SMARTCAR_REDIRECT_URI", "", "Connect's redirect URI");
+    o.api_version =
+        s.one_of("SMARTCAR_API_VERSION", "2", {"2", "3"}, "Vehicle API: 2 (endpoints) or 3 (signals)") == "3" ? 3 : 2;
+    o.api_origin = s.string("SMARTCAR_API_ORIGIN", "", "Vehicle API v2 origin");
+    o.auth_origin = s.string("SMARTCAR_AUTH_ORIGIN", "", "Token endpoint origin");
+    o.connect_origin = s.string("SMARTCAR_CONNECT_ORIGIN", "", "Connect origin");
+    o.api_v3_origin = s.string("SMARTCAR_API_V3_ORIGIN", "", "Vehicle API v3 origin");
+    o.management_origin = s.string("SMARTCAR_MANAGEMENT_API_ORIGIN", "", "Management API origin");
+    o.scopes = s.string("SMARTCAR_SCOPES",
+                        "read_vehicle_info read_vin read_location read_odometer read_battery read_charge "
+                        "control_charge",
+                        "Permissions asked at Connect, space separated");
+    o.poll_interval = s.duration("MOTORPOOL_SMARTCAR_POLL_INTERVAL",
+                                 o.poll_interval,
+                                 "How often a connected vehicle is polled",
+                                 std::chrono::seconds(1));
+    o.webhook_id = s.string("SMARTCAR_WEBHOOK_ID",
+                            simulated ? kSimulatorWebhookId : "",
+                            "Webhook vehicles are subscribed to when connected (empty: none)");
+    o.process_webhooks =
+        s.boolean("MOTORPOOL_WEBHOOK_PROCESSING", true, "Process deliveries as they arrive (false: log them only)");
+
+    // What `motorpool config` shows for values left empty: the server derives them (set_local_origin).
+    const std::string local = "http://127.0.0.1:" + s.value_of("PORT");
+    s.derived(
+        "SMARTCAR_REDIRECT_URI", local + "/oauth/smartcar/callback", "derived from PORT (the port bound, when PORT=0)");
+    auto origin = [&](const char* name, const char* live) {
+        s.derived(name,
+                  simulated ? local + "/sim/smartcar" : live,
+                  simulated ? "derived: the simulator on PORT" : "default: Smartcar");
+    };
+    origin("SMARTCAR_API_ORIGIN", "https://api.smartcar.com");
+    origin("SMARTCAR_AUTH_ORIGIN", "https://auth.smartcar.com");
+    origin("SMARTCAR_CONNECT_ORIGIN", "https://connect.smartcar.com");
+    origin("SMARTCAR_API_V3_ORIGIN", "https://vehicle.api.smartcar.com");
+    origin("SMARTCAR_MANAGEMENT_API_ORIGIN", "https://management.smartcar.com");
     return o;
 }
 
@@ -99,7 +135,7 @@ SmartcarService::SmartcarService(db::Database& database,
       ingestor_(ingestor),
       options_(std::move(options)),
       clock_(options_.clock ? options_.clock : std::make_shared<core::SystemClock>()),
-      box_(core::SecretBox::from_base64(options_.encryption_key, options_.previous_keys)) {
+      box_(options_.box ? *options_.box : throw std::invalid_argument("SmartcarOptions::box is required")) {
     if (metrics != nullptr) {
         refreshes_ = &metrics->counter("motorpool_smartcar_token_refreshes_total", "Smartcar token refreshes");
         refresh_failures_ = &metrics->counter("motorpool_smartcar_token_refresh_failures_total",

@@ -62,8 +62,8 @@ TestApp::TestApp(std::map<std::string, std::string> overrides,
     for (auto& [key, value] : overrides) {
         values[key] = value;
     }
-    core::Config config = core::Config::load(core::EnvSource::from_map(values));
-    config.ensure_secrets();
+    // Every secret is given above: no secrets file is written.
+    app::Config config = app::Config::load(core::EnvSource::from_map(values), false);
     app_ = std::make_unique<app::App>(std::move(config), std::move(clock));
     if (const char* log = std::getenv("MOTORPOOL_RESPONSE_LOG"); log != nullptr && *log != '\0') {
         app_->set_response_observer(

@@ -824,20 +824,6 @@ std::string request_id_for(Simulator::State& s) {
 
 }  // namespace
 
-SimulatorOptions simulator_options_from(const core::Config& config) {
-    SimulatorOptions sim;
-    sim.client_id = config.smartcar_client_id;
-    sim.client_secret = config.smartcar_client_secret;
-    sim.management_token = config.smartcar_management_token;
-    if (!config.smartcar_redirect_uri.empty()) {
-        sim.redirect_uris.push_back(config.smartcar_redirect_uri);
-    }
-    sim.faults_json = config.smartcar_sim_faults;
-    sim.webhook_interval = config.smartcar_sim_webhook_interval;
-    sim.retry_scale = static_cast<double>(config.smartcar_sim_webhook_retry.count()) / 25'000.0;
-    return sim;
-}
-
 Simulator::Simulator(SimulatorOptions options) : state_(std::make_shared<State>(std::move(options))) {
     if (!state_->options.faults_json.empty()) {
         add_faults(core::parse_json(state_->options.faults_json));

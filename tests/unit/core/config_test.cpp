@@ -37,121 +37,137 @@ TEST(DurationTest, ParsesUnits) {
     EXPECT_FALSE(parse_duration("-5s"));
 }
 
-TEST(ConfigTest, DefaultsWithNoConfiguration) {
-    Config c = Config::load(EnvSource::from_map({}));
-    EXPECT_EQ(c.port, 8000);
-    EXPECT_EQ(c.database_url, "sqlite:///motorpool.db");
-    EXPECT_EQ(c.env, "development");
-    EXPECT_EQ(c.smartcar_mode, "simulated");
-    EXPECT_GT(c.io_threads, 0);
-    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    EXPECT_EQ(c.worker_threads, std::max(2, cores));  // SQLite: one per core
-    EXPECT_EQ(c.db_pool_size, c.worker_threads);
-    EXPECT_EQ(Config::load(EnvSource::from_map({{"DATABASE_URL", "postgresql://localhost/mp"}})).worker_threads,
-              std::max(8, 4 * cores));
-    EXPECT_EQ(c.sqlite_synchronous, "FULL");
-    EXPECT_EQ(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_SYNCHRONOUS", "normal"}})).sqlite_synchronous,
-              "NORMAL");
-    EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_SYNCHRONOUS", "OFF"}})), ConfigError);
-    EXPECT_TRUE(c.sqlite_gather_wal);
-    EXPECT_FALSE(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_GATHER_WAL", "false"}})).sqlite_gather_wal);
-    EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_SQLITE_GATHER_WAL", "sometimes"}})), ConfigError);
-    EXPECT_EQ(c.telemetry_retention_days, 0);
-    EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_TELEMETRY_RETENTION_DAYS", "-1"}})), ConfigError);
-    EXPECT_EQ(c.max_header_bytes, 16U * 1024);
-    EXPECT_EQ(c.max_body_bytes, 1024U * 1024);
-    EXPECT_EQ(c.secrets_file, "motorpool.db.secrets");
-    EXPECT_EQ(c.ws_idle_timeout, std::chrono::seconds(60));
-    EXPECT_EQ(Config::load(EnvSource::from_map({{"MOTORPOOL_WS_IDLE_TIMEOUT", "5m"}})).ws_idle_timeout,
-              std::chrono::minutes(5));
-    for (const char* bad : {"0s", "500ms", "1500ms", "2h"}) {
-        EXPECT_THROW(Config::load(EnvSource::from_map({{"MOTORPOOL_WS_IDLE_TIMEOUT", bad}})), ConfigError) << bad;
-    }
+TEST(SettingsTest, ReadsDeclaredVariablesWithDefaultsAndOrigins) {
+    EnvSource source = EnvSource::from_map({{"PORT", "9100"}, {"LIST", "http://a.test, ,http://b.test"}});
+    source.set("FLAG", "off");
+    Settings s(source);
+    s.module("one");
+    EXPECT_EQ(s.integer("PORT", 8000, 0, 65535, "port"), 9100);
+    EXPECT_EQ(s.string("NAME", "fallback", "a name"), "fallback");
+    s.module("two");
+    EXPECT_FALSE(s.boolean("FLAG", true, "a flag"));
+    EXPECT_EQ(s.duration("WAIT", std::chrono::seconds(2), "a wait").count(), 2000);
+    auto list = s.list("LIST", "origins");
+    ASSERT_EQ(list.size(), 2U);
+    EXPECT_EQ(list[1], "http://b.test");
+    EXPECT_EQ(s.value_of("PORT"), "9100");
+    EXPECT_THROW(s.value_of("UNDECLARED"), std::logic_error);
+    s.finish();
+
+    const auto& e = s.entries();
+    ASSERT_EQ(e.size(), 5U);
+    EXPECT_EQ(e[0].module, "one");
+    EXPECT_EQ(e[0].origin, ".env");
+    EXPECT_EQ(e[0].meaning, "port");
+    EXPECT_EQ(e[1].value, "fallback");
+    EXPECT_EQ(e[1].origin, "default");
+    EXPECT_EQ(e[2].module, "two");
+    EXPECT_EQ(e[2].value, "false");
+    EXPECT_EQ(e[2].origin, "command line");
+    EXPECT_EQ(e[3].value, "2000ms");
+    EXPECT_EQ(e[4].value, "http://a.test,http://b.test");
 }
 
-TEST(ConfigTest, ReadsNamedVariables) {
-    Config c = Config::load(EnvSource::from_map({{"PORT", "9100"},
-                                                 {"DATABASE_URL", "postgresql://localhost/mp"},
-                                                 {"CORS_ORIGINS", "http://a.test, http://b.test"},
-                                                 {"MOTORPOOL_READ_TIMEOUT", "1500ms"},
-                                                 {"MOTORPOOL_PG_PREPARED_STATEMENTS", "false"},
-                                                 {"MOTORPOOL_LOG_FORMAT", "json"}}));
-    EXPECT_EQ(c.port, 9100);
-    EXPECT_EQ(c.database_url, "postgresql://localhost/mp");
-    ASSERT_EQ(c.cors_origins.size(), 2U);
-    EXPECT_EQ(c.cors_origins[1], "http://b.test");
-    EXPECT_EQ(c.read_timeout.count(), 1500);
-    EXPECT_FALSE(c.pg_prepared_statements);
-    EXPECT_EQ(c.log_format, "json");
-    EXPECT_EQ(c.secrets_file, "motorpool.secrets");
-}
-
-TEST(ConfigTest, RejectsBadValuesNamingEachVariable) {
+TEST(SettingsTest, GathersEveryProblemNamingEachVariable) {
+    Settings s(EnvSource::from_map(
+        {{"PORT", "70000"}, {"LEVEL", "loud"}, {"IDLE", "soon"}, {"SHORT", "500ms"}, {"ON", "sometimes"}}));
+    EXPECT_EQ(s.integer("PORT", 8000, 0, 65535, ""), 8000);  // the default stays on a bad value
+    EXPECT_EQ(s.one_of("LEVEL", "info", {"info", "warn"}, ""), "info");
+    s.duration("IDLE", std::chrono::seconds(1), "");
+    s.duration("SHORT", std::chrono::seconds(5), "", std::chrono::seconds(1));
+    s.boolean("ON", true, "");
     try {
-        Config::load(EnvSource::from_map(
-            {{"PORT", "70000"}, {"MOTORPOOL_LOG_LEVEL", "loud"}, {"MOTORPOOL_IDLE_TIMEOUT", "soon"}}));
+        s.finish();
         FAIL() << "expected ConfigError";
     } catch (const ConfigError& e) {
         std::string message = e.what();
-        EXPECT_NE(message.find("PORT"), std::string::npos);
-        EXPECT_NE(message.find("MOTORPOOL_LOG_LEVEL"), std::string::npos);
-        EXPECT_NE(message.find("MOTORPOOL_IDLE_TIMEOUT"), std::string::npos);
+        for (const char* name : {"PORT", "LEVEL", "IDLE", "SHORT", "ON"}) {
+            EXPECT_NE(message.find(name), std::string::npos) << name;
+        }
     }
 }
 
-TEST(ConfigTest, ProductionRefusesToStartWithoutSecrets) {
-    Config c =
-        Config::load(EnvSource::from_map({{"MOTORPOOL_ENV", "production"}, {"SECRET_KEY", std::string(40, 'k')}}));
+TEST(SettingsTest, AVariableHasOneOwner) {
+    Settings s(EnvSource::from_map({}));
+    s.module("smartcar");
+    s.string("SMARTCAR_CLIENT_ID", "", "");
+    s.module("elsewhere");
+    s.string("SMARTCAR_CLIENT_ID", "", "");
     try {
-        c.ensure_secrets();
+        s.finish();
         FAIL() << "expected ConfigError";
     } catch (const ConfigError& e) {
-        EXPECT_NE(std::string(e.what()).find("MOTORPOOL_ENCRYPTION_KEY"), std::string::npos);
-        EXPECT_EQ(std::string(e.what()).find("SECRET_KEY "), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("declared by both smartcar and elsewhere"), std::string::npos);
     }
 }
 
-TEST(ConfigTest, DevelopmentSecretsAreGeneratedOnceAndKept) {
-    auto dir = std::filesystem::temp_directory_path() / ("mp-config-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    std::string url = "sqlite:///" + (dir / "dev.db").string();
-    Config first = Config::load(EnvSource::from_map({{"DATABASE_URL", url}}));
-    first.ensure_secrets();
-    EXPECT_GE(first.secret_key.size(), 32U);
-    EXPECT_FALSE(first.encryption_key.empty());
-    EXPECT_TRUE(std::filesystem::exists(dir / "dev.db.secrets"));
-    auto perms = std::filesystem::status(dir / "dev.db.secrets").permissions();
-    EXPECT_EQ(perms & std::filesystem::perms::others_read, std::filesystem::perms::none);
+TEST(SettingsTest, SecretsAreMaskedAndDerivedValuesShown) {
+    Settings s(EnvSource::from_map({{"SECRET_KEY", "super-secret-value"},
+                                    {"DATABASE_URL", "postgresql://user:hunter2@db.example/mp"},
+                                    {"KEYS", "k1-secret,k2-secret"}}));
+    EXPECT_EQ(s.secret("SECRET_KEY", "signs"), "super-secret-value");
+    EXPECT_EQ(s.url("DATABASE_URL", "", "db"), "postgresql://user:hunter2@db.example/mp");
+    EXPECT_EQ(s.list("KEYS", "older keys", true).size(), 2U);
+    s.string("REDIRECT", "", "derived when empty");
+    s.derived("REDIRECT", "http://127.0.0.1:8000/cb", "derived from PORT");
+    s.finish();
+    const auto& e = s.entries();
+    EXPECT_EQ(e[0].value, "**** (18 chars)");
+    EXPECT_EQ(e[1].value, "postgresql://user:****@db.example/mp");
+    EXPECT_EQ(e[2].value, "**** (9 chars),**** (9 chars)");
+    EXPECT_EQ(e[3].value, "http://127.0.0.1:8000/cb");
+    EXPECT_EQ(e[3].origin, "derived from PORT");
+}
 
-    Config second = Config::load(EnvSource::from_map({{"DATABASE_URL", url}}));
-    second.ensure_secrets();
-    EXPECT_EQ(second.secret_key, first.secret_key);
-    EXPECT_EQ(second.encryption_key, first.encryption_key);
+TEST(SettingsTest, DevelopmentSecretsAreGeneratedOnceAndKept) {
+    auto dir = std::filesystem::temp_directory_path() / ("mp-settings-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string file = (dir / "dev.db.secrets").string();
+    int generated = 0;
+    auto generate = [&generated] {
+        ++generated;
+        return std::string(40, 'g');
+    };
+    std::string first;
+    {
+        Settings s(EnvSource::from_map({}));
+        s.keep_secrets_in(file);
+        first = s.secret("SECRET_KEY", "", generate);
+        EXPECT_EQ(s.entries()[0].origin, "secrets file " + file);
+        s.finish();
+    }
+    EXPECT_EQ(generated, 1);
+    EXPECT_EQ(first, std::string(40, 'g'));
+    auto perms = std::filesystem::status(file).permissions();
+    EXPECT_EQ(perms & std::filesystem::perms::others_read, std::filesystem::perms::none);
+    {
+        Settings s(EnvSource::from_map({}));
+        s.keep_secrets_in(file);
+        EXPECT_EQ(s.secret("SECRET_KEY", "", generate), first);
+        s.finish();
+    }
+    EXPECT_EQ(generated, 1);  // read back, not generated again
+    {
+        Settings s(EnvSource::from_map({}));  // no secrets file: stays empty
+        EXPECT_EQ(s.secret("SECRET_KEY", "", generate), "");
+        s.finish();
+    }
     std::filesystem::remove_all(dir);
 }
 
-TEST(ConfigTest, RejectsMalformedEncryptionKey) {
-    Config c =
-        Config::load(EnvSource::from_map({{"SECRET_KEY", "x"}, {"MOTORPOOL_ENCRYPTION_KEY", "bm90LTMyLWJ5dGVz"}}));
-    EXPECT_THROW(c.ensure_secrets(), ConfigError);
-}
-
-TEST(ConfigTest, DescribeMasksSecrets) {
-    EnvSource source = EnvSource::from_map({{"SECRET_KEY", "super-secret-value"},
-                                            {"DATABASE_URL", "postgresql://user:hunter2@db.example/mp"},
-                                            {"SMARTCAR_CLIENT_SECRET", "sc-secret"}});
-    Config c = Config::load(source);
-    for (const auto& entry : c.describe(source)) {
-        EXPECT_EQ(entry.value.find("super-secret-value"), std::string::npos) << entry.name;
-        EXPECT_EQ(entry.value.find("hunter2"), std::string::npos) << entry.name;
-        EXPECT_EQ(entry.value.find("sc-secret"), std::string::npos) << entry.name;
-        if (entry.name == "DATABASE_URL") {
-            EXPECT_EQ(entry.value, "postgresql://user:****@db.example/mp");
-            EXPECT_EQ(entry.origin, ".env");
-        }
-        if (entry.name == "PORT") {
-            EXPECT_EQ(entry.origin, "default");
-        }
+TEST(SettingsTest, ProductionRefusesGeneratedSecretsUnlessOptional) {
+    Settings s(EnvSource::from_map({}));
+    s.set_production(true);
+    s.keep_secrets_in((std::filesystem::temp_directory_path() / "mp-never-written.secrets").string());
+    s.secret("MOTORPOOL_ENCRYPTION_KEY", "", [] { return std::string("k"); });
+    s.secret(
+        "SMARTCAR_CLIENT_ID", "", [] { return std::string("sim-1"); }, true);
+    try {
+        s.finish();
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("MOTORPOOL_ENCRYPTION_KEY must be set in production"), std::string::npos);
+        EXPECT_EQ(std::string(e.what()).find("SMARTCAR_CLIENT_ID"), std::string::npos);
     }
 }
 

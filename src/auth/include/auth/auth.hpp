@@ -96,9 +96,13 @@ struct AuthOptions {
     // Argon2id cost (docs/security.md).
     unsigned long long password_opslimit = 2;
     std::size_t password_memlimit = std::size_t{19} * 1024 * 1024;
+    /// Called after a transaction queued mail (the mailer then delivers at once, not at its next poll).
+    std::function<void()> mail_queued;
 };
 
-AuthOptions auth_options_from(const core::Config& config);
+/// Declares and reads SECRET_KEY (generated in development), MOTORPOOL_ACCESS_TOKEN_TTL and
+/// FRONTEND_URL.
+AuthOptions load_options(core::Settings& settings);
 
 /// Wires the accounts routes into the router and the authentication hook into its pipeline.
 /// The returned service lives as long as the router uses it.
@@ -106,9 +110,6 @@ std::shared_ptr<AuthService> install(http::Router& router,
                                      db::Database& database,
                                      AuthOptions options,
                                      std::shared_ptr<core::Clock> clock = nullptr);
-
-/// Called after a transaction queued mail (the mailer then delivers at once instead of at its next poll).
-void set_mail_notifier(AuthService& service, std::function<void()> notify);
 
 /// CLI and startup helpers (blocking; not for I/O threads).
 User create_user(AuthService& service, const NewUser& user);

@@ -40,8 +40,7 @@ struct SmartcarOptions {
     std::string management_origin;
     std::string scopes;  // space separated
     std::string frontend_url;
-    std::string encryption_key;              // base64, 32 bytes
-    std::vector<std::string> previous_keys;  // base64; open only
+    std::optional<core::SecretBox> box;  // seals the tokens at rest (required)
     std::chrono::milliseconds poll_interval{30 * 60'000};
     std::string webhook_id;        // vehicles are subscribed to it when connected (empty: none)
     bool process_webhooks = true;  // false: deliveries are logged, processed later
@@ -49,7 +48,12 @@ struct SmartcarOptions {
     std::shared_ptr<core::Clock> clock;  // token expiries, throttles, poll times, leases; null: the system's
 };
 
-SmartcarOptions smartcar_options_from(const core::Config& config);
+/// The webhook the simulator plays in simulated mode when SMARTCAR_WEBHOOK_ID is unset.
+inline constexpr const char* kSimulatorWebhookId = "6f1c2a4e-8b3d-4e5f-9a7b-2c1d0e9f8a7b";
+
+/// Declares and reads the SMARTCAR_* variables (credentials generated in development when
+/// simulated), MOTORPOOL_SMARTCAR_POLL_INTERVAL and MOTORPOOL_WEBHOOK_PROCESSING.
+SmartcarOptions load_options(core::Settings& settings);
 
 class SmartcarService;
 
@@ -62,7 +66,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
                                          telemetry::Ingestor& ingestor,
                                          core::MetricsRegistry* metrics,
                                          SmartcarOptions options,
-                                         std::shared_ptr<telemetry::LiveRefresh> refresh = nullptr);
+                                         telemetry::LiveRefresh* refresh = nullptr);
 
 /// The module's background jobs for the App's scheduler: refresh tokens renewed a week before they
 /// expire (every 10 minutes, one node), processed webhook deliveries pruned (hourly, one node).

@@ -61,9 +61,6 @@ struct DeliveryRecord {
     bool ok = false;  // delivered (2xx); for VERIFY: answered with the right challenge
 };
 
-/// The simulator's options from the configuration (SMARTCAR_* credentials, SMARTCAR_SIM_*).
-SimulatorOptions simulator_options_from(const core::Config& config);
-
 /// One request the simulator answered, for tests and the admin endpoint.
 struct RequestRecord {
     std::int64_t at_ms = 0;

@@ -1,0 +1,33 @@
+#pragma once
+// The auth module: accounts, tokens, the authentication hook of every route.
+
+#include <memory>
+
+#include "auth/auth.hpp"
+#include "mail/module.hpp"
+#include "platform/module.hpp"
+
+namespace motorpool::auth {
+
+class Module final : public platform::Module {
+public:
+    /// Mail: magic links and notices go through its outbox.
+    explicit Module(mail::Module& mail) : mail_(mail) {}
+
+    std::string_view name() const override { return "auth"; }
+    void configure(core::Settings& settings) override;
+    std::vector<db::Migration> migrations(db::Dialect dialect) const override;
+    void install(platform::Context& context) override;
+
+    /// After configure().
+    const AuthOptions& options() const { return options_; }
+    /// After install().
+    AuthService& service() { return *service_; }
+
+private:
+    mail::Module& mail_;
+    AuthOptions options_;
+    std::shared_ptr<AuthService> service_;
+};
+
+}  // namespace motorpool::auth
