@@ -6,7 +6,6 @@
 #include <thread>
 
 #include <boost/json.hpp>
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include "core/crypto.hpp"
@@ -14,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "smartcar/http_transport.hpp"
 
 namespace motorpool::smartcar {
 
@@ -76,39 +76,6 @@ bool SmartcarError::retryable() const {
 }
 
 namespace {
-
-void curl_init_once() {
-    static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
-    (void)global;
-}
-
-std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
-    static_cast<std::string*>(user)->append(data, size * count);
-    return size * count;
-}
-
-std::size_t write_header(char* data, std::size_t size, std::size_t count, void* user) {
-    std::string_view line(data, size * count);
-    auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-        std::string name = core::to_lower_ascii(line.substr(0, colon));
-        std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-            value.remove_prefix(1);
-        }
-        while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
-            value.remove_suffix(1);
-        }
-        (*static_cast<std::map<std::string, std::string>*>(user))[name] = std::string(value);
-    }
-    return size * count;
-}
-
-// One easy handle per thread: keeps connections to Smartcar alive between calls.
-struct Handle {
-    CURL* curl = curl_easy_init();
-    ~Handle() { curl_easy_cleanup(curl); }
-};
 
 SmartcarError error_from(const Client::Response& r) {
     boost::system::error_code ec;
@@ -174,51 +141,31 @@ std::string string_at(const json::value& body, std::string_view key) {
 
 }  // namespace
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {
-    curl_init_once();
-}
+Client::Client(ClientOptions options) : options_(std::move(options)) {}
 
 Client::Response Client::call(const std::string& method,
                               const std::string& url,
                               const std::vector<std::string>& headers,
                               const std::string& body,
                               bool oauth) {
-    thread_local Handle handle;
     thread_local std::mt19937_64 jitter(core::random_u64());
     std::chrono::milliseconds backoff = options_.backoff;
+    HttpRequest request;
+    request.method = method;
+    request.url = url;
+    request.headers = headers;
+    request.headers.emplace_back("Accept: application/json");
+    request.headers.emplace_back("User-Agent: motorpool/1.0 (+https://github.com/motorpool)");
+    request.body = body;
+    request.connect_timeout = options_.connect_timeout;
+    request.timeout = options_.timeout;
     for (int attempt = 1;; ++attempt) {
-        CURL* curl = handle.curl;
-        curl_easy_reset(curl);
-        Response response;
-        curl_slist* list = nullptr;
-        for (const auto& h : headers) {
-            list = curl_slist_append(list, h.c_str());
-        }
-        list = curl_slist_append(list, "Accept: application/json");
-        list = curl_slist_append(list, "User-Agent: motorpool/1.0 (+https://github.com/motorpool)");
-        curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-        if (method == "POST" || method == "PUT" || !body.empty()) {
-            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-        }
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, write_header);
-        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(8 * 1024 * 1024));
-        CURLcode rc = curl_easy_perform(curl);
-        curl_slist_free_all(list);
+        HttpResponse answer = perform(request);
+        Response response{answer.status, std::move(answer.body), std::move(answer.headers)};
         std::optional<SmartcarError> failure;
-        if (rc != CURLE_OK) {
-            failure.emplace(0, "NETWORK", std::nullopt, curl_easy_strerror(rc));
+        if (answer.status == 0) {
+            failure.emplace(0, "NETWORK", std::nullopt, answer.error);
         } else {
-            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
             if (response.status >= 200 && response.status < 300) {
                 return response;
             }

@@ -20,11 +20,9 @@ void Module::install(platform::Context& context) {
                                  context.events,
                                  telemetry_.ingestor(),
                                  &context.metrics,
+                                 context.jobs,
                                  std::move(options),
                                  &telemetry_.live_refresh());
-    for (auto& job : background_jobs(*service_)) {
-        context.jobs.add(std::move(job));
-    }
 }
 
 void Module::start(const platform::Started& started) {

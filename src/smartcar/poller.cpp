@@ -9,7 +9,6 @@
 #include "core/errors.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
-#include "core/threads.hpp"
 #include "core/time.hpp"
 #include "smartcar/convert.hpp"
 
@@ -43,38 +42,28 @@ Poller::~Poller() {
     stop();
 }
 
-void Poller::start() {
-    std::lock_guard lock(mutex_);
-    if (scheduler_.joinable()) {
-        return;
-    }
-    stopping_ = false;
-    scheduler_ = std::thread([this] {
-        core::name_this_thread("mp-sc-poll");
-        schedule_loop();
-    });
-    for (int i = 0; i < std::max(1, options_.concurrency); ++i) {
-        workers_.emplace_back([this] {
-            core::name_this_thread("mp-sc-poll-work");
-            work_loop();
-        });
+jobs::JobSpec Poller::job(jobs::Scheduler& scheduler) {
+    scheduler_ = &scheduler;
+    return {"smartcar.poll", options_.tick, std::chrono::milliseconds(0), false, [this](const std::atomic<bool>&) {
+                dispatch_due();
+            }};
+}
+
+void Poller::wake() {
+    if (scheduler_ != nullptr) {
+        scheduler_->trigger("smartcar.poll");
     }
 }
 
+void Poller::start() {
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+}
+
 void Poller::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-        queue_.clear();
-    }
-    wake_.notify_all();
-    if (scheduler_.joinable()) {
-        scheduler_.join();
-    }
-    for (auto& w : workers_) {
-        w.join();
-    }
-    workers_.clear();
+    std::unique_lock lock(mutex_);
+    stopping_ = true;
+    idle_.wait(lock, [&] { return in_flight_ == 0; });
 }
 
 std::int64_t Poller::polls() const {
@@ -88,83 +77,65 @@ std::int64_t Poller::next_poll_time(std::int64_t now) {
     return now + interval + (jitter > 0 ? std::uniform_int_distribution<std::int64_t>(-jitter, jitter)(rng) : 0);
 }
 
-void Poller::schedule_loop() {
-    while (true) {
-        int room = 0;
+void Poller::dispatch_due() {
+    int room = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            return;
+        }
+        room = options_.concurrency - in_flight_;
+    }
+    if (room <= 0) {
+        return;
+    }
+    const std::int64_t now = service_.now_ms();
+    auto rows = service_.database().with_reader([&](db::Connection& c) {
+        return c.query(std::string(kDueColumns) +
+                           " AND sv.next_poll_at_ms <= $1 AND sv.next_call_at_ms <= $1 "
+                           "ORDER BY sv.next_poll_at_ms LIMIT $2",
+                       {now, std::int64_t{room}});
+    });
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        auto r = rows.row(i);
+        // Claimed by moving its next poll time, only if no other node moved it first.
+        std::int64_t won = service_.database().with_transaction([&](db::Connection& c) {
+            return c.execute(
+                "UPDATE smartcar_vehicles SET next_poll_at_ms = $3 WHERE smartcar_vehicle_id = $1 "
+                "AND next_poll_at_ms = $2",
+                {r.text(0), r.int64(5), next_poll_time(now)});
+        });
+        if (won != 1) {
+            continue;
+        }
+        Due due{r.text(0), r.int64(1), r.int64(2), r.text(3), r.opt_text(4).value_or("")};
         {
-            std::unique_lock lock(mutex_);
-            wake_.wait_for(lock, options_.tick, [&] { return stopping_; });
-            if (stopping_) {
-                return;
-            }
-            room = options_.concurrency - busy_ - static_cast<int>(queue_.size());
-        }
-        if (room <= 0) {
-            continue;
-        }
-        std::vector<Due> claimed;
-        try {
-            const std::int64_t now = service_.now_ms();
-            auto rows = service_.database().with_reader([&](db::Connection& c) {
-                return c.query(std::string(kDueColumns) +
-                                   " AND sv.next_poll_at_ms <= $1 AND sv.next_call_at_ms <= $1 "
-                                   "ORDER BY sv.next_poll_at_ms LIMIT $2",
-                               {now, std::int64_t{room}});
-            });
-            for (std::size_t i = 0; i < rows.size(); ++i) {
-                auto r = rows.row(i);
-                // Claimed by moving its next poll time, only if no other node moved it first.
-                std::int64_t won = service_.database().with_transaction([&](db::Connection& c) {
-                    return c.execute(
-                        "UPDATE smartcar_vehicles SET next_poll_at_ms = $3 WHERE smartcar_vehicle_id = $1 "
-                        "AND next_poll_at_ms = $2",
-                        {r.text(0), r.int64(5), next_poll_time(now)});
-                });
-                if (won == 1) {
-                    claimed.push_back({r.text(0), r.int64(1), r.int64(2), r.text(3), r.opt_text(4).value_or("")});
-                }
-            }
-        } catch (const std::exception& e) {
-            spdlog::warn("smartcar poller: looking for due vehicles failed: {}", e.what());
-            continue;
-        }
-        if (!claimed.empty()) {
             std::lock_guard lock(mutex_);
-            for (auto& d : claimed) {
-                queue_.push_back(std::move(d));
+            if (stopping_) {
+                return;  // claimed, not polled: its next poll time comes round again
             }
+            ++in_flight_;
         }
-        wake_.notify_all();
+        // Not through run(): a poll is background work, never refused with 503 like a request.
+        service_.database().workers().post([this, due = std::move(due)] { run_poll(due); });
     }
 }
 
-void Poller::work_loop() {
-    while (true) {
-        Due due;
-        {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (stopping_) {
-                return;
-            }
-            due = std::move(queue_.front());
-            queue_.pop_front();
-            ++busy_;
-        }
-        try {
-            poll(due);
-        } catch (const SmartcarError& e) {
-            core::log_event(spdlog::level::info,
-                            "smartcar poll failed",
-                            {{"vehicle_id", due.vehicle_public_id}, {"error", std::string_view(e.what())}});
-        } catch (const std::exception& e) {
-            core::log_event(spdlog::level::info,
-                            "smartcar poll skipped",
-                            {{"vehicle_id", due.vehicle_public_id}, {"reason", std::string_view(e.what())}});
-        }
-        std::lock_guard lock(mutex_);
-        --busy_;
+void Poller::run_poll(const Due& due) {
+    try {
+        poll(due);
+    } catch (const SmartcarError& e) {
+        core::log_event(spdlog::level::info,
+                        "smartcar poll failed",
+                        {{"vehicle_id", due.vehicle_public_id}, {"error", std::string_view(e.what())}});
+    } catch (const std::exception& e) {
+        core::log_event(spdlog::level::info,
+                        "smartcar poll skipped",
+                        {{"vehicle_id", due.vehicle_public_id}, {"reason", std::string_view(e.what())}});
     }
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+    idle_.notify_all();
 }
 
 void Poller::poll(const Due& due) {

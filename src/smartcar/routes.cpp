@@ -56,6 +56,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
                                          core::EventBus& bus,
                                          telemetry::Ingestor& ingestor,
                                          core::MetricsRegistry* metrics,
+                                         jobs::Scheduler& jobs,
                                          SmartcarOptions options,
                                          telemetry::LiveRefresh* refresh) {
     auto service = std::make_shared<SmartcarService>(database, bus, ingestor, metrics, std::move(options));
@@ -66,6 +67,22 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
     hooks.process = service->options().process_webhooks;
     auto processor = std::make_shared<WebhookProcessor>(*service, ingestor, bus, metrics, hooks);
     service->set_jobs(poller, processor);
+    jobs.add(poller->job(jobs));
+    SmartcarService* svc = service.get();  // the App stops its scheduler before the service goes
+    jobs.add({"smartcar.token_renewal",
+              std::chrono::minutes(10),
+              std::chrono::milliseconds(0),
+              true,
+              [svc](const std::atomic<bool>&) {
+                  if (std::int64_t renewed = svc->renew_expiring_refresh_tokens(); renewed > 0) {
+                      spdlog::info("smartcar: renewed {} refresh token(s) due to expire within a week", renewed);
+                  }
+              }});
+    jobs.add({"smartcar.webhook_prune",
+              std::chrono::hours(1),
+              std::chrono::milliseconds(0),
+              true,
+              [svc](const std::atomic<bool>&) { svc->webhooks().prune(); }});
     install_webhooks(router, *service, processor, metrics);
     if (refresh != nullptr) {
         refresh->fetch = [poller](std::int64_t vehicle_id) { return poller->poll_now(vehicle_id); };
@@ -167,6 +184,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
             }
             throw upstream_problem(e);
         }
+        service->poller().wake();  // a new connection's vehicles are polled at once
         if (!frontend.empty()) {
             std::string first;
             for (const auto& v : result.vehicles) {
@@ -238,26 +256,6 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         authenticated());
 
     return service;
-}
-
-std::vector<jobs::JobSpec> background_jobs(SmartcarService& service) {
-    SmartcarService* svc = &service;  // the App stops its scheduler before the service goes
-    return {
-        {"smartcar.token_renewal",
-         std::chrono::minutes(10),
-         std::chrono::milliseconds(0),
-         true,
-         [svc](const std::atomic<bool>&) {
-             if (std::int64_t renewed = svc->renew_expiring_refresh_tokens(); renewed > 0) {
-                 spdlog::info("smartcar: renewed {} refresh token(s) due to expire within a week", renewed);
-             }
-         }},
-        {"smartcar.webhook_prune",
-         std::chrono::hours(1),
-         std::chrono::milliseconds(0),
-         true,
-         [svc](const std::atomic<bool>&) { svc->webhooks().prune(); }},
-    };
 }
 
 void start_jobs(SmartcarService& service) {

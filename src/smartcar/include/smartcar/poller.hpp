@@ -5,15 +5,15 @@
 // Retry-After is remembered per vehicle and obeyed by every later call, polls and refreshes alike.
 // Several nodes may run pollers: a vehicle is claimed with a compare-and-set on its next poll time.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "jobs/jobs.hpp"
 #include "smartcar/service.hpp"
 #include "telemetry/telemetry.hpp"
 
@@ -22,9 +22,12 @@ namespace motorpool::smartcar {
 struct PollerOptions {
     std::chrono::milliseconds interval{30 * 60'000};
     int concurrency = 4;                    // vehicles polled at once
-    std::chrono::milliseconds tick{1'000};  // how often due vehicles are looked for
+    std::chrono::milliseconds tick{1'000};  // how often (clock time) due vehicles are looked for
 };
 
+/// The scheduling runs as the job "smartcar.poll" (job()), every `tick` of clock time on every
+/// node and at once after a connection (wake()); each claimed vehicle is polled on the worker
+/// pool, at most `concurrency` at a time per node.
 class Poller {
 public:
     Poller(SmartcarService& service, telemetry::Ingestor& ingestor, PollerOptions options);
@@ -32,7 +35,13 @@ public:
     Poller(const Poller&) = delete;
     Poller& operator=(const Poller&) = delete;
 
+    /// The scheduling job; `scheduler` is where wake() triggers it.
+    jobs::JobSpec job(jobs::Scheduler& scheduler);
+    /// Looks for due vehicles now (a connection was made).
+    void wake();
+    /// Lets claimed polls run again after a stop().
     void start();
+    /// Claims nothing more and waits for the polls in flight (before the workers join).
     void stop();
 
     /// Polls the vehicle now (`?refresh=true`), blocking. False when it has no active Smartcar
@@ -50,8 +59,10 @@ public:
     };
 
 private:
-    void schedule_loop();
-    void work_loop();
+    /// One scheduling pass: claims due vehicles (up to the room left) and hands each to a worker.
+    void dispatch_due();
+    /// One poll on a worker, its outcome logged.
+    void run_poll(const Due& due);
     /// One poll; records the outcome on the vehicle's row. Rethrows Smartcar's failure.
     void poll(const Due& due);
     std::int64_t next_poll_time(std::int64_t now);
@@ -59,13 +70,11 @@ private:
     SmartcarService& service_;
     telemetry::Ingestor& ingestor_;
     PollerOptions options_;
+    jobs::Scheduler* scheduler_ = nullptr;
     std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<Due> queue_;
-    int busy_ = 0;
+    std::condition_variable idle_;
+    int in_flight_ = 0;
     bool stopping_ = false;
-    std::thread scheduler_;
-    std::vector<std::thread> workers_;
     std::atomic<std::int64_t> polls_{0};
 };
 

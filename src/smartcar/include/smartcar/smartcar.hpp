@@ -58,19 +58,18 @@ SmartcarOptions load_options(core::Settings& settings);
 class SmartcarService;
 
 /// Mounts /api/v1/connect/smartcar, /oauth/smartcar/callback, /api/v1/connections,
-/// /webhooks/smartcar and /api/v1/webhook-events; fills `refresh` for the vehicle-data views.
-/// Jobs start with start_jobs(service).
+/// /webhooks/smartcar and /api/v1/webhook-events; fills `refresh` for the vehicle-data views; adds
+/// its jobs to `jobs`: the poll scheduling (every second, every node), refresh tokens renewed a
+/// week before they expire (every 10 minutes, one node), processed deliveries pruned (hourly, one
+/// node). The webhook processor starts with start_jobs(service).
 std::shared_ptr<SmartcarService> install(http::Router& router,
                                          db::Database& database,
                                          core::EventBus& bus,
                                          telemetry::Ingestor& ingestor,
                                          core::MetricsRegistry* metrics,
+                                         jobs::Scheduler& jobs,
                                          SmartcarOptions options,
                                          telemetry::LiveRefresh* refresh = nullptr);
-
-/// The module's background jobs for the App's scheduler: refresh tokens renewed a week before they
-/// expire (every 10 minutes, one node), processed webhook deliveries pruned (hourly, one node).
-std::vector<jobs::JobSpec> background_jobs(SmartcarService& service);
 
 void start_jobs(SmartcarService& service);
 void stop_jobs(SmartcarService& service);
