@@ -1,0 +1,512 @@
+// The charging module's REST routes: sites, grid clusters and chargers (staff manage, fleet managers
+// and support read).
+
+#include "routes.hpp"
+
+#include <filesystem>
+
+#include <boost/json.hpp>
+
+#include "auth/auth.hpp"
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "core/json.hpp"
+#include "core/time.hpp"
+#include "http/paging.hpp"
+#include "store.hpp"
+
+namespace motorpool::charging {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using core::ApiError;
+using core::FieldReader;
+using core::Presence;
+using http::Method;
+using http::Request;
+using http::Response;
+
+namespace {
+
+constexpr std::size_t kBodyLimit = std::size_t{64} * 1024;
+
+http::RouteOptions authenticated() {
+    http::RouteOptions o;
+    o.max_body_bytes = kBodyLimit;
+    o.auth = http::Auth::Required;
+    return o;
+}
+
+void require_staff_read(const Request& req) {
+    auth::require_role(req, {auth::Role::Admin, auth::Role::Support, auth::Role::FleetManager});
+}
+
+void require_admin(const Request& req) {
+    auth::require_role(req, {auth::Role::Admin});
+}
+
+json::value opt_json(const std::optional<std::string>& v) {
+    return v ? json::value(*v) : json::value(nullptr);
+}
+json::value opt_json(const std::optional<double>& v) {
+    return v ? json::value(*v) : json::value(nullptr);
+}
+json::value time_json(const std::optional<std::int64_t>& ms) {
+    return ms ? json::value(core::format_rfc3339(*ms)) : json::value(nullptr);
+}
+
+json::object site_json(const store::Site& s) {
+    return {{"id", s.public_id},
+            {"name", s.name},
+            {"address", opt_json(s.address)},
+            {"latitude", opt_json(s.latitude)},
+            {"longitude", opt_json(s.longitude)},
+            {"time_zone", s.time_zone},
+            {"created_at", core::format_rfc3339(s.created_at_ms)}};
+}
+
+json::object cluster_json(const store::Cluster& g) {
+    const double load = g.base_load_kw + g.charging_kw;
+    double limit = g.capacity_kw;
+    if (g.peak_shaving_target_kw && *g.peak_shaving_target_kw < limit) {
+        limit = *g.peak_shaving_target_kw;
+    }
+    boost::system::error_code ec;
+    json::value schedule = json::parse(g.capacity_schedule, ec);
+    return {{"id", g.public_id},
+            {"site_id", opt_json(g.site_public_id)},
+            {"name", g.name},
+            {"capacity_kw", g.capacity_kw},
+            {"peak_shaving_target_kw", opt_json(g.peak_shaving_target_kw)},
+            {"base_load_kw", g.base_load_kw},
+            {"capacity_schedule", ec ? json::value(json::array{}) : schedule},
+            {"chargers", g.chargers},
+            {"active_sessions", g.active_sessions},
+            {"current_load_kw", load},
+            {"headroom_kw", limit - load},
+            {"created_at", core::format_rfc3339(g.created_at_ms)},
+            {"updated_at", core::format_rfc3339(g.updated_at_ms)}};
+}
+
+json::object charger_json(const Charger& ch) {
+    json::array connectors;
+    for (const auto& k : ch.connectors) {
+        connectors.push_back(json::object{{"connector_id", k.connector_id},
+                                          {"max_power_kw", k.max_power_kw},
+                                          {"phases", k.phases},
+                                          {"voltage_v", k.voltage_v},
+                                          {"status", k.status},
+                                          {"error_code", k.error_code},
+                                          {"info", opt_json(k.info)},
+                                          {"vendor_error_code", opt_json(k.vendor_error_code)},
+                                          {"status_at", time_json(k.status_at_ms)}});
+    }
+    return {{"id", ch.identity},
+            {"cluster_id", opt_json(ch.cluster_public_id)},
+            {"max_power_kw", ch.max_power_kw},
+            {"security_profile", ch.security_profile},
+            {"registration_status", ch.registration_status},
+            {"heartbeat_interval_s", ch.heartbeat_interval_s},
+            {"vendor", opt_json(ch.vendor)},
+            {"model", opt_json(ch.model)},
+            {"serial_number", opt_json(ch.serial_number)},
+            {"firmware_version", opt_json(ch.firmware_version)},
+            {"online", ch.online},
+            {"last_seen_at", time_json(ch.last_seen_at_ms)},
+            {"last_boot_at", time_json(ch.last_boot_at_ms)},
+            {"connectors", std::move(connectors)},
+            {"created_at", core::format_rfc3339(ch.created_at_ms)}};
+}
+
+/// An IANA zone name with a zone file (tzdata); "UTC" always.
+bool valid_time_zone(const std::string& name) {
+    if (name == "UTC") {
+        return true;
+    }
+    if (name.empty() || name.size() > 64 || name.front() == '/' || name.find("..") != std::string::npos) {
+        return false;
+    }
+    for (char c : name) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' || c == '+')) {
+            return false;
+        }
+    }
+    std::error_code ec;
+    return std::filesystem::is_regular_file("/usr/share/zoneinfo/" + name, ec);
+}
+
+/// "HH:MM" 00:00..24:00 as minutes of the day, or -1.
+int minutes_of(const std::string& text) {
+    if (text.size() != 5 || text[2] != ':' || !std::isdigit(static_cast<unsigned char>(text[0])) ||
+        !std::isdigit(static_cast<unsigned char>(text[1])) || !std::isdigit(static_cast<unsigned char>(text[3])) ||
+        !std::isdigit(static_cast<unsigned char>(text[4]))) {
+        return -1;
+    }
+    int h = (text[0] - '0') * 10 + (text[1] - '0');
+    int m = (text[3] - '0') * 10 + (text[4] - '0');
+    if (m > 59 || h > 24 || (h == 24 && m != 0)) {
+        return -1;
+    }
+    return h * 60 + m;
+}
+
+/// A capacity schedule: [{"from":"HH:MM","to":"HH:MM","capacity_kw":x}], windows of site-local
+/// time that do not overlap; outside them the cluster's capacity applies. Canonical JSON text.
+std::string read_schedule(FieldReader& r, double capacity_kw) {
+    const json::value* v = r.value("capacity_schedule", Presence::Optional);
+    if (v == nullptr) {
+        return "[]";
+    }
+    if (!v->is_array() || v->as_array().size() > 48) {
+        r.fail("capacity_schedule", "must be an array of at most 48 windows");
+        return "[]";
+    }
+    json::array out;
+    std::vector<std::pair<int, int>> windows;
+    std::size_t i = 0;
+    for (const auto& item : v->as_array()) {
+        const std::string at = "capacity_schedule[" + std::to_string(i++) + "]";
+        if (!item.is_object()) {
+            r.fail(at, "must be an object {from, to, capacity_kw}");
+            continue;
+        }
+        FieldReader w(item.as_object(), at);
+        auto from = w.string("from", Presence::Required, 5, 5);
+        auto to = w.string("to", Presence::Required, 5, 5);
+        auto kw = w.number("capacity_kw", Presence::Required, 0, capacity_kw);
+        int a = from ? minutes_of(*from) : -1;
+        int b = to ? minutes_of(*to) : -1;
+        if (from && a < 0) {
+            w.fail("from", "must be a time HH:MM");
+        }
+        if (to && b < 0) {
+            w.fail("to", "must be a time HH:MM");
+        }
+        if (a >= 0 && b >= 0 && b <= a) {
+            w.fail("to", "must be after from (split a window across midnight in two)");
+        }
+        std::vector<core::FieldError> errors;
+        w.finish_into(errors, 20);
+        for (auto& e : errors) {
+            r.fail(e.field, e.message);
+        }
+        if (errors.empty()) {
+            for (const auto& [x, y] : windows) {
+                if (a < y && x < b) {
+                    r.fail(at, "overlaps another window");
+                }
+            }
+            windows.emplace_back(a, b);
+            out.push_back(json::object{{"from", *from}, {"to", *to}, {"capacity_kw", *kw}});
+        }
+    }
+    return core::to_json_text(out);
+}
+
+/// An OCPP identity: 1 to 48 printable ASCII characters, no ':' (Basic auth's separator) and no
+/// '/' (the path segment it arrives in).
+bool valid_identity(const std::string& id) {
+    if (id.empty() || id.size() > 48) {
+        return false;
+    }
+    for (char c : id) {
+        if (c <= 0x20 || c >= 0x7f || c == ':' || c == '/' || c == '?' || c == '#' || c == '%') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// A charger's password (the OCPP AuthorizationKey): 20 characters, 120 random bits.
+std::string new_password() {
+    std::string raw = core::base64url_encode(core::random_bytes(15));  // 20 characters
+    return raw;
+}
+
+}  // namespace
+
+void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& svc) {
+    // ---- sites ----
+    router.add(
+        Method::Post,
+        "/api/v1/grid/sites",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_admin(req);
+            auto body = req.json_object();
+            FieldReader r(body);
+            store::Site site;
+            site.name = r.string("name", Presence::Required, 1, 120).value_or("");
+            site.address = r.string("address", Presence::Optional, 1, 300);
+            site.latitude = r.number("latitude", Presence::Optional, -90, 90);
+            site.longitude = r.number("longitude", Presence::Optional, -180, 180);
+            site.time_zone = r.string("time_zone", Presence::Required, 1, 64).value_or("UTC");
+            if (r.ok() && !valid_time_zone(site.time_zone)) {
+                r.fail("time_zone", "must be an IANA time zone name such as Europe/Berlin");
+            }
+            if (site.latitude.has_value() != site.longitude.has_value()) {
+                r.fail("longitude", "latitude and longitude come together");
+            }
+            r.finish();
+            site.created_at_ms = svc->clock->now_ms();
+            auto job = [svc, site] {
+                return svc->database.with_transaction([&](db::Connection& c) { return store::insert_site(c, site); });
+            };
+            store::Site created = co_await svc->database.workers().run(std::move(job));
+            Response response = Response::json(site_json(created), 201);
+            response.header("Location", "/api/v1/grid/sites/" + created.public_id);
+            co_return response;
+        },
+        authenticated());
+    router.add(
+        Method::Get,
+        "/api/v1/grid/sites",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_staff_read(req);
+            auto job = [svc] {
+                return svc->database.with_reader([](db::Connection& c) { return store::list_sites(c); });
+            };
+            auto sites = co_await svc->database.workers().run(std::move(job));
+            json::array items;
+            for (const auto& s : sites) {
+                items.push_back(site_json(s));
+            }
+            http::PageQuery all;
+            all.page_size = static_cast<std::int64_t>(std::max<std::size_t>(1, items.size()));
+            auto total = static_cast<std::int64_t>(items.size());
+            co_return Response::json(http::page_json(std::move(items), all, total));
+        },
+        authenticated());
+
+    // ---- grid clusters ----
+    router.add(
+        Method::Post,
+        "/api/v1/grid/clusters",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_admin(req);
+            auto body = req.json_object();
+            FieldReader r(body);
+            store::Cluster g;
+            g.name = r.string("name", Presence::Required, 1, 120).value_or("");
+            g.capacity_kw = r.number("capacity_kw", Presence::Required, 0.1, 1'000'000).value_or(1);
+            g.peak_shaving_target_kw = r.number("peak_shaving_target_kw", Presence::Optional, 0.1, 1'000'000);
+            g.base_load_kw = r.number("base_load_kw", Presence::Optional, 0, 1'000'000).value_or(0);
+            if (g.peak_shaving_target_kw && *g.peak_shaving_target_kw > g.capacity_kw) {
+                r.fail("peak_shaving_target_kw", "must not exceed capacity_kw");
+            }
+            if (g.base_load_kw >= g.capacity_kw) {
+                r.fail("base_load_kw", "must be below capacity_kw");
+            }
+            g.capacity_schedule = read_schedule(r, g.capacity_kw);
+            auto site = r.string("site_id", Presence::Optional, 1, 64);
+            r.finish();
+            g.created_at_ms = svc->clock->now_ms();
+            auto job = [svc, g, site] {
+                return svc->database.with_transaction([&](db::Connection& c) {
+                    std::optional<std::int64_t> site_id;
+                    if (site) {
+                        auto found = store::find_site(c, *site);
+                        if (!found) {
+                            throw ApiError::validation({{"site_id", "is not a site"}});
+                        }
+                        site_id = found->id;
+                    }
+                    return store::insert_cluster(c, g, site_id);
+                });
+            };
+            store::Cluster created = co_await svc->database.workers().run(std::move(job));
+            Response response = Response::json(cluster_json(created), 201);
+            response.header("Location", "/api/v1/grid/clusters/" + created.public_id);
+            co_return response;
+        },
+        authenticated());
+    router.add(
+        Method::Get,
+        "/api/v1/grid/clusters",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_staff_read(req);
+            std::vector<core::FieldError> errors;
+            const http::PageQuery q = http::read_page_query(req, errors, 20, 100);
+            if (!errors.empty() || q.keyset) {
+                if (q.keyset) {
+                    errors.push_back({"cursor", "is not supported here: use page"});
+                }
+                throw ApiError::validation(std::move(errors));
+            }
+            auto job = [svc, q] {
+                return svc->database.with_reader([&](db::Connection& c) {
+                    return std::make_pair(store::list_clusters(c, q.offset(), q.page_size), store::count_clusters(c));
+                });
+            };
+            auto [clusters, total] = co_await svc->database.workers().run(std::move(job));
+            json::array items;
+            for (const auto& g : clusters) {
+                items.push_back(cluster_json(g));
+            }
+            co_return Response::json(http::page_json(std::move(items), q, total));
+        },
+        authenticated());
+    router.add(
+        Method::Get,
+        "/api/v1/grid/clusters/{id}",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_staff_read(req);
+            auto job = [svc, id = std::string(req.param("id"))] {
+                return svc->database.with_reader([&](db::Connection& c) { return store::find_cluster(c, id); });
+            };
+            auto found = co_await svc->database.workers().run(std::move(job));
+            if (!found) {
+                throw ApiError::not_found("Grid cluster");
+            }
+            co_return Response::json(cluster_json(*found));
+        },
+        authenticated());
+
+    // ---- chargers ----
+    router.add(
+        Method::Post,
+        "/api/v1/chargers",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_admin(req);
+            auto body = req.json_object();
+            FieldReader r(body);
+            store::NewCharger ch;
+            ch.identity = r.string("id", Presence::Required, 1, 48).value_or("");
+            if (!ch.identity.empty() && !valid_identity(ch.identity)) {
+                r.fail("id", "must be printable ASCII without spaces, ':', '/', '?', '#' or '%'");
+            }
+            auto cluster = r.string("cluster_id", Presence::Optional, 1, 64);
+            ch.max_power_kw = r.number("max_power_kw", Presence::Required, 0.1, 1000).value_or(1);
+            ch.security_profile = static_cast<int>(r.integer("security_profile", Presence::Optional, 0, 1).value_or(1));
+            const json::value* connectors = r.value("connectors", Presence::Required);
+            if (connectors != nullptr && connectors->is_int64()) {
+                const std::int64_t n = connectors->as_int64();
+                if (n < 1 || n > 16) {
+                    r.fail("connectors", "must be 1 to 16, or a list of connectors");
+                }
+                for (int i = 1; i <= n && n <= 16; ++i) {
+                    Connector c;
+                    c.connector_id = i;
+                    c.max_power_kw = ch.max_power_kw;
+                    ch.connectors.push_back(c);
+                }
+            } else if (connectors != nullptr && connectors->is_array()) {
+                const auto& list = connectors->as_array();
+                if (list.empty() || list.size() > 16) {
+                    r.fail("connectors", "must list 1 to 16 connectors");
+                }
+                std::vector<core::FieldError> errors;
+                int next = 1;
+                for (std::size_t i = 0; i < list.size() && i < 16; ++i) {
+                    const std::string at = "connectors[" + std::to_string(i) + "]";
+                    if (!list[i].is_object()) {
+                        errors.push_back({at, "must be an object"});
+                        continue;
+                    }
+                    FieldReader k(list[i].as_object(), at);
+                    Connector c;
+                    c.connector_id =
+                        static_cast<int>(k.integer("connector_id", Presence::Optional, 1, 16).value_or(next));
+                    c.max_power_kw = k.number("max_power_kw", Presence::Optional, 0.1, 1000).value_or(ch.max_power_kw);
+                    c.phases = static_cast<int>(k.integer("phases", Presence::Optional, 1, 3).value_or(3));
+                    c.voltage_v = k.number("voltage_v", Presence::Optional, 100, 1000).value_or(230);
+                    if (c.max_power_kw > ch.max_power_kw) {
+                        k.fail("max_power_kw", "must not exceed the charger's max_power_kw");
+                    }
+                    for (const auto& other : ch.connectors) {
+                        if (other.connector_id == c.connector_id) {
+                            k.fail("connector_id", "is listed twice");
+                        }
+                    }
+                    k.finish_into(errors, 20);
+                    next = c.connector_id + 1;
+                    ch.connectors.push_back(c);
+                }
+                for (auto& e : errors) {
+                    r.fail(e.field, e.message);
+                }
+            } else if (connectors != nullptr) {
+                r.fail("connectors", "must be a number of connectors or a list of connectors");
+            }
+            r.finish();
+            std::string password;
+            if (ch.security_profile == 1) {
+                password = new_password();
+                ch.password_salt = core::hex_encode(core::random_bytes(16));
+                ch.password_hash = store::password_hash(*ch.password_salt, password);
+            }
+            const std::int64_t now = svc->clock->now_ms();
+            auto job = [svc, ch, cluster, now]() mutable {
+                return svc->database.with_transaction([&](db::Connection& c) {
+                    if (cluster) {
+                        ch.cluster_id = store::cluster_id(c, *cluster);
+                        if (!ch.cluster_id) {
+                            throw ApiError::validation({{"cluster_id", "is not a grid cluster"}});
+                        }
+                    }
+                    store::insert_charger(c, ch, now);
+                    return *store::find_charger(c, ch.identity);
+                });
+            };
+            Charger created = co_await svc->database.workers().run(std::move(job));
+            json::object out = charger_json(created);
+            // Shown once: only its salted hash is stored.
+            out["ocpp_password"] = password.empty() ? json::value(nullptr) : json::value(password);
+            Response response = Response::json(out, 201);
+            response.header("Location", "/api/v1/chargers/" + core::percent_encode(created.identity));
+            response.header("Cache-Control", "no-store");
+            co_return response;
+        },
+        authenticated());
+    router.add(
+        Method::Get,
+        "/api/v1/chargers",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_staff_read(req);
+            std::vector<core::FieldError> errors;
+            const http::PageQuery q = http::read_page_query(req, errors, 20, 100);
+            auto cluster = req.query_param("cluster_id");
+            if (q.keyset) {
+                errors.push_back({"cursor", "is not supported here: use page"});
+            }
+            if (!errors.empty()) {
+                throw ApiError::validation(std::move(errors));
+            }
+            auto job = [svc, q, cluster = cluster ? std::optional<std::string>(*cluster) : std::nullopt] {
+                return svc->database.with_reader([&](db::Connection& c) {
+                    std::optional<std::int64_t> id;
+                    if (cluster) {
+                        id = store::cluster_id(c, *cluster);
+                        if (!id) {
+                            throw ApiError::validation({{"cluster_id", "is not a grid cluster"}});
+                        }
+                    }
+                    return std::make_pair(store::list_chargers(c, id, q.offset(), q.page_size),
+                                          store::count_chargers(c, id));
+                });
+            };
+            auto [chargers, total] = co_await svc->database.workers().run(std::move(job));
+            json::array items;
+            for (const auto& ch : chargers) {
+                items.push_back(charger_json(ch));
+            }
+            co_return Response::json(http::page_json(std::move(items), q, total));
+        },
+        authenticated());
+    router.add(
+        Method::Get,
+        "/api/v1/chargers/{id}",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_staff_read(req);
+            auto job = [svc, id = std::string(req.param("id"))] {
+                return svc->database.with_reader([&](db::Connection& c) { return store::find_charger(c, id); });
+            };
+            auto found = co_await svc->database.workers().run(std::move(job));
+            if (!found) {
+                throw ApiError::not_found("Charger");
+            }
+            co_return Response::json(charger_json(*found));
+        },
+        authenticated());
+}
+
+}  // namespace motorpool::charging

@@ -1,0 +1,89 @@
+#pragma once
+// The charging module's SQL, one function per question or change (the repository): routes and the
+// OCPP handlers call these inside a transaction or a reader they chose, never SQL of their own.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "charging/charging.hpp"
+#include "db/db.hpp"
+
+namespace motorpool::charging::store {
+
+// ---- sites and clusters ----
+
+struct Site {
+    std::int64_t id = 0;
+    std::string public_id;
+    std::string name;
+    std::optional<std::string> address;
+    std::optional<double> latitude, longitude;
+    std::string time_zone;
+    std::int64_t created_at_ms = 0;
+};
+Site insert_site(db::Connection& c, Site site);
+std::vector<Site> list_sites(db::Connection& c);
+std::optional<Site> find_site(db::Connection& c, const std::string& public_id);
+
+struct Cluster {
+    std::int64_t id = 0;
+    std::string public_id;
+    std::optional<std::string> site_public_id;
+    std::string name;
+    double capacity_kw = 0;
+    std::optional<double> peak_shaving_target_kw;
+    double base_load_kw = 0;
+    std::string capacity_schedule = "[]";  // JSON text
+    std::int64_t created_at_ms = 0;
+    std::int64_t updated_at_ms = 0;
+    // Read with the cluster:
+    double charging_kw = 0;  // the latest active power of its open sessions
+    std::int64_t chargers = 0;
+    std::int64_t active_sessions = 0;
+};
+Cluster insert_cluster(db::Connection& c, Cluster cluster, std::optional<std::int64_t> site_id);
+std::optional<Cluster> find_cluster(db::Connection& c, const std::string& public_id);
+std::vector<Cluster> list_clusters(db::Connection& c, std::int64_t offset, std::int64_t limit);
+std::int64_t count_clusters(db::Connection& c);
+std::optional<std::int64_t> cluster_id(db::Connection& c, const std::string& public_id);
+
+// ---- chargers ----
+
+struct NewCharger {
+    std::string identity;
+    std::optional<std::int64_t> cluster_id;
+    double max_power_kw = 0;
+    int security_profile = 1;
+    std::optional<std::string> password_salt, password_hash;
+    std::vector<Connector> connectors;
+};
+/// Throws ApiError 409 when the identity is taken.
+void insert_charger(db::Connection& c, const NewCharger& charger, std::int64_t now_ms);
+std::optional<Charger> find_charger(db::Connection& c, const std::string& identity);
+std::vector<Charger> list_chargers(db::Connection& c,
+                                   std::optional<std::int64_t> cluster_id,
+                                   std::int64_t offset,
+                                   std::int64_t limit);
+std::int64_t count_chargers(db::Connection& c, std::optional<std::int64_t> cluster_id);
+
+/// What the upgrade checks: the charger's internal id, profile and credentials.
+struct Credentials {
+    std::int64_t charger_id = 0;
+    int security_profile = 1;
+    std::optional<std::string> salt, hash;
+    std::optional<std::string> pending_salt, pending_hash;
+};
+std::optional<Credentials> credentials(db::Connection& c, const std::string& identity);
+/// A rotation: the new key waits as pending until the charger accepted it.
+void set_pending_password(db::Connection& c, std::int64_t charger_id, const std::string& salt, const std::string& hash);
+/// The charger answered Accepted: the pending key replaces the old one.
+void promote_pending_password(db::Connection& c, std::int64_t charger_id);
+void drop_pending_password(db::Connection& c, std::int64_t charger_id);
+
+/// SHA-256 of salt and password, hex (the password is 120 random bits: a slow hash would only cost
+/// every reconnect of a fleet; docs/decisions.md).
+std::string password_hash(const std::string& salt, const std::string& password);
+
+}  // namespace motorpool::charging::store
