@@ -13,6 +13,7 @@
 #include "core/json.hpp"
 #include "core/time.hpp"
 #include "http/paging.hpp"
+#include "ocpp/central_system.hpp"
 #include "store.hpp"
 
 namespace motorpool::charging {
@@ -215,6 +216,52 @@ bool valid_identity(const std::string& id) {
         }
     }
     return true;
+}
+
+json::object session_json(const Session& s) {
+    auto opt_int = [](const std::optional<std::int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); };
+    return {{"id", s.public_id},
+            {"transaction_id", s.transaction_id},
+            {"charger_id", s.charger_identity},
+            {"connector_id", s.connector_id},
+            {"id_tag", s.id_tag},
+            {"user_id", opt_json(s.user_public_id)},
+            {"vehicle_id", opt_json(s.vehicle_public_id)},
+            {"meter_start_wh", s.meter_start_wh},
+            {"meter_stop_wh", opt_int(s.meter_stop_wh)},
+            {"started_at", core::format_rfc3339(s.started_at_ms)},
+            {"stopped_at", time_json(s.stopped_at_ms)},
+            {"stop_reason", opt_json(s.stop_reason)},
+            {"energy_wh", opt_int(s.energy_wh)},
+            {"status", s.stopped_at_ms ? "completed" : "active"}};
+}
+
+/// The OCPP 1.6 messages a central system sends a charger (the admin commands).
+bool is_central_system_action(std::string_view action) {
+    for (std::string_view a : {"CancelReservation",
+                               "ChangeAvailability",
+                               "ChangeConfiguration",
+                               "ClearCache",
+                               "ClearChargingProfile",
+                               "DataTransfer",
+                               "GetCompositeSchedule",
+                               "GetConfiguration",
+                               "GetDiagnostics",
+                               "GetLocalListVersion",
+                               "RemoteStartTransaction",
+                               "RemoteStopTransaction",
+                               "ReserveNow",
+                               "Reset",
+                               "SendLocalList",
+                               "SetChargingProfile",
+                               "TriggerMessage",
+                               "UnlockConnector",
+                               "UpdateFirmware"}) {
+        if (action == a) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /// A charger's password (the OCPP AuthorizationKey): 20 characters, 120 random bits.
@@ -505,6 +552,158 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
                 throw ApiError::not_found("Charger");
             }
             co_return Response::json(charger_json(*found));
+        },
+        authenticated());
+
+    // ---- commands to a connected charger ----
+    router.add(
+        Method::Post,
+        "/api/v1/chargers/{id}/ocpp/{action}",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_admin(req);
+            const std::string action(req.param("action"));
+            if (!is_central_system_action(action)) {
+                throw ApiError::not_found("OCPP command");
+            }
+            if (action == "ChangeConfiguration" || action == "SendLocalList") {
+                // The key a charger authenticates with changes only through the rotation below.
+                auto body = req.json_object();
+                if (const auto* key = body.if_contains("key"); action == "ChangeConfiguration" && key != nullptr &&
+                                                               key->is_string() &&
+                                                               key->as_string() == "AuthorizationKey") {
+                    throw ApiError::validation(
+                        {{"key", "AuthorizationKey changes through POST /api/v1/chargers/{id}/password"}});
+                }
+            }
+            json::value payload = req.body.empty() ? json::value(json::object{}) : json::value(req.json_object());
+            json::value answer = co_await svc->central_system->call(std::string(req.param("id")), action, payload);
+            co_return Response::json(answer.as_object());
+        },
+        authenticated());
+    router.add(
+        Method::Post,
+        "/api/v1/chargers/{id}/password",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_admin(req);
+            const std::string identity(req.param("id"));
+            auto lookup = [svc, identity] {
+                return svc->database.with_reader([&](db::Connection& c) { return store::credentials(c, identity); });
+            };
+            auto found = co_await svc->database.workers().run(std::move(lookup));
+            if (!found) {
+                throw ApiError::not_found("Charger");
+            }
+            const std::string password = new_password();
+            const std::string salt = core::hex_encode(core::random_bytes(16));
+            const std::string hash = store::password_hash(salt, password);
+            const std::int64_t charger_id = found->charger_id;
+            auto pend = [svc, charger_id, salt, hash] {
+                svc->database.with_transaction(
+                    [&](db::Connection& c) { store::set_pending_password(c, charger_id, salt, hash); });
+            };
+            co_await svc->database.workers().run(std::move(pend));
+            std::string status;
+            std::exception_ptr failure;
+            json::value change = json::object{{"key", "AuthorizationKey"}, {"value", password}};
+            try {
+                json::value answer = co_await svc->central_system->call(identity, "ChangeConfiguration", change);
+                status = std::string(answer.at("status").as_string());
+            } catch (const ApiError&) {
+                failure = std::current_exception();
+            }
+            const bool accepted = !failure && status == "Accepted";
+            // OCPP security whitepaper: the old key goes only once the charger accepted the new one.
+            auto settle = [svc, charger_id, accepted] {
+                svc->database.with_transaction([&](db::Connection& c) {
+                    if (accepted) {
+                        store::promote_pending_password(c, charger_id);
+                    } else {
+                        store::drop_pending_password(c, charger_id);
+                    }
+                });
+            };
+            co_await svc->database.workers().run(std::move(settle));
+            if (failure) {
+                std::rethrow_exception(failure);
+            }
+            if (!accepted) {
+                throw ApiError(502,
+                               "Bad Gateway",
+                               "The charger did not accept the new key (" + status + "); the old one stays",
+                               "urn:motorpool:problem:charger_error");
+            }
+            Response response = Response::json(json::object{{"id", identity}, {"ocpp_password", password}});
+            response.header("Cache-Control", "no-store");
+            co_return response;
+        },
+        authenticated());
+
+    // ---- charging sessions ----
+    router.add(
+        Method::Get,
+        "/api/v1/charging/sessions",
+        [svc](Request req) -> net::awaitable<Response> {
+            std::vector<core::FieldError> errors;
+            const http::PageQuery q = http::read_page_query(req, errors, 20, 100);
+            if (q.keyset) {
+                errors.push_back({"cursor", "is not supported here: use page"});
+            }
+            if (!errors.empty()) {
+                throw ApiError::validation(std::move(errors));
+            }
+            const auto actor = auth::actor_of(req);
+            // Members see their own sessions; staff every session.
+            std::optional<std::int64_t> only;
+            if (!auth::sees_all_rows(actor.role)) {
+                only = actor.user_id;
+            }
+            auto job = [svc, q, only] {
+                return svc->database.with_reader([&](db::Connection& c) {
+                    return std::make_pair(store::list_sessions(c, only, q.offset(), q.page_size),
+                                          store::count_sessions(c, only));
+                });
+            };
+            auto [sessions, total] = co_await svc->database.workers().run(std::move(job));
+            json::array items;
+            for (const auto& s : sessions) {
+                items.push_back(session_json(s));
+            }
+            co_return Response::json(http::page_json(std::move(items), q, total));
+        },
+        authenticated());
+    router.add(
+        Method::Get,
+        "/api/v1/charging/sessions/{id}",
+        [svc](Request req) -> net::awaitable<Response> {
+            const auto actor = auth::actor_of(req);
+            auto job = [svc, id = std::string(req.param("id"))] {
+                return svc->database.with_reader([&](db::Connection& c) {
+                    auto session = store::find_session(c, id);
+                    std::vector<MeterValue> values;
+                    if (session) {
+                        values = store::session_meter_values(c, session->transaction_id, 5000);
+                    }
+                    return std::make_pair(session, values);
+                });
+            };
+            auto [session, values] = co_await svc->database.workers().run(std::move(job));
+            if (!session) {
+                throw ApiError::not_found("Charging session");
+            }
+            auth::require_access(actor, session->user_id, auth::Access::Read, "Charging session", "");
+            json::object out = session_json(*session);
+            json::array meter;
+            for (const auto& v : values) {
+                meter.push_back(json::object{{"at", core::format_rfc3339(v.at_ms)},
+                                             {"measurand", v.measurand},
+                                             {"phase", v.phase.empty() ? json::value(nullptr) : json::value(v.phase)},
+                                             {"location", v.location},
+                                             {"context", v.context},
+                                             {"unit", v.unit},
+                                             {"value", v.value}});
+            }
+            out["meter_values"] = std::move(meter);
+            co_return Response::json(out);
         },
         authenticated());
 }

@@ -11,14 +11,20 @@
 
 namespace motorpool::charging {
 
+namespace ocpp {
+class CentralSystem;
+}
+
 struct Services {
     db::Database& database;
     core::EventBus& events;
     core::MetricsRegistry& metrics;
     std::shared_ptr<core::Clock> clock;
+    ocpp::CentralSystem* central_system = nullptr;  // set once at install, before any request
 };
 
-/// /api/v1/grid/sites, /api/v1/grid/clusters, /api/v1/chargers.
+/// /api/v1/grid/sites, /api/v1/grid/clusters, /api/v1/chargers (with the commands sent to a
+/// connected charger), /api/v1/charging/sessions.
 void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& services);
 
 }  // namespace motorpool::charging

@@ -197,7 +197,7 @@ std::optional<std::int64_t> cluster_id(db::Connection& c, const std::string& pub
 
 void insert_charger(db::Connection& c, const NewCharger& ch, std::int64_t now_ms) {
     if (!c.query("SELECT 1 FROM chargers WHERE identity = $1", {ch.identity}).empty()) {
-        throw core::ApiError::conflict("A charger with this id exists");
+        throw core::ApiError::conflict("A charger with this id exists", "charger_taken");
     }
     auto rows = c.query(
         "INSERT INTO chargers (identity, cluster_id, max_power_kw, security_profile, password_salt, password_hash, "
@@ -282,6 +282,259 @@ void promote_pending_password(db::Connection& c, std::int64_t charger_id) {
 void drop_pending_password(db::Connection& c, std::int64_t charger_id) {
     c.execute("UPDATE chargers SET pending_password_salt = NULL, pending_password_hash = NULL WHERE id = $1",
               {charger_id});
+}
+
+BootAnswer record_boot(db::Connection& c, std::int64_t charger_id, const BootInfo& info, std::int64_t now_ms) {
+    c.execute(
+        "UPDATE chargers SET vendor = $2, model = $3, serial_number = $4, charge_box_serial_number = $5, "
+        "firmware_version = $6, iccid = $7, imsi = $8, meter_type = $9, meter_serial_number = $10, "
+        "last_boot_at_ms = $11, last_seen_at_ms = $11, online = $12, updated_at_ms = $11 WHERE id = $1",
+        {charger_id,
+         info.vendor,
+         info.model,
+         opt(info.serial_number),
+         opt(info.charge_box_serial_number),
+         opt(info.firmware_version),
+         opt(info.iccid),
+         opt(info.imsi),
+         opt(info.meter_type),
+         opt(info.meter_serial_number),
+         now_ms,
+         true});
+    BootAnswer answer;
+    auto rows = c.query("SELECT registration_status, heartbeat_interval_s FROM chargers WHERE id = $1", {charger_id});
+    answer.status = rows.front().text(0);
+    answer.interval_s = static_cast<int>(rows.front().int64(1));
+    auto open = c.query(
+        "UPDATE charging_sessions SET stopped_at_ms = $2, stop_reason = 'Reboot', meter_stop_wh = meter_start_wh, "
+        "energy_wh = 0 WHERE charger_id = $1 AND stopped_at_ms IS NULL RETURNING id",
+        {charger_id, now_ms});
+    for (std::size_t i = 0; i < open.size(); ++i) {
+        answer.closed_sessions.push_back(open.row(i).int64(0));
+    }
+    return answer;
+}
+
+void mark_online(db::Connection& c, std::int64_t charger_id, bool online, std::int64_t now_ms) {
+    c.execute("UPDATE chargers SET online = $2, last_seen_at_ms = $3 WHERE id = $1", {charger_id, online, now_ms});
+}
+
+void mark_seen(db::Connection& c, std::int64_t charger_id, std::int64_t now_ms) {
+    c.execute("UPDATE chargers SET last_seen_at_ms = $2, online = $3 WHERE id = $1", {charger_id, now_ms, true});
+}
+
+std::string registration_status(db::Connection& c, std::int64_t charger_id) {
+    return c.query("SELECT registration_status FROM chargers WHERE id = $1", {charger_id}).front().text(0);
+}
+
+std::vector<std::int64_t> record_status(db::Connection& c, std::int64_t charger_id, const StatusReport& r) {
+    const std::int64_t connector = r.connector_id;
+    auto updated = c.execute(
+        "UPDATE charger_connectors SET status = $3, error_code = $4, info = $5, vendor_error_code = $6, "
+        "status_at_ms = $7 WHERE charger_id = $1 AND connector_id = $2",
+        {charger_id, connector, r.status, r.error_code, opt(r.info), opt(r.vendor_error_code), r.at_ms});
+    if (updated == 0) {
+        c.execute(
+            "INSERT INTO charger_connectors (charger_id, connector_id, max_power_kw, status, error_code, info, "
+            "vendor_error_code, status_at_ms) SELECT id, $2, max_power_kw, $3, $4, $5, $6, $7 FROM chargers WHERE id = "
+            "$1",
+            {charger_id, connector, r.status, r.error_code, opt(r.info), opt(r.vendor_error_code), r.at_ms});
+    }
+    std::vector<std::int64_t> closed;
+    if (r.status == "Available" && r.connector_id > 0) {
+        auto rows = c.query(
+            "UPDATE charging_sessions SET stopped_at_ms = $3, stop_reason = 'Other', meter_stop_wh = meter_start_wh, "
+            "energy_wh = 0 WHERE charger_id = $1 AND connector_id = $2 AND stopped_at_ms IS NULL RETURNING id",
+            {charger_id, connector, r.at_ms});
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            closed.push_back(rows.row(i).int64(0));
+        }
+    }
+    return closed;
+}
+
+TagInfo authorize(db::Connection& c, const std::string& id_tag, std::int64_t now_ms) {
+    TagInfo info;
+    auto rows = c.query(
+        "SELECT blocked, expires_at_ms, parent_id_tag, user_id, vehicle_id FROM charging_id_tags WHERE id_tag = $1",
+        {id_tag});
+    if (rows.empty()) {
+        return info;  // Invalid
+    }
+    auto r = rows.front();
+    info.expires_at_ms = r.opt_int64(1);
+    info.parent_id_tag = r.opt_text(2);
+    info.user_id = r.opt_int64(3);
+    info.vehicle_id = r.opt_int64(4);
+    if (r.boolean(0)) {
+        info.status = "Blocked";
+    } else if (info.expires_at_ms && *info.expires_at_ms <= now_ms) {
+        info.status = "Expired";
+    } else {
+        info.status = "Accepted";
+    }
+    return info;
+}
+
+StartedSession start_transaction(db::Connection& c,
+                                 std::int64_t charger_id,
+                                 int connector_id,
+                                 const std::string& id_tag,
+                                 std::int64_t meter_start_wh,
+                                 std::int64_t started_at_ms,
+                                 std::optional<std::int64_t> reservation_id,
+                                 std::int64_t now_ms) {
+    const std::string key = std::to_string(charger_id) + "|" + std::to_string(connector_id) + "|" +
+                            std::to_string(started_at_ms) + "|" + std::to_string(meter_start_wh) + "|" + id_tag;
+    StartedSession out;
+    out.tag = authorize(c, id_tag, now_ms);
+    auto existing = c.query("SELECT id, public_id FROM charging_sessions WHERE start_key = $1", {key});
+    if (!existing.empty()) {
+        out.transaction_id = existing.front().int64(0);
+        out.public_id = existing.front().text(1);
+        return out;  // a re-sent StartTransaction: the same answer
+    }
+    if (out.tag.status == "Accepted" &&
+        !c.query("SELECT 1 FROM charging_sessions WHERE id_tag = $1 AND stopped_at_ms IS NULL", {id_tag}).empty()) {
+        out.tag.status = "ConcurrentTx";
+    }
+    // The charger's earlier session on this connector, if its StopTransaction never came, ends here.
+    c.execute(
+        "UPDATE charging_sessions SET stopped_at_ms = $3, stop_reason = 'Other', meter_stop_wh = meter_start_wh, "
+        "energy_wh = 0 WHERE charger_id = $1 AND connector_id = $2 AND stopped_at_ms IS NULL",
+        {charger_id, std::int64_t{connector_id}, started_at_ms});
+    out.public_id = core::new_uuid_v7(started_at_ms);
+    auto rows = c.query(
+        "INSERT INTO charging_sessions (public_id, charger_id, connector_id, id_tag, user_id, vehicle_id, "
+        "reservation_id, meter_start_wh, started_at_ms, start_key, created_at_ms) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        {out.public_id,
+         charger_id,
+         std::int64_t{connector_id},
+         id_tag,
+         out.tag.user_id ? db::Value(*out.tag.user_id) : db::Value(),
+         out.tag.vehicle_id ? db::Value(*out.tag.vehicle_id) : db::Value(),
+         reservation_id ? db::Value(*reservation_id) : db::Value(),
+         meter_start_wh,
+         started_at_ms,
+         key,
+         now_ms});
+    out.transaction_id = rows.front().int64(0);
+    return out;
+}
+
+bool stop_transaction(db::Connection& c,
+                      std::int64_t charger_id,
+                      std::int64_t transaction_id,
+                      std::int64_t meter_stop_wh,
+                      std::int64_t stopped_at_ms,
+                      const std::string& reason) {
+    if (c.query("SELECT 1 FROM charging_sessions WHERE id = $1 AND charger_id = $2", {transaction_id, charger_id})
+            .empty()) {
+        return false;
+    }
+    c.execute(
+        "UPDATE charging_sessions SET meter_stop_wh = $3, stopped_at_ms = $4, stop_reason = $5, "
+        "energy_wh = $3 - meter_start_wh WHERE id = $1 AND charger_id = $2 AND (stopped_at_ms IS NULL OR "
+        "stop_reason IN ('Reboot', 'Other') AND meter_stop_wh = meter_start_wh)",
+        {transaction_id, charger_id, meter_stop_wh, stopped_at_ms, reason});
+    return true;
+}
+
+void insert_meter_values(db::Connection& c,
+                         std::int64_t charger_id,
+                         int connector_id,
+                         std::optional<std::int64_t> transaction_id,
+                         const std::vector<MeterValue>& values) {
+    db::Value session;
+    if (transaction_id &&
+        !c.query("SELECT 1 FROM charging_sessions WHERE id = $1 AND charger_id = $2", {*transaction_id, charger_id})
+             .empty()) {
+        session = *transaction_id;
+    }
+    for (const auto& v : values) {
+        c.execute(
+            "INSERT INTO charging_meter_values (session_id, charger_id, connector_id, at_ms, measurand, phase, "
+            "location, context, unit, value) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+            {session,
+             charger_id,
+             std::int64_t{connector_id},
+             v.at_ms,
+             v.measurand,
+             v.phase,
+             v.location,
+             v.context,
+             v.unit,
+             v.value});
+    }
+}
+
+namespace {
+constexpr const char* kSessionColumns =
+    "SELECT s.id, s.public_id, ch.identity, s.connector_id, s.id_tag, u.public_id, v.public_id, s.meter_start_wh, "
+    "s.meter_stop_wh, s.started_at_ms, s.stopped_at_ms, s.stop_reason, s.energy_wh, s.user_id "
+    "FROM charging_sessions s JOIN chargers ch ON ch.id = s.charger_id LEFT JOIN users u ON u.id = s.user_id "
+    "LEFT JOIN vehicles v ON v.id = s.vehicle_id";
+
+Session session_from(const db::Row& r) {
+    Session s;
+    s.transaction_id = r.int64(0);
+    s.public_id = r.text(1);
+    s.charger_identity = r.text(2);
+    s.connector_id = static_cast<int>(r.int64(3));
+    s.id_tag = r.text(4);
+    s.user_public_id = r.opt_text(5);
+    s.vehicle_public_id = r.opt_text(6);
+    s.meter_start_wh = r.int64(7);
+    s.meter_stop_wh = r.opt_int64(8);
+    s.started_at_ms = r.int64(9);
+    s.stopped_at_ms = r.opt_int64(10);
+    s.stop_reason = r.opt_text(11);
+    s.energy_wh = r.opt_int64(12);
+    s.user_id = r.opt_int64(13);
+    return s;
+}
+}  // namespace
+
+std::vector<Session> list_sessions(db::Connection& c,
+                                   std::optional<std::int64_t> user_id,
+                                   std::int64_t offset,
+                                   std::int64_t limit) {
+    auto rows =
+        user_id ? c.query(std::string(kSessionColumns) + " WHERE s.user_id = $1 ORDER BY s.id DESC LIMIT $2 OFFSET $3",
+                          {*user_id, limit, offset})
+                : c.query(std::string(kSessionColumns) + " ORDER BY s.id DESC LIMIT $1 OFFSET $2", {limit, offset});
+    std::vector<Session> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        out.push_back(session_from(rows.row(i)));
+    }
+    return out;
+}
+
+std::int64_t count_sessions(db::Connection& c, std::optional<std::int64_t> user_id) {
+    return user_id ? c.query("SELECT COUNT(*) FROM charging_sessions WHERE user_id = $1", {*user_id}).front().int64(0)
+                   : c.query("SELECT COUNT(*) FROM charging_sessions").front().int64(0);
+}
+
+std::optional<Session> find_session(db::Connection& c, const std::string& public_id) {
+    auto rows = c.query(std::string(kSessionColumns) + " WHERE s.public_id = $1", {public_id});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return session_from(rows.front());
+}
+
+std::vector<MeterValue> session_meter_values(db::Connection& c, std::int64_t transaction_id, std::int64_t limit) {
+    auto rows = c.query(
+        "SELECT at_ms, measurand, phase, location, context, unit, value FROM charging_meter_values "
+        "WHERE session_id = $1 ORDER BY at_ms, measurand, phase LIMIT $2",
+        {transaction_id, limit});
+    std::vector<MeterValue> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        auto r = rows.row(i);
+        out.push_back({r.int64(0), r.text(1), r.text(2), r.text(3), r.text(4), r.text(5), r.real(6)});
+    }
+    return out;
 }
 
 }  // namespace motorpool::charging::store

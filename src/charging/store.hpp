@@ -86,4 +86,82 @@ void drop_pending_password(db::Connection& c, std::int64_t charger_id);
 /// every reconnect of a fleet; docs/decisions.md).
 std::string password_hash(const std::string& salt, const std::string& password);
 
+// ---- what the OCPP central system records ----
+
+struct BootInfo {
+    std::string vendor, model;
+    std::optional<std::string> serial_number, charge_box_serial_number, firmware_version, iccid, imsi, meter_type,
+        meter_serial_number;
+};
+struct BootAnswer {
+    std::string status;  // Accepted | Pending | Rejected
+    int interval_s = 300;
+    std::vector<std::int64_t> closed_sessions;  // open sessions a reboot ended
+};
+/// Records a BootNotification; sessions the charger left open end with reason "Reboot" (their
+/// StopTransaction never came).
+BootAnswer record_boot(db::Connection& c, std::int64_t charger_id, const BootInfo& info, std::int64_t now_ms);
+/// The charger's WebSocket opened (online) or closed (offline), or it sent a heartbeat.
+void mark_online(db::Connection& c, std::int64_t charger_id, bool online, std::int64_t now_ms);
+void mark_seen(db::Connection& c, std::int64_t charger_id, std::int64_t now_ms);
+std::string registration_status(db::Connection& c, std::int64_t charger_id);
+
+struct StatusReport {
+    int connector_id = 0;
+    std::string status, error_code;
+    std::optional<std::string> info, vendor_error_code;
+    std::int64_t at_ms = 0;
+};
+/// Stores a connector's status (a connector not configured is added with the charger's power).
+/// An Available connector with an open session closes it ("the StopTransaction never came");
+/// returns the sessions closed.
+std::vector<std::int64_t> record_status(db::Connection& c, std::int64_t charger_id, const StatusReport& report);
+
+struct TagInfo {
+    std::string status = "Invalid";  // Accepted | Blocked | Expired | Invalid | ConcurrentTx
+    std::optional<std::int64_t> expires_at_ms;
+    std::optional<std::string> parent_id_tag;
+    std::optional<std::int64_t> user_id, vehicle_id;
+};
+TagInfo authorize(db::Connection& c, const std::string& id_tag, std::int64_t now_ms);
+
+struct StartedSession {
+    std::int64_t transaction_id = 0;
+    std::string public_id;
+    TagInfo tag;
+};
+/// Idempotent: a re-sent StartTransaction (same charger, connector, time and meter) gets the same
+/// transaction back. A tag with an open session elsewhere answers ConcurrentTx.
+StartedSession start_transaction(db::Connection& c,
+                                 std::int64_t charger_id,
+                                 int connector_id,
+                                 const std::string& id_tag,
+                                 std::int64_t meter_start_wh,
+                                 std::int64_t started_at_ms,
+                                 std::optional<std::int64_t> reservation_id,
+                                 std::int64_t now_ms);
+/// Idempotent: a session already stopped is left as it is. False when the transaction is not one
+/// of this charger's.
+bool stop_transaction(db::Connection& c,
+                      std::int64_t charger_id,
+                      std::int64_t transaction_id,
+                      std::int64_t meter_stop_wh,
+                      std::int64_t stopped_at_ms,
+                      const std::string& reason);
+/// Stores sampled values once each (a re-sent MeterValues adds nothing). `transaction_id` is kept
+/// only when it is this charger's.
+void insert_meter_values(db::Connection& c,
+                         std::int64_t charger_id,
+                         int connector_id,
+                         std::optional<std::int64_t> transaction_id,
+                         const std::vector<MeterValue>& values);
+
+std::vector<Session> list_sessions(db::Connection& c,
+                                   std::optional<std::int64_t> user_id,
+                                   std::int64_t offset,
+                                   std::int64_t limit);
+std::int64_t count_sessions(db::Connection& c, std::optional<std::int64_t> user_id);
+std::optional<Session> find_session(db::Connection& c, const std::string& public_id);
+std::vector<MeterValue> session_meter_values(db::Connection& c, std::int64_t transaction_id, std::int64_t limit);
+
 }  // namespace motorpool::charging::store

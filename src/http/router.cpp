@@ -317,6 +317,15 @@ boost::asio::awaitable<void> Router::authenticate(Request& request, const RouteO
         };
         auto authorization = request.header("Authorization");
         constexpr std::string_view kScheme = "basic ";
+        if (!authorization && options.auth == Auth::Optional) {
+            // No credentials where the route allows none (OCPP security profile 0): the verifier
+            // decides, seeing an empty user and password.
+            request.principal = co_await options.basic(std::string(), std::string(), request);
+            if (!request.principal) {
+                throw refuse("Use the Basic authorization scheme");
+            }
+            co_return;
+        }
         if (!authorization || authorization->size() <= kScheme.size() ||
             !iequals(authorization->substr(0, kScheme.size()), kScheme)) {
             throw refuse("Use the Basic authorization scheme");

@@ -37,7 +37,9 @@ struct RouteOptions {
     std::size_t max_body_bytes = 0;  // 0: the server default (MOTORPOOL_MAX_BODY_BYTES)
     Auth auth = Auth::None;
     bool token_in_query = false;  // accept ?token= (WebSocket upgrades from browsers)
-    BasicVerifier basic;          // set: the route takes HTTP Basic credentials, not a bearer token
+    /// Set: the route takes HTTP Basic credentials, not a bearer token. With auth = Optional, a
+    /// request without an Authorization header reaches the verifier with an empty user and password.
+    BasicVerifier basic;
     /// Non-zero: the body is streamed (uploads). It is read as it arrives, the size limit enforced
     /// while reading, kept in memory up to this many bytes and in a temporary file past them, and
     /// handed over as Request::streamed (Request::body stays empty).

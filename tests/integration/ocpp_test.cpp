@@ -1,0 +1,329 @@
+// The OCPP 1.6J central system over real sockets: the upgrade (subprotocol, identity, Basic
+// credentials), every CALLERROR code, boot, heartbeat, status, authorisation, transactions and
+// meter values stored once, commands motorpool sends (answered, refused, timed out, offline), a
+// duplicate connection, and the password rotation. Runs on every backend.
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "auth/auth.hpp"
+#include "harness.hpp"
+#include "ocpp_client.hpp"
+
+namespace motorpool::testing {
+namespace {
+
+namespace json = boost::json;
+
+class OcppTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        app_ = std::make_unique<TestApp>(std::map<std::string, std::string>{{"MOTORPOOL_OCPP_CALL_TIMEOUT", "1s"}});
+        admin_ = create_user_and_login(*app_, "admin@example.com", auth::Role::Admin).token;
+        auto driver = register_member(*app_, "driver@example.com");
+        driver_ = driver.token;
+        other_ = register_member(*app_, "other@example.com").token;
+        auto r = call(*app_,
+                      "POST",
+                      "/api/v1/chargers",
+                      admin_,
+                      json::object{{"id", "CP-1"}, {"max_power_kw", 22}, {"connectors", 2}});
+        ASSERT_EQ(r.status, 201) << r.body;
+        password_ = std::string(r.json().at("ocpp_password").as_string());
+        // An RFID tag of the driver (the id-tag routes come with the next part).
+        app_->app().database().with_transaction([&](db::Connection& c) {
+            c.execute(
+                "INSERT INTO charging_id_tags (public_id, id_tag, user_id, created_at_ms, updated_at_ms) "
+                "SELECT 'tag-1', 'RFID-1', id, 0, 0 FROM users WHERE public_id = $1",
+                {driver.id});
+            c.execute(
+                "INSERT INTO charging_id_tags (public_id, id_tag, blocked, created_at_ms, updated_at_ms) "
+                "VALUES ('tag-2', 'RFID-BLOCKED', $1, 0, 0)",
+                {true});
+        });
+    }
+
+    std::unique_ptr<OcppClient> connect(const std::string& identity = "CP-1",
+                                        std::optional<std::string> password = std::nullopt) {
+        return std::make_unique<OcppClient>(app_->port(),
+                                            OcppClient::Options{identity, password ? password : password_});
+    }
+
+    static json::object boot_payload() {
+        return {{"chargePointVendor", "Acme"}, {"chargePointModel", "Volt 22"}, {"firmwareVersion", "1.2.3"}};
+    }
+
+    // The answer's payload when it is a CALLRESULT; fails the test otherwise.
+    static json::object result(const std::optional<json::array>& answer) {
+        if (!answer) {
+            ADD_FAILURE() << "no answer";
+            return {};
+        }
+        if ((*answer)[0] != 3) {
+            ADD_FAILURE() << "not a CALLRESULT: " << json::serialize(*answer);
+            return {};
+        }
+        return (*answer)[2].as_object();
+    }
+    static std::string error_code(const std::optional<json::array>& answer) {
+        if (!answer || (*answer)[0] != 4) {
+            return answer ? "not a CALLERROR: " + json::serialize(*answer) : "no answer";
+        }
+        return std::string((*answer)[2].as_string());
+    }
+
+    json::object charger() {
+        auto r = call(*app_, "GET", "/api/v1/chargers/CP-1", admin_);
+        EXPECT_EQ(r.status, 200) << r.body;
+        return r.json().as_object();
+    }
+
+    std::unique_ptr<TestApp> app_;
+    std::string admin_, driver_, other_, password_;
+};
+
+TEST_F(OcppTest, TheUpgradeChecksIdentityCredentialsAndSubprotocol) {
+    EXPECT_EQ(OcppClient(app_->port(), {"NOPE", password_}).status(), 404U);
+    EXPECT_EQ(OcppClient(app_->port(), {"CP-1", std::string("wrong-password-0000")}).status(), 401U);
+    EXPECT_EQ(OcppClient(app_->port(), {"CP-1", std::nullopt}).status(), 401U);
+    EXPECT_EQ(OcppClient(app_->port(), {"CP-2", password_}).status(), 404U);
+
+    OcppClient ok(app_->port(), {"CP-1", password_});
+    EXPECT_EQ(ok.status(), 101U);
+    EXPECT_EQ(ok.subprotocol(), "ocpp1.6");
+
+    // None of the offered subprotocols: the handshake completes without the header, then closes.
+    OcppClient other(app_->port(), {"CP-1", password_, "ocpp2.0.1"});
+    EXPECT_EQ(other.status(), 101U);
+    EXPECT_EQ(other.subprotocol(), "");
+    EXPECT_TRUE(other.wait_closed(std::chrono::seconds(5)));
+}
+
+TEST_F(OcppTest, BootHeartbeatAndStatusAreStoredAndAnsweredByTheSchema) {
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    auto boot = result(cp->call("BootNotification", boot_payload()));
+    EXPECT_EQ(boot.at("status"), json::value("Accepted"));
+    EXPECT_EQ(boot.at("interval"), json::value(300));
+    EXPECT_TRUE(boot.contains("currentTime"));
+    EXPECT_FALSE(boot.contains("heartbeatInterval"));  // the spec example's pitfall
+    EXPECT_EQ(boot.size(), 3U);
+
+    auto heartbeat = result(cp->call("Heartbeat", json::object{}));
+    ASSERT_TRUE(heartbeat.contains("currentTime"));
+    EXPECT_EQ(heartbeat.at("currentTime").as_string().back(), 'Z');
+
+    EXPECT_EQ(result(cp->call("StatusNotification",
+                              json::object{{"connectorId", 1}, {"errorCode", "NoError"}, {"status", "Preparing"}}))
+                  .size(),
+              0U);
+    EXPECT_EQ(error_code(cp->call("StatusNotification",
+                                  json::object{{"connectorId", 0}, {"errorCode", "NoError"}, {"status", "Charging"}})),
+              "PropertyConstraintViolation");
+
+    auto ch = charger();
+    EXPECT_EQ(ch.at("vendor"), json::value("Acme"));
+    EXPECT_EQ(ch.at("firmware_version"), json::value("1.2.3"));
+    EXPECT_EQ(ch.at("online"), json::value(true));
+    EXPECT_FALSE(ch.at("last_boot_at").is_null());
+    EXPECT_EQ(ch.at("connectors").as_array()[0].at("status"), json::value("Preparing"));
+
+    cp.reset();  // disconnect: offline
+    for (int i = 0; i < 50 && charger().at("online") == json::value(true); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(charger().at("online"), json::value(false));
+}
+
+TEST_F(OcppTest, EveryMalformedCallGetsItsCallErrorCode) {
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    EXPECT_EQ(error_code(cp->call("Foo", json::object{})), "NotImplemented");
+    EXPECT_EQ(error_code(cp->call("Reset", json::object{{"type", "Soft"}})), "NotSupported");
+    EXPECT_EQ(error_code(cp->call("BootNotification", json::object{{"chargePointVendor", "Acme"}})),
+              "OccurenceConstraintViolation");
+    EXPECT_EQ(
+        error_code(cp->call("StatusNotification",
+                            json::object{{"connectorId", "1"}, {"errorCode", "NoError"}, {"status", "Available"}})),
+        "TypeConstraintViolation");
+    EXPECT_EQ(
+        error_code(cp->call("BootNotification",
+                            json::object{{"chargePointVendor", std::string(21, 'v')}, {"chargePointModel", "M"}})),
+        "FormationViolation");
+    auto extra = boot_payload();
+    extra["colour"] = "red";
+    EXPECT_EQ(error_code(cp->call("BootNotification", extra)), "PropertyConstraintViolation");
+    EXPECT_EQ(error_code(cp->call("StatusNotification",
+                                  json::object{{"connectorId", 1}, {"errorCode", "NoError"}, {"status", "Occupied"}})),
+              "FormationViolation");
+
+    // Frames: an id too long is answered with that id; a null payload is not an object; an unknown
+    // message type and a message that is not a frame are ignored, and the connection goes on.
+    const std::string long_id(37, 'x');
+    cp->send_raw(json::serialize(json::array{2, long_id, "Heartbeat", json::object{}}));
+    EXPECT_EQ(error_code(cp->answer_to(long_id, std::chrono::seconds(5))), "FormationViolation");
+    cp->send_raw("[2,\"n1\",\"Heartbeat\",null]");
+    EXPECT_EQ(error_code(cp->answer_to("n1", std::chrono::seconds(5))), "FormationViolation");
+    cp->send_raw("[7,\"u1\",\"Heartbeat\",{}]");
+    cp->send_raw("not json at all");
+    EXPECT_TRUE(result(cp->call("Heartbeat", json::object{})).contains("currentTime"));
+    EXPECT_EQ(charger().at("vendor"), json::value(nullptr));  // nothing malformed was stored
+}
+
+TEST_F(OcppTest, TransactionsAndMeterValuesAreStoredOnceAndShownToTheirDriver) {
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    result(cp->call("BootNotification", boot_payload()));
+    EXPECT_EQ(result(cp->call("Authorize", json::object{{"idTag", "RFID-1"}})).at("idTagInfo").at("status"),
+              json::value("Accepted"));
+    EXPECT_EQ(result(cp->call("Authorize", json::object{{"idTag", "UNKNOWN"}})).at("idTagInfo").at("status"),
+              json::value("Invalid"));
+    EXPECT_EQ(result(cp->call("Authorize", json::object{{"idTag", "RFID-BLOCKED"}})).at("idTagInfo").at("status"),
+              json::value("Blocked"));
+
+    json::object start{
+        {"connectorId", 1}, {"idTag", "RFID-1"}, {"meterStart", 1000}, {"timestamp", "2026-12-01T10:00:00Z"}};
+    auto started = result(cp->call("StartTransaction", start));
+    ASSERT_TRUE(started.at("transactionId").is_int64());
+    const std::int64_t tx = started.at("transactionId").as_int64();
+    EXPECT_EQ(started.at("idTagInfo").at("status"), json::value("Accepted"));
+    // A StartTransaction re-sent after a lost answer gets the same transaction.
+    EXPECT_EQ(result(cp->call("StartTransaction", start)).at("transactionId"), json::value(tx));
+
+    json::object meter{
+        {"connectorId", 1},
+        {"transactionId", tx},
+        {"meterValue",
+         json::array{json::object{
+             {"timestamp", "2026-12-01T10:15:00Z"},
+             {"sampledValue",
+              json::array{
+                  json::object{{"value", "3500"}},
+                  json::object{{"value", "7.2"}, {"measurand", "Power.Active.Import"}, {"unit", "kW"}},
+                  json::object{{"value", "16"}, {"measurand", "Current.Import"}, {"unit", "A"}, {"phase", "L1"}}}}}}}};
+    EXPECT_EQ(result(cp->call("MeterValues", meter)).size(), 0U);
+    EXPECT_EQ(result(cp->call("MeterValues", meter)).size(), 0U);  // re-sent: stored once
+
+    auto sessions = call(*app_, "GET", "/api/v1/charging/sessions", driver_);
+    ASSERT_EQ(sessions.status, 200) << sessions.body;
+    ASSERT_EQ(sessions.json().at("total"), json::value(1));
+    const std::string session_id(sessions.json().at("items").as_array()[0].at("id").as_string());
+    EXPECT_EQ(sessions.json().at("items").as_array()[0].at("status"), json::value("active"));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/charging/sessions", other_).json().at("total"), json::value(0));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/charging/sessions/" + session_id, other_).status, 404);
+
+    json::object stop{
+        {"transactionId", tx},
+        {"meterStop", 12000},
+        {"timestamp", "2026-12-01T11:00:00Z"},
+        {"reason", "EVDisconnected"},
+        {"idTag", "RFID-1"},
+        {"transactionData",
+         json::array{json::object{
+             {"timestamp", "2026-12-01T11:00:00Z"},
+             {"sampledValue", json::array{json::object{{"value", "12000"}, {"context", "Transaction.End"}}}}}}}};
+    auto stopped = result(cp->call("StopTransaction", stop));
+    EXPECT_EQ(stopped.at("idTagInfo").at("status"), json::value("Accepted"));
+    result(cp->call("StopTransaction", stop));  // re-sent after a reconnect: no change
+
+    auto detail = call(*app_, "GET", "/api/v1/charging/sessions/" + session_id, driver_);
+    ASSERT_EQ(detail.status, 200) << detail.body;
+    auto s = detail.json().as_object();
+    EXPECT_EQ(s.at("status"), json::value("completed"));
+    EXPECT_EQ(s.at("energy_wh"), json::value(11000));
+    EXPECT_EQ(s.at("stop_reason"), json::value("EVDisconnected"));
+    EXPECT_EQ(s.at("transaction_id"), json::value(tx));
+    EXPECT_EQ(s.at("meter_values").as_array().size(), 4U);  // three samples once, and the stop's register
+
+    // Unknown transaction: still answered (a charger would otherwise retry forever).
+    EXPECT_EQ(result(cp->call("StopTransaction",
+                              json::object{
+                                  {"transactionId", 999999}, {"meterStop", 1}, {"timestamp", "2026-12-01T11:00:00Z"}}))
+                  .size(),
+              0U);
+}
+
+TEST_F(OcppTest, CommandsReachTheChargerAndTheirFailuresAreNamed) {
+    auto offline = call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Reset", admin_, json::object{{"type", "Soft"}});
+    EXPECT_EQ(offline.status, 409) << offline.body;
+
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    result(cp->call("BootNotification", boot_payload()));
+    cp->on("Reset", [](const json::object& p) {
+        return json::object{{"status", p.at("type") == "Soft" ? "Accepted" : "Rejected"}};
+    });
+    auto reset = call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Reset", admin_, json::object{{"type", "Soft"}});
+    ASSERT_EQ(reset.status, 200) << reset.body;
+    EXPECT_EQ(reset.json().at("status"), json::value("Accepted"));
+    auto calls = cp->calls_received();
+    ASSERT_EQ(calls.size(), 1U);
+    EXPECT_EQ(calls[0][2], json::value("Reset"));
+    EXPECT_LE(calls[0][1].as_string().size(), 36U);
+
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Reset", admin_, json::object{{"type", "Warm"}}).status,
+              422);
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Heartbeat", admin_, json::object{}).status, 404);
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Reset", driver_, json::object{{"type", "Soft"}}).status,
+              403);
+    // No handler on the charger: its CALLERROR comes back as 502.
+    auto unlock =
+        call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/UnlockConnector", admin_, json::object{{"connectorId", 1}});
+    EXPECT_EQ(unlock.status, 502) << unlock.body;
+    // A charger that does not answer: 504 after MOTORPOOL_OCPP_CALL_TIMEOUT (1 s here).
+    cp->ignore("ClearCache");
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/ClearCache", admin_, json::object{}).status, 504);
+    // An answer that breaks the schema is not passed on.
+    cp->on("GetConfiguration", [](const json::object&) { return json::object{{"colour", "red"}}; });
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/GetConfiguration", admin_, json::object{}).status, 502);
+    // The key a charger authenticates with changes only by rotation.
+    EXPECT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/chargers/CP-1/ocpp/ChangeConfiguration",
+                   admin_,
+                   json::object{{"key", "AuthorizationKey"}, {"value", "x"}})
+                  .status,
+              422);
+}
+
+TEST_F(OcppTest, ASecondConnectionReplacesTheFirst) {
+    auto first = connect();
+    ASSERT_EQ(first->status(), 101U);
+    result(first->call("BootNotification", boot_payload()));
+    auto second = connect();
+    ASSERT_EQ(second->status(), 101U);
+    EXPECT_TRUE(first->wait_closed(std::chrono::seconds(5)));
+    EXPECT_TRUE(result(second->call("Heartbeat", json::object{})).contains("currentTime"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(charger().at("online"), json::value(true));  // the first one's end does not mark it offline
+    second->on("Reset", [](const json::object&) { return json::object{{"status", "Accepted"}}; });
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Reset", admin_, json::object{{"type", "Hard"}}).status,
+              200);
+}
+
+TEST_F(OcppTest, APasswordRotationKeepsTheOldKeyUntilTheChargerAcceptsTheNew) {
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    cp->on("ChangeConfiguration", [](const json::object& p) {
+        return json::object{{"status", p.at("key") == "AuthorizationKey" ? "Rejected" : "NotSupported"}};
+    });
+    auto refused = call(*app_, "POST", "/api/v1/chargers/CP-1/password", admin_, json::object{});
+    EXPECT_EQ(refused.status, 502) << refused.body;
+    cp.reset();
+    EXPECT_EQ(connect()->status(), 101U);  // the old key still works
+
+    auto again = connect();
+    again->on("ChangeConfiguration", [](const json::object&) { return json::object{{"status", "Accepted"}}; });
+    auto rotated = call(*app_, "POST", "/api/v1/chargers/CP-1/password", admin_, json::object{});
+    ASSERT_EQ(rotated.status, 200) << rotated.body;
+    const std::string fresh(rotated.json().at("ocpp_password").as_string());
+    auto sent = again->calls_received();
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent.back()[3].at("value"), json::value(fresh));
+    again.reset();
+    EXPECT_EQ(connect("CP-1", password_)->status(), 401U);
+    EXPECT_EQ(connect("CP-1", fresh)->status(), 101U);
+}
+
+}  // namespace
+}  // namespace motorpool::testing
