@@ -31,6 +31,7 @@ void Module::install(platform::Context& context) {
     services_->central_system = central_system_.get();
     central_system_->install(context.router);
     install_rest_routes(context.router, services_);
+    install_id_tag_routes(context.router, services_);
 
     // charger.<id>: staff who read the infrastructure; charging.session.<id>: its driver and staff.
     live::add_topic(live_.hub(), "charger.", [](const http::Principal& who, std::string_view) {

@@ -26,5 +26,7 @@ struct Services {
 /// /api/v1/grid/sites, /api/v1/grid/clusters, /api/v1/chargers (with the commands sent to a
 /// connected charger), /api/v1/charging/sessions.
 void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& services);
+/// /api/v1/charging/id-tags.
+void install_id_tag_routes(http::Router& router, const std::shared_ptr<Services>& services);
 
 }  // namespace motorpool::charging

@@ -284,6 +284,134 @@ void drop_pending_password(db::Connection& c, std::int64_t charger_id) {
               {charger_id});
 }
 
+namespace {
+
+constexpr const char* kIdTagColumns =
+    "SELECT t.id, t.public_id, t.id_tag, t.user_id, u.public_id, v.public_id, t.parent_id_tag, t.expires_at_ms, "
+    "t.blocked, t.created_at_ms, t.updated_at_ms FROM charging_id_tags t LEFT JOIN users u ON u.id = t.user_id "
+    "LEFT JOIN vehicles v ON v.id = t.vehicle_id";
+
+IdTag id_tag_from(const db::Row& r) {
+    IdTag t;
+    t.id = r.int64(0);
+    t.public_id = r.text(1);
+    t.id_tag = r.text(2);
+    t.user_id = r.opt_int64(3);
+    t.user_public_id = r.opt_text(4);
+    t.vehicle_public_id = r.opt_text(5);
+    t.parent_id_tag = r.opt_text(6);
+    t.expires_at_ms = r.opt_int64(7);
+    t.blocked = r.boolean(8);
+    t.created_at_ms = r.int64(9);
+    t.updated_at_ms = r.int64(10);
+    return t;
+}
+
+db::Value user_key(db::Connection& c, const std::optional<std::string>& public_id) {
+    if (!public_id) {
+        return {};
+    }
+    auto rows = c.query("SELECT id FROM users WHERE public_id = $1", {*public_id});
+    if (rows.empty()) {
+        throw core::ApiError::validation({{"user_id", "is not a user"}});
+    }
+    return rows.front().int64(0);
+}
+
+db::Value vehicle_key(db::Connection& c, const std::optional<std::string>& public_id) {
+    if (!public_id) {
+        return {};
+    }
+    auto rows = c.query("SELECT id FROM vehicles WHERE public_id = $1", {*public_id});
+    if (rows.empty()) {
+        throw core::ApiError::validation({{"vehicle_id", "is not a vehicle"}});
+    }
+    return rows.front().int64(0);
+}
+
+}  // namespace
+
+IdTag insert_id_tag(db::Connection& c, const IdTagInput& in, std::int64_t now_ms) {
+    if (!c.query("SELECT 1 FROM charging_id_tags WHERE id_tag = $1", {*in.id_tag}).empty()) {
+        throw core::ApiError::conflict("This id tag is registered already", "id_tag_taken");
+    }
+    const std::string public_id = core::new_uuid_v7(now_ms);
+    c.execute(
+        "INSERT INTO charging_id_tags (public_id, id_tag, user_id, vehicle_id, parent_id_tag, expires_at_ms, blocked, "
+        "created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        {public_id,
+         *in.id_tag,
+         user_key(c, in.user_public_id.value_or(std::nullopt)),
+         vehicle_key(c, in.vehicle_public_id.value_or(std::nullopt)),
+         opt(in.parent_id_tag.value_or(std::nullopt)),
+         in.expires_at_ms && *in.expires_at_ms ? db::Value(**in.expires_at_ms) : db::Value(),
+         in.blocked.value_or(false),
+         now_ms});
+    return *find_id_tag(c, public_id);
+}
+
+std::optional<IdTag> update_id_tag(db::Connection& c,
+                                   const std::string& public_id,
+                                   const IdTagInput& in,
+                                   std::int64_t now_ms) {
+    auto current = find_id_tag(c, public_id);
+    if (!current) {
+        return std::nullopt;
+    }
+    if (in.user_public_id) {
+        c.execute("UPDATE charging_id_tags SET user_id = $2 WHERE public_id = $1",
+                  {public_id, user_key(c, *in.user_public_id)});
+    }
+    if (in.vehicle_public_id) {
+        c.execute("UPDATE charging_id_tags SET vehicle_id = $2 WHERE public_id = $1",
+                  {public_id, vehicle_key(c, *in.vehicle_public_id)});
+    }
+    if (in.parent_id_tag) {
+        c.execute("UPDATE charging_id_tags SET parent_id_tag = $2 WHERE public_id = $1",
+                  {public_id, opt(*in.parent_id_tag)});
+    }
+    if (in.expires_at_ms) {
+        c.execute("UPDATE charging_id_tags SET expires_at_ms = $2 WHERE public_id = $1",
+                  {public_id, *in.expires_at_ms ? db::Value(**in.expires_at_ms) : db::Value()});
+    }
+    if (in.blocked) {
+        c.execute("UPDATE charging_id_tags SET blocked = $2 WHERE public_id = $1", {public_id, *in.blocked});
+    }
+    c.execute("UPDATE charging_id_tags SET updated_at_ms = $2 WHERE public_id = $1", {public_id, now_ms});
+    return find_id_tag(c, public_id);
+}
+
+bool delete_id_tag(db::Connection& c, const std::string& public_id) {
+    return c.execute("DELETE FROM charging_id_tags WHERE public_id = $1", {public_id}) > 0;
+}
+
+std::optional<IdTag> find_id_tag(db::Connection& c, const std::string& public_id) {
+    auto rows = c.query(std::string(kIdTagColumns) + " WHERE t.public_id = $1", {public_id});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return id_tag_from(rows.front());
+}
+
+std::vector<IdTag> list_id_tags(db::Connection& c,
+                                std::optional<std::int64_t> user_id,
+                                std::int64_t offset,
+                                std::int64_t limit) {
+    auto rows = user_id ? c.query(std::string(kIdTagColumns) + " WHERE t.user_id = $1 ORDER BY t.id LIMIT $2 OFFSET $3",
+                                  {*user_id, limit, offset})
+                        : c.query(std::string(kIdTagColumns) + " ORDER BY t.id LIMIT $1 OFFSET $2", {limit, offset});
+    std::vector<IdTag> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        out.push_back(id_tag_from(rows.row(i)));
+    }
+    return out;
+}
+
+std::int64_t count_id_tags(db::Connection& c, std::optional<std::int64_t> user_id) {
+    return user_id ? c.query("SELECT COUNT(*) FROM charging_id_tags WHERE user_id = $1", {*user_id}).front().int64(0)
+                   : c.query("SELECT COUNT(*) FROM charging_id_tags").front().int64(0);
+}
+
 BootAnswer record_boot(db::Connection& c, std::int64_t charger_id, const BootInfo& info, std::int64_t now_ms) {
     c.execute(
         "UPDATE chargers SET vendor = $2, model = $3, serial_number = $4, charge_box_serial_number = $5, "

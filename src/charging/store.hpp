@@ -86,6 +86,38 @@ void drop_pending_password(db::Connection& c, std::int64_t charger_id);
 /// every reconnect of a fleet; docs/decisions.md).
 std::string password_hash(const std::string& salt, const std::string& password);
 
+// ---- id tags ----
+
+struct IdTag {
+    std::int64_t id = 0;
+    std::string public_id;
+    std::string id_tag;
+    std::optional<std::int64_t> user_id;  // internal (the access policy)
+    std::optional<std::string> user_public_id, vehicle_public_id, parent_id_tag;
+    std::optional<std::int64_t> expires_at_ms;
+    bool blocked = false;
+    std::int64_t created_at_ms = 0, updated_at_ms = 0;
+};
+struct IdTagInput {
+    std::optional<std::string> id_tag;
+    std::optional<std::optional<std::string>> user_public_id, vehicle_public_id, parent_id_tag;  // set / clear
+    std::optional<std::optional<std::int64_t>> expires_at_ms;
+    std::optional<bool> blocked;
+};
+/// Throws ApiError 409 (id_tag_taken) for a tag that exists, 422 for an unknown user or vehicle.
+IdTag insert_id_tag(db::Connection& c, const IdTagInput& input, std::int64_t now_ms);
+std::optional<IdTag> update_id_tag(db::Connection& c,
+                                   const std::string& public_id,
+                                   const IdTagInput& input,
+                                   std::int64_t now_ms);
+bool delete_id_tag(db::Connection& c, const std::string& public_id);
+std::optional<IdTag> find_id_tag(db::Connection& c, const std::string& public_id);
+std::vector<IdTag> list_id_tags(db::Connection& c,
+                                std::optional<std::int64_t> user_id,
+                                std::int64_t offset,
+                                std::int64_t limit);
+std::int64_t count_id_tags(db::Connection& c, std::optional<std::int64_t> user_id);
+
 // ---- what the OCPP central system records ----
 
 struct BootInfo {

@@ -174,5 +174,46 @@ TEST_F(ChargingRestTest, BadInputGetsOne422NamingEveryProblemAndChangesNothing) 
     EXPECT_EQ(call(*app_, "GET", "/api/v1/chargers/CP-9", admin_).json().at("max_power_kw").as_double(), 22.0);
 }
 
+TEST_F(ChargingRestTest, IdTagsAreManagedByAdminsAndSeenByTheirOwner) {
+    auto driver = register_member(*app_, "owner@example.com");
+    auto tag =
+        post("/api/v1/charging/id-tags",
+             json::object{{"id_tag", "04A2B3C4D5"}, {"user_id", driver.id}, {"expires_at", "2030-01-01T00:00:00Z"}});
+    const std::string id(tag.at("id").as_string());
+    EXPECT_EQ(tag.at("user_id"), json::value(driver.id));
+    EXPECT_EQ(tag.at("blocked"), json::value(false));
+    EXPECT_EQ(tag.at("expires_at"), json::value("2030-01-01T00:00:00Z"));
+
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/charging/id-tags", admin_, json::object{{"id_tag", "04A2B3C4D5"}}).status,
+              409);
+    auto bad = call(*app_,
+                    "POST",
+                    "/api/v1/charging/id-tags",
+                    admin_,
+                    json::object{{"id_tag", "has space"}, {"expires_at", "tomorrow"}, {"user_id", "nobody"}});
+    ASSERT_EQ(bad.status, 422) << bad.body;
+    EXPECT_EQ(fields_of(bad), (std::vector<std::string>{"id_tag", "expires_at"}));
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/charging/id-tags", member_, json::object{{"id_tag", "X1"}}).status, 403);
+
+    // The owner sees it; another member does not (404), nor lists it.
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/charging/id-tags/" + id, driver.token).status, 200);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/charging/id-tags/" + id, member_).status, 404);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/charging/id-tags", member_).json().at("total"), json::value(0));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/charging/id-tags", driver.token).json().at("total"), json::value(1));
+
+    auto blocked = call(*app_,
+                        "PATCH",
+                        "/api/v1/charging/id-tags/" + id,
+                        admin_,
+                        json::object{{"blocked", true}, {"expires_at", nullptr}});
+    ASSERT_EQ(blocked.status, 200) << blocked.body;
+    EXPECT_EQ(blocked.json().at("blocked"), json::value(true));
+    EXPECT_TRUE(blocked.json().at("expires_at").is_null());
+    EXPECT_EQ(call(*app_, "PATCH", "/api/v1/charging/id-tags/" + id, admin_, json::object{{"id_tag", "Y"}}).status,
+              422);
+    EXPECT_EQ(call(*app_, "DELETE", "/api/v1/charging/id-tags/" + id, admin_).status, 204);
+    EXPECT_EQ(call(*app_, "DELETE", "/api/v1/charging/id-tags/" + id, admin_).status, 404);
+}
+
 }  // namespace
 }  // namespace motorpool::testing

@@ -30,17 +30,21 @@ protected:
                       json::object{{"id", "CP-1"}, {"max_power_kw", 22}, {"connectors", 2}});
         ASSERT_EQ(r.status, 201) << r.body;
         password_ = std::string(r.json().at("ocpp_password").as_string());
-        // An RFID tag of the driver (the id-tag routes come with the next part).
-        app_->app().database().with_transaction([&](db::Connection& c) {
-            c.execute(
-                "INSERT INTO charging_id_tags (public_id, id_tag, user_id, created_at_ms, updated_at_ms) "
-                "SELECT 'tag-1', 'RFID-1', id, 0, 0 FROM users WHERE public_id = $1",
-                {driver.id});
-            c.execute(
-                "INSERT INTO charging_id_tags (public_id, id_tag, blocked, created_at_ms, updated_at_ms) "
-                "VALUES ('tag-2', 'RFID-BLOCKED', $1, 0, 0)",
-                {true});
-        });
+        // An RFID card of the driver, and a blocked one.
+        EXPECT_EQ(call(*app_,
+                       "POST",
+                       "/api/v1/charging/id-tags",
+                       admin_,
+                       json::object{{"id_tag", "RFID-1"}, {"user_id", driver.id}})
+                      .status,
+                  201);
+        EXPECT_EQ(call(*app_,
+                       "POST",
+                       "/api/v1/charging/id-tags",
+                       admin_,
+                       json::object{{"id_tag", "RFID-BLOCKED"}, {"blocked", true}})
+                      .status,
+                  201);
     }
 
     std::unique_ptr<OcppClient> connect(const std::string& identity = "CP-1",
