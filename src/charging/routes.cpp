@@ -204,14 +204,14 @@ std::string read_schedule(FieldReader& r, double capacity_kw) {
     return core::to_json_text(out);
 }
 
-/// An OCPP identity: 1 to 48 printable ASCII characters, no ':' (Basic auth's separator) and no
-/// '/' (the path segment it arrives in).
+/// An OCPP identity: 1 to 48 printable ASCII characters (inner spaces allowed: OCPP-J's example is
+/// "RDAM 123"), no ':' (Basic auth's separator) and no '/' (the path segment it arrives in).
 bool valid_identity(const std::string& id) {
-    if (id.empty() || id.size() > 48) {
+    if (id.empty() || id.size() > 48 || id.front() == ' ' || id.back() == ' ') {
         return false;
     }
     for (char c : id) {
-        if (c <= 0x20 || c >= 0x7f || c == ':' || c == '/' || c == '?' || c == '#' || c == '%') {
+        if (c < 0x20 || c >= 0x7f || c == ':' || c == '/' || c == '?' || c == '#' || c == '%') {
             return false;
         }
     }
@@ -419,7 +419,7 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
             store::NewCharger ch;
             ch.identity = r.string("id", Presence::Required, 1, 48).value_or("");
             if (!ch.identity.empty() && !valid_identity(ch.identity)) {
-                r.fail("id", "must be printable ASCII without spaces, ':', '/', '?', '#' or '%'");
+                r.fail("id", "must be printable ASCII without ':', '/', '?', '#', '%' or outer spaces");
             }
             auto cluster = r.string("cluster_id", Presence::Optional, 1, 64);
             ch.max_power_kw = r.number("max_power_kw", Presence::Required, 0.1, 1000).value_or(1);

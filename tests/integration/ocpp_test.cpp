@@ -280,6 +280,26 @@ TEST_F(OcppTest, CommandsReachTheChargerAndTheirFailuresAreNamed) {
     // An answer that breaks the schema is not passed on.
     cp->on("GetConfiguration", [](const json::object&) { return json::object{{"colour", "red"}}; });
     EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/GetConfiguration", admin_, json::object{}).status, 502);
+    // Limits are multiples of 0.1 (with ocpp-rpc's tolerance: 16.0 is one, 8.15 is not).
+    cp->on("SetChargingProfile", [](const json::object&) { return json::object{{"status", "Accepted"}}; });
+    auto profile = [](double limit) {
+        return json::object{
+            {"connectorId", 0},
+            {"csChargingProfiles",
+             json::object{{"chargingProfileId", 7},
+                          {"stackLevel", 0},
+                          {"chargingProfilePurpose", "ChargePointMaxProfile"},
+                          {"chargingProfileKind", "Absolute"},
+                          {"chargingSchedule",
+                           json::object{{"chargingRateUnit", "A"},
+                                        {"startSchedule", "2026-12-01T00:00:00Z"},
+                                        {"chargingSchedulePeriod",
+                                         json::array{json::object{{"startPeriod", 0}, {"limit", limit}}}}}}}}};
+    };
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/SetChargingProfile", admin_, profile(16.0)).status, 200);
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/SetChargingProfile", admin_, profile(7.3)).status, 200);
+    auto rejected = call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/SetChargingProfile", admin_, profile(8.15));
+    EXPECT_EQ(rejected.status, 422) << rejected.body;
     // The key a charger authenticates with changes only by rotation.
     EXPECT_EQ(call(*app_,
                    "POST",

@@ -1,5 +1,6 @@
 #include "schemas.hpp"
 
+#include <cmath>
 #include <map>
 #include <stdexcept>
 
@@ -21,6 +22,7 @@ namespace json = boost::json;
 
 struct Schemas::Impl {
     std::map<std::string, valijson::Schema, std::less<>> schemas;  // "Authorize.req", "Authorize.conf"
+    std::map<std::string, double, std::less<>> multiples;          // property name -> multipleOf
 };
 
 namespace {
@@ -60,6 +62,59 @@ bool is_wrapper(const std::string& description) {
            description.rfind("Cannot validate item #", 0) == 0;
 }
 
+// Valijson checks multipleOf exactly, so 16.0 is not a multiple of 0.1 in binary floating point;
+// ocpp-rpc (and any sane reading of the schema) allows 1e-6. The constraint is taken out of the
+// schemas as they load (it sits only on limit and minChargingRate) and checked here by name.
+void take_multiples(json::value& node, std::map<std::string, double, std::less<>>& multiples) {
+    if (node.is_object()) {
+        auto& o = node.as_object();
+        if (auto* props = o.if_contains("properties"); props != nullptr && props->is_object()) {
+            for (auto& [name, schema] : props->as_object()) {
+                if (schema.is_object()) {
+                    if (const auto* m = schema.as_object().if_contains("multipleOf")) {
+                        multiples[std::string(name)] = m->to_number<double>();
+                        schema.as_object().erase("multipleOf");
+                    }
+                }
+            }
+        }
+        for (auto& [key, child] : o) {
+            take_multiples(child, multiples);
+        }
+    } else if (node.is_array()) {
+        for (auto& child : node.as_array()) {
+            take_multiples(child, multiples);
+        }
+    }
+}
+
+std::optional<std::string> check_multiples(const json::value& node,
+                                           const std::map<std::string, double, std::less<>>& multiples,
+                                           const std::string& path) {
+    if (node.is_object()) {
+        for (const auto& [key, child] : node.as_object()) {
+            const std::string here = path.empty() ? std::string(key) : path + "." + std::string(key);
+            if (auto it = multiples.find(std::string_view(key)); it != multiples.end() && child.is_number()) {
+                const double ratio = child.to_number<double>() / it->second;
+                if (std::fabs(ratio - std::round(ratio)) > 1e-6) {
+                    return here + ": Value should be a multiple of " + json::serialize(json::value(it->second));
+                }
+            }
+            if (auto inner = check_multiples(child, multiples, here)) {
+                return inner;
+            }
+        }
+    } else if (node.is_array()) {
+        std::size_t i = 0;
+        for (const auto& child : node.as_array()) {
+            if (auto inner = check_multiples(child, multiples, path + "[" + std::to_string(i++) + "]")) {
+                return inner;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 std::string path_of(const std::vector<std::string>& context) {
     std::string out;
     for (const auto& part : context) {
@@ -89,7 +144,8 @@ const Schemas& Schemas::instance() {
         auto impl = std::make_unique<Impl>();
         json::value all = json::parse(ocpp16_text());
         valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-        for (const auto& item : all.as_array()) {
+        for (auto& item : all.as_array()) {
+            take_multiples(item, impl->multiples);
             const auto& object = item.as_object();
             std::string id(object.at("$id").as_string());
             if (id.rfind("urn:", 0) == 0) {
@@ -118,6 +174,9 @@ std::optional<Violation> Schemas::check(std::string_view action,
     valijson::ValidationResults results;
     valijson::adapters::BoostJsonAdapter target(payload);
     if (validator.validate(it->second, target, &results)) {
+        if (auto bad = check_multiples(payload, impl_->multiples, "")) {
+            return Violation{ErrorCode::FormationViolation, *bad};
+        }
         return std::nullopt;
     }
     valijson::ValidationResults::Error error;
