@@ -12,6 +12,7 @@
 
 #include "app/app.hpp"
 #include "auth/auth.hpp"
+#include "charging/charger_sim.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -219,6 +220,37 @@ int run(int argc, char** argv) {
     auto* sim_cmd = cli.add_subcommand("smartcar-sim", "Run the Smartcar simulator alone");
     int sim_port = 8100;
     sim_cmd->add_option("--port", sim_port, "Port (0: any free one)")->check(CLI::Range(0, 65535));
+    auto* charger_sim_cmd = cli.add_subcommand(
+        "charger-sim",
+        "Connect simulated OCPP 1.6J chargers to a motorpool server (registers them with an admin token)");
+    motorpool::charging::sim::Options charger_sim;
+    std::int64_t charger_sim_heartbeat = 60;
+    std::int64_t charger_sim_meter = 30;
+    std::int64_t charger_sim_duration = 0;
+    std::int64_t charger_sim_spread_ms = 0;
+    std::string charger_sim_cluster;
+    std::string charger_sim_sessions;
+    charger_sim_cmd->add_option("--url", charger_sim.url, "The server (default http://127.0.0.1:8000)");
+    charger_sim_cmd->add_option("--token", charger_sim.token, "An admin's access token (default: MOTORPOOL_TOKEN)");
+    charger_sim_cmd->add_option("--chargers", charger_sim.chargers, "How many chargers")->check(CLI::Range(1, 100000));
+    charger_sim_cmd->add_option("--connectors", charger_sim.connectors, "Connectors per charger")
+        ->check(CLI::Range(1, 8));
+    charger_sim_cmd->add_option("--max-power", charger_sim.max_power_kw, "kW per charger")
+        ->check(CLI::Range(1.0, 1000.0));
+    charger_sim_cmd->add_option("--prefix", charger_sim.prefix, "Identities <prefix><n> (default SIM-<random>-)");
+    charger_sim_cmd->add_option("--cluster-id", charger_sim_cluster, "The grid cluster they hang on");
+    charger_sim_cmd->add_option("--sessions", charger_sim_sessions, "EV sessions CSV (shared/data format)");
+    charger_sim_cmd->add_option("--speed", charger_sim.speed, "Simulated seconds per real second")
+        ->check(CLI::Range(0.1, 100000.0));
+    charger_sim_cmd->add_option("--heartbeat", charger_sim_heartbeat, "Seconds between heartbeats (0: as booted)")
+        ->check(CLI::Range(0, 86400));
+    charger_sim_cmd->add_option("--meter-interval", charger_sim_meter, "Seconds between meter values")
+        ->check(CLI::Range(1, 86400));
+    charger_sim_cmd->add_option("--duration", charger_sim_duration, "Stop after S seconds (0: Ctrl+C or the last EV)")
+        ->check(CLI::NonNegativeNumber);
+    charger_sim_cmd
+        ->add_option("--connect-spread", charger_sim_spread_ms, "Spread the connections over MS milliseconds")
+        ->check(CLI::NonNegativeNumber);
     auto* keys_cmd = cli.add_subcommand("keys", "Encryption keys for secrets at rest");
     keys_cmd->require_subcommand(1);
     auto* keys_generate = keys_cmd->add_subcommand("generate", "Print a new MOTORPOOL_ENCRYPTION_KEY");
@@ -235,6 +267,35 @@ int run(int argc, char** argv) {
         return 2;
     }
 
+    if (charger_sim_cmd->parsed()) {
+        // A client too: it needs no configuration of its own.
+        if (charger_sim.token.empty()) {
+            if (const char* token = std::getenv("MOTORPOOL_TOKEN")) {
+                charger_sim.token = token;
+            }
+        }
+        if (charger_sim.token.empty()) {
+            std::fprintf(stderr, "motorpool: charger-sim needs an admin token (--token or MOTORPOOL_TOKEN)\n");
+            return 2;
+        }
+        if (!charger_sim_cluster.empty()) {
+            charger_sim.cluster_id = charger_sim_cluster;
+        }
+        if (!charger_sim_sessions.empty()) {
+            charger_sim.sessions_csv = charger_sim_sessions;
+        }
+        charger_sim.heartbeat = std::chrono::seconds(charger_sim_heartbeat);
+        charger_sim.meter_interval = std::chrono::seconds(charger_sim_meter);
+        charger_sim.duration = std::chrono::seconds(charger_sim_duration);
+        charger_sim.connect_spread = std::chrono::milliseconds(charger_sim_spread_ms);
+        try {
+            auto report = motorpool::charging::sim::run(charger_sim);
+            return report.connected == charger_sim.chargers ? 0 : 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "motorpool: charger-sim: %s\n", e.what());
+            return 1;
+        }
+    }
     if (watch_cmd->parsed()) {
         // A client: no configuration, database or logging of its own.
         if (watch_options.token.empty()) {

@@ -328,6 +328,7 @@ TEST_F(OcppTest, ASecondConnectionReplacesTheFirst) {
 TEST_F(OcppTest, APasswordRotationKeepsTheOldKeyUntilTheChargerAcceptsTheNew) {
     auto cp = connect();
     ASSERT_EQ(cp->status(), 101U);
+    result(cp->call("Heartbeat", json::object{}));
     cp->on("ChangeConfiguration", [](const json::object& p) {
         return json::object{{"status", p.at("key") == "AuthorizationKey" ? "Rejected" : "NotSupported"}};
     });

@@ -525,18 +525,8 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
     const std::int64_t charger_id = request.principal->user_id;
     auto services = services_;
     auto& db = services->database;
-    const std::int64_t now = services->clock->now_ms();
-    auto online = [&db, charger_id, now] {
-        return db.with_transaction([&](db::Connection& c) {
-            store::mark_online(c, charger_id, true, now);
-            return c.query("SELECT heartbeat_interval_s FROM chargers WHERE id = $1", {charger_id}).front().int64(0);
-        });
-    };
-    const std::int64_t interval = co_await db.workers().run(std::move(online));
     ws->set_read_limit(options_.max_message_bytes);
-    // Pinged while idle; a charger silent for two heartbeat intervals is dropped and marked offline.
-    ws->set_idle_timeout(std::chrono::seconds(std::max<std::int64_t>(2 * interval, 10)));
-
+    // Registered before anything is awaited: a command sent once the upgrade answered finds it.
     auto link = std::make_shared<Link>(identity, charger_id, ws, options_);
     std::shared_ptr<Link> previous;
     {
@@ -562,6 +552,21 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
             }
         }
     });
+    const std::int64_t now = services->clock->now_ms();
+    auto online = [&db, charger_id, now] {
+        return db.with_transaction([&](db::Connection& c) {
+            store::mark_online(c, charger_id, true, now);
+            return c.query("SELECT heartbeat_interval_s FROM chargers WHERE id = $1", {charger_id}).front().int64(0);
+        });
+    };
+    std::int64_t interval = 300;
+    try {
+        interval = co_await db.workers().run(std::move(online));
+    } catch (const std::exception& e) {
+        spdlog::warn("ocpp: marking charger {} online failed: {}", identity, e.what());
+    }
+    // Pinged while idle; a charger silent for two heartbeat intervals is dropped and marked offline.
+    ws->set_idle_timeout(std::chrono::seconds(std::max<std::int64_t>(2 * interval, 10)));
     services->events.publish({"charger." + identity,
                               "ONLINE",
                               core::to_json_text(json::object{{"charger_id", identity}, {"online", true}})});
