@@ -12,7 +12,7 @@ SOURCES      = $(shell find $(FORMAT_DIRS) -name '*.cpp' -o -name '*.hpp' 2>/dev
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-.PHONY: all build run test test-unit asan bench format format-check lint clean
+.PHONY: all build run demo-charging test test-unit asan bench format format-check lint clean
 
 all: build
 
@@ -24,6 +24,10 @@ build: | $(BUILD_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
 
 run: build
 	./$(BUILD_DIR)/motorpool serve
+
+# With `make run` serving in another terminal: a demo site of simulated chargers (scripts/demo-charging).
+demo-charging: build
+	scripts/demo-charging
 
 $(ASAN_DIR)/build.ninja $(ASAN_DIR)/Makefile:
 	cmake -S . -B $(ASAN_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMOTORPOOL_SANITIZE=address,undefined \

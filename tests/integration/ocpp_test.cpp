@@ -247,6 +247,40 @@ TEST_F(OcppTest, TransactionsAndMeterValuesAreStoredOnceAndShownToTheirDriver) {
               0U);
 }
 
+TEST_F(OcppTest, AnOpenSessionEndsWhenTheChargerRebootsOrReportsAvailable) {
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    result(cp->call("BootNotification", boot_payload()));
+    auto start = [&](int connector, const char* at) {
+        return result(cp->call(
+                          "StartTransaction",
+                          json::object{
+                              {"connectorId", connector}, {"idTag", "RFID-1"}, {"meterStart", 100}, {"timestamp", at}}))
+            .at("transactionId")
+            .as_int64();
+    };
+    start(1, "2026-12-01T08:00:00Z");
+    // The StopTransaction never came; the charger rebooted.
+    result(cp->call("BootNotification", boot_payload()));
+    auto sessions = call(*app_, "GET", "/api/v1/charging/sessions", admin_).json();
+    ASSERT_EQ(sessions.at("total"), json::value(1));
+    EXPECT_EQ(sessions.at("items").as_array()[0].at("status"), json::value("completed"));
+    EXPECT_EQ(sessions.at("items").as_array()[0].at("stop_reason"), json::value("Reboot"));
+
+    const std::int64_t second = start(2, "2026-12-01T09:00:00Z");
+    result(cp->call("StatusNotification",
+                    json::object{{"connectorId", 2}, {"errorCode", "NoError"}, {"status", "Available"}}));
+    sessions = call(*app_, "GET", "/api/v1/charging/sessions", admin_).json();
+    EXPECT_EQ(sessions.at("items").as_array()[0].at("transaction_id"), json::value(second));
+    EXPECT_EQ(sessions.at("items").as_array()[0].at("stop_reason"), json::value("Other"));
+    // A reconnect without a BootNotification finds the charger as it was.
+    cp.reset();
+    auto again = connect();
+    EXPECT_TRUE(result(again->call("Heartbeat", json::object{})).contains("currentTime"));
+    EXPECT_EQ(charger().at("vendor"), json::value("Acme"));
+    EXPECT_EQ(charger().at("connectors").as_array()[1].at("status"), json::value("Available"));
+}
+
 TEST_F(OcppTest, CommandsReachTheChargerAndTheirFailuresAreNamed) {
     auto offline = call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Reset", admin_, json::object{{"type", "Soft"}});
     EXPECT_EQ(offline.status, 409) << offline.body;

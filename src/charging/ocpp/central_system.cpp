@@ -151,7 +151,7 @@ public:
             return;
         }
         outstanding = std::move(queue.front());
-        queue.pop_front();
+        queue.erase(queue.begin());
         out.send(outstanding->text);
         timer.expires_after(options.call_timeout);
         timer.async_wait([self = shared_from_this(), id = outstanding->id](boost::system::error_code ec) {
@@ -196,10 +196,10 @@ public:
             outstanding.reset();
             done({Outcome::Kind::Offline, {}, ""});
         }
-        while (!queue.empty()) {
-            auto done = std::move(queue.front().done);
-            queue.pop_front();
-            done({Outcome::Kind::Offline, {}, ""});
+        auto waiting = std::move(queue);
+        queue.clear();
+        for (auto& p : waiting) {
+            p.done({Outcome::Kind::Offline, {}, ""});
         }
     }
 
@@ -209,7 +209,7 @@ public:
     http::WebSocketSender out;
     net::steady_timer timer;  // the outstanding CALL's deadline
     CentralSystemOptions options;
-    std::deque<Pending> queue;
+    std::vector<Pending> queue;  // a few at most: no deque (its empty form costs 600 bytes per charger)
     std::optional<Pending> outstanding;
     bool closed = false;
     bool replaced = false;
@@ -523,6 +523,10 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
     }
     const std::string identity = request.principal->subject;
     const std::int64_t charger_id = request.principal->user_id;
+    {
+        // The upgrade request (headers and all) would otherwise live in this frame as long as the socket.
+        http::Request release = std::move(request);
+    }
     auto services = services_;
     auto& db = services->database;
     ws->set_read_limit(options_.max_message_bytes);
@@ -571,62 +575,13 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
                               "ONLINE",
                               core::to_json_text(json::object{{"charger_id", identity}, {"online", true}})});
 
-    Handlers handlers(*services, *link);
-    const Schemas& schemas = Schemas::instance();
+    // This frame lives as long as the socket: the work per message happens in on_message's.
     while (!link->out.closing()) {
         auto message = co_await ws->read();
         if (!message) {
             break;
         }
-        auto parsed = parse_frame(message->data);
-        if (auto* problem = std::get_if<FrameProblem>(&parsed)) {
-            if (!problem->ignore && !problem->id.empty()) {
-                link->out.send(error_text(problem->id, problem->code, problem->description));
-            } else if (!problem->ignore) {
-                core::log_event(spdlog::level::info,
-                                "ocpp message without an id ignored",
-                                {{"charger", identity}, {"problem", problem->description}});
-            }
-            continue;
-        }
-        Frame& frame = std::get<Frame>(parsed);
-        if (frame.type != MessageType::Call) {
-            link->answer(frame);
-            continue;
-        }
-        if (!schemas.knows(frame.action)) {
-            link->out.send(error_text(frame.id, ErrorCode::NotImplemented, "Unknown action " + frame.action));
-            continue;
-        }
-        if (!sent_by_charge_point(frame.action)) {
-            link->out.send(error_text(
-                frame.id, ErrorCode::NotSupported, frame.action + " is sent by a central system, not to one"));
-            continue;
-        }
-        if (auto violation = schemas.check(frame.action, Direction::Request, frame.payload)) {
-            link->out.send(error_text(frame.id, violation->code, violation->description));
-            continue;
-        }
-        std::string answer;
-        try {
-            json::value result = co_await handlers.handle(frame.action, frame.payload.as_object());
-            if (auto bad = schemas.check(frame.action, Direction::Confirmation, result)) {
-                // Never send what breaks the schema: a strict charger would reject it.
-                spdlog::error(
-                    "ocpp: the {} answer to {} broke its schema: {}", frame.action, identity, bad->description);
-                answer = error_text(frame.id, ErrorCode::InternalError, "");
-            } else {
-                answer = result_text(frame.id, result);
-            }
-        } catch (const CallFailure& failure) {
-            answer = error_text(frame.id, failure.code, failure.description);
-        } catch (const std::exception& e) {
-            core::log_event(spdlog::level::warn,
-                            "ocpp call failed",
-                            {{"charger", identity}, {"action", frame.action}, {"error", std::string_view(e.what())}});
-            answer = error_text(frame.id, ErrorCode::InternalError, "");
-        }
-        link->out.send(std::move(answer));
+        co_await on_message(link, std::move(message->data));
     }
     link->fail_all();
     link->out.close(1000, "");
@@ -653,6 +608,60 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
                                   "ONLINE",
                                   core::to_json_text(json::object{{"charger_id", identity}, {"online", false}})});
     }
+}
+
+net::awaitable<void> CentralSystem::on_message(std::shared_ptr<Link> link, std::string text) {
+    const std::string& identity = link->identity;
+    Handlers handlers(*services_, *link);
+    const Schemas& schemas = Schemas::instance();
+    auto parsed = parse_frame(text);
+    if (auto* problem = std::get_if<FrameProblem>(&parsed)) {
+        if (!problem->ignore && !problem->id.empty()) {
+            link->out.send(error_text(problem->id, problem->code, problem->description));
+        } else if (!problem->ignore) {
+            core::log_event(spdlog::level::info,
+                            "ocpp message without an id ignored",
+                            {{"charger", identity}, {"problem", problem->description}});
+        }
+        co_return;
+    }
+    Frame& frame = std::get<Frame>(parsed);
+    if (frame.type != MessageType::Call) {
+        link->answer(frame);
+        co_return;
+    }
+    if (!schemas.knows(frame.action)) {
+        link->out.send(error_text(frame.id, ErrorCode::NotImplemented, "Unknown action " + frame.action));
+        co_return;
+    }
+    if (!sent_by_charge_point(frame.action)) {
+        link->out.send(
+            error_text(frame.id, ErrorCode::NotSupported, frame.action + " is sent by a central system, not to one"));
+        co_return;
+    }
+    if (auto violation = schemas.check(frame.action, Direction::Request, frame.payload)) {
+        link->out.send(error_text(frame.id, violation->code, violation->description));
+        co_return;
+    }
+    std::string answer;
+    try {
+        json::value result = co_await handlers.handle(frame.action, frame.payload.as_object());
+        if (auto bad = schemas.check(frame.action, Direction::Confirmation, result)) {
+            // Never send what breaks the schema: a strict charger would reject it.
+            spdlog::error("ocpp: the {} answer to {} broke its schema: {}", frame.action, identity, bad->description);
+            answer = error_text(frame.id, ErrorCode::InternalError, "");
+        } else {
+            answer = result_text(frame.id, result);
+        }
+    } catch (const CallFailure& failure) {
+        answer = error_text(frame.id, failure.code, failure.description);
+    } catch (const std::exception& e) {
+        core::log_event(spdlog::level::warn,
+                        "ocpp call failed",
+                        {{"charger", identity}, {"action", frame.action}, {"error", std::string_view(e.what())}});
+        answer = error_text(frame.id, ErrorCode::InternalError, "");
+    }
+    link->out.send(std::move(answer));
 }
 
 net::awaitable<json::value> CentralSystem::call(const std::string& identity,

@@ -55,6 +55,8 @@ public:
 
 private:
     boost::asio::awaitable<void> serve(http::Request request, std::shared_ptr<http::WebSocket> ws);
+    /// One message of a charger: a CALL handled and answered, or an answer to motorpool's CALL.
+    boost::asio::awaitable<void> on_message(std::shared_ptr<Link> link, std::string text);
 
     std::shared_ptr<Services> services_;
     CentralSystemOptions options_;
