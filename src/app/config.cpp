@@ -13,7 +13,7 @@ Modules::Modules() {
     live = add<live::Module>();
     smartcar = add<smartcar::Module>(*telemetry);
     smartcar_sim = add<smartcar::sim::Module>(*smartcar);
-    add<charging::Module>(*live);
+    add<charging::Module>(*live, *telemetry);
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

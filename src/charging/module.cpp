@@ -7,7 +7,7 @@
 
 namespace motorpool::charging {
 
-Module::Module(live::Module& live) : live_(live) {}
+Module::Module(live::Module& live, telemetry::Module& telemetry) : live_(live), telemetry_(telemetry) {}
 Module::~Module() = default;
 
 void Module::configure(core::Settings& s) {
@@ -25,6 +25,7 @@ std::vector<db::Migration> Module::migrations(db::Dialect dialect) const {
 
 void Module::install(platform::Context& context) {
     services_ = std::make_shared<Services>(Services{context.database, context.events, context.metrics, context.clock});
+    services_->ingestor = &telemetry_.ingestor();
     ocpp::CentralSystemOptions options;
     options.call_timeout = call_timeout_;
     central_system_ = std::make_unique<ocpp::CentralSystem>(services_, options);

@@ -9,6 +9,10 @@
 #include "db/db.hpp"
 #include "http/router.hpp"
 
+namespace motorpool::telemetry {
+class Ingestor;
+}
+
 namespace motorpool::charging {
 
 namespace ocpp {
@@ -21,6 +25,7 @@ struct Services {
     core::MetricsRegistry& metrics;
     std::shared_ptr<core::Clock> clock;
     ocpp::CentralSystem* central_system = nullptr;  // set once at install, before any request
+    telemetry::Ingestor* ingestor = nullptr;        // meter values of a known vehicle become its signals
 };
 
 /// /api/v1/grid/sites, /api/v1/grid/clusters, /api/v1/chargers (with the commands sent to a

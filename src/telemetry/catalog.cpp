@@ -186,12 +186,14 @@ const char* source_name(Source source) {
             return "poll";
         case Source::Simulator:
             return "simulator";
+        case Source::Charger:
+            return "charger";
     }
     return "dongle";
 }
 
 std::optional<Source> source_from_id(std::int64_t id) {
-    if (id >= 1 && id <= 4) {
+    if (id >= 1 && id <= 5) {
         return static_cast<Source>(id);
     }
     return std::nullopt;

@@ -281,6 +281,56 @@ TEST_F(OcppTest, AnOpenSessionEndsWhenTheChargerRebootsOrReportsAvailable) {
     EXPECT_EQ(charger().at("connectors").as_array()[1].at("status"), json::value("Available"));
 }
 
+TEST_F(OcppTest, MeterValuesOfAKnownVehicleBecomeItsSignals) {
+    auto vehicle = call(*app_,
+                        "POST",
+                        "/api/v1/vehicles",
+                        driver_,
+                        json::object{{"vin", test_vin(77)}, {"make", "Kia"}, {"model", "EV6"}});
+    ASSERT_EQ(vehicle.status, 201) << vehicle.body;
+    const std::string vehicle_id(vehicle.json().at("id").as_string());
+    ASSERT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/charging/id-tags",
+                   admin_,
+                   json::object{{"id_tag", "CAR-TAG"}, {"user_id", nullptr}, {"vehicle_id", vehicle_id}})
+                  .status,
+              201);
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    result(cp->call("BootNotification", boot_payload()));
+    const std::int64_t tx = result(cp->call("StartTransaction",
+                                            json::object{{"connectorId", 1},
+                                                         {"idTag", "CAR-TAG"},
+                                                         {"meterStart", 5000},
+                                                         {"timestamp", "2026-12-02T10:00:00Z"}}))
+                                .at("transactionId")
+                                .as_int64();
+    json::object meter{
+        {"connectorId", 1},
+        {"transactionId", tx},
+        {"meterValue",
+         json::array{json::object{
+             {"timestamp", "2026-12-02T10:30:00Z"},
+             {"sampledValue",
+              json::array{
+                  json::object{{"value", "9500"}},
+                  json::object{{"value", "7400"}, {"measurand", "Power.Active.Import"}, {"unit", "W"}},
+                  json::object{{"value", "63"}, {"measurand", "SoC"}, {"unit", "Percent"}, {"location", "EV"}}}}}}}};
+    result(cp->call("MeterValues", meter));
+    auto signals = call(*app_, "GET", "/api/v1/vehicles/" + vehicle_id + "/signals", driver_);
+    ASSERT_EQ(signals.status, 200) << signals.body;
+    const json::value body = signals.json();
+    const auto& s = body.at("signals").as_object();
+    ASSERT_TRUE(s.contains("TractionBattery.StateOfCharge")) << signals.body;
+    EXPECT_DOUBLE_EQ(s.at("TractionBattery.StateOfCharge").at("value").as_double(), 63.0);
+    EXPECT_EQ(s.at("TractionBattery.StateOfCharge").at("source"), json::value("charger"));
+    EXPECT_DOUBLE_EQ(s.at("Charge.Wattage").at("value").as_double(), 7.4);
+    EXPECT_DOUBLE_EQ(s.at("Charge.EnergyAdded").at("value").as_double(), 4.5);
+    auto session = call(*app_, "GET", "/api/v1/charging/sessions", admin_).json();
+    EXPECT_EQ(session.at("items").as_array()[0].at("vehicle_id"), json::value(vehicle_id));
+}
+
 TEST_F(OcppTest, CommandsReachTheChargerAndTheirFailuresAreNamed) {
     auto offline = call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Reset", admin_, json::object{{"type", "Soft"}});
     EXPECT_EQ(offline.status, 409) << offline.body;

@@ -25,6 +25,7 @@
 #include "http/websocket.hpp"
 #include "http/websocket_sender.hpp"
 #include "schemas.hpp"
+#include "telemetry/telemetry.hpp"
 
 namespace motorpool::charging::ocpp {
 
@@ -105,6 +106,41 @@ std::vector<MeterValue> meter_values_of(const json::array& list, std::int64_t fa
             }
             v.value = number;
             out.push_back(std::move(v));
+        }
+    }
+    return out;
+}
+
+/// A known vehicle's signals from a session's meter values (totals only, not per phase): its state of
+/// charge, the charging power and the energy added since the session began.
+std::vector<telemetry::Sample> vehicle_samples(const std::vector<MeterValue>& values,
+                                               std::int64_t vehicle_id,
+                                               std::int64_t meter_start_wh) {
+    std::vector<telemetry::Sample> out;
+    auto add = [&](const char* code, std::int64_t at, double number) {
+        if (const auto* signal = telemetry::find_signal(code)) {
+            telemetry::Sample s;
+            s.vehicle_id = vehicle_id;
+            s.signal = signal->id;
+            s.t_ms = at;
+            s.number = number;
+            s.source = telemetry::Source::Charger;
+            out.push_back(s);
+        }
+    };
+    for (const auto& v : values) {
+        if (!v.phase.empty()) {
+            continue;
+        }
+        if (v.measurand == "SoC") {
+            add("TractionBattery.StateOfCharge", v.at_ms, v.value);
+        } else if (v.measurand == "Power.Active.Import") {
+            add("Charge.Wattage", v.at_ms, v.unit == "kW" ? v.value : v.value / 1000.0);
+        } else if (v.measurand == "Energy.Active.Import.Register") {
+            const double wh = v.unit == "kWh" ? v.value * 1000.0 : v.value;
+            if (wh >= static_cast<double>(meter_start_wh)) {
+                add("Charge.EnergyAdded", v.at_ms, (wh - static_cast<double>(meter_start_wh)) / 1000.0);
+            }
         }
     }
     return out;
@@ -374,16 +410,39 @@ public:
                 tx = t->to_number<std::int64_t>();
             }
             auto values = meter_values_of(p.at("meterValue").as_array(), now);
-            auto job = [&db, charger, connector, tx, values] {
-                return db.with_transaction([&](db::Connection& c) {
+            telemetry::Ingestor* ingestor = s_.ingestor;
+            auto job = [&db, ingestor, charger, connector, tx, values] {
+                std::vector<telemetry::Sample> samples;
+                telemetry::IngestResult ingested;
+                std::string vehicle;
+                std::string session = db.with_transaction([&](db::Connection& c) {
+                    samples.clear();
                     store::insert_meter_values(c, charger, connector, tx, values);
                     if (!tx) {
                         return std::string();
                     }
-                    auto rows = c.query("SELECT public_id FROM charging_sessions WHERE id = $1 AND charger_id = $2",
-                                        {*tx, charger});
-                    return rows.empty() ? std::string() : rows.front().text(0);
+                    auto rows = c.query(
+                        "SELECT s.public_id, s.vehicle_id, v.public_id, s.meter_start_wh FROM charging_sessions s "
+                        "LEFT JOIN vehicles v ON v.id = s.vehicle_id WHERE s.id = $1 AND s.charger_id = $2",
+                        {*tx, charger});
+                    if (rows.empty()) {
+                        return std::string();
+                    }
+                    auto r = rows.front();
+                    if (ingestor != nullptr && !r.is_null(1)) {
+                        samples = vehicle_samples(values, r.int64(1), r.int64(3));
+                        if (!samples.empty()) {
+                            // In this transaction: the meter values and the vehicle's signals commit together.
+                            ingested = ingestor->write_in_transaction(c, samples);
+                            vehicle = r.text(2);
+                        }
+                    }
+                    return std::string(r.text(0));
                 });
+                if (!samples.empty()) {
+                    ingestor->committed(vehicle, samples, ingested);
+                }
+                return session;
             };
             std::string session = co_await db.workers().run(std::move(job));
             json::array samples;

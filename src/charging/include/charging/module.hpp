@@ -7,6 +7,7 @@
 #include "charging/charging.hpp"
 #include "live/module.hpp"
 #include "platform/module.hpp"
+#include "telemetry/module.hpp"
 
 namespace motorpool::charging {
 
@@ -17,8 +18,9 @@ class CentralSystem;
 
 class Module final : public platform::Module {
 public:
-    /// Live: the topics charger.<id> and charging.session.<id>.
-    explicit Module(live::Module& live);
+    /// Live: the topics charger.<id> and charging.session.<id>; telemetry: a known vehicle's
+    /// charging signals from the meter values.
+    Module(live::Module& live, telemetry::Module& telemetry);
     ~Module() override;
 
     std::string_view name() const override { return "charging"; }
@@ -32,6 +34,7 @@ public:
 
 private:
     live::Module& live_;
+    telemetry::Module& telemetry_;
     std::chrono::milliseconds call_timeout_{30'000};
     std::shared_ptr<Services> services_;
     std::unique_ptr<ocpp::CentralSystem> central_system_;

@@ -49,7 +49,7 @@ const SignalInfo* find_signal(std::string_view code);
 const SignalInfo* find_signal(int id);
 const char* value_type_name(ValueType type);
 
-enum class Source { Dongle = 1, Webhook = 2, Poll = 3, Simulator = 4 };
+enum class Source { Dongle = 1, Webhook = 2, Poll = 3, Simulator = 4, Charger = 5 };  // Charger: OCPP meter values
 const char* source_name(Source source);
 std::optional<Source> source_from_id(std::int64_t id);
 
