@@ -3,6 +3,8 @@
 // meter values stored once, commands motorpool sends (answered, refused, timed out, offline), a
 // duplicate connection, and the password rotation. Runs on every backend.
 
+#include <tuple>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -329,6 +331,46 @@ TEST_F(OcppTest, MeterValuesOfAKnownVehicleBecomeItsSignals) {
     EXPECT_DOUBLE_EQ(s.at("Charge.EnergyAdded").at("value").as_double(), 4.5);
     auto session = call(*app_, "GET", "/api/v1/charging/sessions", admin_).json();
     EXPECT_EQ(session.at("items").as_array()[0].at("vehicle_id"), json::value(vehicle_id));
+}
+
+TEST_F(OcppTest, NotificationsAndEveryCommandTravelBothWays) {
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    result(cp->call("BootNotification", boot_payload()));
+    EXPECT_EQ(result(cp->call("DataTransfer", json::object{{"vendorId", "com.acme"}, {"messageId", "x"}})).at("status"),
+              json::value("UnknownVendorId"));
+    EXPECT_EQ(result(cp->call("DiagnosticsStatusNotification", json::object{{"status", "Uploaded"}})).size(), 0U);
+    EXPECT_EQ(result(cp->call("FirmwareStatusNotification", json::object{{"status", "Installed"}})).size(), 0U);
+
+    // Every command the central system sends, each answered by the charger as the schema says.
+    const std::vector<std::tuple<std::string, json::object, json::object>> commands{
+        {"RemoteStartTransaction", {{"idTag", "RFID-1"}, {"connectorId", 1}}, {{"status", "Accepted"}}},
+        {"RemoteStopTransaction", {{"transactionId", 42}}, {{"status", "Accepted"}}},
+        {"ChangeAvailability", {{"connectorId", 0}, {"type", "Inoperative"}}, {{"status", "Scheduled"}}},
+        {"TriggerMessage", {{"requestedMessage", "StatusNotification"}}, {{"status", "Accepted"}}},
+        {"ClearChargingProfile", {{"chargingProfilePurpose", "TxDefaultProfile"}}, {{"status", "Unknown"}}},
+        {"GetCompositeSchedule",
+         {{"connectorId", 1}, {"duration", 3600}, {"chargingRateUnit", "W"}},
+         {{"status", "Rejected"}}},
+        {"ChangeConfiguration", {{"key", "MeterValueSampleInterval"}, {"value", "30"}}, {{"status", "Accepted"}}},
+        {"GetConfiguration",
+         {{"key", json::array{"MeterValueSampleInterval"}}},
+         {{"configurationKey",
+           json::array{json::object{{"key", "MeterValueSampleInterval"}, {"readonly", false}, {"value", "30"}}}}}},
+        {"Reset", {{"type", "Hard"}}, {{"status", "Accepted"}}},
+        {"UnlockConnector", {{"connectorId", 1}}, {{"status", "Unlocked"}}},
+        {"ClearCache", {}, {{"status", "Accepted"}}},
+        {"DataTransfer", {{"vendorId", "com.motorpool"}}, {{"status", "Rejected"}}},
+    };
+    for (const auto& [action, request, answer] : commands) {
+        cp->on(action, [answer = answer](const json::object&) { return answer; });
+        auto r = call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/" + action, admin_, request);
+        ASSERT_EQ(r.status, 200) << action << ": " << r.body;
+        EXPECT_EQ(r.json().as_object(), answer) << action;
+        auto sent = cp->calls_received().back();
+        EXPECT_EQ(sent[2], json::value(action));
+        EXPECT_EQ(sent[3].as_object(), request) << action;
+    }
 }
 
 TEST_F(OcppTest, CommandsReachTheChargerAndTheirFailuresAreNamed) {
