@@ -555,6 +555,66 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
         },
         authenticated());
 
+    router.add(
+        Method::Patch,
+        "/api/v1/chargers/{id}",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_admin(req);
+            auto body = req.json_object();
+            FieldReader r(body);
+            store::ChargerPatch patch;
+            std::optional<std::optional<std::string>> cluster;
+            if (const auto* v = body.if_contains("cluster_id")) {
+                if (v->is_null()) {
+                    (void)r.value("cluster_id", Presence::Optional);
+                    cluster = std::optional<std::string>();
+                } else if (auto id = r.string("cluster_id", Presence::Required, 1, 64)) {
+                    cluster = *id;
+                }
+            }
+            patch.max_power_kw = r.number("max_power_kw", Presence::Optional, 0.1, 1000);
+            if (auto status = r.string("registration_status", Presence::Optional, 1, 16)) {
+                if (*status != "Accepted" && *status != "Pending" && *status != "Rejected") {
+                    r.fail("registration_status", "must be Accepted, Pending or Rejected");
+                }
+                patch.registration_status = *status;
+            }
+            if (auto interval = r.integer("heartbeat_interval_s", Presence::Optional, 10, 86400)) {
+                patch.heartbeat_interval_s = static_cast<int>(*interval);
+            }
+            r.finish();
+            const std::string identity(req.param("id"));
+            const std::int64_t now = svc->clock->now_ms();
+            auto job = [svc, identity, patch, cluster, now]() mutable {
+                return svc->database.with_transaction([&](db::Connection& c) -> std::optional<Charger> {
+                    if (cluster) {
+                        if (*cluster) {
+                            auto id = store::cluster_id(c, **cluster);
+                            if (!id) {
+                                throw ApiError::validation({{"cluster_id", "is not a grid cluster"}});
+                            }
+                            patch.cluster_id = id;
+                        } else {
+                            patch.cluster_id = std::optional<std::int64_t>();
+                        }
+                    }
+                    if (!store::update_charger(c, identity, patch, now)) {
+                        return std::nullopt;
+                    }
+                    return store::find_charger(c, identity);
+                });
+            };
+            auto updated = co_await svc->database.workers().run(std::move(job));
+            if (!updated) {
+                throw ApiError::not_found("Charger");
+            }
+            if (patch.registration_status) {
+                svc->central_system->set_registration(identity, *patch.registration_status);
+            }
+            co_return Response::json(charger_json(*updated));
+        },
+        authenticated());
+
     // ---- commands to a connected charger ----
     router.add(
         Method::Post,

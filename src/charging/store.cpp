@@ -250,6 +250,28 @@ std::int64_t count_chargers(db::Connection& c, std::optional<std::int64_t> clust
                    : c.query("SELECT COUNT(*) FROM chargers").front().int64(0);
 }
 
+bool update_charger(db::Connection& c, const std::string& identity, const ChargerPatch& p, std::int64_t now_ms) {
+    if (c.execute("UPDATE chargers SET updated_at_ms = $2 WHERE identity = $1", {identity, now_ms}) == 0) {
+        return false;
+    }
+    if (p.cluster_id) {
+        c.execute("UPDATE chargers SET cluster_id = $2 WHERE identity = $1",
+                  {identity, *p.cluster_id ? db::Value(**p.cluster_id) : db::Value()});
+    }
+    if (p.max_power_kw) {
+        c.execute("UPDATE chargers SET max_power_kw = $2 WHERE identity = $1", {identity, *p.max_power_kw});
+    }
+    if (p.registration_status) {
+        c.execute("UPDATE chargers SET registration_status = $2 WHERE identity = $1",
+                  {identity, *p.registration_status});
+    }
+    if (p.heartbeat_interval_s) {
+        c.execute("UPDATE chargers SET heartbeat_interval_s = $2 WHERE identity = $1",
+                  {identity, std::int64_t{*p.heartbeat_interval_s}});
+    }
+    return true;
+}
+
 std::optional<Credentials> credentials(db::Connection& c, const std::string& identity) {
     auto rows = c.query(
         "SELECT id, security_profile, password_salt, password_hash, pending_password_salt, pending_password_hash "

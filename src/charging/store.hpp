@@ -68,6 +68,15 @@ std::vector<Charger> list_chargers(db::Connection& c,
                                    std::int64_t limit);
 std::int64_t count_chargers(db::Connection& c, std::optional<std::int64_t> cluster_id);
 
+struct ChargerPatch {
+    std::optional<std::optional<std::int64_t>> cluster_id;  // set or clear
+    std::optional<double> max_power_kw;
+    std::optional<std::string> registration_status;
+    std::optional<int> heartbeat_interval_s;
+};
+/// False when there is no such charger.
+bool update_charger(db::Connection& c, const std::string& identity, const ChargerPatch& patch, std::int64_t now_ms);
+
 /// What the upgrade checks: the charger's internal id, profile and credentials.
 struct Credentials {
     std::int64_t charger_id = 0;

@@ -373,6 +373,42 @@ TEST_F(OcppTest, NotificationsAndEveryCommandTravelBothWays) {
     }
 }
 
+TEST_F(OcppTest, PendingChargersTakeNoRemoteStartAndRejectedOnesOnlyBoot) {
+    auto patch = [&](const json::object& body) { return call(*app_, "PATCH", "/api/v1/chargers/CP-1", admin_, body); };
+    EXPECT_EQ(patch(json::object{{"registration_status", "Maybe"}}).status, 422);
+    EXPECT_EQ(call(*app_, "PATCH", "/api/v1/chargers/NOPE", admin_, json::object{{"max_power_kw", 11}}).status, 404);
+    EXPECT_EQ(call(*app_, "PATCH", "/api/v1/chargers/CP-1", driver_, json::object{{"max_power_kw", 11}}).status, 403);
+    auto pending = patch(json::object{{"registration_status", "Pending"}, {"heartbeat_interval_s", 120}});
+    ASSERT_EQ(pending.status, 200) << pending.body;
+    EXPECT_EQ(pending.json().at("registration_status"), json::value("Pending"));
+
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    auto boot = result(cp->call("BootNotification", boot_payload()));
+    EXPECT_EQ(boot.at("status"), json::value("Pending"));
+    EXPECT_EQ(boot.at("interval"), json::value(120));
+    cp->on("RemoteStartTransaction", [](const json::object&) { return json::object{{"status", "Accepted"}}; });
+    cp->on("GetConfiguration", [](const json::object&) { return json::object{{"configurationKey", json::array{}}}; });
+    auto start = call(
+        *app_, "POST", "/api/v1/chargers/CP-1/ocpp/RemoteStartTransaction", admin_, json::object{{"idTag", "RFID-1"}});
+    EXPECT_EQ(start.status, 409) << start.body;
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/GetConfiguration", admin_, json::object{}).status, 200);
+
+    ASSERT_EQ(patch(json::object{{"registration_status", "Rejected"}}).status, 200);
+    EXPECT_EQ(error_code(cp->call("Heartbeat", json::object{})), "SecurityError");
+    EXPECT_EQ(result(cp->call("BootNotification", boot_payload())).at("status"), json::value("Rejected"));
+
+    ASSERT_EQ(patch(json::object{{"registration_status", "Accepted"}}).status, 200);
+    EXPECT_EQ(result(cp->call("BootNotification", boot_payload())).at("status"), json::value("Accepted"));
+    EXPECT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/chargers/CP-1/ocpp/RemoteStartTransaction",
+                   admin_,
+                   json::object{{"idTag", "RFID-1"}})
+                  .status,
+              200);
+}
+
 TEST_F(OcppTest, CommandsReachTheChargerAndTheirFailuresAreNamed) {
     auto offline = call(*app_, "POST", "/api/v1/chargers/CP-1/ocpp/Reset", admin_, json::object{{"type", "Soft"}});
     EXPECT_EQ(offline.status, 409) << offline.body;

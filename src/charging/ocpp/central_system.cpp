@@ -249,6 +249,7 @@ public:
     std::optional<Pending> outstanding;
     bool closed = false;
     bool replaced = false;
+    std::string registration = "Accepted";  // what BootNotification answers; Rejected silences it
 };
 
 struct CentralSystem::Registry {
@@ -283,6 +284,7 @@ public:
                     [&](db::Connection& c) { return store::record_boot(c, charger, info, now); });
             };
             store::BootAnswer answer = co_await db.workers().run(std::move(job));
+            link_.registration = answer.status;
             publish("charger." + link_.identity,
                     "BOOT",
                     json::object{{"charger_id", link_.identity}, {"status", answer.status}});
@@ -520,6 +522,19 @@ std::size_t CentralSystem::connected() const {
     return registry_->links.size();
 }
 
+void CentralSystem::set_registration(const std::string& identity, const std::string& status) {
+    std::shared_ptr<Link> link;
+    {
+        std::lock_guard lock(registry_->mutex);
+        if (auto it = registry_->links.find(identity); it != registry_->links.end()) {
+            link = it->second;
+        }
+    }
+    if (link) {
+        net::post(link->ws->executor(), [link, status] { link->registration = status; });
+    }
+}
+
 void CentralSystem::close_all() {
     std::vector<std::shared_ptr<Link>> links;
     {
@@ -619,12 +634,16 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
     auto online = [&db, charger_id, now] {
         return db.with_transaction([&](db::Connection& c) {
             store::mark_online(c, charger_id, true, now);
-            return c.query("SELECT heartbeat_interval_s FROM chargers WHERE id = $1", {charger_id}).front().int64(0);
+            auto row =
+                c.query("SELECT heartbeat_interval_s, registration_status FROM chargers WHERE id = $1", {charger_id});
+            return std::make_pair(row.front().int64(0), std::string(row.front().text(1)));
         });
     };
     std::int64_t interval = 300;
     try {
-        interval = co_await db.workers().run(std::move(online));
+        auto [seconds, registration] = co_await db.workers().run(std::move(online));
+        interval = seconds;
+        link->registration = registration;
     } catch (const std::exception& e) {
         spdlog::warn("ocpp: marking charger {} online failed: {}", identity, e.what());
     }
@@ -702,6 +721,12 @@ net::awaitable<void> CentralSystem::on_message(std::shared_ptr<Link> link, std::
         link->out.send(error_text(frame.id, violation->code, violation->description));
         co_return;
     }
+    if (link->registration == "Rejected" && frame.action != "BootNotification") {
+        // A rejected charger may only boot again (OCPP 1.6 §4.2: it sends nothing else).
+        link->out.send(
+            error_text(frame.id, ErrorCode::SecurityError, "This charger is not accepted by the central system"));
+        co_return;
+    }
     std::string answer;
     try {
         json::value result = co_await handlers.handle(frame.action, frame.payload.as_object());
@@ -743,6 +768,30 @@ net::awaitable<json::value> CentralSystem::call(const std::string& identity,
         throw ApiError::conflict("The charger is not connected", "charger_offline");
     }
     auto executor = co_await net::this_coro::executor;
+    // OCPP 1.6 §4.2: while Pending (or Rejected) a charger takes no remote start or stop.
+    if (action == "RemoteStartTransaction" || action == "RemoteStopTransaction") {
+        struct Probe {
+            explicit Probe(const net::any_io_executor& e) : timer(e) {}
+            net::steady_timer timer;
+            std::string registration;
+        };
+        auto probe = std::make_shared<Probe>(executor);
+        probe->timer.expires_at(net::steady_timer::time_point::max());
+        net::post(link->ws->executor(), [link, probe, executor] {
+            std::string registration = link->registration;
+            net::post(executor, [probe, registration] {
+                probe->registration = registration;
+                probe->timer.cancel();
+            });
+        });
+        boost::system::error_code ignored;
+        co_await probe->timer.async_wait(net::redirect_error(net::use_awaitable, ignored));
+        if (probe->registration != "Accepted") {
+            throw ApiError::conflict(
+                "The charger is " + probe->registration + ": no remote start or stop until it is accepted",
+                "charger_not_accepted");
+        }
+    }
     struct Waiter {
         explicit Waiter(const net::any_io_executor& e) : timer(e) {}
         net::steady_timer timer;

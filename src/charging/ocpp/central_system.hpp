@@ -47,6 +47,8 @@ public:
                                                     const std::string& action,
                                                     boost::json::value payload);
 
+    /// An admin changed the charger's registration status: a connected charger meets it at once.
+    void set_registration(const std::string& identity, const std::string& status);
     /// Closes every charger connection (shutdown).
     void close_all();
     std::size_t connected() const;
