@@ -3,12 +3,15 @@
 // meter values stored once, commands motorpool sends (answered, refused, timed out, offline), a
 // duplicate connection, and the password rotation. Runs on every backend.
 
+#include <algorithm>
+#include <mutex>
 #include <tuple>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "auth/auth.hpp"
+#include "core/event_bus.hpp"
 #include "harness.hpp"
 #include "ocpp_client.hpp"
 
@@ -168,6 +171,8 @@ TEST_F(OcppTest, EveryMalformedCallGetsItsCallErrorCode) {
     const std::string long_id(37, 'x');
     cp->send_raw(json::serialize(json::array{2, long_id, "Heartbeat", json::object{}}));
     EXPECT_EQ(error_code(cp->answer_to(long_id, std::chrono::seconds(5))), "FormationViolation");
+    cp->send_raw("[2,\"p1\",\"Heartbeat\"]");  // no payload at all: incomplete
+    EXPECT_EQ(error_code(cp->answer_to("p1", std::chrono::seconds(5))), "ProtocolError");
     cp->send_raw("[2,\"n1\",\"Heartbeat\",null]");
     EXPECT_EQ(error_code(cp->answer_to("n1", std::chrono::seconds(5))), "FormationViolation");
     cp->send_raw("[7,\"u1\",\"Heartbeat\",{}]");
@@ -407,6 +412,50 @@ TEST_F(OcppTest, PendingChargersTakeNoRemoteStartAndRejectedOnesOnlyBoot) {
                    json::object{{"idTag", "RFID-1"}})
                   .status,
               200);
+}
+
+TEST_F(OcppTest, TheChargerAndItsSessionsArePublishedOnTheBus) {
+    std::mutex mutex;
+    std::vector<std::pair<std::string, std::string>> seen;  // (topic, type)
+    auto subscription = app_->app().events().subscribe("charg", [&](const core::Event& e) {
+        std::lock_guard lock(mutex);
+        seen.emplace_back(e.topic, e.type);
+    });
+    auto cp = connect();
+    ASSERT_EQ(cp->status(), 101U);
+    result(cp->call("BootNotification", boot_payload()));
+    result(cp->call("StatusNotification",
+                    json::object{{"connectorId", 1}, {"errorCode", "NoError"}, {"status", "Charging"}}));
+    auto started = result(cp->call(
+        "StartTransaction",
+        json::object{
+            {"connectorId", 1}, {"idTag", "RFID-1"}, {"meterStart", 0}, {"timestamp", "2026-12-02T10:00:00Z"}}));
+    auto sessions = call(*app_, "GET", "/api/v1/charging/sessions", admin_).json();
+    const std::string session(sessions.at("items").as_array()[0].at("id").as_string());
+    cp.reset();
+    for (int i = 0; i < 50; ++i) {
+        {
+            std::lock_guard lock(mutex);
+            if (std::count(seen.begin(),
+                           seen.end(),
+                           std::make_pair(std::string("charger.CP-1"), std::string("ONLINE"))) == 2) {
+                break;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::lock_guard lock(mutex);
+    auto has = [&](const std::string& topic, const std::string& type) {
+        return std::find(seen.begin(), seen.end(), std::make_pair(topic, type)) != seen.end();
+    };
+    EXPECT_TRUE(has("charger.CP-1", "ONLINE"));
+    EXPECT_TRUE(has("charger.CP-1", "BOOT"));
+    EXPECT_TRUE(has("charger.CP-1", "STATUS"));
+    EXPECT_TRUE(has("charger.CP-1", "SESSION"));
+    EXPECT_TRUE(has("charging.session." + session, "SESSION"));
+    // Online when it connected, offline when it went.
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), std::make_pair(std::string("charger.CP-1"), std::string("ONLINE"))),
+              2);
 }
 
 TEST_F(OcppTest, CommandsReachTheChargerAndTheirFailuresAreNamed) {

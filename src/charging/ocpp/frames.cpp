@@ -83,6 +83,10 @@ std::variant<Frame, FrameProblem> parse_frame(std::string_view text) {
     f.id = std::move(id);
     switch (f.type) {
         case MessageType::Call:
+            if (a.size() == 3 && a[2].is_string()) {
+                // OCPP-J table 7: "payload for Action is incomplete" is a ProtocolError.
+                return FrameProblem{f.id, ErrorCode::ProtocolError, "The CALL carries no payload", false};
+            }
             if (a.size() != 4 || !a[2].is_string()) {
                 return FrameProblem{f.id, ErrorCode::FormationViolation, "A CALL is [2, id, action, payload]", false};
             }
