@@ -1,6 +1,7 @@
 // Durability of OCPP transactions: every StartTransaction and StopTransaction the central system
 // answered is in the database after `kill -9` and a restart (they are committed before their
 // CALLRESULT), and a StartTransaction re-sent after the restart gets the same transactionId.
+// On SQLite, and on PostgreSQL when MOTORPOOL_TEST_PG_URL names one (make test starts it).
 //   MOTORPOOL_BIN=build/motorpool node --test tests/e2e/
 import {test, after} from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +16,11 @@ const bin = process.env.MOTORPOOL_BIN;
 assert.ok(bin, 'set MOTORPOOL_BIN to the motorpool binary');
 const work = mkdtempSync(join(tmpdir(), 'motorpool-ocpp-kill9-'));
 let server;
+let databaseUrl;
 
 const env = () => ({
   ...process.env,
-  DATABASE_URL: `sqlite:///${work}/kill9.db`,
+  DATABASE_URL: databaseUrl,
   MOTORPOOL_ENV: 'test',
   MOTORPOOL_HOST: '127.0.0.1',
   PORT: '0',
@@ -67,7 +69,7 @@ after(() => {
   rmSync(work, {recursive: true, force: true});
 });
 
-test('acknowledged transactions survive kill -9', async () => {
+async function killNine() {
   const created = spawnSync(bin, ['users', 'create', '--email', 'ops@kill9.test', '--role', 'admin', '--password-stdin'],
     {env: env(), input: 'kill9-admin-password\n', encoding: 'utf8'});
   assert.equal(created.status, 0, created.stderr);
@@ -138,4 +140,27 @@ test('acknowledged transactions survive kill -9', async () => {
     assert.equal(again.transactionId, lastAck.id);
   }
   await cp2.close();
+}
+
+test('acknowledged transactions survive kill -9 (SQLite)', async () => {
+  databaseUrl = `sqlite:///${work}/kill9.db`;
+  await killNine();
+  server.kill('SIGKILL');
 });
+
+test('acknowledged transactions survive kill -9 (PostgreSQL)', {skip: !process.env.MOTORPOOL_TEST_PG_URL}, async () => {
+  // A database of its own on the PostgreSQL the test command started.
+  const base = process.env.MOTORPOOL_TEST_PG_URL;
+  const name = `ocpp_kill9_${process.pid}_${Date.now()}`;
+  const made = spawnSync('psql', [base, '-qc', `CREATE DATABASE ${name}`], {encoding: 'utf8'});
+  assert.equal(made.status, 0, made.stderr);
+  databaseUrl = base.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+  try {
+    await killNine();
+  } finally {
+    server.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    spawnSync('psql', [base, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], {encoding: 'utf8'});
+  }
+});
+
