@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "app/app.hpp"
 #include "auth/auth.hpp"
 #include "charging/charger_sim.hpp"
+#include "charging/replay.hpp"
 #include "core/config.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
@@ -251,6 +253,24 @@ int run(int argc, char** argv) {
     charger_sim_cmd
         ->add_option("--connect-spread", charger_sim_spread_ms, "Spread the connections over MS milliseconds")
         ->check(CLI::NonNegativeNumber);
+    auto* charging_cmd = cli.add_subcommand("charging", "EV charging tools");
+    auto* replay_cmd = charging_cmd->add_subcommand(
+        "replay", "Replay EV sessions (shared/data CSV format) through the allocator and print the figures as JSON");
+    std::string replay_file;
+    std::string replay_schedule;
+    motorpool::charging::allocator::ReplayOptions replay_options;
+    replay_cmd->add_option("file", replay_file, "Sessions CSV")->required();
+    replay_cmd->add_option("--capacity-kw", replay_options.capacity_kw, "The cluster's capacity")
+        ->required()
+        ->check(CLI::Range(0.1, 1e6));
+    replay_cmd->add_option("--max-power-kw", replay_options.max_power_kw, "Each EVSE's maximum (default 6.6)")
+        ->check(CLI::Range(0.1, 1000.0));
+    replay_cmd
+        ->add_option("--min-power-kw", replay_options.min_power_kw, "Practical minimum while charging (default 0)")
+        ->check(CLI::Range(0.0, 1000.0));
+    replay_cmd->add_option("--period-min", replay_options.period_minutes, "Minutes between re-plans (default 5)")
+        ->check(CLI::Range(1, 60));
+    replay_cmd->add_option("--schedule", replay_schedule, "Also write every period's power per session as CSV");
     auto* keys_cmd = cli.add_subcommand("keys", "Encryption keys for secrets at rest");
     keys_cmd->require_subcommand(1);
     auto* keys_generate = keys_cmd->add_subcommand("generate", "Print a new MOTORPOOL_ENCRYPTION_KEY");
@@ -267,6 +287,44 @@ int run(int argc, char** argv) {
         return 2;
     }
 
+    if (replay_cmd->parsed()) {
+        // Offline: the allocator and a file, no server.
+        std::ifstream in(replay_file);
+        if (!in) {
+            std::fprintf(stderr, "motorpool: cannot read %s\n", replay_file.c_str());
+            return 5;
+        }
+        try {
+            auto sessions = motorpool::charging::allocator::read_sessions_csv(in);
+            auto r = motorpool::charging::allocator::replay(sessions, replay_options, !replay_schedule.empty());
+            if (!replay_schedule.empty()) {
+                std::ofstream out(replay_schedule, std::ios::trunc);
+                out << "period,session_id,power_kw\n";
+                for (const auto& [period, id, kw] : r.schedule) {
+                    out << period << ',' << id << ',' << kw << '\n';
+                }
+            }
+            std::printf(
+                "{\"sessions\":%zu,\"capacity_kw\":%g,\"requested_kwh\":%.3f,\"delivered_kwh\":%.3f,"
+                "\"delivered_pct\":%.3f,\"jain\":%.4f,\"min_satisfaction\":%.4f,\"peak_kw\":%.3f,"
+                "\"replan_us\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}}\n",
+                sessions.size(),
+                replay_options.capacity_kw,
+                r.requested_kwh,
+                r.delivered_kwh,
+                r.requested_kwh > 0 ? 100.0 * r.delivered_kwh / r.requested_kwh : 100.0,
+                r.jain,
+                r.min_satisfaction,
+                r.peak_kw,
+                r.replan_p50_us,
+                r.replan_p99_us,
+                r.replan_max_us);
+            return 0;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "motorpool: %s: %s\n", replay_file.c_str(), e.what());
+            return 5;
+        }
+    }
     if (charger_sim_cmd->parsed()) {
         // A client too: it needs no configuration of its own.
         if (charger_sim.token.empty()) {

@@ -1,0 +1,169 @@
+#include "charging/allocator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace motorpool::charging::allocator {
+namespace {
+
+constexpr double kEpsilon = 1e-9;
+
+// Water-filling: p_i = min(cap_i, level * scale_i) with sum p_i = budget (or every p_i = cap_i
+// when the caps fit). Returns the powers; O(n log n).
+std::vector<double> water_fill(const std::vector<double>& cap, const std::vector<double>& scale, double budget) {
+    const std::size_t n = cap.size();
+    std::vector<double> out(n, 0.0);
+    const double total = std::accumulate(cap.begin(), cap.end(), 0.0);
+    if (total <= budget + kEpsilon) {
+        return cap;
+    }
+    // Each car saturates at level cap_i / scale_i: take them in that order.
+    std::vector<std::size_t> order;
+    double scale_sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (cap[i] > kEpsilon && scale[i] > kEpsilon) {
+            order.push_back(i);
+            scale_sum += scale[i];
+        }
+    }
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return cap[a] / scale[a] < cap[b] / scale[b];
+    });
+    double left = budget;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        const std::size_t i = order[k];
+        const double level = left / scale_sum;
+        if (level * scale[i] >= cap[i]) {
+            out[i] = cap[i];  // saturated below the common level
+            left -= cap[i];
+            scale_sum -= scale[i];
+        } else {
+            for (std::size_t j = k; j < order.size(); ++j) {
+                out[order[j]] = level * scale[order[j]];
+            }
+            break;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_kw, double period_hours) {
+    const std::size_t n = cars.size();
+    std::vector<Allocation> out(n);
+    const double budget = std::max(0.0, capacity_kw);
+    const double dt = std::max(period_hours, 1e-6);
+    std::vector<double> need(n, 0.0);    // kW to finish on time
+    std::vector<double> most(n, 0.0);    // kW at most this period (maximum, and no more than it wants)
+    std::vector<bool> active(n, false);  // may charge this period
+    std::vector<double> floor(n, 0.0);   // the practical minimum, never above what the car can take
+    for (std::size_t i = 0; i < n; ++i) {
+        const Car& c = cars[i];
+        out[i].id = c.id;
+        if (c.remaining_kwh <= kEpsilon || c.max_kw <= kEpsilon) {
+            continue;
+        }
+        most[i] = std::min(c.max_kw, c.remaining_kwh / dt);
+        if (most[i] + kEpsilon < c.min_kw) {
+            // Its last bit of energy is below the minimum rate: it may still charge at the minimum
+            // for part of the period, which the charger meters; we plan the minimum.
+            most[i] = std::min(c.max_kw, c.min_kw);
+        }
+        need[i] = std::min(most[i], c.remaining_kwh / std::max(c.hours_left, dt));
+        floor[i] = std::min(c.min_kw, most[i]);
+        active[i] = true;
+        out[i].need_kw = need[i];
+    }
+
+    std::vector<double> power;
+    while (true) {
+        std::vector<double> need_cap(n, 0.0), scale(n, 0.0), extra_cap(n, 0.0);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (active[i]) {
+                need_cap[i] = need[i];
+                scale[i] = cars[i].weight * std::max(need[i], kEpsilon);
+            }
+        }
+        const double need_total = std::accumulate(need_cap.begin(), need_cap.end(), 0.0);
+        if (need_total <= budget + kEpsilon) {
+            // Everyone's need fits: the rest by weight, up to each car's maximum.
+            power = need_cap;
+            std::vector<double> weight(n, 0.0);
+            for (std::size_t i = 0; i < n; ++i) {
+                if (active[i]) {
+                    extra_cap[i] = std::max(0.0, most[i] - need_cap[i]);
+                    weight[i] = cars[i].weight;
+                }
+            }
+            auto extra = water_fill(extra_cap, weight, budget - need_total);
+            for (std::size_t i = 0; i < n; ++i) {
+                power[i] += extra[i];
+            }
+        } else {
+            // Overloaded: the same weighted share of every car's need.
+            power = water_fill(need_cap, scale, budget);
+        }
+
+        // The practical minimum: raise what the capacity allows, pause the rest, re-plan.
+        double used = std::accumulate(power.begin(), power.end(), 0.0);
+        std::vector<std::size_t> below;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (active[i] && power[i] + kEpsilon < floor[i]) {
+                below.push_back(i);
+            }
+        }
+        if (below.empty()) {
+            break;
+        }
+        // The most urgent first: least slack (hours left beyond what the need implies), then weight.
+        std::sort(below.begin(), below.end(), [&](std::size_t a, std::size_t b) {
+            if (cars[a].weight != cars[b].weight) {
+                return cars[a].weight > cars[b].weight;
+            }
+            return cars[a].hours_left < cars[b].hours_left;
+        });
+        bool paused = false;
+        for (std::size_t i : below) {
+            const double raise = floor[i] - power[i];
+            if (used + raise <= budget + kEpsilon) {
+                power[i] = floor[i];
+                used += raise;
+            }
+        }
+        for (auto it = below.rbegin(); it != below.rend(); ++it) {
+            if (power[*it] + kEpsilon < floor[*it]) {
+                active[*it] = false;  // paused this period: its share goes to the others
+                paused = true;
+                break;  // one at a time: the others may now reach their minimum
+            }
+        }
+        if (!paused) {
+            // Everyone below was raised; the raise may have overdrawn others' shares: the sum stays
+            // within the budget by construction (each raise was checked against it).
+            break;
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        out[i].kw = active[i] ? std::max(0.0, power[i]) : 0.0;
+    }
+    return out;
+}
+
+double jain_index(const std::vector<double>& values) {
+    if (values.empty()) {
+        return 1.0;
+    }
+    double sum = 0, squares = 0;
+    for (double v : values) {
+        sum += v;
+        squares += v * v;
+    }
+    if (squares <= 0) {
+        return 1.0;
+    }
+    return sum * sum / (static_cast<double>(values.size()) * squares);
+}
+
+}  // namespace motorpool::charging::allocator
