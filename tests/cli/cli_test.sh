@@ -192,5 +192,16 @@ check "serve --port 70000 is a usage error (2)" test $? -eq 2
 "$bin" serve --host "" >/dev/null 2>&1
 check "serve --host with nothing is a usage error (2)" test $? -eq 2
 
+# charging replay: the allocator over a sessions file, figures as JSON, the schedule as CSV.
+printf 'session_id,station_id,arrival_period,departure_period,requested_energy_kwh,max_power_kw\na,S1,0,12,6.6,6.6\nb,S2,0,12,6.6,6.6\n' >"$work/two.csv"
+out=$("$bin" charging replay "$work/two.csv" --capacity-kw 6.6 --schedule "$work/schedule.csv")
+check "charging replay shares 6.6 kW for an hour between two cars: 6.6 of 13.2 kWh" \
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert abs(r["delivered_kwh"]-6.6)<1e-6 and r["peak_kw"]<=6.6+1e-9 and abs(r["jain"]-1)<1e-9, r' "$out"
+check "charging replay writes the schedule: period,session_id,power_kw" \
+  bash -c 'head -1 "$0" | grep -q "^period,session_id,power_kw$" && [ "$(tail -n +2 "$0" | wc -l)" -eq 24 ]' "$work/schedule.csv"
+printf 'session_id,station_id,arrival_period,departure_period,requested_energy_kwh,max_power_kw\nbad,S1,9,3,1,6.6\n' >"$work/bad.csv"
+"$bin" charging replay "$work/bad.csv" --capacity-kw 10 >/dev/null 2>&1
+check "charging replay refuses a session that leaves before it arrives (5)" test $? -eq 5
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

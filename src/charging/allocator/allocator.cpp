@@ -78,6 +78,7 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
     }
 
     std::vector<double> power;
+    std::vector<std::size_t> paused;
     while (true) {
         std::vector<double> need_cap(n, 0.0), scale(n, 0.0), extra_cap(n, 0.0);
         for (std::size_t i = 0; i < n; ++i) {
@@ -124,7 +125,6 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
             }
             return cars[a].hours_left < cars[b].hours_left;
         });
-        bool paused = false;
         for (std::size_t i : below) {
             const double raise = floor[i] - power[i];
             if (used + raise <= budget + kEpsilon) {
@@ -132,17 +132,43 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
                 used += raise;
             }
         }
-        for (auto it = below.rbegin(); it != below.rend(); ++it) {
-            if (power[*it] + kEpsilon < floor[*it]) {
-                active[*it] = false;  // paused this period: its share goes to the others
-                paused = true;
-                break;  // one at a time: the others may now reach their minimum
+        std::vector<std::size_t> still;  // below their minimum, most urgent first
+        for (std::size_t i : below) {
+            if (power[i] + kEpsilon < floor[i]) {
+                still.push_back(i);
             }
         }
-        if (!paused) {
-            // Everyone below was raised; the raise may have overdrawn others' shares: the sum stays
-            // within the budget by construction (each raise was checked against it).
-            break;
+        if (still.empty()) {
+            break;  // every raise was checked against the budget
+        }
+        // Pause the least urgent half of them at once (a geometric series of re-plans, not one per
+        // car: 10,000 overloaded cars re-plan in milliseconds); the others may then reach theirs.
+        const std::size_t pause = std::max<std::size_t>(1, still.size() / 2);
+        for (std::size_t k = 0; k < pause; ++k) {
+            const std::size_t i = still[still.size() - 1 - k];
+            active[i] = false;
+            paused.push_back(i);
+        }
+    }
+    // Halving may pause a few more than needed: the most urgent of them get their minimum back
+    // from what is left.
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!active[i]) {
+            power[i] = 0.0;
+        }
+    }
+    double spare = budget - std::accumulate(power.begin(), power.end(), 0.0);
+    std::sort(paused.begin(), paused.end(), [&](std::size_t a, std::size_t b) {
+        if (cars[a].weight != cars[b].weight) {
+            return cars[a].weight > cars[b].weight;
+        }
+        return cars[a].hours_left < cars[b].hours_left;
+    });
+    for (std::size_t i : paused) {
+        if (floor[i] > kEpsilon && floor[i] <= spare + kEpsilon) {
+            active[i] = true;
+            power[i] = floor[i];
+            spare -= floor[i];
         }
     }
     for (std::size_t i = 0; i < n; ++i) {
