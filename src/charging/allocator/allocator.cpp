@@ -56,6 +56,7 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
     const double budget = std::max(0.0, capacity_kw);
     const double dt = std::max(period_hours, 1e-6);
     std::vector<double> need(n, 0.0);    // kW to finish on time
+    std::vector<double> must(n, 0.0);    // kW without which it cannot finish even at its maximum later
     std::vector<double> most(n, 0.0);    // kW at most this period (maximum, and no more than it wants)
     std::vector<bool> active(n, false);  // may charge this period
     std::vector<double> floor(n, 0.0);   // the practical minimum, never above what the car can take
@@ -72,6 +73,7 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
             most[i] = std::min(c.max_kw, c.min_kw);
         }
         need[i] = std::min(most[i], c.remaining_kwh / std::max(c.hours_left, dt));
+        must[i] = std::min(need[i], std::max(0.0, c.remaining_kwh - c.max_kw * std::max(0.0, c.hours_left - dt)) / dt);
         floor[i] = std::min(c.min_kw, most[i]);
         active[i] = true;
         out[i].need_kw = need[i];
@@ -88,7 +90,31 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
             }
         }
         const double need_total = std::accumulate(need_cap.begin(), need_cap.end(), 0.0);
-        if (need_total <= budget + kEpsilon) {
+        std::vector<double> must_cap(n, 0.0), must_scale(n, 0.0);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (active[i]) {
+                must_cap[i] = must[i];
+                must_scale[i] = cars[i].weight * std::max(must[i], kEpsilon);
+            }
+        }
+        const double must_total = std::accumulate(must_cap.begin(), must_cap.end(), 0.0);
+        if (need_total > budget + kEpsilon && must_total > kEpsilon) {
+            // Overloaded, and some energy is lost unless it flows now: that first (laxity), then the
+            // same share of the rest of every car's need.
+            if (must_total >= budget - kEpsilon) {
+                power = water_fill(must_cap, must_scale, budget);
+            } else {
+                std::vector<double> rest_cap(n, 0.0);
+                for (std::size_t i = 0; i < n; ++i) {
+                    rest_cap[i] = std::max(0.0, need_cap[i] - must_cap[i]);
+                }
+                auto rest = water_fill(rest_cap, scale, budget - must_total);
+                power = must_cap;
+                for (std::size_t i = 0; i < n; ++i) {
+                    power[i] += rest[i];
+                }
+            }
+        } else if (need_total <= budget + kEpsilon) {
             // Everyone's need fits: the rest by weight, up to each car's maximum.
             power = need_cap;
             std::vector<double> weight(n, 0.0);

@@ -96,10 +96,11 @@ TEST(AllocatorTest, AHigherPriorityClassGetsAHigherShare) {
 
 TEST(AllocatorTest, BelowTheSixAmpMinimumACarIsPausedAndItsShareGoesToTheOthers) {
     // Three cars of 4.14 kW minimum on 10 kW: two can charge at their minimum or more, not three.
-    Car car{"", 11, kSixAmpsThreePhase, 30, 3, 1};
+    // (Windows long enough that no energy is lost by waiting: the shares of need decide.)
+    Car car{"", 11, kSixAmpsThreePhase, 30, 5, 1};
     std::vector<Car> cars{car, car, car};
     cars[0].id = "urgent";
-    cars[0].hours_left = 1;
+    cars[0].hours_left = 4;
     cars[1].id = "b";
     cars[2].id = "lax";
     cars[2].hours_left = 8;
@@ -116,6 +117,15 @@ TEST(AllocatorTest, BelowTheSixAmpMinimumACarIsPausedAndItsShareGoesToTheOthers)
     // Under the minimum for everyone: nobody charges rather than every charger at an illegal rate.
     auto none = allocate(cars, 4, 0.25);
     EXPECT_EQ(sum(none), 0.0);
+}
+
+TEST(AllocatorTest, EnergyThatWouldBeLostUnlessItFlowsNowComesFirst) {
+    // "leaving" needs 11 kW for its last 30 minutes and can only take 11: anything less now is lost
+    // for good; "staying" can catch up later. On 11 kW, "leaving" gets it all.
+    std::vector<Car> cars{{"staying", 11, 0, 20, 6, 1}, {"leaving", 11, 0, 5.5, 0.5, 1}};
+    auto plan = allocate(cars, 11, 0.25);
+    EXPECT_NEAR(plan[1].kw, 11, kTolerance);
+    EXPECT_NEAR(plan[0].kw, 0, kTolerance);
 }
 
 TEST(AllocatorTest, NoCarGetsMoreThanItStillWants) {

@@ -8,9 +8,10 @@
 //     departure, capped by its maximum (connector, vehicle).
 //  2. When the needs fit the capacity, every car gets its need, and what is left is shared by
 //     weighted water-filling up to each car's maximum (energy delivered early frees the future).
-//  3. When they do not fit, the capacity is shared so that every car gets the same weighted
-//     share of its need (p = min(need, level * weight * need)): the satisfaction ratios are
-//     equalised, the higher priority class above the lower.
+//  3. When they do not fit, the energy that would be lost unless it flows now comes first (what a
+//     car cannot fit into its remaining window even at its maximum later: laxity), then the rest
+//     is shared so that every car gets the same weighted share of the rest of its need
+//     (p = min(need, level * weight * need)), the higher priority class above the lower.
 //  4. OCPP's practical minimum (6 A per phase): a car given less than its minimum is raised to it
 //     when the capacity allows, otherwise paused (0) and its share given to the others, the car
 //     with the most slack paused first.
