@@ -8,6 +8,7 @@
 #include "core/json.hpp"
 #include "core/time.hpp"
 #include "http/paging.hpp"
+#include "route_helpers.hpp"
 #include "routes.hpp"
 #include "store.hpp"
 
@@ -23,17 +24,6 @@ using http::Request;
 using http::Response;
 
 namespace {
-
-http::RouteOptions authenticated() {
-    http::RouteOptions o;
-    o.max_body_bytes = 16 * 1024;
-    o.auth = http::Auth::Required;
-    return o;
-}
-
-json::value opt_json(const std::optional<std::string>& v) {
-    return v ? json::value(*v) : json::value(nullptr);
-}
 
 json::object id_tag_json(const store::IdTag& t) {
     return {
@@ -135,19 +125,8 @@ void install_id_tag_routes(http::Router& router, const std::shared_ptr<Services>
         Method::Get,
         "/api/v1/charging/id-tags",
         [svc](Request req) -> net::awaitable<Response> {
-            std::vector<core::FieldError> errors;
-            const http::PageQuery q = http::read_page_query(req, errors, 20, 100);
-            if (q.keyset) {
-                errors.push_back({"cursor", "is not supported here: use page"});
-            }
-            if (!errors.empty()) {
-                throw ApiError::validation(std::move(errors));
-            }
-            const auto actor = auth::actor_of(req);
-            std::optional<std::int64_t> only;
-            if (!auth::sees_all_rows(actor.role)) {
-                only = actor.user_id;
-            }
+            const http::PageQuery q = read_offset_page(req);
+            const std::optional<std::int64_t> only = list_scope(auth::actor_of(req));
             auto job = [svc, q, only] {
                 return svc->database.with_reader([&](db::Connection& c) {
                     return std::make_pair(store::list_id_tags(c, only, q.offset(), q.page_size),

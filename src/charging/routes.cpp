@@ -14,6 +14,7 @@
 #include "core/time.hpp"
 #include "http/paging.hpp"
 #include "ocpp/central_system.hpp"
+#include "route_helpers.hpp"
 #include "store.hpp"
 
 namespace motorpool::charging {
@@ -29,31 +30,12 @@ using http::Response;
 
 namespace {
 
-constexpr std::size_t kBodyLimit = std::size_t{64} * 1024;
-
-http::RouteOptions authenticated() {
-    http::RouteOptions o;
-    o.max_body_bytes = kBodyLimit;
-    o.auth = http::Auth::Required;
-    return o;
-}
-
 void require_staff_read(const Request& req) {
     auth::require_role(req, {auth::Role::Admin, auth::Role::Support, auth::Role::FleetManager});
 }
 
 void require_admin(const Request& req) {
     auth::require_role(req, {auth::Role::Admin});
-}
-
-json::value opt_json(const std::optional<std::string>& v) {
-    return v ? json::value(*v) : json::value(nullptr);
-}
-json::value opt_json(const std::optional<double>& v) {
-    return v ? json::value(*v) : json::value(nullptr);
-}
-json::value time_json(const std::optional<std::int64_t>& ms) {
-    return ms ? json::value(core::format_rfc3339(*ms)) : json::value(nullptr);
 }
 
 json::object site_json(const store::Site& s) {
@@ -219,7 +201,6 @@ bool valid_identity(const std::string& id) {
 }
 
 json::object session_json(const Session& s) {
-    auto opt_int = [](const std::optional<std::int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); };
     return {{"id", s.public_id},
             {"transaction_id", s.transaction_id},
             {"charger_id", s.charger_identity},
@@ -228,11 +209,11 @@ json::object session_json(const Session& s) {
             {"user_id", opt_json(s.user_public_id)},
             {"vehicle_id", opt_json(s.vehicle_public_id)},
             {"meter_start_wh", s.meter_start_wh},
-            {"meter_stop_wh", opt_int(s.meter_stop_wh)},
+            {"meter_stop_wh", opt_json(s.meter_stop_wh)},
             {"started_at", core::format_rfc3339(s.started_at_ms)},
             {"stopped_at", time_json(s.stopped_at_ms)},
             {"stop_reason", opt_json(s.stop_reason)},
-            {"energy_wh", opt_int(s.energy_wh)},
+            {"energy_wh", opt_json(s.energy_wh)},
             {"status", s.stopped_at_ms ? "completed" : "active"}};
 }
 
@@ -287,15 +268,16 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
             site.latitude = r.number("latitude", Presence::Optional, -90, 90);
             site.longitude = r.number("longitude", Presence::Optional, -180, 180);
             site.time_zone = r.string("time_zone", Presence::Required, 1, 64).value_or("UTC");
-            if (r.ok() && !valid_time_zone(site.time_zone)) {
-                r.fail("time_zone", "must be an IANA time zone name such as Europe/Berlin");
-            }
             if (site.latitude.has_value() != site.longitude.has_value()) {
                 r.fail("longitude", "latitude and longitude come together");
             }
             r.finish();
             site.created_at_ms = svc->clock->now_ms();
             auto job = [svc, site] {
+                // The zone file is looked up here, on a worker: a file-system call stays off the I/O thread.
+                if (!valid_time_zone(site.time_zone)) {
+                    throw ApiError::validation({{"time_zone", "must be an IANA time zone name such as Europe/Berlin"}});
+                }
                 return svc->database.with_transaction([&](db::Connection& c) { return store::insert_site(c, site); });
             };
             store::Site created = co_await svc->database.workers().run(std::move(job));
@@ -371,14 +353,7 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
         "/api/v1/grid/clusters",
         [svc](Request req) -> net::awaitable<Response> {
             require_staff_read(req);
-            std::vector<core::FieldError> errors;
-            const http::PageQuery q = http::read_page_query(req, errors, 20, 100);
-            if (!errors.empty() || q.keyset) {
-                if (q.keyset) {
-                    errors.push_back({"cursor", "is not supported here: use page"});
-                }
-                throw ApiError::validation(std::move(errors));
-            }
+            const http::PageQuery q = read_offset_page(req);
             auto job = [svc, q] {
                 return svc->database.with_reader([&](db::Connection& c) {
                     return std::make_pair(store::list_clusters(c, q.offset(), q.page_size), store::count_clusters(c));
@@ -509,15 +484,8 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
         "/api/v1/chargers",
         [svc](Request req) -> net::awaitable<Response> {
             require_staff_read(req);
-            std::vector<core::FieldError> errors;
-            const http::PageQuery q = http::read_page_query(req, errors, 20, 100);
+            const http::PageQuery q = read_offset_page(req);
             auto cluster = req.query_param("cluster_id");
-            if (q.keyset) {
-                errors.push_back({"cursor", "is not supported here: use page"});
-            }
-            if (!errors.empty()) {
-                throw ApiError::validation(std::move(errors));
-            }
             auto job = [svc, q, cluster = cluster ? std::optional<std::string>(*cluster) : std::nullopt] {
                 return svc->database.with_reader([&](db::Connection& c) {
                     std::optional<std::int64_t> id;
@@ -625,17 +593,14 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
             if (!is_central_system_action(action)) {
                 throw ApiError::not_found("OCPP command");
             }
-            if (action == "ChangeConfiguration" || action == "SendLocalList") {
-                // The key a charger authenticates with changes only through the rotation below.
-                auto body = req.json_object();
-                if (const auto* key = body.if_contains("key"); action == "ChangeConfiguration" && key != nullptr &&
-                                                               key->is_string() &&
-                                                               key->as_string() == "AuthorizationKey") {
-                    throw ApiError::validation(
-                        {{"key", "AuthorizationKey changes through POST /api/v1/chargers/{id}/password"}});
-                }
-            }
             json::value payload = req.body.empty() ? json::value(json::object{}) : json::value(req.json_object());
+            if (const auto* key = payload.as_object().if_contains("key"); action == "ChangeConfiguration" &&
+                                                                          key != nullptr && key->is_string() &&
+                                                                          key->as_string() == "AuthorizationKey") {
+                // The key a charger authenticates with changes only through the rotation below.
+                throw ApiError::validation(
+                    {{"key", "AuthorizationKey changes through POST /api/v1/chargers/{id}/password"}});
+            }
             json::value answer = co_await svc->central_system->call(std::string(req.param("id")), action, payload);
             co_return Response::json(answer.as_object());
         },
@@ -703,20 +668,9 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
         Method::Get,
         "/api/v1/charging/sessions",
         [svc](Request req) -> net::awaitable<Response> {
-            std::vector<core::FieldError> errors;
-            const http::PageQuery q = http::read_page_query(req, errors, 20, 100);
-            if (q.keyset) {
-                errors.push_back({"cursor", "is not supported here: use page"});
-            }
-            if (!errors.empty()) {
-                throw ApiError::validation(std::move(errors));
-            }
-            const auto actor = auth::actor_of(req);
+            const http::PageQuery q = read_offset_page(req);
             // Members see their own sessions; staff every session.
-            std::optional<std::int64_t> only;
-            if (!auth::sees_all_rows(actor.role)) {
-                only = actor.user_id;
-            }
+            const std::optional<std::int64_t> only = list_scope(auth::actor_of(req));
             auto job = [svc, q, only] {
                 return svc->database.with_reader([&](db::Connection& c) {
                     return std::make_pair(store::list_sessions(c, only, q.offset(), q.page_size),

@@ -457,10 +457,10 @@ BootAnswer record_boot(db::Connection& c, std::int64_t charger_id, const BootInf
     answer.interval_s = static_cast<int>(rows.front().int64(1));
     auto open = c.query(
         "UPDATE charging_sessions SET stopped_at_ms = $2, stop_reason = 'Reboot', meter_stop_wh = meter_start_wh, "
-        "energy_wh = 0 WHERE charger_id = $1 AND stopped_at_ms IS NULL RETURNING id",
+        "energy_wh = 0 WHERE charger_id = $1 AND stopped_at_ms IS NULL RETURNING public_id",
         {charger_id, now_ms});
     for (std::size_t i = 0; i < open.size(); ++i) {
-        answer.closed_sessions.push_back(open.row(i).int64(0));
+        answer.closed_sessions.push_back(open.row(i).text(0));
     }
     return answer;
 }
@@ -473,11 +473,7 @@ void mark_seen(db::Connection& c, std::int64_t charger_id, std::int64_t now_ms) 
     c.execute("UPDATE chargers SET last_seen_at_ms = $2, online = $3 WHERE id = $1", {charger_id, now_ms, true});
 }
 
-std::string registration_status(db::Connection& c, std::int64_t charger_id) {
-    return c.query("SELECT registration_status FROM chargers WHERE id = $1", {charger_id}).front().text(0);
-}
-
-std::vector<std::int64_t> record_status(db::Connection& c, std::int64_t charger_id, const StatusReport& r) {
+std::vector<std::string> record_status(db::Connection& c, std::int64_t charger_id, const StatusReport& r) {
     const std::int64_t connector = r.connector_id;
     auto updated = c.execute(
         "UPDATE charger_connectors SET status = $3, error_code = $4, info = $5, vendor_error_code = $6, "
@@ -490,14 +486,14 @@ std::vector<std::int64_t> record_status(db::Connection& c, std::int64_t charger_
             "$1",
             {charger_id, connector, r.status, r.error_code, opt(r.info), opt(r.vendor_error_code), r.at_ms});
     }
-    std::vector<std::int64_t> closed;
+    std::vector<std::string> closed;
     if (r.status == "Available" && r.connector_id > 0) {
         auto rows = c.query(
             "UPDATE charging_sessions SET stopped_at_ms = $3, stop_reason = 'Other', meter_stop_wh = meter_start_wh, "
-            "energy_wh = 0 WHERE charger_id = $1 AND connector_id = $2 AND stopped_at_ms IS NULL RETURNING id",
+            "energy_wh = 0 WHERE charger_id = $1 AND connector_id = $2 AND stopped_at_ms IS NULL RETURNING public_id",
             {charger_id, connector, r.at_ms});
         for (std::size_t i = 0; i < rows.size(); ++i) {
-            closed.push_back(rows.row(i).int64(0));
+            closed.push_back(rows.row(i).text(0));
         }
     }
     return closed;

@@ -137,7 +137,7 @@ struct BootInfo {
 struct BootAnswer {
     std::string status;  // Accepted | Pending | Rejected
     int interval_s = 300;
-    std::vector<std::int64_t> closed_sessions;  // open sessions a reboot ended
+    std::vector<std::string> closed_sessions;  // public ids of the open sessions a reboot ended
 };
 /// Records a BootNotification; sessions the charger left open end with reason "Reboot" (their
 /// StopTransaction never came).
@@ -145,7 +145,6 @@ BootAnswer record_boot(db::Connection& c, std::int64_t charger_id, const BootInf
 /// The charger's WebSocket opened (online) or closed (offline), or it sent a heartbeat.
 void mark_online(db::Connection& c, std::int64_t charger_id, bool online, std::int64_t now_ms);
 void mark_seen(db::Connection& c, std::int64_t charger_id, std::int64_t now_ms);
-std::string registration_status(db::Connection& c, std::int64_t charger_id);
 
 struct StatusReport {
     int connector_id = 0;
@@ -155,8 +154,8 @@ struct StatusReport {
 };
 /// Stores a connector's status (a connector not configured is added with the charger's power).
 /// An Available connector with an open session closes it ("the StopTransaction never came");
-/// returns the sessions closed.
-std::vector<std::int64_t> record_status(db::Connection& c, std::int64_t charger_id, const StatusReport& report);
+/// returns the public ids of the sessions closed.
+std::vector<std::string> record_status(db::Connection& c, std::int64_t charger_id, const StatusReport& report);
 
 struct TagInfo {
     std::string status = "Invalid";  // Accepted | Blocked | Expired | Invalid | ConcurrentTx

@@ -266,9 +266,22 @@ TEST_F(OcppTest, AnOpenSessionEndsWhenTheChargerRebootsOrReportsAvailable) {
             .at("transactionId")
             .as_int64();
     };
+    std::mutex mutex;
+    std::vector<std::string> stops;  // the stop events drivers see
+    auto subscription = app_->app().events().subscribe("charging.session.", [&](const core::Event& e) {
+        if (e.payload.find("\"stopped\"") != std::string::npos) {
+            std::lock_guard lock(mutex);
+            stops.push_back(e.payload);
+        }
+    });
     start(1, "2026-12-01T08:00:00Z");
     // The StopTransaction never came; the charger rebooted.
     result(cp->call("BootNotification", boot_payload()));
+    {
+        std::lock_guard lock(mutex);
+        ASSERT_EQ(stops.size(), 1U);
+        EXPECT_NE(stops[0].find("\"reason\":\"Reboot\""), std::string::npos) << stops[0];
+    }
     auto sessions = call(*app_, "GET", "/api/v1/charging/sessions", admin_).json();
     ASSERT_EQ(sessions.at("total"), json::value(1));
     EXPECT_EQ(sessions.at("items").as_array()[0].at("status"), json::value("completed"));

@@ -248,7 +248,6 @@ public:
     std::vector<Pending> queue;  // a few at most: no deque (its empty form costs 600 bytes per charger)
     std::optional<Pending> outstanding;
     bool closed = false;
-    bool replaced = false;
     std::string registration = "Accepted";  // what BootNotification answers; Rejected silences it
 };
 
@@ -285,6 +284,7 @@ public:
             };
             store::BootAnswer answer = co_await db.workers().run(std::move(job));
             link_.registration = answer.status;
+            ended(answer.closed_sessions, "Reboot", now);
             publish("charger." + link_.identity,
                     "BOOT",
                     json::object{{"charger_id", link_.identity}, {"status", answer.status}});
@@ -321,7 +321,7 @@ public:
                                  {"status", r.status},
                                  {"error_code", r.error_code},
                                  {"at", core::format_rfc3339(r.at_ms)}});
-            (void)closed;
+            ended(closed, "Other", r.at_ms);
             co_return json::object{};
         }
         if (action == "Authorize") {
@@ -476,6 +476,20 @@ public:
     }
 
 private:
+    // Sessions the central system ended for the charger (a reboot, an Available status without
+    // their StopTransaction): their drivers hear it as from a stop.
+    void ended(const std::vector<std::string>& sessions, const char* reason, std::int64_t at) {
+        for (const auto& id : sessions) {
+            json::object event{{"session_id", id},
+                               {"charger_id", link_.identity},
+                               {"state", "stopped"},
+                               {"reason", reason},
+                               {"at", core::format_rfc3339(at)}};
+            publish("charging.session." + id, "SESSION", event);
+            publish("charger." + link_.identity, "SESSION", event);
+        }
+    }
+
     void publish(const std::string& topic, const char* type, const json::object& payload) {
         s_.events.publish({topic, type, core::to_json_text(payload)});
     }
@@ -516,11 +530,6 @@ CentralSystem::CentralSystem(std::shared_ptr<Services> services, CentralSystemOp
 }
 
 CentralSystem::~CentralSystem() = default;
-
-std::size_t CentralSystem::connected() const {
-    std::lock_guard lock(registry_->mutex);
-    return registry_->links.size();
-}
 
 void CentralSystem::set_registration(const std::string& identity, const std::string& status) {
     std::shared_ptr<Link> link;
@@ -616,7 +625,6 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
     if (previous) {
         // One connection per identity: the newer replaces the older, which is closed.
         net::post(previous->ws->executor(), [previous] {
-            previous->replaced = true;
             previous->fail_all();
             previous->out.close(1000, "replaced by a newer connection of this charger");
         });

@@ -51,7 +51,6 @@ public:
     void set_registration(const std::string& identity, const std::string& status);
     /// Closes every charger connection (shutdown).
     void close_all();
-    std::size_t connected() const;
 
     struct Registry;
 

@@ -47,7 +47,6 @@ CREATE TABLE chargers (
     meter_type TEXT,
     meter_serial_number TEXT,
     online BOOLEAN NOT NULL DEFAULT FALSE,
-    connected_node TEXT,                         -- which node holds its WebSocket
     last_seen_at_ms BIGINT,
     last_boot_at_ms BIGINT,
     created_at_ms BIGINT NOT NULL,

@@ -47,7 +47,6 @@ CREATE TABLE chargers (
     meter_type TEXT,
     meter_serial_number TEXT,
     online INTEGER NOT NULL DEFAULT 0,
-    connected_node TEXT,                         -- which node holds its WebSocket
     last_seen_at_ms INTEGER,
     last_boot_at_ms INTEGER,
     created_at_ms INTEGER NOT NULL,

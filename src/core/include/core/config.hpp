@@ -108,7 +108,6 @@ public:
         std::string meaning;
     };
     const std::vector<Entry>& entries() const { return entries_; }
-    const EnvSource& source() const { return source_; }
 
 private:
     std::optional<std::string> lookup(const char* name);

@@ -26,7 +26,6 @@ struct Options {
     std::chrono::seconds meter_interval{30};      // MeterValues of every connector, this often
     std::chrono::seconds duration{0};             // 0: until Ctrl+C (or the last session ends)
     std::chrono::milliseconds connect_spread{0};  // connections spread over this (avoid a storm)
-    int threads = 1;
 };
 
 struct Report {
