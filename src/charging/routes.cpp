@@ -12,8 +12,10 @@
 #include "core/errors.hpp"
 #include "core/json.hpp"
 #include "core/time.hpp"
+#include "core/time_zone.hpp"
 #include "http/paging.hpp"
 #include "ocpp/central_system.hpp"
+#include "pricing.hpp"
 #include "route_helpers.hpp"
 #include "store.hpp"
 
@@ -48,6 +50,15 @@ json::object site_json(const store::Site& s) {
             {"created_at", core::format_rfc3339(s.created_at_ms)}};
 }
 
+json::value plan_value(const std::optional<std::string>& text) {
+    if (!text) {
+        return nullptr;
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(*text, ec);
+    return ec ? json::value(nullptr) : v;
+}
+
 json::object cluster_json(const store::Cluster& g) {
     const double load = g.base_load_kw + g.charging_kw;
     double limit = g.capacity_kw;
@@ -67,6 +78,8 @@ json::object cluster_json(const store::Cluster& g) {
             {"active_sessions", g.active_sessions},
             {"current_load_kw", load},
             {"headroom_kw", limit - load},
+            {"tariff", tariff_from_text(g.tariff) ? tariff_json(*tariff_from_text(g.tariff)) : json::value(nullptr)},
+            {"allocation", plan_value(g.plan)},
             {"created_at", core::format_rfc3339(g.created_at_ms)},
             {"updated_at", core::format_rfc3339(g.updated_at_ms)}};
 }
@@ -372,6 +385,123 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
         "/api/v1/grid/clusters/{id}",
         [svc](Request req) -> net::awaitable<Response> {
             require_staff_read(req);
+            const std::int64_t now = svc->clock->now_ms();
+            auto job = [svc, now, id = std::string(req.param("id"))] {
+                return svc->database.with_reader([&](db::Connection& c) -> std::optional<json::object> {
+                    auto found = store::find_cluster(c, id);
+                    if (!found) {
+                        return std::nullopt;
+                    }
+                    json::object out = cluster_json(*found);
+                    // Today in the site's time zone: its peak; the requests waiting for their car.
+                    const auto zone = core::TimeZone::load(found->time_zone).value_or(core::TimeZone::utc());
+                    const core::LocalTime t = zone.local(now);
+                    const std::int64_t midnight = zone.instant(t.year, t.month, t.day, 0, 0);
+                    out["peak_today_kw"] = store::peak_load(c, found->id, midnight, now + 1);
+                    out["queued_requests"] = store::queued_requests(c, found->id);
+                    if (auto tariff = tariff_from_text(found->tariff)) {
+                        const double limit = found->capacity_kw;
+                        const double share = limit > 0 ? (found->base_load_kw + found->charging_kw) / limit : 1.0;
+                        out["price_now"] = price_at(*tariff, zone, now, share);
+                    } else {
+                        out["price_now"] = nullptr;
+                    }
+                    return out;
+                });
+            };
+            auto found = co_await svc->database.workers().run(std::move(job));
+            if (!found) {
+                throw ApiError::not_found("Grid cluster");
+            }
+            co_return Response::json(*found);
+        },
+        authenticated());
+
+    router.add(
+        Method::Patch,
+        "/api/v1/grid/clusters/{id}",
+        [svc](Request req) -> net::awaitable<Response> {
+            require_admin(req);
+            auto body = req.json_object();
+            FieldReader r(body);
+            store::ClusterPatch patch;
+            patch.name = r.string("name", Presence::Optional, 1, 120);
+            patch.capacity_kw = r.number("capacity_kw", Presence::Optional, 0.1, 1'000'000);
+            if (const auto* v = body.if_contains("peak_shaving_target_kw"); v != nullptr && v->is_null()) {
+                (void)r.value("peak_shaving_target_kw", Presence::Optional);
+                patch.peak_shaving_target_kw = std::optional<double>();
+            } else if (auto target = r.number("peak_shaving_target_kw", Presence::Optional, 0.1, 1'000'000)) {
+                patch.peak_shaving_target_kw = target;
+            }
+            patch.base_load_kw = r.number("base_load_kw", Presence::Optional, 0, 1'000'000);
+            if (body.contains("capacity_schedule")) {
+                patch.capacity_schedule = read_schedule(r, patch.capacity_kw.value_or(1'000'000));
+            }
+            if (const auto* v = body.if_contains("tariff")) {
+                (void)r.value("tariff", Presence::Optional);
+                if (v->is_null()) {
+                    patch.tariff = std::optional<std::string>();
+                } else {
+                    std::vector<core::FieldError> errors;
+                    if (auto tariff = read_tariff(*v, "tariff", errors)) {
+                        patch.tariff = tariff_text(*tariff);
+                    }
+                    for (auto& e : errors) {
+                        r.fail(e.field, e.message);
+                    }
+                }
+            }
+            r.finish();
+            const std::int64_t now = svc->clock->now_ms();
+            auto job = [svc, patch, now, id = std::string(req.param("id"))] {
+                return svc->database.with_transaction([&](db::Connection& c) {
+                    auto found = store::find_cluster(c, id);
+                    if (!found) {
+                        throw ApiError::not_found("Grid cluster");
+                    }
+                    // The result must hold together: checked against the values it keeps.
+                    const double capacity = patch.capacity_kw.value_or(found->capacity_kw);
+                    const auto target =
+                        patch.peak_shaving_target_kw ? *patch.peak_shaving_target_kw : found->peak_shaving_target_kw;
+                    const double base = patch.base_load_kw.value_or(found->base_load_kw);
+                    std::vector<core::FieldError> errors;
+                    if (target && *target > capacity) {
+                        errors.push_back({"peak_shaving_target_kw", "must not exceed capacity_kw"});
+                    }
+                    if (base >= capacity) {
+                        errors.push_back({"base_load_kw", "must be below capacity_kw"});
+                    }
+                    const std::string& schedule = patch.capacity_schedule.value_or(found->capacity_schedule);
+                    boost::system::error_code ec;
+                    json::value windows = json::parse(schedule, ec);
+                    if (!ec && windows.is_array()) {
+                        for (const auto& w : windows.as_array()) {
+                            if (w.at("capacity_kw").to_number<double>() > capacity) {
+                                errors.push_back(
+                                    {"capacity_schedule", "a window's capacity_kw must not exceed capacity_kw"});
+                                break;
+                            }
+                        }
+                    }
+                    if (!errors.empty()) {
+                        throw ApiError::validation(std::move(errors));
+                    }
+                    store::update_cluster(c, found->id, patch, now);
+                    return *store::find_cluster(c, id);
+                });
+            };
+            store::Cluster updated = co_await svc->database.workers().run(std::move(job));
+            svc->replan_soon();  // a capacity or tariff change re-plans the cluster
+            co_return Response::json(cluster_json(updated));
+        },
+        authenticated());
+
+    router.add(
+        Method::Get,
+        "/api/v1/grid/clusters/{id}/price",
+        [svc](Request req) -> net::awaitable<Response> {
+            (void)req.require_principal();
+            const std::int64_t now = svc->clock->now_ms();
             auto job = [svc, id = std::string(req.param("id"))] {
                 return svc->database.with_reader([&](db::Connection& c) { return store::find_cluster(c, id); });
             };
@@ -379,7 +509,36 @@ void install_rest_routes(http::Router& router, const std::shared_ptr<Services>& 
             if (!found) {
                 throw ApiError::not_found("Grid cluster");
             }
-            co_return Response::json(cluster_json(*found));
+            auto tariff = tariff_from_text(found->tariff);
+            if (!tariff) {
+                throw ApiError(404, "Not Found", "The grid cluster has no tariff", "urn:motorpool:problem:no_tariff");
+            }
+            const auto zone = core::TimeZone::load(found->time_zone).value_or(core::TimeZone::utc());
+            double limit = found->capacity_kw;
+            if (found->peak_shaving_target_kw) {
+                limit = std::min(limit, *found->peak_shaving_target_kw);
+            }
+            const double load = found->base_load_kw + found->charging_kw;
+            const double share = limit > 0 ? load / limit : 1.0;
+            const double now_price = price_at(*tariff, zone, now, share);
+            const double tou = price_at(*tariff, zone, now, 0);
+            json::array forecast;
+            for (const auto& p : price_forecast(*tariff, zone, now, 24)) {
+                forecast.push_back(json::object{{"from", core::format_rfc3339(p.from_ms)},
+                                                {"to", core::format_rfc3339(p.to_ms)},
+                                                {"price_per_kwh", p.price_per_kwh}});
+            }
+            co_return Response::json(json::object{{"cluster_id", found->public_id},
+                                                  {"currency", tariff->currency},
+                                                  {"time_zone", zone.name()},
+                                                  {"at", core::format_rfc3339(now)},
+                                                  {"price_per_kwh", now_price},
+                                                  {"time_of_use_per_kwh", tou},
+                                                  {"congestion_per_kwh", now_price - tou},
+                                                  {"load_kw", load},
+                                                  {"load_share_pct", std::round(share * 1000) / 10},
+                                                  {"congestion_threshold_pct", tariff->congestion_threshold_pct},
+                                                  {"forecast", std::move(forecast)}});
         },
         authenticated());
 

@@ -9,7 +9,7 @@ namespace {
 
 constexpr const char* kClusterColumns =
     "g.id, g.public_id, s.public_id, g.name, g.capacity_kw, g.peak_shaving_target_kw, g.base_load_kw, "
-    "g.capacity_schedule, g.created_at_ms, g.updated_at_ms, "
+    "g.capacity_schedule, g.created_at_ms, g.updated_at_ms, g.plan, g.tariff, s.time_zone, "
     "(SELECT COUNT(*) FROM chargers ch WHERE ch.cluster_id = g.id), "
     "(SELECT COUNT(*) FROM charging_sessions cs JOIN chargers ch ON ch.id = cs.charger_id "
     " WHERE ch.cluster_id = g.id AND cs.stopped_at_ms IS NULL), "
@@ -34,9 +34,12 @@ Cluster cluster_from(const db::Row& r) {
     g.capacity_schedule = r.text(7);
     g.created_at_ms = r.int64(8);
     g.updated_at_ms = r.int64(9);
-    g.chargers = r.int64(10);
-    g.active_sessions = r.int64(11);
-    g.charging_kw = r.real(12) / 1000.0;
+    g.plan = r.opt_text(10);
+    g.tariff = r.opt_text(11);
+    g.time_zone = r.opt_text(12).value_or("UTC");
+    g.chargers = r.int64(13);
+    g.active_sessions = r.int64(14);
+    g.charging_kw = r.real(15) / 1000.0;
     return g;
 }
 
@@ -185,6 +188,44 @@ std::vector<Cluster> list_clusters(db::Connection& c, std::int64_t offset, std::
 
 std::int64_t count_clusters(db::Connection& c) {
     return c.query("SELECT COUNT(*) FROM grid_clusters").front().int64(0);
+}
+
+void update_cluster(db::Connection& c, std::int64_t id, const ClusterPatch& p, std::int64_t now) {
+    if (p.name) {
+        c.execute("UPDATE grid_clusters SET name = $2 WHERE id = $1", {id, *p.name});
+    }
+    if (p.capacity_kw) {
+        c.execute("UPDATE grid_clusters SET capacity_kw = $2 WHERE id = $1", {id, *p.capacity_kw});
+    }
+    if (p.peak_shaving_target_kw) {
+        c.execute("UPDATE grid_clusters SET peak_shaving_target_kw = $2 WHERE id = $1",
+                  {id, opt(*p.peak_shaving_target_kw)});
+    }
+    if (p.base_load_kw) {
+        c.execute("UPDATE grid_clusters SET base_load_kw = $2 WHERE id = $1", {id, *p.base_load_kw});
+    }
+    if (p.capacity_schedule) {
+        c.execute("UPDATE grid_clusters SET capacity_schedule = $2 WHERE id = $1", {id, *p.capacity_schedule});
+    }
+    if (p.tariff) {
+        c.execute("UPDATE grid_clusters SET tariff = $2 WHERE id = $1", {id, opt(*p.tariff)});
+    }
+    c.execute("UPDATE grid_clusters SET updated_at_ms = $2 WHERE id = $1", {id, now});
+}
+
+double peak_load(db::Connection& c, std::int64_t cluster_id, std::int64_t from_ms, std::int64_t to_ms) {
+    auto rows = c.query(
+        "SELECT COALESCE(MAX(CASE WHEN l.measured_kw > l.allocated_kw THEN l.measured_kw ELSE l.allocated_kw END), 0) "
+        "+ MAX(g.base_load_kw) FROM grid_clusters g LEFT JOIN grid_cluster_load l ON l.cluster_id = g.id AND "
+        "l.at_ms >= $2 AND l.at_ms < $3 WHERE g.id = $1",
+        {cluster_id, from_ms, to_ms});
+    return rows.empty() || rows.front().is_null(0) ? 0.0 : rows.front().real(0);
+}
+
+std::int64_t queued_requests(db::Connection& c, std::int64_t cluster_id) {
+    return c.query("SELECT COUNT(*) FROM charging_requests WHERE cluster_id = $1 AND status = 'waiting'", {cluster_id})
+        .front()
+        .int64(0);
 }
 
 std::optional<std::int64_t> cluster_id(db::Connection& c, const std::string& public_id) {

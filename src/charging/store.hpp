@@ -38,6 +38,9 @@ struct Cluster {
     std::string capacity_schedule = "[]";  // JSON text
     std::int64_t created_at_ms = 0;
     std::int64_t updated_at_ms = 0;
+    std::optional<std::string> plan;    // the rebalancer's last plan (JSON)
+    std::optional<std::string> tariff;  // JSON (pricing.hpp)
+    std::string time_zone = "UTC";      // its site's
     // Read with the cluster:
     double charging_kw = 0;  // the latest active power of its open sessions
     std::int64_t chargers = 0;
@@ -48,6 +51,21 @@ std::optional<Cluster> find_cluster(db::Connection& c, const std::string& public
 std::vector<Cluster> list_clusters(db::Connection& c, std::int64_t offset, std::int64_t limit);
 std::int64_t count_clusters(db::Connection& c);
 std::optional<std::int64_t> cluster_id(db::Connection& c, const std::string& public_id);
+
+/// A PATCH of a cluster: absent fields stay; an inner nullopt clears a nullable one.
+struct ClusterPatch {
+    std::optional<std::string> name;
+    std::optional<double> capacity_kw;
+    std::optional<std::optional<double>> peak_shaving_target_kw;
+    std::optional<double> base_load_kw;
+    std::optional<std::string> capacity_schedule;
+    std::optional<std::optional<std::string>> tariff;
+};
+void update_cluster(db::Connection& c, std::int64_t id, const ClusterPatch& patch, std::int64_t now_ms);
+/// The highest load the rebalancer recorded from `from_ms` to `to_ms` (measured or allocated, with base load).
+double peak_load(db::Connection& c, std::int64_t cluster_id, std::int64_t from_ms, std::int64_t to_ms);
+/// Requests waiting for their car.
+std::int64_t queued_requests(db::Connection& c, std::int64_t cluster_id);
 
 // ---- chargers ----
 

@@ -336,4 +336,8 @@ void add_topic(Hub& hub, std::string prefix, TopicAuthorizer authorizer) {
     hub.add_topic(std::move(prefix), std::move(authorizer));
 }
 
+void add_stream(Hub& hub, std::string name, std::string bus_prefix, TopicAuthorizer authorizer) {
+    hub.add_stream(std::move(name), std::move(bus_prefix), std::move(authorizer));
+}
+
 }  // namespace motorpool::live

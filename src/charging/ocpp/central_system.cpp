@@ -756,6 +756,64 @@ net::awaitable<void> CentralSystem::on_message(std::shared_ptr<Link> link, std::
     link->out.send(std::move(answer));
 }
 
+bool CentralSystem::send(const std::string& identity,
+                         const std::string& action,
+                         const json::value& payload,
+                         std::function<void(SendResult)> done) {
+    std::shared_ptr<Link> link;
+    {
+        std::lock_guard lock(registry_->mutex);
+        if (auto it = registry_->links.find(identity); it != registry_->links.end()) {
+            link = it->second;
+        }
+    }
+    if (!link) {
+        return false;
+    }
+    Link::Pending pending;
+    pending.id = core::new_uuid_v7();
+    pending.action = action;
+    pending.text = call_text(pending.id, action, payload);
+    pending.done = [done = std::move(done)](Outcome outcome) {
+        SendResult r;
+        switch (outcome.kind) {
+            case Outcome::Kind::Result:
+                r.ok = true;
+                r.payload = std::move(outcome.payload);
+                break;
+            case Outcome::Kind::CallError:
+                r.error = outcome.detail;
+                break;
+            case Outcome::Kind::BadAnswer:
+                r.error = "bad answer: " + outcome.detail;
+                break;
+            case Outcome::Kind::Timeout:
+                r.error = "timeout";
+                break;
+            case Outcome::Kind::Busy:
+                r.error = "busy";
+                break;
+            case Outcome::Kind::Offline:
+                r.error = "offline";
+                break;
+        }
+        done(std::move(r));
+    };
+    net::post(link->ws->executor(),
+              [link, pending = std::move(pending)]() mutable { link->enqueue(std::move(pending)); });
+    return true;
+}
+
+std::vector<std::string> CentralSystem::connected_identities() const {
+    std::lock_guard lock(registry_->mutex);
+    std::vector<std::string> out;
+    out.reserve(registry_->links.size());
+    for (const auto& [identity, link] : registry_->links) {
+        out.push_back(identity);
+    }
+    return out;
+}
+
 net::awaitable<json::value> CentralSystem::call(const std::string& identity,
                                                 const std::string& action,
                                                 json::value payload) {

@@ -6,10 +6,12 @@
 // outstanding at a time with a timeout.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
@@ -46,6 +48,21 @@ public:
     boost::asio::awaitable<boost::json::value> call(const std::string& identity,
                                                     const std::string& action,
                                                     boost::json::value payload);
+
+    /// Sends a CALL without waiting (the dispatcher's): `done` runs on the charger's executor with
+    /// the CALLRESULT payload (`ok`), or the reason it failed. False, and `done` never runs, when
+    /// the charger is not connected here.
+    struct SendResult {
+        bool ok = false;
+        boost::json::value payload;
+        std::string error;  // "offline", "timeout", "busy", a CALLERROR code, "bad answer: ..."
+    };
+    bool send(const std::string& identity,
+              const std::string& action,
+              const boost::json::value& payload,
+              std::function<void(SendResult)> done);
+    /// The identities of the chargers connected to this node.
+    std::vector<std::string> connected_identities() const;
 
     /// An admin changed the charger's registration status: a connected charger meets it at once.
     void set_registration(const std::string& identity, const std::string& status);

@@ -12,6 +12,8 @@
 namespace motorpool::charging {
 
 struct Services;
+class Planner;
+class Dispatcher;
 namespace ocpp {
 class CentralSystem;
 }
@@ -36,8 +38,20 @@ private:
     live::Module& live_;
     telemetry::Module& telemetry_;
     std::chrono::milliseconds call_timeout_{30'000};
+    std::chrono::milliseconds replan_interval_{60'000};
+    std::int64_t default_energy_kwh_ = 20;
+    std::chrono::milliseconds default_dwell_{4LL * 3600 * 1000};
+    std::int64_t default_limit_a_ = 0;
+    std::int64_t threshold_w_ = 500;
+    std::int64_t emergency_weight_ = 4;
+    std::int64_t emergency_free_ = 2;
+    std::chrono::milliseconds emergency_window_{30LL * 24 * 3600 * 1000};
+    std::int64_t emergency_boost_kwh_ = 20;
     std::shared_ptr<Services> services_;
     std::unique_ptr<ocpp::CentralSystem> central_system_;
+    std::unique_ptr<Planner> planner_;
+    std::shared_ptr<Dispatcher> dispatcher_;
+    core::EventBus::Subscription charger_events_;
 };
 
 }  // namespace motorpool::charging

@@ -44,5 +44,8 @@ std::shared_ptr<Hub> install(http::Router& router,
 
 /// Registers a topic prefix ("charging.session.") and who may subscribe to its topics.
 void add_topic(Hub& hub, std::string prefix, TopicAuthorizer authorizer);
+/// Registers a stream: the topic `name` relays every bus event under `bus_prefix` ("fleet" relays
+/// "vehicle."), to those `authorizer` lets in.
+void add_stream(Hub& hub, std::string name, std::string bus_prefix, TopicAuthorizer authorizer);
 
 }  // namespace motorpool::live
