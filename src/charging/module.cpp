@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "abuse.hpp"
 #include "auth/auth.hpp"
 #include "core/errors.hpp"
 #include "dispatcher.hpp"
@@ -63,6 +64,11 @@ void Module::configure(core::Settings& s) {
                                    "The rolling window of MOTORPOOL_CHARGING_EMERGENCY_FREE",
                                    std::chrono::hours(1),
                                    std::chrono::hours(24 * 365));
+    idle_alert_ = s.duration("MOTORPOOL_CHARGING_IDLE_ALERT",
+                             idle_alert_,
+                             "A connector occupied this long after its car stopped charging is flagged",
+                             std::chrono::minutes(1),
+                             std::chrono::hours(24));
     emergency_boost_kwh_ = s.integer("MOTORPOOL_CHARGING_EMERGENCY_BOOST_KWH",
                                      emergency_boost_kwh_,
                                      1,
@@ -110,6 +116,14 @@ void Module::install(platform::Context& context) {
                       true,
                       [planner](const std::atomic<bool>&) { planner->replan_all(); }});
     auto dispatcher = dispatcher_;
+    auto services = services_;
+    AbuseRules abuse;
+    abuse.idle_ms = idle_alert_.count();
+    context.jobs.add({"charging.abuse",
+                      std::chrono::minutes(5),
+                      std::chrono::minutes(1),
+                      true,
+                      [services, abuse](const std::atomic<bool>&) { detect_abuse(*services, abuse); }});
     context.jobs.add({"charging.dispatch",
                       std::chrono::seconds(15),
                       std::chrono::milliseconds(0),
@@ -164,6 +178,8 @@ void Module::install(platform::Context& context) {
     install_rest_routes(context.router, services_);
     install_id_tag_routes(context.router, services_);
     install_request_routes(context.router, services_);
+    install_view_routes(context.router, services_);
+    telemetry_.fleet_fields().push_back(fleet_charging_field());
 
     // charger.<id>: staff who read the infrastructure; charging.session.<id>: its driver and staff.
     live::add_topic(live_.hub(), "charger.", [](const http::Principal& who, std::string_view) {

@@ -473,6 +473,20 @@ ClusterPlan Planner::replan(db::Connection& c, std::int64_t cluster_id, std::int
             p.reason = refuses ? "the charger refuses charging profiles: planned around its measured draw"
                                : "the charger draws more than its limit: planned around its measured draw";
             plan.reserved_kw += p.power_kw;
+            Alert a;
+            a.kind = refuses ? "profile_rejected" : "over_limit";
+            a.severity = "warning";
+            a.user_id = s.user_id;
+            a.cluster_id = cluster_id;
+            a.charger_id = s.charger_id;
+            a.session_id = s.id;
+            a.message = refuses ? "Charger " + s.identity + " refuses charging profiles: its draw is planned around"
+                                : "Charger " + s.identity + " draws more than its limit on connector " +
+                                      std::to_string(s.connector_id);
+            a.dedupe_key = a.kind + ":" + std::to_string(s.id);
+            if (auto raised = raise_alert(c, a, now)) {
+                plan.alerts.emplace_back(*raised, std::move(a));
+            }
         } else {
             allocator::Car car;
             car.id = s.public_id;
@@ -656,6 +670,20 @@ ClusterPlan Planner::replan(db::Connection& c, std::int64_t cluster_id, std::int
         }
         plan.waiting.push_back(std::move(p));
     }
+    if (plan.base_load_kw + plan.measured_kw > plan.capacity_kw * 1.05 + 0.5) {
+        Alert a;
+        a.kind = "overload";
+        a.severity = "critical";
+        a.cluster_id = cluster_id;
+        a.message = "Cluster " + plan.cluster_public_id + " draws " +
+                    std::to_string(static_cast<int>(std::round(plan.base_load_kw + plan.measured_kw))) + " kW of " +
+                    std::to_string(static_cast<int>(std::round(plan.capacity_kw))) + " kW";
+        a.dedupe_key =
+            "overload:" + std::to_string(cluster_id) + ":" + std::to_string(now / 3'600'000);  // one per hour
+        if (auto raised = raise_alert(c, a, now)) {
+            plan.alerts.emplace_back(*raised, std::move(a));
+        }
+    }
     if (tariff) {
         const double share = plan.capacity_kw > 0 ? (plan.base_load_kw + plan.allocated_kw) / plan.capacity_kw : 1.0;
         plan.price_now = price_at(*tariff, zone, now, share);
@@ -758,6 +786,9 @@ void Planner::publish(const ClusterPlan& plan) {
         return;
     }
     services_.events.publish({"grid.cluster." + plan.cluster_public_id, "GRID", core::to_json_text(plan.to_json())});
+    for (const auto& [id, alert] : plan.alerts) {
+        publish_alert(services_.events, id, alert, plan.at_ms);
+    }
     for (const auto& p : plan.cars) {
         if (p.session_id) {
             services_.events.publish({"charging.session." + *p.session_id, "PLAN", core::to_json_text(car_json(p))});

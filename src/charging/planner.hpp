@@ -15,6 +15,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "alerts.hpp"
 #include "db/db.hpp"
 
 namespace motorpool::charging {
@@ -69,6 +70,7 @@ struct ClusterPlan {
     std::vector<PlannedCar> waiting;  // requests whose car has not plugged in, with the plan it would get now
     std::optional<double> price_now;  // per kWh, with congestion
     std::optional<std::string> currency;
+    std::vector<std::pair<std::string, Alert>> alerts;  // raised by this plan (public id, alert)
 
     boost::json::object to_json() const;
 };

@@ -13,8 +13,8 @@ std::vector<db::Migration> Module::migrations(db::Dialect dialect) const {
 }
 
 void Module::install(platform::Context& context) {
-    ingestor_ =
-        telemetry::install(context.router, context.database, context.events, &context.metrics, context.clock, refresh_);
+    ingestor_ = telemetry::install(
+        context.router, context.database, context.events, &context.metrics, context.clock, refresh_, fleet_fields_);
     if (retention_days_ > 0) {
         context.jobs.add(retention_job(context.database, retention_days_, context.clock));
     }

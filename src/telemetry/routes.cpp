@@ -198,7 +198,7 @@ json::object fleet_json(const FleetVehicle& v) {
     auto coordinate = [&](const char* key) {
         return position.is_object() && position.as_object().contains(key) ? position.at(key) : json::value(nullptr);
     };
-    return json::object{
+    json::object out{
         {"vehicle_id", v.public_id},
         {"vin", v.vin},
         {"make", v.make},
@@ -214,6 +214,10 @@ json::object fleet_json(const FleetVehicle& v) {
         {"longitude", coordinate("longitude")},
         {"odometer_km", number_of(pick(m, "Odometer.TraveledDistance"))},
         {"signals", std::move(signals)}};
+    for (const auto& [name, value] : v.fields) {
+        out[name] = value;
+    }
+    return out;
 }
 
 }  // namespace
@@ -475,12 +479,14 @@ std::shared_ptr<Ingestor> install(http::Router& router,
                                   core::EventBus& bus,
                                   core::MetricsRegistry* metrics,
                                   std::shared_ptr<core::Clock> clock,
-                                  std::shared_ptr<LiveRefresh> refresh) {
+                                  std::shared_ptr<LiveRefresh> refresh,
+                                  std::shared_ptr<FleetFields> fleet_fields) {
     if (!clock) {
         clock = std::make_shared<core::SystemClock>();
     }
     auto ingestor = std::make_shared<Ingestor>(database, &bus, metrics, clock);
-    auto service = std::make_shared<TelemetryService>(database, ingestor, std::move(clock));
+    auto service = std::make_shared<TelemetryService>(
+        database, ingestor, std::move(clock), fleet_fields ? std::move(fleet_fields) : std::make_shared<FleetFields>());
     register_routes(router, service, refresh ? std::move(refresh) : std::make_shared<LiveRefresh>());
     return ingestor;
 }

@@ -49,8 +49,12 @@ std::map<int, LatestValue> read_latest(Connection& c, std::int64_t vehicle_id) {
 
 TelemetryService::TelemetryService(db::Database& database,
                                    std::shared_ptr<Ingestor> ingestor,
-                                   std::shared_ptr<core::Clock> clock)
-    : database_(database), ingestor_(std::move(ingestor)), clock_(std::move(clock)) {}
+                                   std::shared_ptr<core::Clock> clock,
+                                   std::shared_ptr<FleetFields> fleet_fields)
+    : database_(database),
+      ingestor_(std::move(ingestor)),
+      clock_(std::move(clock)),
+      fleet_fields_(std::move(fleet_fields)) {}
 
 std::pair<vehicles::VehicleRef, std::map<int, LatestValue>> TelemetryService::authorized_latest(
     const Actor& actor, const std::string& key) {
@@ -253,6 +257,24 @@ void attach_latest(Connection& c, std::vector<FleetVehicle>& items) {
     }
 }
 
+void attach_fields(Connection& c, const FleetFields& fields, std::vector<FleetVehicle>& items) {
+    if (fields.empty() || items.empty()) {
+        return;
+    }
+    std::vector<std::int64_t> ids;
+    ids.reserve(items.size());
+    for (const auto& v : items) {
+        ids.push_back(v.id);
+    }
+    for (const auto& field : fields) {
+        auto values = field.read(c, ids);
+        for (auto& v : items) {
+            auto it = values.find(v.id);
+            v.fields[field.name] = it == values.end() ? boost::json::value(nullptr) : std::move(it->second);
+        }
+    }
+}
+
 }  // namespace
 
 FleetPage TelemetryService::fleet(const Actor& actor, const http::PageQuery& query) {
@@ -281,6 +303,7 @@ FleetPage TelemetryService::fleet(const Actor& actor, const http::PageQuery& que
             page.next_after = page.items.back().id;
         }
         attach_latest(c, page.items);
+        attach_fields(c, *fleet_fields_, page.items);
         return page;
     });
 }
@@ -298,6 +321,7 @@ FleetVehicle TelemetryService::fleet_vehicle(const Actor& actor, const std::stri
         }
         std::vector<FleetVehicle> one{fleet_vehicle_from(rows.front())};
         attach_latest(c, one);
+        attach_fields(c, *fleet_fields_, one);
         return std::move(one.front());
     });
 }

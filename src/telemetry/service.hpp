@@ -49,6 +49,7 @@ struct FleetVehicle {
     std::string model;
     std::optional<std::string> owner_public_id;
     std::map<int, LatestValue> latest;
+    std::map<std::string, boost::json::value> fields;  // other modules' (FleetField)
 };
 
 struct FleetPage {
@@ -59,7 +60,10 @@ struct FleetPage {
 
 class TelemetryService {
 public:
-    TelemetryService(db::Database& database, std::shared_ptr<Ingestor> ingestor, std::shared_ptr<core::Clock> clock);
+    TelemetryService(db::Database& database,
+                     std::shared_ptr<Ingestor> ingestor,
+                     std::shared_ptr<core::Clock> clock,
+                     std::shared_ptr<FleetFields> fleet_fields);
 
     db::Database& database() { return database_; }
     Ingestor& ingestor() { return *ingestor_; }
@@ -86,6 +90,7 @@ private:
     db::Database& database_;
     std::shared_ptr<Ingestor> ingestor_;
     std::shared_ptr<core::Clock> clock_;
+    std::shared_ptr<FleetFields> fleet_fields_;
 };
 
 /// Parses and validates a dongle batch; throws ApiError 422 naming the sample index and field,

@@ -47,6 +47,7 @@ private:
     std::int64_t emergency_free_ = 2;
     std::chrono::milliseconds emergency_window_{30LL * 24 * 3600 * 1000};
     std::int64_t emergency_boost_kwh_ = 20;
+    std::chrono::milliseconds idle_alert_{30LL * 60 * 1000};
     std::shared_ptr<Services> services_;
     std::unique_ptr<ocpp::CentralSystem> central_system_;
     std::unique_ptr<Planner> planner_;

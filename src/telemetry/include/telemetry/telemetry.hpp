@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
 
 #include "core/event_bus.hpp"
 #include "core/metrics.hpp"
@@ -158,12 +160,22 @@ struct LiveRefresh {
     std::function<bool(std::int64_t vehicle_id)> fetch;
 };
 
+/// Fields other modules add to each vehicle of the fleet view (charging adds "charging": the plan).
+/// `read` runs on the view's worker with its connection, once per page, with the page's internal
+/// vehicle ids; it returns the field's value per vehicle id (absent: null). Filled at install.
+struct FleetField {
+    std::string name;
+    std::function<std::map<std::int64_t, boost::json::value>(db::Connection&, const std::vector<std::int64_t>&)> read;
+};
+using FleetFields = std::vector<FleetField>;
+
 /// Wires the vehicle-data routes; returns the ingestor other modules (Smartcar) feed.
 std::shared_ptr<Ingestor> install(http::Router& router,
                                   db::Database& database,
                                   core::EventBus& bus,
                                   core::MetricsRegistry* metrics,
                                   std::shared_ptr<core::Clock> clock = nullptr,
-                                  std::shared_ptr<LiveRefresh> refresh = nullptr);
+                                  std::shared_ptr<LiveRefresh> refresh = nullptr,
+                                  std::shared_ptr<FleetFields> fleet_fields = nullptr);
 
 }  // namespace motorpool::telemetry
