@@ -493,6 +493,7 @@ ClusterPlan Planner::replan(db::Connection& c, std::int64_t cluster_id, std::int
             car.max_kw = s.max_kw;
             car.min_kw = std::min(s.max_kw, options_.min_current_a * s.phases * s.voltage / 1000.0);
             car.remaining_kwh = std::max(0.0, r.energy_kwh - s.delivered_kwh);
+            car.requested_kwh = r.energy_kwh;
             car.hours_left = static_cast<double>(r.departure_ms - now) / 3'600'000.0;
             const bool boosted = r.priority == "emergency" && (!r.boost_kwh || s.delivered_kwh < *r.boost_kwh);
             car.weight = boosted ? options_.emergency_weight : 1.0;
@@ -653,6 +654,7 @@ ClusterPlan Planner::replan(db::Connection& c, std::int64_t cluster_id, std::int
             car.max_kw = preview_max_kw;
             car.min_kw = std::min(car.max_kw, options_.min_current_a * 3 * 230 / 1000.0);
             car.remaining_kwh = r.energy_kwh;
+            car.requested_kwh = r.energy_kwh;
             car.hours_left = static_cast<double>(r.departure_ms - now) * hours_per_ms;
             car.weight = r.priority == "emergency" ? options_.emergency_weight : 1.0;
             with.push_back(car);

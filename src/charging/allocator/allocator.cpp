@@ -48,6 +48,49 @@ std::vector<double> water_fill(const std::vector<double>& cap, const std::vector
     return out;
 }
 
+// Max-min on projected satisfaction: p_i(L) = clamp((w_i L - base_i) * requested_i / dt, 0, cap_i)
+// with sum p_i = budget (every p_i = cap_i when the caps fit). The level by bisection: each step
+// O(n), 60 steps reach double precision on [0, 1 / min w].
+std::vector<double> raise_lowest(const std::vector<double>& base,
+                                 const std::vector<double>& cap,
+                                 const std::vector<double>& requested,
+                                 const std::vector<Car>& cars,
+                                 double dt,
+                                 double budget) {
+    const std::size_t n = cap.size();
+    const double total = std::accumulate(cap.begin(), cap.end(), 0.0);
+    if (total <= budget + kEpsilon) {
+        return cap;
+    }
+    double min_weight = 1e300;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (cap[i] > kEpsilon) {
+            min_weight = std::min(min_weight, std::max(cars[i].weight, kEpsilon));
+        }
+    }
+    auto at = [&](double level, std::vector<double>* out) {
+        double sum = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double p = cap[i] > kEpsilon
+                                 ? std::clamp((cars[i].weight * level - base[i]) * requested[i] / dt, 0.0, cap[i])
+                                 : 0.0;
+            sum += p;
+            if (out != nullptr) {
+                (*out)[i] = p;
+            }
+        }
+        return sum;
+    };
+    double lo = 0, hi = 1.0 / min_weight + 1.0;
+    for (int k = 0; k < 60; ++k) {
+        const double mid = 0.5 * (lo + hi);
+        (at(mid, nullptr) > budget ? hi : lo) = mid;
+    }
+    std::vector<double> out(n, 0.0);
+    at(lo, &out);
+    return out;
+}
+
 }  // namespace
 
 std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_kw, double period_hours) {
@@ -56,10 +99,19 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
     const double budget = std::max(0.0, capacity_kw);
     const double dt = std::max(period_hours, 1e-6);
     std::vector<double> need(n, 0.0);    // kW to finish on time
-    std::vector<double> must(n, 0.0);    // kW without which it cannot finish even at its maximum later
     std::vector<double> most(n, 0.0);    // kW at most this period (maximum, and no more than it wants)
     std::vector<bool> active(n, false);  // may charge this period
     std::vector<double> floor(n, 0.0);   // the practical minimum, never above what the car can take
+    // Projected satisfaction: what a car would end with if it got p now and, for the rest of its
+    // stay, the rate it can expect under contention (kContendedShare times an even share of the
+    // capacity, at most its maximum): base (p = 0) plus p * dt / requested, up to the energy it
+    // cannot get later (`at_risk`); beyond that, energy now only replaces energy later.
+    std::vector<double> base(n, 1.0), at_risk(n, 0.0), requested(n, 1.0);
+    std::size_t wanting = 0;
+    for (const Car& c : cars) {
+        wanting += (c.remaining_kwh > kEpsilon && c.max_kw > kEpsilon) ? 1 : 0;
+    }
+    const double even_share = wanting > 0 ? budget / static_cast<double>(wanting) : budget;
     for (std::size_t i = 0; i < n; ++i) {
         const Car& c = cars[i];
         out[i].id = c.id;
@@ -73,8 +125,12 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
             most[i] = std::min(c.max_kw, c.min_kw);
         }
         need[i] = std::min(most[i], c.remaining_kwh / std::max(c.hours_left, dt));
-        must[i] = std::min(need[i], std::max(0.0, c.remaining_kwh - c.max_kw * std::max(0.0, c.hours_left - dt)) / dt);
         floor[i] = std::min(c.min_kw, most[i]);
+        requested[i] = std::max(c.requested_kwh, c.remaining_kwh);
+        const double later = std::min(
+            c.remaining_kwh, std::min(c.max_kw, kContendedShare * even_share) * std::max(0.0, c.hours_left - dt));
+        base[i] = (requested[i] - c.remaining_kwh + later) / requested[i];
+        at_risk[i] = std::min(most[i], (c.remaining_kwh - later) / dt);
         active[i] = true;
         out[i].need_kw = need[i];
     }
@@ -90,47 +146,40 @@ std::vector<Allocation> allocate(const std::vector<Car>& cars, double capacity_k
             }
         }
         const double need_total = std::accumulate(need_cap.begin(), need_cap.end(), 0.0);
-        std::vector<double> must_cap(n, 0.0), must_scale(n, 0.0);
-        for (std::size_t i = 0; i < n; ++i) {
-            if (active[i]) {
-                must_cap[i] = must[i];
-                must_scale[i] = cars[i].weight * std::max(must[i], kEpsilon);
+        if (need_total > budget + kEpsilon) {
+            // Overloaded. First the energy at risk, by raising the lowest projected satisfaction
+            // (weighted: a class of weight w counts as satisfied at w times the level); then the
+            // same weighted share of the rest of every car's need.
+            std::vector<double> risk_cap(n, 0.0);
+            for (std::size_t i = 0; i < n; ++i) {
+                risk_cap[i] = active[i] ? at_risk[i] : 0.0;
             }
-        }
-        const double must_total = std::accumulate(must_cap.begin(), must_cap.end(), 0.0);
-        if (need_total > budget + kEpsilon && must_total > kEpsilon) {
-            // Overloaded, and some energy is lost unless it flows now: that first (laxity), then the
-            // same share of the rest of every car's need.
-            if (must_total >= budget - kEpsilon) {
-                power = water_fill(must_cap, must_scale, budget);
-            } else {
+            power = raise_lowest(base, risk_cap, requested, cars, dt, budget);
+            const double spent = std::accumulate(power.begin(), power.end(), 0.0);
+            if (budget - spent > kEpsilon) {
                 std::vector<double> rest_cap(n, 0.0);
                 for (std::size_t i = 0; i < n; ++i) {
-                    rest_cap[i] = std::max(0.0, need_cap[i] - must_cap[i]);
+                    rest_cap[i] = std::max(0.0, need_cap[i] - power[i]);
                 }
-                auto rest = water_fill(rest_cap, scale, budget - must_total);
-                power = must_cap;
+                auto rest = water_fill(rest_cap, scale, budget - spent);
                 for (std::size_t i = 0; i < n; ++i) {
                     power[i] += rest[i];
                 }
             }
-        } else if (need_total <= budget + kEpsilon) {
+        } else {
             // Everyone's need fits: the rest by weight, up to each car's maximum.
             power = need_cap;
             std::vector<double> weight(n, 0.0);
             for (std::size_t i = 0; i < n; ++i) {
                 if (active[i]) {
                     extra_cap[i] = std::max(0.0, most[i] - need_cap[i]);
-                    weight[i] = cars[i].weight;
+                    weight[i] = cars[i].weight / std::max(cars[i].hours_left, dt);  // the sooner gone, the more
                 }
             }
             auto extra = water_fill(extra_cap, weight, budget - need_total);
             for (std::size_t i = 0; i < n; ++i) {
                 power[i] += extra[i];
             }
-        } else {
-            // Overloaded: the same weighted share of every car's need.
-            power = water_fill(need_cap, scale, budget);
         }
 
         // The practical minimum: raise what the capacity allows, pause the rest, re-plan.

@@ -69,6 +69,7 @@ ReplayResult replay(const std::vector<ReplaySession>& sessions, const ReplayOpti
                 c.max_kw = std::min(options.max_power_kw, s.max_kw);
                 c.min_kw = options.min_power_kw;
                 c.remaining_kwh = s.requested_kwh - delivered[i];
+                c.requested_kwh = s.requested_kwh;
                 c.hours_left = static_cast<double>(s.departure_period * 5 - t) / 60.0;
                 cars.push_back(std::move(c));
                 index.push_back(i);

@@ -1,5 +1,6 @@
 // The allocator alone: capacity, caps and the 6 A minimum always honoured (random fleets), needs met
-// whenever they fit, the same share of need for everyone under overload, priority classes.
+// whenever they fit, the energy most at risk first under overload and then the same share of
+// need, priority classes.
 
 #include "charging/allocator.hpp"
 
@@ -68,19 +69,36 @@ TEST(AllocatorTest, NeedsThatFitAreMetAndTheRestIsSharedUpToEachMaximum) {
     EXPECT_NEAR(sum(plan), 18, kTolerance);
 }
 
-TEST(AllocatorTest, OverloadGivesEveryCarTheSameShareOfItsNeed) {
-    // Needs 10, 5 and 2.5 kW on 10 kW: each gets 4/7 of its need.
-    std::vector<Car> cars{{"a", 22, 0, 20, 2, 1}, {"b", 22, 0, 10, 2, 1}, {"c", 22, 0, 5, 2, 1}};
-    auto plan = allocate(cars, 10, 0.25);
-    EXPECT_NEAR(sum(plan), 10, kTolerance);
-    for (const auto& a : plan) {
-        EXPECT_NEAR(a.kw / a.need_kw, 10.0 / 17.5, 1e-6) << a.id;
-    }
+TEST(AllocatorTest, OverloadWithNothingAtRiskGivesEveryCarTheSameShareOfItsNeed) {
+    // Needs 2.5, 1.25 and 0.625 kW (8 hours each) on 3.2 kW: at the rate each can expect later
+    // (2.5 x an even share) every car still finishes, so nothing is at risk and each gets 3.2/4.375
+    // of its need.
+    std::vector<Car> cars{{"a", 22, 0, 20, 8, 1}, {"b", 22, 0, 10, 8, 1}, {"c", 22, 0, 5, 8, 1}};
+    auto plan = allocate(cars, 3.2, 0.25);
+    EXPECT_NEAR(sum(plan), 3.2, kTolerance);
     std::vector<double> shares;
     for (const auto& a : plan) {
+        EXPECT_NEAR(a.kw / a.need_kw, 3.2 / 4.375, 1e-6) << a.id;
         shares.push_back(a.kw / a.need_kw);
     }
     EXPECT_NEAR(jain_index(shares), 1.0, 1e-9);
+}
+
+TEST(AllocatorTest, OverloadServesFirstTheRequestMostAtRisk) {
+    // 20, 10 and 5 kWh in 2 hours on 10 kW: at the rate they can expect later (8.3 kW) b and c still
+    // finish, a cannot: a gets everything now (its projected satisfaction 0.73 is the lowest and
+    // stays below theirs), b and c catch up later.
+    std::vector<Car> cars{{"a", 22, 0, 20, 2, 1}, {"b", 22, 0, 10, 2, 1}, {"c", 22, 0, 5, 2, 1}};
+    auto plan = allocate(cars, 10, 0.25);
+    EXPECT_NEAR(plan[0].kw, 10, kTolerance);
+    EXPECT_NEAR(plan[1].kw, 0, kTolerance);
+    EXPECT_NEAR(plan[2].kw, 0, kTolerance);
+    // Behind on its request (requested 40, 20 still to go) the same car ranks by the whole request.
+    cars[1].requested_kwh = 40;
+    cars[1].remaining_kwh = 30;
+    auto behind = allocate(cars, 10, 0.25);
+    EXPECT_GT(behind[1].kw, 0.0);
+    EXPECT_NEAR(sum(behind), 10, kTolerance);
 }
 
 TEST(AllocatorTest, AHigherPriorityClassGetsAHigherShare) {

@@ -7,11 +7,13 @@
 //  1. Each car's need rate: the constant power that finishes its remaining energy exactly at its
 //     departure, capped by its maximum (connector, vehicle).
 //  2. When the needs fit the capacity, every car gets its need, and what is left is shared by
-//     weighted water-filling up to each car's maximum (energy delivered early frees the future).
-//  3. When they do not fit, the energy that would be lost unless it flows now comes first (what a
-//     car cannot fit into its remaining window even at its maximum later: laxity), then the rest
-//     is shared so that every car gets the same weighted share of the rest of its need
-//     (p = min(need, level * weight * need)), the higher priority class above the lower.
+//     water-filling up to each car's maximum, weighted by priority and by how soon the car leaves
+//     (energy delivered early frees the future).
+//  3. When they do not fit, first the energy each car cannot get later: its projected satisfaction
+//     (what it would end with if it got p now and then the rate it can expect under contention,
+//     kContendedShare times an even share of the capacity) is raised lowest first (max-min, a
+//     priority class of weight w counted at w times the level); then the rest of the capacity is
+//     shared so that every car gets the same weighted share of the rest of its need.
 //  4. OCPP's practical minimum (6 A per phase): a car given less than its minimum is raised to it
 //     when the capacity allows, otherwise paused (0) and its share given to the others, the car
 //     with the most slack paused first.
@@ -22,6 +24,12 @@
 
 namespace motorpool::charging::allocator {
 
+/// How much more than an even share of the capacity a car expects for the rest of its stay when
+/// the cluster is overloaded (cars come and go, so later shares run above today's even share).
+/// Tuned on the Caltech sessions (docs/performance.md): 2.5 maximises the minimum satisfaction from
+/// 15 to 30 kW without costing energy.
+inline constexpr double kContendedShare = 2.5;
+
 struct Car {
     std::string id;
     double max_kw = 0;         // connector and vehicle maximum
@@ -29,6 +37,7 @@ struct Car {
     double remaining_kwh = 0;  // energy still wanted
     double hours_left = 0;     // until departure (<= 0: leaving now)
     double weight = 1;         // priority class weight (emergency > normal)
+    double requested_kwh = 0;  // the whole request (its satisfaction's denominator); 0: remaining_kwh
 };
 
 struct Allocation {
