@@ -4,6 +4,9 @@
 // a DST change, a session's cost, the fleet view, the abuse job and fairness analytics, each with
 // who may and may not. Runs on every backend.
 
+#include <chrono>
+#include <thread>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -309,7 +312,14 @@ TEST_F(ChargingRequestsTest, PricesFollowTheSitesWallClockAcrossTheSpringJump) {
     };
     meter("2026-03-29T00:45:00Z", 6000);
     meter("2026-03-29T01:15:00Z", 11000);
+    // Once the rebalancer gave the session its default request.
     auto status = call(*app_, "GET", "/api/v1/charging/status", alice_.token);
+    for (int i = 0; i < 500 && status.status == 200 && status.json().at("current").as_array().size() == 1 &&
+                    status.json().at("current").as_array()[0].at("request").is_null();
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        status = call(*app_, "GET", "/api/v1/charging/status", alice_.token);
+    }
     ASSERT_EQ(status.status, 200) << status.body;
     const json::value s = status.json();
     ASSERT_EQ(s.at("current").as_array().size(), 1U);
@@ -318,6 +328,7 @@ TEST_F(ChargingRequestsTest, PricesFollowTheSitesWallClockAcrossTheSpringJump) {
     EXPECT_EQ(session.at("cost").at("currency"), json::value("EUR"));
     // Plus congestion on all 10 kWh: the car alone was given the whole cluster, above the 50 % threshold.
     EXPECT_NEAR(session.at("cost").at("amount").to_number<double>(), 5 * 1.0 + 5 * 3.0 + 10 * 0.25, 1e-9);
+    ASSERT_TRUE(session.at("request").is_object()) << json::serialize(session);
     EXPECT_EQ(session.at("request").at("kind"), json::value("default"));  // plugged in without one
     EXPECT_EQ(call(*app_, "GET", "/api/v1/charging/status", bob_.token).json().at("current").as_array().size(), 0U);
 }
@@ -355,8 +366,15 @@ TEST_F(ChargingRequestsTest, TheFleetViewTheAbuseJobAndFairnessAnalytics) {
                          {"timestamp", core::format_rfc3339(clock_->now_ms() - 50 * 60'000)}});
     app_->app().jobs().trigger("charging.rebalance");
 
-    // The fleet: every vehicle with its plan, for fleet managers and staff only.
+    // The fleet: every vehicle with its plan (once the rebalancer gave the session its default
+    // request), for fleet managers and staff only.
     auto fleet = call(*app_, "GET", "/api/v1/fleet/vehicles", fleet_);
+    for (int i = 0; i < 500 && fleet.status == 200 && fleet.json().at("items").as_array().size() == 1 &&
+                    fleet.json().at("items").as_array()[0].at("charging").is_null();
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        fleet = call(*app_, "GET", "/api/v1/fleet/vehicles", fleet_);
+    }
     ASSERT_EQ(fleet.status, 200) << fleet.body;
     const json::value items = fleet.json().at("items");
     ASSERT_EQ(items.as_array().size(), 1U);
