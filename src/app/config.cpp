@@ -14,6 +14,7 @@ Modules::Modules() {
     smartcar = add<smartcar::Module>(*telemetry);
     smartcar_sim = add<smartcar::sim::Module>(*smartcar);
     add<charging::Module>(*live, *telemetry);
+    add<booking::Module>(*live);
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

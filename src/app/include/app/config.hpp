@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "auth/module.hpp"
+#include "booking/module.hpp"
 #include "charging/module.hpp"
 #include "core/config.hpp"
 #include "db/settings.hpp"
