@@ -13,6 +13,7 @@
 
 #include "app/app.hpp"
 #include "auth/auth.hpp"
+#include "booking/booking.hpp"
 #include "charging/charger_sim.hpp"
 #include "charging/replay.hpp"
 #include "core/config.hpp"
@@ -55,6 +56,9 @@ int serve(Config config) {
         auto created = motorpool::auth::ensure_demo_users(app.auth(), kDemoPassword);
         if (!created.empty()) {
             std::printf("  Created demo accounts on the empty database.\n");
+        }
+        if (motorpool::booking::ensure_demo_data(app.database(), motorpool::core::now_ms())) {
+            std::printf("  Created the demo service catalogue and locations (Berlin, Brooklyn).\n");
         }
         std::printf("  Demo logins (development): member@motorpool.local and admin@motorpool.local, password %s\n\n",
                     kDemoPassword);

@@ -343,7 +343,33 @@ std::int64_t insert_appointment(db::Connection& c, const Appointment& a) {
          a.price_cents,
          nullable(a.notes),
          a.created_at_ms});
-    return rows.row(0).int64(0);
+    const std::int64_t id = rows.row(0).int64(0);
+    boost::system::error_code ec;
+    json::value lines = json::parse(a.services, ec);
+    if (!ec && lines.is_array()) {
+        for (const auto& l : lines.as_array()) {
+            c.execute(
+                "INSERT INTO appointment_services (appointment_id, code, price_cents, included) VALUES ($1, $2, $3, "
+                "$4)",
+                {id,
+                 std::string(l.at("code").as_string()),
+                 l.at("price_cents").to_number<std::int64_t>(),
+                 l.at("included").as_bool()});
+        }
+    }
+    return id;
+}
+
+std::int64_t included_uses(
+    db::Connection& c, std::int64_t user_id, const std::string& code, std::int64_t from_ms, std::int64_t to_ms) {
+    return c
+        .query(
+            "SELECT COUNT(*) FROM appointment_services s JOIN appointments a ON a.id = s.appointment_id WHERE "
+            "a.user_id = $1 AND s.code = $2 AND s.included AND a.status <> 'cancelled' AND a.start_ms >= $3 AND "
+            "a.start_ms < $4",
+            {user_id, code, from_ms, to_ms})
+        .row(0)
+        .int64(0);
 }
 
 std::optional<Appointment> find_appointment(db::Connection& c, const std::string& public_id) {

@@ -93,8 +93,11 @@ struct Appointment {
     std::optional<std::int64_t> cancelled_at_ms;
     std::int64_t created_at_ms = 0, updated_at_ms = 0;
 };
+/// Inserts the appointment and its service lines (from `services`).
 std::int64_t insert_appointment(db::Connection& c, const Appointment& a);
 std::optional<Appointment> find_appointment(db::Connection& c, const std::string& public_id);
+std::int64_t included_uses(
+    db::Connection& c, std::int64_t user_id, const std::string& code, std::int64_t from_ms, std::int64_t to_ms);
 
 struct AppointmentFilter {
     std::optional<std::int64_t> user_id;  // a member's own

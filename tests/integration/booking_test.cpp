@@ -441,5 +441,38 @@ TEST_F(BookingTest, CancelRescheduleStatusFlowServiceHistoryAndOtherMembers) {
     EXPECT_EQ(call(*app_, "GET", "/api/v1/appointments?date=2026-03-03", support_).status, 422);  // needs the location
 }
 
+TEST_F(BookingTest, OneReminderIsQueuedADayBeforeWithTheLocalTime) {
+    ASSERT_EQ(book("2026-03-03T09:00:00Z", alice_.token, vehicle_, berlin_).status, 201);  // 27 hours ahead
+    ASSERT_EQ(book("2026-03-02T10:00:00Z", alice_.token, vehicle_, berlin_).status, 201);  // 4 hours ahead
+    auto run = [&] {
+        const auto runs = app_->app().jobs().stats("booking.reminders").runs;
+        app_->app().jobs().trigger("booking.reminders");
+        for (int k = 0; k < 500 && app_->app().jobs().stats("booking.reminders").runs == runs; ++k) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    };
+    auto mails = [&] {
+        return app_->app().database().with_reader([](db::Connection& c) {
+            auto rows =
+                c.query("SELECT recipient, subject, body FROM mail_outbox WHERE subject LIKE 'Reminder%' ORDER BY id");
+            std::vector<std::string> out;
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                out.push_back(rows.row(i).text(0) + "|" + rows.row(i).text(2));
+            }
+            return out;
+        });
+    };
+    run();
+    auto first = mails();
+    ASSERT_EQ(first.size(), 1U);  // only the one within 24 hours
+    EXPECT_EQ(first[0].rfind("alice@example.com|", 0), 0U);
+    EXPECT_NE(first[0].find("2026-03-02 at 11:00 (Europe/Berlin time"), std::string::npos) << first[0];
+    run();
+    EXPECT_EQ(mails().size(), 1U);      // once
+    clock_->advance_ms(4 * 3'600'000);  // now the other is within a day
+    run();
+    EXPECT_EQ(mails().size(), 2U);
+}
+
 }  // namespace
 }  // namespace motorpool::testing

@@ -3,6 +3,8 @@
 // catalogue, locations with opening hours and closures, availability, appointments, and a
 // vehicle's service history; installed by booking::Module.
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "db/db.hpp"
@@ -10,5 +12,14 @@
 namespace motorpool::booking {
 
 std::vector<db::Migration> migrations(db::Dialect dialect);
+
+/// How many of a member's appointments starting in [from, to), not cancelled, had `service_code`
+/// included in their plan (the membership module's yearly allowance).
+std::int64_t included_uses(
+    db::Connection& c, std::int64_t user_id, const std::string& service_code, std::int64_t from_ms, std::int64_t to_ms);
+
+/// Development: the service catalogue and two locations in different time zones (Berlin and New
+/// York), on an empty catalogue. True when it created them.
+bool ensure_demo_data(db::Database& database, std::int64_t now_ms);
 
 }  // namespace motorpool::booking

@@ -69,3 +69,14 @@ CREATE TABLE appointments (
 CREATE INDEX appointments_location_time ON appointments (location_id, start_ms);
 CREATE INDEX appointments_user ON appointments (user_id, start_ms);
 CREATE INDEX appointments_vehicle ON appointments (vehicle_id, start_ms);
+
+-- An appointment's services, one row each: what the member paid for each, and whether it counted
+-- against their plan's yearly allowance (the membership module counts these).
+CREATE TABLE appointment_services (
+    appointment_id INTEGER NOT NULL REFERENCES appointments (id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    price_cents INTEGER NOT NULL,
+    included INTEGER NOT NULL,
+    PRIMARY KEY (appointment_id, code)
+);
+CREATE INDEX appointment_services_code ON appointment_services (code, appointment_id);
