@@ -14,7 +14,8 @@ Modules::Modules() {
     smartcar = add<smartcar::Module>(*telemetry);
     smartcar_sim = add<smartcar::sim::Module>(*smartcar);
     add<charging::Module>(*live, *telemetry);
-    add<booking::Module>(*live);
+    auto* booking = add<booking::Module>(*live);
+    add<membership::Module>(*live, *booking);
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

@@ -22,6 +22,7 @@
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "import_cli.hpp"
+#include "membership/membership.hpp"
 #include "smartcar_cli.hpp"
 #include "watch_cli.hpp"
 
@@ -59,6 +60,9 @@ int serve(Config config) {
         }
         if (motorpool::booking::ensure_demo_data(app.database(), motorpool::core::now_ms())) {
             std::printf("  Created the demo service catalogue and locations (Berlin, Brooklyn).\n");
+        }
+        if (motorpool::membership::ensure_demo_plans(app.database(), motorpool::core::now_ms())) {
+            std::printf("  Created the demo membership plans (basic, plus, premium).\n");
         }
         std::printf("  Demo logins (development): member@motorpool.local and admin@motorpool.local, password %s\n\n",
                     kDemoPassword);

@@ -13,6 +13,7 @@
 #include "http/settings.hpp"
 #include "live/module.hpp"
 #include "mail/module.hpp"
+#include "membership/module.hpp"
 #include "platform/module.hpp"
 #include "smartcar/module.hpp"
 #include "smartcar/simulator_module.hpp"

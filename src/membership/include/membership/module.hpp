@@ -1,0 +1,35 @@
+#pragma once
+// The membership module: plans, each member's membership (subscribe, upgrade now, downgrade at the
+// period's end, cancel at the period's end, renewal), the ledger of charges through a payment
+// provider, and the prices of included services in bookings.
+
+#include <memory>
+
+#include "booking/module.hpp"
+#include "live/module.hpp"
+#include "membership/membership.hpp"
+#include "membership/payment.hpp"
+#include "platform/module.hpp"
+
+namespace motorpool::membership {
+
+struct Services;
+
+class Module final : public platform::Module {
+public:
+    Module(live::Module& live, booking::Module& booking);
+    ~Module() override;
+
+    std::string_view name() const override { return "membership"; }
+    void configure(core::Settings& settings) override;
+    std::vector<db::Migration> migrations(db::Dialect dialect) const override;
+    void install(platform::Context& context) override;
+
+private:
+    live::Module& live_;
+    booking::Module& booking_;
+    std::string provider_name_ = "development";
+    std::shared_ptr<Services> services_;
+};
+
+}  // namespace motorpool::membership

@@ -1,0 +1,271 @@
+// Memberships over REST: plans (admins manage them), subscribing (once, even under concurrent
+// requests), the ledger of charges through the development payment provider, an upgrade charged
+// pro rata at once, a downgrade from the next period, cancel and resume, renewal and expiry by the
+// job, and services included in the plan priced at 0 in bookings until the yearly allowance is
+// used. Runs on every backend.
+
+#include <atomic>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "auth/auth.hpp"
+#include "core/time.hpp"
+#include "harness.hpp"
+
+namespace motorpool::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::int64_t at(const char* rfc3339) {
+    return core::parse_rfc3339(rfc3339).value();
+}
+
+class MembershipTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        clock_ = std::make_shared<core::ManualClock>(at("2026-03-02T06:00:00Z"));
+        app_ = std::make_unique<TestApp>(Overrides{}, nullptr, clock_);
+        relogin();
+        ASSERT_EQ(plan("basic", 1900, json::object{{"tire_rotation", 1}}).status, 201);
+        ASSERT_EQ(plan("premium", 6900, json::object{{"oil_change", 2}}).status, 201);
+    }
+
+    /// Fresh tokens after the clock moved (access tokens live 15 minutes of clock time).
+    void relogin() {
+        if (!created_) {
+            admin_ = create_user_and_login(*app_, "admin@example.com", auth::Role::Admin).token;
+            alice_ = register_member(*app_, "alice@example.com").token;
+            bob_ = register_member(*app_, "bob@example.com").token;
+            created_ = true;
+            return;
+        }
+        for (auto [email, token] : {std::pair{"admin@example.com", &admin_},
+                                    std::pair{"alice@example.com", &alice_},
+                                    std::pair{"bob@example.com", &bob_}}) {
+            auto r = app_->client().post_json("/api/v1/auth/login",
+                                              json::object{{"email", email}, {"password", "correct horse battery"}});
+            ASSERT_EQ(r.status, 200) << r.body;
+            *token = std::string(r.json().at("access_token").as_string());
+        }
+    }
+
+    http::ClientResponse plan(const char* code, int cents, json::object included) {
+        return call(*app_,
+                    "POST",
+                    "/api/v1/memberships/plans",
+                    admin_,
+                    json::object{{"code", code},
+                                 {"name", code},
+                                 {"price_cents", cents},
+                                 {"included_services", included},
+                                 {"benefits", json::array{"Roadside assistance"}}});
+    }
+
+    json::array charges(const std::string& token) {
+        auto r = call(*app_, "GET", "/api/v1/memberships/me/charges", token);
+        EXPECT_EQ(r.status, 200) << r.body;
+        return r.json().at("items").as_array();
+    }
+
+    void renew() {
+        const auto runs = app_->app().jobs().stats("membership.renewal").runs;
+        app_->app().jobs().trigger("membership.renewal");
+        for (int k = 0; k < 500 && app_->app().jobs().stats("membership.renewal").runs == runs; ++k) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
+    std::shared_ptr<core::ManualClock> clock_;
+    std::unique_ptr<TestApp> app_;
+    std::string admin_, alice_, bob_;
+    bool created_ = false;
+};
+
+TEST_F(MembershipTest, PlansAreManagedByAdminsAndValidated) {
+    auto list = call(*app_, "GET", "/api/v1/memberships/plans", alice_);
+    ASSERT_EQ(list.status, 200) << list.body;
+    const json::value items = list.json().at("items");
+    ASSERT_EQ(items.as_array().size(), 2U);
+    EXPECT_EQ(items.as_array()[0].at("code"), json::value("basic"));  // cheapest first
+    EXPECT_EQ(items.as_array()[1].at("included_services").at("oil_change"), json::value(2));
+    EXPECT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/memberships/plans",
+                   alice_,
+                   json::object{{"code", "x"}, {"name", "x"}, {"price_cents", 1}})
+                  .status,
+              403);
+    EXPECT_EQ(plan("basic", 1, {}).status, 409);
+    EXPECT_EQ(plan("odd", 1, json::object{{"oil_change", -1}}).status, 422);
+    EXPECT_EQ(plan("Bad Code", 1, {}).status, 422);
+    auto patched = call(*app_, "PATCH", "/api/v1/memberships/plans/basic", admin_, json::object{{"price_cents", 2100}});
+    ASSERT_EQ(patched.status, 200) << patched.body;
+    EXPECT_EQ(patched.json().at("price_cents"), json::value(2100));
+    EXPECT_EQ(call(*app_, "PATCH", "/api/v1/memberships/plans/nope", admin_, json::object{{"price_cents", 1}}).status,
+              404);
+}
+
+TEST_F(MembershipTest, SubscribeUpgradeDowngradeCancelResumeRenewAndExpire) {
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/memberships/me", alice_).status, 404);
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/memberships", alice_, json::object{{"plan_code", "gold"}}).status, 422);
+    auto joined = call(*app_, "POST", "/api/v1/memberships", alice_, json::object{{"plan_code", "basic"}});
+    ASSERT_EQ(joined.status, 201) << joined.body;
+    EXPECT_EQ(joined.json().at("status"), json::value("active"));
+    EXPECT_EQ(joined.json().at("period_end"), json::value("2026-04-02T06:00:00Z"));
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/memberships", alice_, json::object{{"plan_code", "premium"}}).status, 409);
+    auto ledger = charges(alice_);
+    ASSERT_EQ(ledger.size(), 1U);
+    EXPECT_EQ(ledger[0].at("kind"), json::value("subscription"));
+    EXPECT_EQ(ledger[0].at("amount_cents"), json::value(1900));
+    EXPECT_EQ(ledger[0].at("provider"), json::value("development"));
+    EXPECT_EQ(ledger[0].at("status"), json::value("settled"));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/memberships/me", bob_).status, 404);  // Bob has none; Alice's is hers
+    EXPECT_TRUE(charges(bob_).empty());
+
+    // Halfway through March's 31 days: the upgrade costs half the difference, at once.
+    clock_->set_ms(at("2026-03-17T18:00:00Z"));
+    relogin();
+    auto up = call(*app_, "PATCH", "/api/v1/memberships/me", alice_, json::object{{"plan_code", "premium"}});
+    ASSERT_EQ(up.status, 200) << up.body;
+    EXPECT_EQ(up.json().at("plan_code"), json::value("premium"));
+    ledger = charges(alice_);
+    ASSERT_EQ(ledger.size(), 2U);
+    EXPECT_EQ(ledger[0].at("kind"), json::value("upgrade"));
+    EXPECT_EQ(ledger[0].at("amount_cents"), json::value(2500));  // (6900 - 1900) x 15.5 / 31 days
+    // A downgrade waits for the next period; cancel and resume.
+    auto down = call(*app_, "PATCH", "/api/v1/memberships/me", alice_, json::object{{"plan_code", "basic"}});
+    ASSERT_EQ(down.status, 200) << down.body;
+    EXPECT_EQ(down.json().at("plan_code"), json::value("premium"));
+    EXPECT_EQ(down.json().at("pending_plan_code"), json::value("basic"));
+    auto cancelled = call(*app_, "DELETE", "/api/v1/memberships/me", alice_);
+    ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+    EXPECT_EQ(cancelled.json().at("status"), json::value("cancelled"));
+    EXPECT_EQ(cancelled.json().at("cancel_at_period_end"), json::value(true));
+    auto resumed = call(*app_, "PATCH", "/api/v1/memberships/me", alice_, json::object{{"plan_code", "premium"}});
+    ASSERT_EQ(resumed.status, 200) << resumed.body;
+    EXPECT_EQ(resumed.json().at("status"), json::value("active"));
+    ASSERT_EQ(call(*app_, "PATCH", "/api/v1/memberships/me", alice_, json::object{{"plan_code", "basic"}}).status, 200);
+
+    // The period ends: renewed on the pending plan and charged; once only.
+    clock_->set_ms(at("2026-04-02T06:00:01Z"));
+    relogin();
+    renew();
+    renew();
+    auto renewed = call(*app_, "GET", "/api/v1/memberships/me", alice_);
+    ASSERT_EQ(renewed.status, 200) << renewed.body;
+    EXPECT_EQ(renewed.json().at("plan_code"), json::value("basic"));
+    EXPECT_EQ(renewed.json().at("period_start"), json::value("2026-04-02T06:00:00Z"));
+    EXPECT_EQ(renewed.json().at("period_end"), json::value("2026-05-02T06:00:00Z"));
+    ledger = charges(alice_);
+    ASSERT_EQ(ledger.size(), 3U);
+    EXPECT_EQ(ledger[0].at("kind"), json::value("renewal"));
+    EXPECT_EQ(ledger[0].at("amount_cents"), json::value(1900));
+    // Cancelled, it ends with its period.
+    ASSERT_EQ(call(*app_, "DELETE", "/api/v1/memberships/me", alice_).status, 200);
+    clock_->set_ms(at("2026-05-02T06:00:01Z"));
+    relogin();
+    renew();
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/memberships/me", alice_).status, 404);
+    EXPECT_EQ(charges(alice_).size(), 3U);
+    // A new subscription after the old one expired.
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/memberships", alice_, json::object{{"plan_code", "basic"}}).status, 201);
+}
+
+TEST_F(MembershipTest, ConcurrentSubscriptionsMakeOneMembership) {
+    std::atomic<int> created{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 10; ++i) {
+        threads.emplace_back([&] {
+            auto client = app_->new_client();
+            http::Headers headers{{"Authorization", "Bearer " + bob_}, {"Content-Type", "application/json"}};
+            auto r = client->request(
+                "POST", "/api/v1/memberships", json::serialize(json::object{{"plan_code", "basic"}}), headers);
+            (r.status == 201 ? created : refused)++;
+            EXPECT_TRUE(r.status == 201 || r.status == 409) << r.status << " " << r.body;
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(created.load(), 1);
+    EXPECT_EQ(refused.load(), 9);
+    EXPECT_EQ(charges(bob_).size(), 1U);
+}
+
+TEST_F(MembershipTest, IncludedServicesAreFreeInBookingsUntilTheAllowanceIsUsed) {
+    ASSERT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/services",
+                   admin_,
+                   json::object{{"code", "oil_change"}, {"name", "Oil"}, {"duration_min", 30}, {"price_cents", 4900}})
+                  .status,
+              201);
+    json::array day{json::array{"08:00", "17:00"}};
+    auto location = call(*app_,
+                         "POST",
+                         "/api/v1/locations",
+                         admin_,
+                         json::object{{"name", "Depot"},
+                                      {"latitude", 52.5},
+                                      {"longitude", 13.4},
+                                      {"time_zone", "UTC"},
+                                      {"bays", 5},
+                                      {"services", json::array{"oil_change"}},
+                                      {"opening_hours",
+                                       json::object{{"mon", day},
+                                                    {"tue", day},
+                                                    {"wed", day},
+                                                    {"thu", day},
+                                                    {"fri", day},
+                                                    {"sat", json::array{}},
+                                                    {"sun", json::array{}}}}});
+    ASSERT_EQ(location.status, 201) << location.body;
+    auto vehicle = call(*app_,
+                        "POST",
+                        "/api/v1/vehicles",
+                        alice_,
+                        json::object{{"vin", test_vin(1)}, {"make", "VW"}, {"model", "ID.3"}, {"year", 2021}});
+    ASSERT_EQ(vehicle.status, 201);
+    auto book = [&](const char* start) {
+        return call(*app_,
+                    "POST",
+                    "/api/v1/appointments",
+                    alice_,
+                    json::object{{"vehicle_id", vehicle.json().at("id")},
+                                 {"location_id", location.json().at("id")},
+                                 {"start_time", start},
+                                 {"services", json::array{"oil_change"}}});
+    };
+    auto before = book("2026-03-03T09:00:00Z");  // no membership: the list price
+    ASSERT_EQ(before.status, 201) << before.body;
+    EXPECT_EQ(before.json().at("price_cents"), json::value(4900));
+    ASSERT_EQ(call(*app_, "POST", "/api/v1/memberships", alice_, json::object{{"plan_code", "premium"}}).status, 201);
+    std::vector<std::int64_t> prices;
+    for (const char* start : {"2026-03-04T09:00:00Z", "2026-03-05T09:00:00Z", "2026-03-06T09:00:00Z"}) {
+        auto r = book(start);
+        ASSERT_EQ(r.status, 201) << r.body;
+        prices.push_back(r.json().at("price_cents").as_int64());
+    }
+    EXPECT_EQ(prices, (std::vector<std::int64_t>{0, 0, 4900}));  // two a year in premium
+    // A cancelled included appointment gives its use back.
+    auto list = call(*app_, "GET", "/api/v1/appointments?upcoming=true", alice_);
+    std::string first_free;
+    const json::value items = list.json().at("items");
+    for (const auto& a : items.as_array()) {
+        if (a.at("price_cents") == json::value(0)) {
+            first_free = std::string(a.at("id").as_string());
+            break;
+        }
+    }
+    ASSERT_EQ(call(*app_, "POST", "/api/v1/appointments/" + first_free + "/cancel", alice_).status, 200);
+    auto again = book("2026-03-09T09:00:00Z");
+    ASSERT_EQ(again.status, 201);
+    EXPECT_EQ(again.json().at("price_cents"), json::value(0));
+    EXPECT_EQ(again.json().at("services").as_array()[0].at("included"), json::value(true));
+}
+
+}  // namespace
+}  // namespace motorpool::testing
