@@ -15,7 +15,7 @@ Modules::Modules() {
     smartcar_sim = add<smartcar::sim::Module>(*smartcar);
     add<charging::Module>(*live, *telemetry);
     auto* booking = add<booking::Module>(*live);
-    add<membership::Module>(*live, *booking);
+    add<membership::Module>(*live, *booking, *auth);
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

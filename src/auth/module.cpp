@@ -1,5 +1,7 @@
 #include "auth/module.hpp"
 
+#include "service.hpp"
+
 namespace motorpool::auth {
 
 void Module::configure(core::Settings& settings) {
@@ -14,6 +16,10 @@ void Module::install(platform::Context& context) {
     options_.frontend_url = context.core.frontend_url;
     options_.mail_queued = [&mailer = mail_.mailer()] { mailer.notify(); };
     service_ = auth::install(context.router, context.database, options_, context.clock);
+}
+
+void Module::on_registered(RegisteredHook hook) {
+    service_->set_registered_hook(std::move(hook));
 }
 
 }  // namespace motorpool::auth

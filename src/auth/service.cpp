@@ -165,7 +165,15 @@ User AuthService::create_user_blocking(const NewUser& input, const std::optional
                      new_referral_code(),
                      referred_by,
                      now});
-                return *find_user(c, "public_id", public_id);
+                User created = *find_user(c, "public_id", public_id);
+                if (registered_) {
+                    registered_(
+                        c,
+                        created.id,
+                        referral_code ? std::optional<std::int64_t>(std::get<std::int64_t>(referred_by)) : std::nullopt,
+                        now);
+                }
+                return created;
             });
         } catch (const db::Error& e) {
             if (e.kind() != db::Error::Kind::UniqueViolation) {

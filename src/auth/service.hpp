@@ -40,6 +40,7 @@ public:
 
     db::Database& database() { return database_; }
     const AuthOptions& options() const { return options_; }
+    void set_registered_hook(RegisteredHook hook) { registered_ = std::move(hook); }
     std::int64_t now_ms() const { return clock_->now_ms(); }
 
     Session register_user(const NewUser& user, const std::optional<std::string>& referral_code);
@@ -81,6 +82,7 @@ private:
     db::Database& database_;
     AuthOptions options_;
     std::shared_ptr<core::Clock> clock_;
+    RegisteredHook registered_;
     PasswordHasher hasher_;
     TokenSigner signer_;
     Throttle login_by_email_;

@@ -984,6 +984,9 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                          odometer ? db::Value(*odometer) : db::Value(),
                          work ? db::Value(*work) : db::Value(),
                          now});
+                    if (to == "completed" && svc->completed && a->user_id) {
+                        svc->completed(c, *a->user_id, a->price_cents, now);
+                    }
                     return *store::find_appointment(c, id);
                 });
                 publish(svc->events, changed, "status");

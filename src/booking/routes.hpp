@@ -16,6 +16,7 @@ struct Services {
     core::EventBus& events;
     std::shared_ptr<core::Clock> clock;
     PricingHook pricing;  // empty: list prices
+    CompletedHook completed;
 };
 
 void install_routes(http::Router& router, const std::shared_ptr<Services>& services);

@@ -6,7 +6,8 @@
 
 namespace motorpool::membership {
 
-Module::Module(live::Module& live, booking::Module& booking) : live_(live), booking_(booking) {}
+Module::Module(live::Module& live, booking::Module& booking, auth::Module& auth)
+    : live_(live), booking_(booking), auth_(auth) {}
 Module::~Module() = default;
 
 void Module::configure(core::Settings& s) {
@@ -14,6 +15,21 @@ void Module::configure(core::Settings& s) {
     provider_name_ = s.string("MOTORPOOL_PAYMENT_PROVIDER",
                               provider_name_,
                               "Who settles membership charges: development (settles at once; the only one built in)");
+    referrer_reward_cents_ = s.integer("MOTORPOOL_REFERRAL_REWARD_CENTS",
+                                       referrer_reward_cents_,
+                                       0,
+                                       1'000'000,
+                                       "Rewards a referrer earns when the member they referred first pays");
+    referred_reward_cents_ = s.integer("MOTORPOOL_REFERRAL_WELCOME_CENTS",
+                                       referred_reward_cents_,
+                                       0,
+                                       1'000'000,
+                                       "Rewards a referred member earns at their first paid action");
+    referral_cap_ = s.integer("MOTORPOOL_REFERRAL_MONTHLY_CAP",
+                              referral_cap_,
+                              0,
+                              10'000,
+                              "Referrals a referrer is rewarded for per calendar month");
     if (provider_name_ != "development") {
         s.fail("MOTORPOOL_PAYMENT_PROVIDER",
                "must be development (a real provider is an implementation of PaymentProvider)");
@@ -25,8 +41,13 @@ std::vector<db::Migration> Module::migrations(db::Dialect dialect) const {
 }
 
 void Module::install(platform::Context& context) {
-    services_ =
-        std::make_shared<Services>(Services{context.database, context.events, context.clock, development_provider()});
+    services_ = std::make_shared<Services>(
+        Services{context.database,
+                 context.events,
+                 context.clock,
+                 development_provider(),
+                 ReferralRules{referrer_reward_cents_, referred_reward_cents_, referral_cap_},
+                 auth_.options().frontend_url.empty() ? auth_.options().public_url : auth_.options().frontend_url});
     install_routes(context.router, services_);
     // Bookings price each service for the member's plan: included while the yearly allowance lasts.
     booking_.set_pricing(
@@ -44,6 +65,17 @@ void Module::install(platform::Context& context) {
                               spdlog::info("membership: renewed or ended {} membership(s)", n);
                           }
                       }});
+    auth_.on_registered(
+        [](db::Connection& c, std::int64_t user, std::optional<std::int64_t> referrer, std::int64_t now) {
+            if (referrer) {
+                record_referral(c, user, *referrer, now);
+            }
+        });
+    booking_.on_completed([services](db::Connection& c, std::int64_t user, std::int64_t price, std::int64_t now) {
+        if (price > 0) {
+            credit_referral(c, services->referrals, user, "appointment", now);  // a first paid appointment
+        }
+    });
     (void)live_;  // member.<id> (the booking module's topic) carries MEMBERSHIP frames too
 }
 

@@ -167,6 +167,9 @@ void charge(db::Connection& c,
                        "The payment was not accepted: " + result.failure,
                        "urn:motorpool:problem:payment_failed");
     }
+    if (amount > 0) {
+        credit_referral(c, s.referrals, m.user_id, "membership", now);  // a first paid period credits a referral
+    }
 }
 
 void publish(Services& s, const Current& m, const char* change) {
@@ -553,6 +556,60 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             co_return Response::json(membership_json(cancelled));
         },
         authenticated());
+    router.add(
+        Method::Get,
+        "/api/v1/referrals/me",
+        [svc](Request req) -> net::awaitable<Response> {
+            const auth::Actor actor = auth::actor_of(req);
+            auto job = [svc, actor] {
+                return svc->database.with_reader([&](db::Connection& c) {
+                    const std::string code =
+                        c.query("SELECT referral_code FROM users WHERE id = $1", {actor.user_id}).row(0).text(0);
+                    auto rows = c.query(
+                        "SELECT r.public_id, u.public_id, r.status, r.credited_action, r.referrer_reward_cents, "
+                        "r.created_at_ms, r.credited_at_ms FROM referrals r JOIN users u ON u.id = r.referred_id WHERE "
+                        "r.referrer_id = $1 ORDER BY r.id DESC LIMIT 200",
+                        {actor.user_id});
+                    json::array referrals;
+                    for (std::size_t i = 0; i < rows.size(); ++i) {
+                        auto r = rows.row(i);
+                        referrals.push_back(json::object{
+                            {"id", r.text(0)},
+                            {"referred_user_id", r.text(1)},
+                            {"status", r.text(2)},
+                            {"credited_action", r.opt_text(3) ? json::value(*r.opt_text(3)) : json::value(nullptr)},
+                            {"reward_cents", r.opt_int64(4) ? json::value(*r.opt_int64(4)) : json::value(nullptr)},
+                            {"created_at", core::format_rfc3339(r.int64(5))},
+                            {"credited_at",
+                             r.opt_int64(6) ? json::value(core::format_rfc3339(*r.opt_int64(6)))
+                                            : json::value(nullptr)}});
+                    }
+                    auto ledger = c.query(
+                        "SELECT public_id, kind, amount_cents, reason, created_at_ms FROM rewards_ledger WHERE user_id "
+                        "= $1 "
+                        "ORDER BY id DESC LIMIT 100",
+                        {actor.user_id});
+                    json::array rewards;
+                    for (std::size_t i = 0; i < ledger.size(); ++i) {
+                        auto r = ledger.row(i);
+                        rewards.push_back(json::object{{"id", r.text(0)},
+                                                       {"kind", r.text(1)},
+                                                       {"amount_cents", r.int64(2)},
+                                                       {"reason", r.text(3)},
+                                                       {"created_at", core::format_rfc3339(r.int64(4))}});
+                    }
+                    return json::object{{"code", code},
+                                        {"link", svc->link_base + "/r/" + code},
+                                        {"referrals", std::move(referrals)},
+                                        {"rewards_balance_cents", rewards_balance(c, actor.user_id)},
+                                        {"rewards", std::move(rewards)}};
+                });
+            };
+            json::object body = co_await svc->database.workers().run(std::move(job));
+            co_return Response::json(body);
+        },
+        authenticated());
+
     router.add(
         Method::Get,
         "/api/v1/memberships/me/charges",

@@ -8,6 +8,7 @@
 #include "db/db.hpp"
 #include "http/router.hpp"
 #include "membership/payment.hpp"
+#include "referrals.hpp"
 
 namespace motorpool::membership {
 
@@ -16,6 +17,8 @@ struct Services {
     core::EventBus& events;
     std::shared_ptr<core::Clock> clock;
     std::unique_ptr<PaymentProvider> payments;
+    ReferralRules referrals;
+    std::string link_base;  // FRONTEND_URL (or the public URL): links are <base>/r/<code>
 };
 
 void install_routes(http::Router& router, const std::shared_ptr<Services>& services);

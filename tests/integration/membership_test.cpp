@@ -27,7 +27,7 @@ class MembershipTest : public ::testing::Test {
 protected:
     void SetUp() override {
         clock_ = std::make_shared<core::ManualClock>(at("2026-03-02T06:00:00Z"));
-        app_ = std::make_unique<TestApp>(Overrides{}, nullptr, clock_);
+        app_ = std::make_unique<TestApp>(Overrides{{"MOTORPOOL_REFERRAL_MONTHLY_CAP", "1"}}, nullptr, clock_);
         relogin();
         ASSERT_EQ(plan("basic", 1900, json::object{{"tire_rotation", 1}}).status, 201);
         ASSERT_EQ(plan("premium", 6900, json::object{{"oil_change", 2}}).status, 201);
@@ -265,6 +265,125 @@ TEST_F(MembershipTest, IncludedServicesAreFreeInBookingsUntilTheAllowanceIsUsed)
     ASSERT_EQ(again.status, 201);
     EXPECT_EQ(again.json().at("price_cents"), json::value(0));
     EXPECT_EQ(again.json().at("services").as_array()[0].at("included"), json::value(true));
+}
+
+TEST_F(MembershipTest, AReferralIsCreditedOnceAtTheFirstPaidActionUnderConcurrency) {
+    auto me = call(*app_, "GET", "/api/v1/referrals/me", alice_);
+    ASSERT_EQ(me.status, 200) << me.body;
+    const std::string code(me.json().at("code").as_string());
+    const std::string link(me.json().at("link").as_string());
+    EXPECT_EQ(link.substr(link.size() - code.size() - 3), "/r/" + code);
+    EXPECT_EQ(me.json().at("rewards_balance_cents"), json::value(0));
+    auto join = [&](const char* email) {
+        auto r = app_->client().post_json(
+            "/api/v1/auth/register",
+            json::object{
+                {"name", "Friend"}, {"email", email}, {"password", "correct horse battery"}, {"referral_code", code}});
+        EXPECT_EQ(r.status, 201) << r.body;
+        return std::string(r.json().at("access_token").as_string());
+    };
+    const std::string carol = join("carol@example.com");
+    auto pending = call(*app_, "GET", "/api/v1/referrals/me", alice_);
+    ASSERT_EQ(pending.json().at("referrals").as_array().size(), 1U);
+    EXPECT_EQ(pending.json().at("referrals").as_array()[0].at("status"), json::value("pending"));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/referrals/me", bob_).json().at("referrals").as_array().size(), 0U);
+
+    // Carol's paid subscription credits it: both sides rewarded, once.
+    ASSERT_EQ(call(*app_, "POST", "/api/v1/memberships", carol, json::object{{"plan_code", "basic"}}).status, 201);
+    ASSERT_EQ(call(*app_, "PATCH", "/api/v1/memberships/me", carol, json::object{{"plan_code", "premium"}}).status,
+              200);
+    auto credited = call(*app_, "GET", "/api/v1/referrals/me", alice_);
+    EXPECT_EQ(credited.json().at("referrals").as_array()[0].at("status"), json::value("credited"));
+    EXPECT_EQ(credited.json().at("referrals").as_array()[0].at("credited_action"), json::value("membership"));
+    EXPECT_EQ(credited.json().at("rewards_balance_cents"), json::value(1000));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/referrals/me", carol).json().at("rewards_balance_cents"), json::value(500));
+
+    // Dave's first paid actions race: ten appointments completed at once credit one referral. The
+    // referrer's monthly cap (1 here) is reached, so only Dave is rewarded.
+    const std::string dave = join("dave@example.com");
+    auto support = create_user_and_login(*app_, "support@example.com", auth::Role::Support).token;
+    ASSERT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/services",
+                   admin_,
+                   json::object{{"code", "oil_change"}, {"name", "Oil"}, {"duration_min", 30}, {"price_cents", 4900}})
+                  .status,
+              201);
+    json::array day{json::array{"08:00", "17:00"}};
+    auto location = call(*app_,
+                         "POST",
+                         "/api/v1/locations",
+                         admin_,
+                         json::object{{"name", "Depot"},
+                                      {"latitude", 52.5},
+                                      {"longitude", 13.4},
+                                      {"time_zone", "UTC"},
+                                      {"bays", 20},
+                                      {"services", json::array{"oil_change"}},
+                                      {"opening_hours",
+                                       json::object{{"mon", day},
+                                                    {"tue", day},
+                                                    {"wed", day},
+                                                    {"thu", day},
+                                                    {"fri", day},
+                                                    {"sat", json::array{}},
+                                                    {"sun", json::array{}}}}});
+    auto vehicle = call(*app_,
+                        "POST",
+                        "/api/v1/vehicles",
+                        dave,
+                        json::object{{"vin", test_vin(7)}, {"make", "VW"}, {"model", "ID.3"}, {"year", 2021}});
+    std::vector<std::string> ids;
+    for (int i = 0; i < 10; ++i) {
+        auto r = call(*app_,
+                      "POST",
+                      "/api/v1/appointments",
+                      dave,
+                      json::object{{"vehicle_id", vehicle.json().at("id")},
+                                   {"location_id", location.json().at("id")},
+                                   {"start_time", "2026-03-03T09:00:00Z"},
+                                   {"services", json::array{"oil_change"}}});
+        ASSERT_EQ(r.status, 201) << r.body;
+        ids.emplace_back(r.json().at("id").as_string());
+        for (const char* s : {"checked_in", "in_progress"}) {
+            ASSERT_EQ(call(*app_,
+                           "POST",
+                           "/api/v1/appointments/" + ids.back() + "/status",
+                           support,
+                           json::object{{"status", s}})
+                          .status,
+                      200);
+        }
+    }
+    std::vector<std::thread> threads;
+    for (const auto& id : ids) {
+        threads.emplace_back([&, id] {
+            auto client = app_->new_client();
+            http::Headers headers{{"Authorization", "Bearer " + support}, {"Content-Type", "application/json"}};
+            auto r = client->request("POST",
+                                     "/api/v1/appointments/" + id + "/status",
+                                     json::serialize(json::object{{"status", "completed"}}),
+                                     headers);
+            EXPECT_EQ(r.status, 200) << r.body;
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    auto after = call(*app_, "GET", "/api/v1/referrals/me", dave);
+    EXPECT_EQ(after.json().at("rewards_balance_cents"), json::value(500));
+    EXPECT_EQ(after.json().at("rewards").as_array().size(), 1U);
+    auto alice_after = call(*app_, "GET", "/api/v1/referrals/me", alice_);
+    EXPECT_EQ(alice_after.json().at("rewards_balance_cents"), json::value(1000));  // capped this month
+    std::int64_t credited_count = 0;
+    const json::value list = alice_after.json().at("referrals");
+    for (const auto& r : list.as_array()) {
+        credited_count += r.at("status") == json::value("credited") ? 1 : 0;
+    }
+    EXPECT_EQ(credited_count, 2);
+    EXPECT_EQ(app_->app().database().with_reader(
+                  [](db::Connection& c) { return c.query("SELECT COUNT(*) FROM rewards_ledger").row(0).int64(0); }),
+              3);  // Alice once, Carol once, Dave once
 }
 
 }  // namespace

@@ -53,6 +53,11 @@ struct NewUser {
 
 class AuthService;
 
+/// Called inside the registration transaction once the user row is in: the new user's internal
+/// id and the referrer's (a referral code was given). The membership module records referrals.
+using RegisteredHook = std::function<void(
+    db::Connection& c, std::int64_t user_id, std::optional<std::int64_t> referrer_id, std::int64_t now_ms)>;
+
 /// Authorisation helpers for handlers of every module.
 /// The caller's role, or 401 when anonymous.
 Role role_of(const http::Request& request);

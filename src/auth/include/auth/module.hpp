@@ -23,6 +23,8 @@ public:
     const AuthOptions& options() const { return options_; }
     /// After install().
     AuthService& service() { return *service_; }
+    /// After install(), before the server starts: told of every registration (referrals).
+    void on_registered(RegisteredHook hook);
 
 private:
     mail::Module& mail_;

@@ -30,6 +30,10 @@ using PricingHook = std::function<ServicePrice(db::Connection& c,
                                                std::int64_t list_price_cents,
                                                std::int64_t at_ms)>;
 
+/// Called inside the transaction that completes an appointment (a referral's first paid action).
+using CompletedHook =
+    std::function<void(db::Connection& c, std::int64_t user_id, std::int64_t price_cents, std::int64_t now_ms)>;
+
 class Module final : public platform::Module {
 public:
     explicit Module(live::Module& live);
@@ -41,6 +45,8 @@ public:
 
     /// Before the server starts: how a member's services are priced (list price without it).
     void set_pricing(PricingHook hook);
+    /// Before the server starts: told of every completed appointment.
+    void on_completed(CompletedHook hook);
 
 private:
     live::Module& live_;

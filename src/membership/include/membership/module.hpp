@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "auth/module.hpp"
 #include "booking/module.hpp"
 #include "live/module.hpp"
 #include "membership/membership.hpp"
@@ -17,7 +18,9 @@ struct Services;
 
 class Module final : public platform::Module {
 public:
-    Module(live::Module& live, booking::Module& booking);
+    /// Auth: referrals are recorded at registration; booking: included services are priced, and a
+    /// completed paid appointment credits a referral.
+    Module(live::Module& live, booking::Module& booking, auth::Module& auth);
     ~Module() override;
 
     std::string_view name() const override { return "membership"; }
@@ -28,7 +31,11 @@ public:
 private:
     live::Module& live_;
     booking::Module& booking_;
+    auth::Module& auth_;
     std::string provider_name_ = "development";
+    std::int64_t referrer_reward_cents_ = 1000;
+    std::int64_t referred_reward_cents_ = 500;
+    std::int64_t referral_cap_ = 10;
     std::shared_ptr<Services> services_;
 };
 

@@ -1,0 +1,74 @@
+#include "referrals.hpp"
+
+#include "core/ids.hpp"
+#include "periods.hpp"
+
+namespace motorpool::membership {
+
+void record_referral(db::Connection& c, std::int64_t referred_id, std::int64_t referrer_id, std::int64_t now) {
+    if (referred_id == referrer_id) {
+        return;  // no self-referral
+    }
+    c.execute(
+        "INSERT INTO referrals (public_id, referrer_id, referred_id, status, created_at_ms) VALUES ($1, $2, $3, "
+        "'pending', $4) ON CONFLICT (referred_id) DO NOTHING",
+        {core::new_uuid_v7(now), referrer_id, referred_id, now});
+}
+
+bool credit_referral(db::Connection& c,
+                     const ReferralRules& rules,
+                     std::int64_t referred_id,
+                     const std::string& action,
+                     std::int64_t now) {
+    // The conditional update is the guard: of concurrent first paid actions, one finds it pending.
+    auto rows = c.query(
+        "UPDATE referrals SET status = 'credited', credited_action = $2, credited_at_ms = $3 WHERE referred_id = $1 "
+        "AND "
+        "status = 'pending' RETURNING id, public_id, referrer_id",
+        {referred_id, action, now});
+    if (rows.empty()) {
+        return false;
+    }
+    const std::int64_t id = rows.row(0).int64(0);
+    const std::string public_id = rows.row(0).text(1);
+    const std::int64_t referrer = rows.row(0).int64(2);
+    const auto utc = core::TimeZone::utc();
+    const core::LocalTime t = utc.local(now);
+    const std::int64_t month_start = utc.instant(t.year, t.month, 1, 0, 0);
+    const std::int64_t rewarded_this_month =
+        c.query(
+             "SELECT COUNT(*) FROM referrals WHERE referrer_id = $1 AND id <> $2 AND status = 'credited' AND "
+             "credited_at_ms >= $3 AND credited_at_ms < $4 AND referrer_reward_cents > 0",
+             {referrer, id, month_start, add_months(month_start, 1)})
+            .row(0)
+            .int64(0);
+    const std::int64_t referrer_reward = rewarded_this_month < rules.monthly_cap ? rules.referrer_reward_cents : 0;
+    c.execute("UPDATE referrals SET referrer_reward_cents = $2, referred_reward_cents = $3 WHERE id = $1",
+              {id, referrer_reward, rules.referred_reward_cents});
+    auto earn = [&](std::int64_t user, std::int64_t cents, const char* reason) {
+        if (cents <= 0) {
+            return;
+        }
+        c.execute(
+            "INSERT INTO rewards_ledger (public_id, user_id, kind, amount_cents, reason, reference, created_at_ms) "
+            "VALUES "
+            "($1, $2, 'earned', $3, $4, $5, $6) ON CONFLICT (user_id, kind, reference) DO NOTHING",
+            {core::new_uuid_v7(now), user, cents, std::string(reason), "referral:" + public_id, now});
+    };
+    earn(referrer, referrer_reward, "referral: a member you referred made their first paid purchase");
+    earn(referred_id, rules.referred_reward_cents, "referral: welcome reward");
+    return true;
+}
+
+std::int64_t rewards_balance(db::Connection& c, std::int64_t user_id) {
+    return c
+        .query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'earned' THEN amount_cents ELSE -amount_cents END), 0) AS "
+            "BIGINT) FROM "
+            "rewards_ledger WHERE user_id = $1",
+            {user_id})
+        .row(0)
+        .int64(0);
+}
+
+}  // namespace motorpool::membership

@@ -1,0 +1,33 @@
+#pragma once
+// Referral rules, each in the caller's transaction: record a referral at registration, credit it
+// exactly once at the referred member's first paid action (both sides rewarded, the referrer up
+// to a monthly cap), and the rewards balance derived from the ledger.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "db/db.hpp"
+
+namespace motorpool::membership {
+
+struct ReferralRules {
+    std::int64_t referrer_reward_cents = 1000;
+    std::int64_t referred_reward_cents = 500;
+    std::int64_t monthly_cap = 10;  // credited referrals a referrer is rewarded for per calendar month (UTC)
+};
+
+void record_referral(db::Connection& c, std::int64_t referred_id, std::int64_t referrer_id, std::int64_t now_ms);
+
+/// The referred member's first paid action (`action`: membership, appointment): credits their
+/// pending referral, if any, once; later calls find nothing pending. True when it credited.
+bool credit_referral(db::Connection& c,
+                     const ReferralRules& rules,
+                     std::int64_t referred_id,
+                     const std::string& action,
+                     std::int64_t now_ms);
+
+/// Earned minus spent minus expired.
+std::int64_t rewards_balance(db::Connection& c, std::int64_t user_id);
+
+}  // namespace motorpool::membership
