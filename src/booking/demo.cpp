@@ -17,6 +17,23 @@ std::int64_t included_uses(db::Connection& c,
     return store::included_uses(c, user_id, service_code, from_ms, to_ms);
 }
 
+std::vector<LocationPoint> location_points(db::Connection& c) {
+    auto rows = c.query("SELECT public_id, latitude, longitude FROM booking_locations ORDER BY id");
+    std::vector<LocationPoint> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        out.push_back({rows.row(i).text(0), rows.row(i).real(1), rows.row(i).real(2)});
+    }
+    return out;
+}
+
+std::optional<AppointmentRef> appointment_ref(db::Connection& c, const std::string& public_id) {
+    auto a = store::find_appointment(c, public_id);
+    if (!a) {
+        return std::nullopt;
+    }
+    return AppointmentRef{a->user_id, a->vehicle_id, a->location_public_id, a->status};
+}
+
 bool ensure_demo_data(db::Database& database, std::int64_t now_ms) {
     return database.with_transaction([&](db::Connection& c) {
         if (!store::list_services(c, false).empty()) {

@@ -118,6 +118,17 @@ bool ensure_demo_plans(db::Database& database, std::int64_t now_ms) {
                  std::string(p.benefits),
                  now_ms});
         }
+        // Two offers: one for the higher plans everywhere, one for every member's electric car.
+        c.execute(
+            "INSERT INTO offers (public_id, title, description, terms, starts_at_ms, expires_at_ms, eligible_plans, "
+            "created_at_ms, updated_at_ms) VALUES ($1, '15 % off brake inspections', 'For Plus and Premium members.', "
+            "'Once per member; not combinable.', $2, $3, '[\"plus\",\"premium\"]', $2, $2)",
+            {core::new_uuid_v7(now_ms), now_ms, now_ms + 90LL * 86'400'000});
+        c.execute(
+            "INSERT INTO offers (public_id, title, description, terms, starts_at_ms, expires_at_ms, fuel_types, "
+            "created_at_ms, updated_at_ms) VALUES ($1, 'Free EV battery health check', 'For electric cars, any plan.', "
+            "'Once per member.', $2, $3, '[\"electric\"]', $2, $2)",
+            {core::new_uuid_v7(now_ms + 1), now_ms, now_ms + 90LL * 86'400'000});
         return true;
     });
 }

@@ -49,6 +49,7 @@ void Module::install(platform::Context& context) {
                  ReferralRules{referrer_reward_cents_, referred_reward_cents_, referral_cap_},
                  auth_.options().frontend_url.empty() ? auth_.options().public_url : auth_.options().frontend_url});
     install_routes(context.router, services_);
+    install_offer_routes(context.router, services_);
     // Bookings price each service for the member's plan: included while the yearly allowance lasts.
     booking_.set_pricing(
         [](db::Connection& c, std::int64_t user, const std::string& code, std::int64_t price, std::int64_t at) {

@@ -22,6 +22,8 @@ struct Services {
 };
 
 void install_routes(http::Router& router, const std::shared_ptr<Services>& services);
+/// /api/v1/offers (offers.cpp).
+void install_offer_routes(http::Router& router, const std::shared_ptr<Services>& services);
 /// Ends cancelled memberships at their period's end and renews active ones (applying a pending
 /// downgrade and charging the next period). Blocking; returns the memberships changed.
 std::size_t renew_due(Services& services);

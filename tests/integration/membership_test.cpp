@@ -386,5 +386,155 @@ TEST_F(MembershipTest, AReferralIsCreditedOnceAtTheFirstPaidActionUnderConcurren
               3);  // Alice once, Carol once, Dave once
 }
 
+TEST_F(MembershipTest, OffersForThePlanVehicleAndPlaceNearestFirstRedeemedWithinTheirLimit) {
+    ASSERT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/services",
+                   admin_,
+                   json::object{{"code", "oil_change"}, {"name", "Oil"}, {"duration_min", 30}, {"price_cents", 4900}})
+                  .status,
+              201);
+    json::array day{json::array{"08:00", "17:00"}};
+    json::object hours{{"mon", day},
+                       {"tue", day},
+                       {"wed", day},
+                       {"thu", day},
+                       {"fri", day},
+                       {"sat", json::array{}},
+                       {"sun", json::array{}}};
+    auto place = [&](const char* name, double lat, double lng) {
+        auto r = call(*app_,
+                      "POST",
+                      "/api/v1/locations",
+                      admin_,
+                      json::object{{"name", name},
+                                   {"latitude", lat},
+                                   {"longitude", lng},
+                                   {"time_zone", "UTC"},
+                                   {"bays", 20},
+                                   {"services", json::array{"oil_change"}},
+                                   {"opening_hours", hours}});
+        EXPECT_EQ(r.status, 201) << r.body;
+        return std::string(r.json().at("id").as_string());
+    };
+    const std::string berlin = place("Berlin", 52.52, 13.405);
+    const std::string munich = place("Munich", 48.137, 11.575);
+    auto offer = [&](json::object body) {
+        auto r = call(*app_, "POST", "/api/v1/offers", admin_, body);
+        EXPECT_EQ(r.status, 201) << r.body;
+        return std::string(r.json().at("id").as_string());
+    };
+    const std::string premium_only = offer(json::object{{"title", "Premium: free wash"},
+                                                        {"expires_at", "2026-04-01T00:00:00Z"},
+                                                        {"eligible_plans", json::array{"premium"}},
+                                                        {"location_ids", json::array{munich}}});
+    const std::string vw_berlin = offer(json::object{{"title", "VW owners in Berlin"},
+                                                     {"expires_at", "2026-04-01T00:00:00Z"},
+                                                     {"location_ids", json::array{berlin}},
+                                                     {"vehicle_makes", json::array{"vw"}},
+                                                     {"year_min", 2020}});
+    offer(json::object{
+        {"title", "Expired"}, {"starts_at", "2026-01-01T00:00:00Z"}, {"expires_at", "2026-02-01T00:00:00Z"}});
+    EXPECT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/offers",
+                   alice_,
+                   json::object{{"title", "x"}, {"expires_at", "2026-04-01T00:00:00Z"}})
+                  .status,
+              403);
+    EXPECT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/offers",
+                   admin_,
+                   json::object{
+                       {"title", "x"}, {"starts_at", "2026-05-01T00:00:00Z"}, {"expires_at", "2026-04-01T00:00:00Z"}})
+                  .status,
+              422);
+
+    ASSERT_EQ(call(*app_, "POST", "/api/v1/memberships", alice_, json::object{{"plan_code", "premium"}}).status, 201);
+    auto vw = call(*app_,
+                   "POST",
+                   "/api/v1/vehicles",
+                   alice_,
+                   json::object{{"vin", test_vin(3)}, {"make", "VW"}, {"model", "ID.3"}, {"year", 2021}});
+    ASSERT_EQ(vw.status, 201) << vw.body;
+    const std::string vehicle(vw.json().at("id").as_string());
+    auto titles = [&](const std::string& token, const std::string& query) {
+        auto r = call(*app_, "GET", "/api/v1/offers" + query, token);
+        EXPECT_EQ(r.status, 200) << r.body;
+        std::vector<std::string> out;
+        const json::value items = r.json().at("items");
+        for (const auto& o : items.as_array()) {
+            out.emplace_back(o.at("title").as_string());
+        }
+        return out;
+    };
+    // From Berlin: the Berlin offer first (3 km), then Munich's (500 km).
+    EXPECT_EQ(titles(alice_, "?vehicle_id=" + vehicle + "&lat=52.5&lng=13.4"),
+              (std::vector<std::string>{"VW owners in Berlin", "Premium: free wash"}));
+    EXPECT_EQ(titles(alice_, "?vehicle_id=" + vehicle + "&lat=52.5&lng=13.4&radius_km=100"),
+              (std::vector<std::string>{"VW owners in Berlin"}));
+    EXPECT_EQ(titles(bob_, ""), (std::vector<std::string>{"VW owners in Berlin"}));  // no plan: no premium offer
+    auto tesla = call(*app_,
+                      "POST",
+                      "/api/v1/vehicles",
+                      alice_,
+                      json::object{{"vin", test_vin(4)}, {"make", "Tesla"}, {"model", "3"}, {"year", 2021}});
+    EXPECT_EQ(titles(alice_, "?vehicle_id=" + std::string(tesla.json().at("id").as_string())),
+              (std::vector<std::string>{"Premium: free wash"}));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/offers?vehicle_id=" + vehicle, bob_).status, 404);  // Alice's vehicle
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/offers?lat=52", alice_).status, 422);
+
+    // Redemption on a booked appointment at the right place, once; ten at once: one wins.
+    std::vector<std::string> appointments;
+    for (int i = 0; i < 10; ++i) {
+        auto r = call(*app_,
+                      "POST",
+                      "/api/v1/appointments",
+                      alice_,
+                      json::object{{"vehicle_id", vehicle},
+                                   {"location_id", berlin},
+                                   {"start_time", "2026-03-03T09:00:00Z"},
+                                   {"services", json::array{"oil_change"}}});
+        ASSERT_EQ(r.status, 201) << r.body;
+        appointments.emplace_back(r.json().at("id").as_string());
+    }
+    auto redeem = [&](const std::string& offer_id, const std::string& appointment, const std::string& token) {
+        return call(*app_,
+                    "POST",
+                    "/api/v1/offers/" + offer_id + "/redeem",
+                    token,
+                    json::object{{"appointment_id", appointment}});
+    };
+    EXPECT_EQ(redeem(premium_only, appointments[0], alice_).status, 409);  // Munich only
+    EXPECT_EQ(redeem(vw_berlin, appointments[0], bob_).status, 422);       // not Bob's appointment
+    std::atomic<int> won{0}, used{0};
+    std::vector<std::thread> threads;
+    for (const auto& a : appointments) {
+        threads.emplace_back([&, a] {
+            auto client = app_->new_client();
+            http::Headers headers{{"Authorization", "Bearer " + alice_}, {"Content-Type", "application/json"}};
+            auto r = client->request("POST",
+                                     "/api/v1/offers/" + vw_berlin + "/redeem",
+                                     json::serialize(json::object{{"appointment_id", a}}),
+                                     headers);
+            (r.status == 201 ? won : used)++;
+            EXPECT_TRUE(r.status == 201 || r.status == 409) << r.status << " " << r.body;
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(won.load(), 1);
+    EXPECT_EQ(used.load(), 9);
+    auto after = call(*app_, "GET", "/api/v1/offers?vehicle_id=" + vehicle, alice_);
+    const json::value items = after.json().at("items");
+    for (const auto& o : items.as_array()) {
+        if (o.at("id") == json::value(vw_berlin)) {
+            EXPECT_EQ(o.at("redemptions_left"), json::value(0));
+        }
+    }
+}
+
 }  // namespace
 }  // namespace motorpool::testing

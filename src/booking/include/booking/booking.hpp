@@ -4,6 +4,7 @@
 // vehicle's service history; installed by booking::Module.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,23 @@ std::vector<db::Migration> migrations(db::Dialect dialect);
 /// included in their plan (the membership module's yearly allowance).
 std::int64_t included_uses(
     db::Connection& c, std::int64_t user_id, const std::string& service_code, std::int64_t from_ms, std::int64_t to_ms);
+
+/// Every location's public id and coordinates (offers near a member).
+struct LocationPoint {
+    std::string id;
+    double latitude = 0;
+    double longitude = 0;
+};
+std::vector<LocationPoint> location_points(db::Connection& c);
+
+/// What another module may know of an appointment (an offer redeemed on it).
+struct AppointmentRef {
+    std::optional<std::int64_t> user_id;
+    std::optional<std::int64_t> vehicle_id;
+    std::string location_id;  // public
+    std::string status;
+};
+std::optional<AppointmentRef> appointment_ref(db::Connection& c, const std::string& public_id);
 
 /// Development: the service catalogue and two locations in different time zones (Berlin and New
 /// York), on an empty catalogue. True when it created them.

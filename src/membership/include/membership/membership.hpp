@@ -24,7 +24,8 @@ MemberPrice price_for(db::Connection& c,
                       std::int64_t list_price_cents,
                       std::int64_t at_ms);
 
-/// Development: the basic, plus and premium plans on an empty plan list. True when it created them.
+/// Development: the basic, plus and premium plans and two offers, on an empty plan list. True when
+/// it created them.
 bool ensure_demo_plans(db::Database& database, std::int64_t now_ms);
 
 }  // namespace motorpool::membership
