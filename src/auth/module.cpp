@@ -18,6 +18,10 @@ void Module::install(platform::Context& context) {
     service_ = auth::install(context.router, context.database, options_, context.clock);
 }
 
+void Module::on_user_details(UserDetailsHook hook) {
+    service_->set_details_hook(std::move(hook));
+}
+
 void Module::on_registered(RegisteredHook hook) {
     service_->set_registered_hook(std::move(hook));
 }

@@ -29,7 +29,9 @@ json::object user_json(const User& u) {
     o["phone"] = u.phone ? json::value(*u.phone) : json::value(nullptr);
     o["role"] = role_name(u.role);
     o["active"] = u.active;
-    o["membership"] = nullptr;  // the membership module fills this in
+    boost::system::error_code ec;
+    json::value membership = json::parse(u.membership, ec);
+    o["membership"] = ec ? json::value(nullptr) : membership;  // the membership module's summary
     o["referral_code"] = u.referral_code;
     o["rewards_balance"] = static_cast<double>(u.rewards_balance_cents) / 100.0;
     o["created_at"] = core::format_rfc3339(u.created_at_ms);

@@ -130,6 +130,20 @@ Session AuthService::issue_session(const User& user,
     return session;
 }
 
+std::optional<User> AuthService::user_by(Connection& c, const std::string& column, const Value& value) const {
+    auto user = find_user(c, column, value);
+    if (user) {
+        detail(c, *user);
+    }
+    return user;
+}
+
+void AuthService::detail(Connection& c, User& user) const {
+    if (details_) {
+        user.membership = details_(c, user.id);
+    }
+}
+
 User AuthService::create_user_blocking(const NewUser& input, const std::optional<std::string>& referral_code) {
     auto email = normalise_email(input.email);
     if (!email) {
@@ -165,7 +179,7 @@ User AuthService::create_user_blocking(const NewUser& input, const std::optional
                      new_referral_code(),
                      referred_by,
                      now});
-                User created = *find_user(c, "public_id", public_id);
+                User created = *user_by(c, "public_id", public_id);
                 if (registered_) {
                     registered_(
                         c,
@@ -212,7 +226,9 @@ Session AuthService::login(const std::string& email_input,
         if (rows.empty()) {
             return std::nullopt;
         }
-        return std::make_pair(user_from(rows.front()), rows.front().opt_text(11).value_or(""));
+        User user = user_from(rows.front());
+        detail(c, user);
+        return std::make_pair(user, rows.front().opt_text(11).value_or(""));
     });
     // Unknown addresses verify against a dummy hash: the same work, the same answer.
     bool ok = hasher_.verify(password, found ? found->second : std::string());
@@ -252,7 +268,7 @@ Session AuthService::refresh(const std::string& refresh_token) {
                       {now, family});
             return Outcome::Reused;
         }
-        user = find_user(c, "id", row.int64(1));
+        user = user_by(c, "id", row.int64(1));
         return Outcome::Rotated;
     });
     switch (outcome) {
@@ -302,7 +318,7 @@ void AuthService::request_magic_link(const std::string& email_input, const std::
     std::string base = options_.frontend_url.empty() ? options_.public_url : options_.frontend_url;
     std::string link = base + "/auth/magic-link?token=" + token;
     bool queued = database_.with_transaction([&](Connection& c) {
-        auto user = find_user(c, "email", *email);
+        auto user = user_by(c, "email", *email);
         if (!user || !user->active) {
             return false;
         }
@@ -333,7 +349,7 @@ Session AuthService::verify_magic_link(const std::string& token) {
                                       {now, rows.front().int64(0)}) != 1) {
             return std::nullopt;
         }
-        return find_user(c, "id", rows.front().int64(1));
+        return user_by(c, "id", rows.front().int64(1));
     });
     if (!user || !user->active) {
         throw ApiError::unauthorized("Invalid or expired sign-in link");
@@ -342,7 +358,7 @@ Session AuthService::verify_magic_link(const std::string& token) {
 }
 
 User AuthService::get_user(std::int64_t user_id) {
-    auto user = database_.with_reader([&](Connection& c) { return find_user(c, "id", user_id); });
+    auto user = database_.with_reader([&](Connection& c) { return user_by(c, "id", user_id); });
     if (!user) {
         throw ApiError::not_found("User");
     }
@@ -361,7 +377,7 @@ User AuthService::update_me(std::int64_t user_id,
             c.execute("UPDATE users SET phone = $1, updated_at_ms = $2 WHERE id = $3",
                       {*phone ? Value(**phone) : Value(), now, user_id});
         }
-        auto user = find_user(c, "id", user_id);
+        auto user = user_by(c, "id", user_id);
         if (!user) {
             throw ApiError::not_found("User");
         }
@@ -402,6 +418,7 @@ UserPage AuthService::list_users(std::int64_t page, std::int64_t page_size, cons
         (void)n;
         for (std::size_t i = 0; i < rows.size(); ++i) {
             out.items.push_back(user_from(rows.row(i)));
+            detail(c, out.items.back());
         }
         return out;
     });
@@ -413,7 +430,7 @@ User AuthService::update_user(std::int64_t acting_user_id,
                               const std::optional<bool>& active) {
     const std::int64_t now = now_ms();
     User updated = database_.with_transaction([&](Connection& c) {
-        auto user = find_user(c, "public_id", public_id);
+        auto user = user_by(c, "public_id", public_id);
         if (!user) {
             throw ApiError::not_found("User");
         }
@@ -432,7 +449,7 @@ User AuthService::update_user(std::int64_t acting_user_id,
                           {now, user->id});
             }
         }
-        return *find_user(c, "id", user->id);
+        return *user_by(c, "id", user->id);
     });
     invalidate(public_id);
     return updated;
@@ -472,7 +489,7 @@ std::optional<UserStatus> AuthService::cached_status(const std::string& public_i
 }
 
 std::optional<UserStatus> AuthService::load_status(const std::string& public_id) {
-    auto user = database_.with_reader([&](Connection& c) { return find_user(c, "public_id", public_id); });
+    auto user = database_.with_reader([&](Connection& c) { return user_by(c, "public_id", public_id); });
     if (!user) {
         return std::nullopt;
     }

@@ -41,6 +41,7 @@ public:
     db::Database& database() { return database_; }
     const AuthOptions& options() const { return options_; }
     void set_registered_hook(RegisteredHook hook) { registered_ = std::move(hook); }
+    void set_details_hook(UserDetailsHook hook) { details_ = std::move(hook); }
     std::int64_t now_ms() const { return clock_->now_ms(); }
 
     Session register_user(const NewUser& user, const std::optional<std::string>& referral_code);
@@ -83,6 +84,10 @@ private:
     AuthOptions options_;
     std::shared_ptr<core::Clock> clock_;
     RegisteredHook registered_;
+    UserDetailsHook details_;
+    /// A user by a column, with the details other modules add.
+    std::optional<User> user_by(db::Connection& c, const std::string& column, const db::Value& value) const;
+    void detail(db::Connection& c, User& user) const;
     PasswordHasher hasher_;
     TokenSigner signer_;
     Throttle login_by_email_;

@@ -1,7 +1,9 @@
 #include "membership/module.hpp"
 
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/time.hpp"
 #include "routes.hpp"
 
 namespace motorpool::membership {
@@ -66,6 +68,21 @@ void Module::install(platform::Context& context) {
                               spdlog::info("membership: renewed or ended {} membership(s)", n);
                           }
                       }});
+    // The user object's `membership`: the current plan, or null.
+    auth_.on_user_details([](db::Connection& c, std::int64_t user) -> std::string {
+        auto rows = c.query(
+            "SELECT p.code, p.name, m.status, m.period_end_ms FROM memberships m JOIN membership_plans p ON p.id = "
+            "m.plan_id WHERE m.user_id = $1 AND m.status <> 'expired'",
+            {user});
+        if (rows.empty()) {
+            return "null";
+        }
+        auto r = rows.row(0);
+        return boost::json::serialize(boost::json::object{{"plan_code", r.text(0)},
+                                                          {"plan_name", r.text(1)},
+                                                          {"status", r.text(2)},
+                                                          {"period_end", core::format_rfc3339(r.int64(3))}});
+    });
     auth_.on_registered(
         [](db::Connection& c, std::int64_t user, std::optional<std::int64_t> referrer, std::int64_t now) {
             if (referrer) {

@@ -116,6 +116,12 @@ TEST_F(MembershipTest, SubscribeUpgradeDowngradeCancelResumeRenewAndExpire) {
     EXPECT_EQ(joined.json().at("status"), json::value("active"));
     EXPECT_EQ(joined.json().at("period_end"), json::value("2026-04-02T06:00:00Z"));
     EXPECT_EQ(call(*app_, "POST", "/api/v1/memberships", alice_, json::object{{"plan_code", "premium"}}).status, 409);
+    // The user object names the current plan.
+    auto user = call(*app_, "GET", "/api/v1/me", alice_);
+    ASSERT_EQ(user.status, 200) << user.body;
+    EXPECT_EQ(user.json().at("membership").at("plan_code"), json::value("basic"));
+    EXPECT_EQ(user.json().at("membership").at("status"), json::value("active"));
+    EXPECT_TRUE(call(*app_, "GET", "/api/v1/me", bob_).json().at("membership").is_null());
     auto ledger = charges(alice_);
     ASSERT_EQ(ledger.size(), 1U);
     EXPECT_EQ(ledger[0].at("kind"), json::value("subscription"));

@@ -30,8 +30,9 @@ std::optional<Role> role_from_name(std::string_view name);
 
 /// A user as the API shows it (`GET /api/v1/me`).
 struct User {
-    std::int64_t id = 0;    // internal key
-    std::string public_id;  // UUIDv7, the API's `id`
+    std::string membership = "null";  // JSON: the membership module's summary of the current one
+    std::int64_t id = 0;              // internal key
+    std::string public_id;            // UUIDv7, the API's `id`
     std::string name;
     std::string email;
     std::optional<std::string> phone;
@@ -55,6 +56,9 @@ class AuthService;
 
 /// Called inside the registration transaction once the user row is in: the new user's internal
 /// id and the referrer's (a referral code was given). The membership module records referrals.
+/// Fills the user object's `membership` (JSON text) when a user is read; the membership module's.
+using UserDetailsHook = std::function<std::string(db::Connection& c, std::int64_t user_id)>;
+
 using RegisteredHook = std::function<void(
     db::Connection& c, std::int64_t user_id, std::optional<std::int64_t> referrer_id, std::int64_t now_ms)>;
 

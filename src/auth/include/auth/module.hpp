@@ -25,6 +25,8 @@ public:
     AuthService& service() { return *service_; }
     /// After install(), before the server starts: told of every registration (referrals).
     void on_registered(RegisteredHook hook);
+    /// After install(), before the server starts: fills the user object's `membership`.
+    void on_user_details(UserDetailsHook hook);
 
 private:
     mail::Module& mail_;
