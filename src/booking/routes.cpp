@@ -710,8 +710,12 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             auto notes = r.string("notes", Presence::Optional, 1, 1000);
             r.finish();
             const std::int64_t now = svc->clock->now_ms();
-            auto job = [svc, actor, vehicle = *vehicle, location = *location, start = *start, codes, notes, now] {
-                auto created = svc->database.with_transaction([&](db::Connection& c) {
+            // Through the group commit: each booking runs in its own savepoint of a shared writer
+            // transaction (so still one after another, each seeing the last), and concurrent
+            // bookings share one commit instead of one fsync each. Only its submitter sees its error.
+            auto book = [svc, actor, vehicle = *vehicle, location = *location, start = *start, codes, notes, now](
+                            db::Connection& c) {
+                {
                     // Serialise on the location first: every booking of it waits here.
                     auto l = store::find_location(c, location, true);
                     if (!l) {
@@ -758,11 +762,10 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                     a.created_at_ms = now;
                     store::insert_appointment(c, a);
                     return *store::find_appointment(c, a.public_id);
-                });
-                publish(svc->events, created, "booked");
-                return created;
+                }
             };
-            store::Appointment created = co_await svc->database.workers().run(std::move(job));
+            store::Appointment created = co_await svc->database.group_commit().submit(std::move(book));
+            publish(svc->events, created, "booked");  // after the commit
             Response response = Response::json(appointment_json(created), 201);
             response.header("Location", "/api/v1/appointments/" + created.public_id);
             co_return response;
