@@ -5,6 +5,10 @@
 
 namespace motorpool::membership {
 
+std::int64_t referrer_reward(const ReferralRules& rules, std::int64_t rewarded_this_month) {
+    return rewarded_this_month < rules.monthly_cap ? rules.referrer_reward_cents : 0;
+}
+
 void record_referral(db::Connection& c, std::int64_t referred_id, std::int64_t referrer_id, std::int64_t now) {
     if (referred_id == referrer_id) {
         return;  // no self-referral
@@ -42,9 +46,9 @@ bool credit_referral(db::Connection& c,
              {referrer, id, month_start, add_months(month_start, 1)})
             .row(0)
             .int64(0);
-    const std::int64_t referrer_reward = rewarded_this_month < rules.monthly_cap ? rules.referrer_reward_cents : 0;
+    const std::int64_t to_referrer = referrer_reward(rules, rewarded_this_month);
     c.execute("UPDATE referrals SET referrer_reward_cents = $2, referred_reward_cents = $3 WHERE id = $1",
-              {id, referrer_reward, rules.referred_reward_cents});
+              {id, to_referrer, rules.referred_reward_cents});
     auto earn = [&](std::int64_t user, std::int64_t cents, const char* reason) {
         if (cents <= 0) {
             return;
@@ -55,7 +59,7 @@ bool credit_referral(db::Connection& c,
             "($1, $2, 'earned', $3, $4, $5, $6) ON CONFLICT (user_id, kind, reference) DO NOTHING",
             {core::new_uuid_v7(now), user, cents, std::string(reason), "referral:" + public_id, now});
     };
-    earn(referrer, referrer_reward, "referral: a member you referred made their first paid purchase");
+    earn(referrer, to_referrer, "referral: a member you referred made their first paid purchase");
     earn(referred_id, rules.referred_reward_cents, "referral: welcome reward");
     return true;
 }

@@ -17,6 +17,10 @@ struct ReferralRules {
     std::int64_t monthly_cap = 10;  // credited referrals a referrer is rewarded for per calendar month (UTC)
 };
 
+/// What a referrer earns for a credited referral, given how many they were already rewarded for
+/// this calendar month: the reward up to the cap, then nothing.
+std::int64_t referrer_reward(const ReferralRules& rules, std::int64_t rewarded_this_month);
+
 void record_referral(db::Connection& c, std::int64_t referred_id, std::int64_t referrer_id, std::int64_t now_ms);
 
 /// The referred member's first paid action (`action`: membership, appointment): credits their
