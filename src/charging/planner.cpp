@@ -562,10 +562,12 @@ ClusterPlan Planner::replan(db::Connection& c, std::int64_t cluster_id, std::int
         if (confirmed && std::abs(target[k] - base) < options_.threshold_kw &&
             !(target[k] <= kEpsilon && base > kEpsilon) && !(base <= kEpsilon && target[k] > kEpsilon)) {
             granted[k] = base;  // not worth a message
-        } else if (target[k] <= worst[k] + kEpsilon) {
-            granted[k] = target[k];
+        } else if (target[k] <= worst[k] + kEpsilon && (confirmed || s.default_a.has_value())) {
+            granted[k] = target[k];  // at most what it may draw now: sent at once
         } else {
-            granted[k] = confirmed ? base : std::min(target[k], worst[k]);
+            // An increase, or a new transaction whose limit in force is not known yet (its default
+            // profile not recorded): only into the room the others' worst case leaves.
+            granted[k] = confirmed ? base : 0.0;
             rising.push_back(k);
         }
     }
