@@ -29,11 +29,14 @@ json::object user_json(const User& u) {
     o["phone"] = u.phone ? json::value(*u.phone) : json::value(nullptr);
     o["role"] = role_name(u.role);
     o["active"] = u.active;
+    o["membership"] = nullptr;  // unless the membership module says otherwise
     boost::system::error_code ec;
-    json::value membership = json::parse(u.membership, ec);
-    o["membership"] = ec ? json::value(nullptr) : membership;  // the membership module's summary
-    o["referral_code"] = u.referral_code;
-    o["rewards_balance"] = static_cast<double>(u.rewards_balance_cents) / 100.0;
+    json::value details = json::parse(u.details, ec);
+    if (!ec && details.is_object()) {
+        for (const auto& [key, value] : details.as_object()) {
+            o[key] = value;
+        }
+    }
     o["created_at"] = core::format_rfc3339(u.created_at_ms);
     o["updated_at"] = core::format_rfc3339(u.updated_at_ms);
     return o;

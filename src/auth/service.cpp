@@ -20,9 +20,7 @@ namespace {
 
 constexpr std::int64_t kStatusCacheMs = 30'000;
 constexpr std::int64_t kFifteenMinutesMs = 15LL * 60 * 1000;
-constexpr const char* kUserColumns =
-    "id, public_id, name, email, phone, role, active, referral_code, rewards_balance_cents, created_at_ms, "
-    "updated_at_ms";
+constexpr const char* kUserColumns = "id, public_id, name, email, phone, role, active, created_at_ms, updated_at_ms";
 
 User user_from(const db::Row& row) {
     User u;
@@ -33,10 +31,8 @@ User user_from(const db::Row& row) {
     u.phone = row.opt_text(4);
     u.role = role_from_name(row.text(5)).value_or(Role::Member);
     u.active = row.boolean(6);
-    u.referral_code = row.text(7);
-    u.rewards_balance_cents = row.int64(8);
-    u.created_at_ms = row.int64(9);
-    u.updated_at_ms = row.int64(10);
+    u.created_at_ms = row.int64(7);
+    u.updated_at_ms = row.int64(8);
     return u;
 }
 
@@ -46,17 +42,6 @@ std::optional<User> find_user(Connection& c, const std::string& column, const Va
         return std::nullopt;
     }
     return user_from(rows.front());
-}
-
-// "REF-7KQ2MX": no 0/O or 1/I, so a code read aloud or typed from paper is unambiguous.
-std::string new_referral_code() {
-    static constexpr char kAlphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    std::string raw = core::random_bytes(6);
-    std::string code = "REF-";
-    for (unsigned char b : raw) {
-        code.push_back(kAlphabet[b % 32]);
-    }
-    return code;
 }
 
 std::string new_opaque_token() {
@@ -140,7 +125,7 @@ std::optional<User> AuthService::user_by(Connection& c, const std::string& colum
 
 void AuthService::detail(Connection& c, User& user) const {
     if (details_) {
-        user.membership = details_(c, user.id);
+        user.details = details_(c, user.id);
     }
 }
 
@@ -154,38 +139,27 @@ User AuthService::create_user_blocking(const NewUser& input, const std::optional
     for (int attempt = 0;; ++attempt) {
         try {
             return database_.with_transaction([&](Connection& c) {
-                Value referred_by;
-                if (referral_code) {
-                    auto rows = c.query("SELECT id FROM users WHERE referral_code = $1", {*referral_code});
-                    if (rows.empty()) {
-                        throw ApiError::validation({{"referral_code", "is not a known referral code"}});
-                    }
-                    referred_by = rows.front().int64(0);
+                if (referral_code && !registered_) {
+                    throw ApiError::validation({{"referral_code", "referrals are not enabled on this server"}});
                 }
                 if (!c.query("SELECT 1 FROM users WHERE email = $1", {*email}).empty()) {
                     throw ApiError::conflict("An account with this e-mail address already exists", "email_taken");
                 }
                 std::string public_id = core::new_uuid_v7(now);
                 c.execute(
-                    "INSERT INTO users (public_id, name, email, phone, role, password_hash, referral_code, "
-                    "referred_by, "
-                    "created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                    "INSERT INTO users (public_id, name, email, phone, role, password_hash, created_at_ms, "
+                    "updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
                     {public_id,
                      input.name,
                      *email,
                      input.phone ? Value(*input.phone) : Value(),
                      std::string(role_name(input.role)),
                      hash,
-                     new_referral_code(),
-                     referred_by,
                      now});
                 User created = *user_by(c, "public_id", public_id);
                 if (registered_) {
-                    registered_(
-                        c,
-                        created.id,
-                        referral_code ? std::optional<std::int64_t>(std::get<std::int64_t>(referred_by)) : std::nullopt,
-                        now);
+                    registered_(c, created.id, referral_code, now);
+                    created = *user_by(c, "public_id", public_id);  // with what the hook added
                 }
                 return created;
             });
@@ -193,7 +167,8 @@ User AuthService::create_user_blocking(const NewUser& input, const std::optional
             if (e.kind() != db::Error::Kind::UniqueViolation) {
                 throw;
             }
-            // Two registrations of one address raced past the check, or a referral code collided.
+            // Two registrations of one address raced past the check, or a hook's unique value (a
+            // referral code) collided: that is worth another attempt.
             if (e.constraint().find("email") != std::string::npos || attempt >= 4) {
                 throw ApiError::conflict("An account with this e-mail address already exists", "email_taken");
             }
@@ -228,7 +203,7 @@ Session AuthService::login(const std::string& email_input,
         }
         User user = user_from(rows.front());
         detail(c, user);
-        return std::make_pair(user, rows.front().opt_text(11).value_or(""));
+        return std::make_pair(user, rows.front().opt_text(9).value_or(""));
     });
     // Unknown addresses verify against a dummy hash: the same work, the same answer.
     bool ok = hasher_.verify(password, found ? found->second : std::string());

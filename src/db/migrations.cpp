@@ -27,6 +27,52 @@ void lock_if_postgres(Connection& c) {
 
 using Key = std::pair<std::string, int>;  // (module, version)
 
+// A SQLite migration that rebuilds a table the documented way (create the new one, copy, drop the
+// old, rename) says so on a line of its own: it must run with foreign keys off, or dropping the old
+// table would delete every child row through ON DELETE CASCADE. The keys are checked before commit.
+constexpr std::string_view kRebuildsTables = "-- motorpool: rebuilds tables";
+
+bool rebuilds_tables(const Migration& m, Dialect dialect) {
+    return dialect == Dialect::Sqlite && m.sql.find(kRebuildsTables) != std::string::npos;
+}
+
+// Runs f in a transaction of its own; for a rebuilding SQLite migration, with foreign keys off
+// around it and checked inside it.
+template <typename F>
+bool in_migration_transaction(Database& database, bool foreign_keys_off, F&& f) {
+    if (!foreign_keys_off) {
+        return database.with_transaction(std::forward<F>(f));
+    }
+    Lease lease = database.acquire_writer();
+    lease->execute_script("PRAGMA foreign_keys=OFF");  // a no-op inside a transaction: set before it
+    struct Restore {
+        Connection& c;
+        ~Restore() {
+            try {
+                c.execute_script("PRAGMA foreign_keys=ON");
+            } catch (...) {
+                spdlog::error("migrations: foreign keys could not be turned back on");
+            }
+        }
+    } restore{*lease};
+    lease->begin();
+    try {
+        const bool applied = f(*lease);
+        if (!lease->query("PRAGMA foreign_key_check").empty()) {
+            throw Error(Error::Kind::ForeignKeyViolation, "the rebuilt tables break a foreign key");
+        }
+        lease->commit();
+        database.sync_committed();
+        return applied;
+    } catch (...) {
+        try {
+            lease->execute_script("ROLLBACK");
+        } catch (...) {
+        }
+        throw;
+    }
+}
+
 struct Applied {
     std::string name;
     std::string checksum;
@@ -233,25 +279,27 @@ int migrate(Database& database, const std::vector<Migration>& migrations) {
         const auto started = std::chrono::steady_clock::now();
         bool applied_now = false;
         try {
-            applied_now = database.with_transaction([&](Connection& c) {
-                lock_if_postgres(c);
-                // Another node may have applied it while we waited for the lock.
-                if (!c.query("SELECT 1 FROM module_migrations WHERE module = $1 AND version = $2",
-                             {migration.module, static_cast<std::int64_t>(migration.version)})
-                         .empty()) {
-                    return false;
-                }
-                c.execute_script(migration.sql);
-                c.execute(
-                    "INSERT INTO module_migrations (module, version, name, checksum, applied_at_ms) VALUES ($1, $2, "
-                    "$3, $4, $5)",
-                    {migration.module,
-                     static_cast<std::int64_t>(migration.version),
-                     migration.name,
-                     core::sha256_hex(migration.sql),
-                     core::now_ms()});  // an operator's record: real time
-                return true;
-            });
+            applied_now =
+                in_migration_transaction(database, rebuilds_tables(migration, database.dialect()), [&](Connection& c) {
+                    lock_if_postgres(c);
+                    // Another node may have applied it while we waited for the lock.
+                    if (!c.query("SELECT 1 FROM module_migrations WHERE module = $1 AND version = $2",
+                                 {migration.module, static_cast<std::int64_t>(migration.version)})
+                             .empty()) {
+                        return false;
+                    }
+                    c.execute_script(migration.sql);
+                    c.execute(
+                        "INSERT INTO module_migrations (module, version, name, checksum, applied_at_ms) VALUES ($1, "
+                        "$2, "
+                        "$3, $4, $5)",
+                        {migration.module,
+                         static_cast<std::int64_t>(migration.version),
+                         migration.name,
+                         core::sha256_hex(migration.sql),
+                         core::now_ms()});  // an operator's record: real time
+                    return true;
+                });
         } catch (const Error& e) {
             if (e.kind() == Error::Kind::Unavailable) {
                 throw;  // the database, not the migration, is the problem

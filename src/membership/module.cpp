@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/errors.hpp"
 #include "core/time.hpp"
 #include "routes.hpp"
 
@@ -68,24 +69,38 @@ void Module::install(platform::Context& context) {
                               spdlog::info("membership: renewed or ended {} membership(s)", n);
                           }
                       }});
-    // The user object's `membership`: the current plan, or null.
+    // The user object's `membership` (the current plan, or null), `referral_code` and
+    // `rewards_balance` (currency units, derived from the ledger).
     auth_.on_user_details([](db::Connection& c, std::int64_t user) -> std::string {
+        boost::json::object details;
         auto rows = c.query(
             "SELECT p.code, p.name, m.status, m.period_end_ms FROM memberships m JOIN membership_plans p ON p.id = "
             "m.plan_id WHERE m.user_id = $1 AND m.status <> 'expired'",
             {user});
         if (rows.empty()) {
-            return "null";
+            details["membership"] = nullptr;
+        } else {
+            auto r = rows.row(0);
+            details["membership"] = boost::json::object{{"plan_code", r.text(0)},
+                                                        {"plan_name", r.text(1)},
+                                                        {"status", r.text(2)},
+                                                        {"period_end", core::format_rfc3339(r.int64(3))}};
         }
-        auto r = rows.row(0);
-        return boost::json::serialize(boost::json::object{{"plan_code", r.text(0)},
-                                                          {"plan_name", r.text(1)},
-                                                          {"status", r.text(2)},
-                                                          {"period_end", core::format_rfc3339(r.int64(3))}});
+        auto code = referral_code_of(c, user);
+        details["referral_code"] = code ? boost::json::value(*code) : boost::json::value(nullptr);
+        details["rewards_balance"] = static_cast<double>(rewards_balance(c, user)) / 100.0;
+        return boost::json::serialize(details);
     });
+    // Every new user gets a code; a code they gave records a referral (an unknown one refuses the
+    // registration, so a typo is not silently lost).
     auth_.on_registered(
-        [](db::Connection& c, std::int64_t user, std::optional<std::int64_t> referrer, std::int64_t now) {
-            if (referrer) {
+        [](db::Connection& c, std::int64_t user, const std::optional<std::string>& given, std::int64_t now) {
+            ensure_referral_code(c, user, now);
+            if (given) {
+                auto referrer = referrer_by_code(c, *given);
+                if (!referrer) {
+                    throw core::ApiError::validation({{"referral_code", "is not a known referral code"}});
+                }
                 record_referral(c, user, *referrer, now);
             }
         });

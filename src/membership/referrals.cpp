@@ -1,5 +1,6 @@
 #include "referrals.hpp"
 
+#include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "periods.hpp"
 
@@ -7,6 +8,45 @@ namespace motorpool::membership {
 
 std::int64_t referrer_reward(const ReferralRules& rules, std::int64_t rewarded_this_month) {
     return rewarded_this_month < rules.monthly_cap ? rules.referrer_reward_cents : 0;
+}
+
+namespace {
+
+// "REF-7KQ2MX": no 0/O or 1/I, so a code read aloud or typed from paper is unambiguous.
+std::string new_referral_code() {
+    static constexpr char kAlphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    std::string raw = core::random_bytes(6);
+    std::string code = "REF-";
+    for (unsigned char b : raw) {
+        code.push_back(kAlphabet[b % 32]);
+    }
+    return code;
+}
+
+}  // namespace
+
+std::optional<std::string> referral_code_of(db::Connection& c, std::int64_t user_id) {
+    auto rows = c.query("SELECT code FROM referral_codes WHERE user_id = $1", {user_id});
+    return rows.empty() ? std::nullopt : std::optional<std::string>(rows.row(0).text(0));
+}
+
+std::string ensure_referral_code(db::Connection& c, std::int64_t user_id, std::int64_t now) {
+    // 32^6 codes: a collision is rare, and another draw settles it (ON CONFLICT keeps the
+    // transaction usable on PostgreSQL, where a failed statement would abort it).
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        if (auto code = referral_code_of(c, user_id)) {
+            return *code;
+        }
+        c.execute(
+            "INSERT INTO referral_codes (user_id, code, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            {user_id, new_referral_code(), now});
+    }
+    throw std::runtime_error("no free referral code after 8 draws");
+}
+
+std::optional<std::int64_t> referrer_by_code(db::Connection& c, const std::string& code) {
+    auto rows = c.query("SELECT user_id FROM referral_codes WHERE code = $1", {code});
+    return rows.empty() ? std::nullopt : std::optional<std::int64_t>(rows.row(0).int64(0));
 }
 
 void record_referral(db::Connection& c, std::int64_t referred_id, std::int64_t referrer_id, std::int64_t now) {

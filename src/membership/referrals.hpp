@@ -21,6 +21,13 @@ struct ReferralRules {
 /// this calendar month: the reward up to the cap, then nothing.
 std::int64_t referrer_reward(const ReferralRules& rules, std::int64_t rewarded_this_month);
 
+/// The user's referral code, given one (a new random code) when they have none yet.
+std::string ensure_referral_code(db::Connection& c, std::int64_t user_id, std::int64_t now_ms);
+/// The user's code, if they have one.
+std::optional<std::string> referral_code_of(db::Connection& c, std::int64_t user_id);
+/// Whose code it is.
+std::optional<std::int64_t> referrer_by_code(db::Connection& c, const std::string& code);
+
 void record_referral(db::Connection& c, std::int64_t referred_id, std::int64_t referrer_id, std::int64_t now_ms);
 
 /// The referred member's first paid action (`action`: membership, appointment): credits their

@@ -562,9 +562,13 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
         [svc](Request req) -> net::awaitable<Response> {
             const auth::Actor actor = auth::actor_of(req);
             auto job = [svc, actor] {
+                // A user made without this module (the CLI before it existed) gets a code now.
+                auto own =
+                    svc->database.with_reader([&](db::Connection& c) { return referral_code_of(c, actor.user_id); });
+                const std::string code = own ? *own : svc->database.with_transaction([&](db::Connection& c) {
+                    return ensure_referral_code(c, actor.user_id, svc->clock->now_ms());
+                });
                 return svc->database.with_reader([&](db::Connection& c) {
-                    const std::string code =
-                        c.query("SELECT referral_code FROM users WHERE id = $1", {actor.user_id}).row(0).text(0);
                     auto rows = c.query(
                         "SELECT r.public_id, u.public_id, r.status, r.credited_action, r.referrer_reward_cents, "
                         "r.created_at_ms, r.credited_at_ms FROM referrals r JOIN users u ON u.id = r.referred_id WHERE "
@@ -598,11 +602,13 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                                                        {"reason", r.text(3)},
                                                        {"created_at", core::format_rfc3339(r.int64(4))}});
                     }
-                    return json::object{{"code", code},
-                                        {"link", svc->link_base + "/r/" + code},
-                                        {"referrals", std::move(referrals)},
-                                        {"rewards_balance_cents", rewards_balance(c, actor.user_id)},
-                                        {"rewards", std::move(rewards)}};
+                    return json::object{
+                        {"code", code},
+                        {"link", svc->link_base + "/r/" + code},
+                        {"referrals", std::move(referrals)},
+                        {"rewards_balance", static_cast<double>(rewards_balance(c, actor.user_id)) / 100.0},
+                        {"rewards_balance_cents", rewards_balance(c, actor.user_id)},
+                        {"rewards", std::move(rewards)}};
                 });
             };
             json::object body = co_await svc->database.workers().run(std::move(job));

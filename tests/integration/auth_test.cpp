@@ -168,15 +168,32 @@ TEST_F(AuthTest, ReferralCodeLinksTheNewUser) {
                                {"password", "friend password"},
                                {"referral_code", code}});
     ASSERT_EQ(r.status, 201) << r.body;
-    // The link is stored: the friend's row names the referrer.
+    // The link is stored (by the membership module, which owns referrals and codes): a pending
+    // referral naming both; and the friend got a code of their own, not the referrer's.
     const std::string referrer_id(referrer.at("user").at("id").as_string());
     const std::string friend_id(r.json().at("user").at("id").as_string());
     auto linked = app_->app().database().with_reader([&](db::Connection& c) {
-        return c.query("SELECT r.public_id FROM users f JOIN users r ON r.id = f.referred_by WHERE f.public_id = $1",
-                       {friend_id});
+        return c.query(
+            "SELECT r.public_id, x.status FROM referrals x JOIN users f ON f.id = x.referred_id JOIN users r ON r.id "
+            "= x.referrer_id WHERE f.public_id = $1",
+            {friend_id});
     });
     ASSERT_EQ(linked.size(), 1U);
     EXPECT_EQ(linked.front().text(0), referrer_id);
+    EXPECT_EQ(linked.front().text(1), "pending");
+    const std::string friends_code(r.json().at("user").at("referral_code").as_string());
+    EXPECT_TRUE(std::regex_match(friends_code, std::regex("REF-[2-9A-HJ-NP-Z]{6}")));
+    EXPECT_NE(friends_code, code);
+    // An unknown code refuses the registration and leaves no account behind.
+    auto typo = post("/api/v1/auth/register",
+                     json::object{{"name", "Typo"},
+                                  {"email", "typo@example.com"},
+                                  {"password", "friend password"},
+                                  {"referral_code", "REF-2222ZZ"}});
+    EXPECT_EQ(typo.status, 422);
+    auto typo_rows = app_->app().database().with_reader(
+        [&](db::Connection& c) { return c.query("SELECT COUNT(*) FROM users WHERE email = 'typo@example.com'"); });
+    EXPECT_EQ(typo_rows.front().int64(0), 0);
 }
 
 TEST_F(AuthTest, WrongPasswordAndUnknownEmailAnswerTheSame) {

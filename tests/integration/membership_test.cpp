@@ -302,7 +302,10 @@ TEST_F(MembershipTest, AReferralIsCreditedOnceAtTheFirstPaidActionUnderConcurren
     EXPECT_EQ(credited.json().at("referrals").as_array()[0].at("status"), json::value("credited"));
     EXPECT_EQ(credited.json().at("referrals").as_array()[0].at("credited_action"), json::value("membership"));
     EXPECT_EQ(credited.json().at("rewards_balance_cents"), json::value(1000));
+    EXPECT_EQ(credited.json().at("rewards_balance"), json::value(10.0));
     EXPECT_EQ(call(*app_, "GET", "/api/v1/referrals/me", carol).json().at("rewards_balance_cents"), json::value(500));
+    // The user object shows the same balance, derived from the ledger.
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/me", alice_).json().at("rewards_balance"), json::value(10.0));
 
     // Dave's first paid actions race: ten appointments completed at once credit one referral. The
     // referrer's monthly cap (1 here) is reached, so only Dave is rewarded.

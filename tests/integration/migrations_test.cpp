@@ -174,6 +174,12 @@ TEST_F(MigrationsTest, ADatabaseOfTheSingleSequenceReleaseUpgradesInPlace) {
     EXPECT_EQ(count("SELECT COUNT(*) FROM vehicles v JOIN users u ON u.id = v.owner_id WHERE u.email = "
                     "'fixture@example.com'"),
               3);
+    // The referral code moved out of users into the membership module's table, unchanged.
+    const std::string fixture_code = db_->dialect() == db::Dialect::Sqlite ? "REF-E4NNY4" : "REF-W9P3JF";
+    EXPECT_EQ(count("SELECT COUNT(*) FROM referral_codes r JOIN users u ON u.id = r.user_id WHERE u.email = "
+                    "'fixture@example.com' AND r.code = '" +
+                    fixture_code + "'"),
+              1);
     EXPECT_EQ(db::migrate(*db_, migrations), 0);  // and a second start finds nothing to do
 }
 

@@ -30,16 +30,14 @@ std::optional<Role> role_from_name(std::string_view name);
 
 /// A user as the API shows it (`GET /api/v1/me`).
 struct User {
-    std::string membership = "null";  // JSON: the membership module's summary of the current one
-    std::int64_t id = 0;              // internal key
-    std::string public_id;            // UUIDv7, the API's `id`
+    std::string details = "{}";  // JSON object: fields other modules add (membership, referral code, rewards)
+    std::int64_t id = 0;         // internal key
+    std::string public_id;       // UUIDv7, the API's `id`
     std::string name;
     std::string email;
     std::optional<std::string> phone;
     Role role = Role::Member;
     bool active = true;
-    std::string referral_code;
-    std::int64_t rewards_balance_cents = 0;
     std::int64_t created_at_ms = 0;
     std::int64_t updated_at_ms = 0;
 };
@@ -54,13 +52,15 @@ struct NewUser {
 
 class AuthService;
 
-/// Called inside the registration transaction once the user row is in: the new user's internal
-/// id and the referrer's (a referral code was given). The membership module records referrals.
-/// Fills the user object's `membership` (JSON text) when a user is read; the membership module's.
+/// Fields other modules add to the user object when a user is read, as the text of a JSON object
+/// (the membership module's: `membership`, `referral_code`, `rewards_balance`).
 using UserDetailsHook = std::function<std::string(db::Connection& c, std::int64_t user_id)>;
 
+/// Called inside the registration transaction once the user row is in, with the referral code
+/// the user gave, if any; throwing ApiError refuses the registration. The membership module gives
+/// each user a code and records referrals.
 using RegisteredHook = std::function<void(
-    db::Connection& c, std::int64_t user_id, std::optional<std::int64_t> referrer_id, std::int64_t now_ms)>;
+    db::Connection& c, std::int64_t user_id, const std::optional<std::string>& referral_code, std::int64_t now_ms)>;
 
 /// Authorisation helpers for handlers of every module.
 /// The caller's role, or 401 when anonymous.
