@@ -75,7 +75,7 @@ std::vector<db::Migration> Module::migrations(db::Dialect dialect) const {
 }
 
 void Module::install(platform::Context& context) {
-    services_ = std::make_shared<Services>(Services{context.database, context.events, context.clock, {}, {}});
+    services_ = std::make_shared<Services>(Services{context.database, context.events, context.clock, {}, {}, {}});
     install_routes(context.router, services_);
     auto& database = context.database;
     auto clock = context.clock;
@@ -100,6 +100,10 @@ void Module::install(platform::Context& context) {
 
 void Module::on_completed(CompletedHook hook) {
     services_->completed = std::move(hook);
+}
+
+void Module::set_rewards(RewardsHooks hooks) {
+    services_->rewards = std::move(hooks);
 }
 
 void Module::set_pricing(PricingHook hook) {

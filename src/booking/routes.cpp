@@ -127,6 +127,8 @@ json::object appointment_json(const store::Appointment& a) {
             {"status", a.status},
             {"services", ec ? json::value(json::array{}) : services},
             {"price_cents", a.price_cents},
+            {"rewards_cents", a.rewards_cents},
+            {"amount_due_cents", a.price_cents - a.rewards_cents},
             {"notes", opt(a.notes)},
             {"odometer_km", opt(a.odometer_km)},
             {"work_done", opt(a.work_done)},
@@ -708,62 +710,75 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                 }
             }
             auto notes = r.string("notes", Presence::Optional, 1, 1000);
+            // Rewards paying part of the price: at most the price and the balance (checked when booking).
+            const std::int64_t rewards = r.integer("rewards_cents", Presence::Optional, 0, 10'000'000).value_or(0);
             r.finish();
+            if (rewards > 0 && !svc->rewards.spend) {
+                throw ApiError::validation({{"rewards_cents", "rewards cannot pay on this server"}});
+            }
             const std::int64_t now = svc->clock->now_ms();
             // Through the group commit: each booking runs in its own savepoint of a shared writer
             // transaction (so still one after another, each seeing the last), and concurrent
             // bookings share one commit instead of one fsync each. Only its submitter sees its error.
-            auto book = [svc, actor, vehicle = *vehicle, location = *location, start = *start, codes, notes, now](
-                            db::Connection& c) {
-                {
-                    // Serialise on the location first: every booking of it waits here.
-                    auto l = store::find_location(c, location, true);
-                    if (!l) {
-                        throw ApiError::validation({{"location_id", "is not a location"}});
-                    }
-                    auto v = c.query("SELECT id, owner_id FROM vehicles WHERE public_id = $1", {vehicle});
-                    if (v.empty()) {
-                        throw ApiError::not_found("Vehicle");
-                    }
-                    auth::require_access(actor,
-                                         v.row(0).opt_int64(1),
-                                         auth::Access::Write,
-                                         "Vehicle",
-                                         "Only the vehicle's owner or a fleet manager books for it");
-                    auto chosen = services_for(c, *l, codes, "services");
-                    int duration = 0;
-                    std::int64_t price = 0;
-                    json::array lines;
-                    for (const auto& s : chosen) {
-                        duration += s.duration_min;
-                        ServicePrice p{s.price_cents, false};
-                        if (svc->pricing) {
-                            p = svc->pricing(c, actor.user_id, s.code, s.price_cents, start);
+            auto book =
+                [svc, actor, vehicle = *vehicle, location = *location, start = *start, codes, notes, rewards, now](
+                    db::Connection& c) {
+                    {
+                        // Serialise on the location first: every booking of it waits here.
+                        auto l = store::find_location(c, location, true);
+                        if (!l) {
+                            throw ApiError::validation({{"location_id", "is not a location"}});
                         }
-                        price += p.price_cents;
-                        lines.push_back(json::object{{"code", s.code},
-                                                     {"name", s.name},
-                                                     {"duration_min", s.duration_min},
-                                                     {"price_cents", p.price_cents},
-                                                     {"included", p.included}});
+                        auto v = c.query("SELECT id, owner_id FROM vehicles WHERE public_id = $1", {vehicle});
+                        if (v.empty()) {
+                            throw ApiError::not_found("Vehicle");
+                        }
+                        auth::require_access(actor,
+                                             v.row(0).opt_int64(1),
+                                             auth::Access::Write,
+                                             "Vehicle",
+                                             "Only the vehicle's owner or a fleet manager books for it");
+                        auto chosen = services_for(c, *l, codes, "services");
+                        int duration = 0;
+                        std::int64_t price = 0;
+                        json::array lines;
+                        for (const auto& s : chosen) {
+                            duration += s.duration_min;
+                            ServicePrice p{s.price_cents, false};
+                            if (svc->pricing) {
+                                p = svc->pricing(c, actor.user_id, s.code, s.price_cents, start);
+                            }
+                            price += p.price_cents;
+                            lines.push_back(json::object{{"code", s.code},
+                                                         {"name", s.name},
+                                                         {"duration_min", s.duration_min},
+                                                         {"price_cents", p.price_cents},
+                                                         {"included", p.included}});
+                        }
+                        take_slot(c, *l, start, duration, now, std::nullopt);
+                        store::Appointment a;
+                        a.public_id = core::new_uuid_v7(now);
+                        a.user_id = v.row(0).opt_int64(1).value_or(actor.user_id);
+                        a.vehicle_id = v.row(0).int64(0);
+                        a.location_id = l->id;
+                        a.start_ms = start;
+                        a.end_ms = start + static_cast<std::int64_t>(duration) * 60'000;
+                        a.block_end_ms = a.end_ms + static_cast<std::int64_t>(l->buffer_min) * 60'000;
+                        a.services = json::serialize(lines);
+                        a.price_cents = price;
+                        a.notes = notes;
+                        a.created_at_ms = now;
+                        if (rewards > price) {
+                            throw ApiError::validation({{"rewards_cents", "is more than the price of the services"}});
+                        }
+                        a.rewards_cents = rewards;
+                        store::insert_appointment(c, a);
+                        if (rewards > 0 && a.user_id) {
+                            svc->rewards.spend(c, *a.user_id, rewards, a.public_id, now);
+                        }
+                        return *store::find_appointment(c, a.public_id);
                     }
-                    take_slot(c, *l, start, duration, now, std::nullopt);
-                    store::Appointment a;
-                    a.public_id = core::new_uuid_v7(now);
-                    a.user_id = v.row(0).opt_int64(1).value_or(actor.user_id);
-                    a.vehicle_id = v.row(0).int64(0);
-                    a.location_id = l->id;
-                    a.start_ms = start;
-                    a.end_ms = start + static_cast<std::int64_t>(duration) * 60'000;
-                    a.block_end_ms = a.end_ms + static_cast<std::int64_t>(l->buffer_min) * 60'000;
-                    a.services = json::serialize(lines);
-                    a.price_cents = price;
-                    a.notes = notes;
-                    a.created_at_ms = now;
-                    store::insert_appointment(c, a);
-                    return *store::find_appointment(c, a.public_id);
-                }
-            };
+                };
             store::Appointment created = co_await svc->database.group_commit().submit(std::move(book));
             publish(svc->events, created, "booked");  // after the commit
             Response response = Response::json(appointment_json(created), 201);
@@ -889,6 +904,9 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                         "UPDATE appointments SET status = 'cancelled', cancelled_at_ms = $2, updated_at_ms = $2 WHERE "
                         "id = $1",
                         {a->id, now});
+                    if (a->rewards_cents > 0 && a->user_id && svc->rewards.refund) {
+                        svc->rewards.refund(c, *a->user_id, a->rewards_cents, a->public_id, now);
+                    }
                     return *store::find_appointment(c, id);
                 });
                 publish(svc->events, done, "cancelled");

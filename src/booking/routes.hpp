@@ -17,6 +17,7 @@ struct Services {
     std::shared_ptr<core::Clock> clock;
     PricingHook pricing;  // empty: list prices
     CompletedHook completed;
+    RewardsHooks rewards;  // empty: rewards cannot pay
 };
 
 void install_routes(http::Router& router, const std::shared_ptr<Services>& services);

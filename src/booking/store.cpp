@@ -74,7 +74,7 @@ Location location_from(db::Connection& c, const db::Row& r) {
 constexpr const char* kAppointmentColumns =
     "a.id, a.public_id, a.user_id, u.public_id, a.vehicle_id, v.public_id, a.location_id, l.public_id, l.time_zone, "
     "a.start_ms, a.end_ms, a.block_end_ms, a.status, a.services, a.price_cents, a.notes, a.odometer_km, a.work_done, "
-    "a.cancelled_at_ms, a.created_at_ms, a.updated_at_ms";
+    "a.cancelled_at_ms, a.created_at_ms, a.updated_at_ms, a.rewards_cents";
 constexpr const char* kAppointmentFrom =
     " FROM appointments a JOIN booking_locations l ON l.id = a.location_id LEFT JOIN users u ON u.id = a.user_id "
     "LEFT JOIN vehicles v ON v.id = a.vehicle_id";
@@ -102,6 +102,7 @@ Appointment appointment_from(const db::Row& r) {
     a.cancelled_at_ms = r.opt_int64(18);
     a.created_at_ms = r.int64(19);
     a.updated_at_ms = r.int64(20);
+    a.rewards_cents = r.int64(21);
     return a;
 }
 
@@ -330,8 +331,8 @@ std::int64_t insert_appointment(db::Connection& c, const Appointment& a) {
     auto rows = c.query(
         "INSERT INTO appointments (public_id, user_id, vehicle_id, location_id, start_ms, end_ms, block_end_ms, "
         "status, "
-        "services, price_cents, notes, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'booked', $8, "
-        "$9, $10, $11, $11) RETURNING id",
+        "services, price_cents, notes, created_at_ms, updated_at_ms, rewards_cents) VALUES ($1, $2, $3, $4, $5, $6, "
+        "$7, 'booked', $8, $9, $10, $11, $11, $12) RETURNING id",
         {a.public_id,
          nullable(a.user_id),
          nullable(a.vehicle_id),
@@ -342,7 +343,8 @@ std::int64_t insert_appointment(db::Connection& c, const Appointment& a) {
          a.services,
          a.price_cents,
          nullable(a.notes),
-         a.created_at_ms});
+         a.created_at_ms,
+         a.rewards_cents});
     const std::int64_t id = rows.row(0).int64(0);
     boost::system::error_code ec;
     json::value lines = json::parse(a.services, ec);

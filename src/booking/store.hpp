@@ -87,6 +87,7 @@ struct Appointment {
     std::string status = "booked";
     std::string services = "[]";  // JSON
     std::int64_t price_cents = 0;
+    std::int64_t rewards_cents = 0;  // the part of the price rewards paid
     std::optional<std::string> notes;
     std::optional<double> odometer_km;
     std::optional<std::string> work_done;

@@ -109,6 +109,7 @@ void Module::install(platform::Context& context) {
             credit_referral(c, services->referrals, user, "appointment", now);  // a first paid appointment
         }
     });
+    booking_.set_rewards({spend_rewards, refund_rewards});
     (void)live_;  // member.<id> (the booking module's topic) carries MEMBERSHIP frames too
 }
 

@@ -1,6 +1,7 @@
 #include "referrals.hpp"
 
 #include "core/crypto.hpp"
+#include "core/errors.hpp"
 #include "core/ids.hpp"
 #include "periods.hpp"
 
@@ -113,6 +114,39 @@ std::int64_t rewards_balance(db::Connection& c, std::int64_t user_id) {
             {user_id})
         .row(0)
         .int64(0);
+}
+
+void spend_rewards(db::Connection& c,
+                   std::int64_t user_id,
+                   std::int64_t amount_cents,
+                   const std::string& appointment_id,
+                   std::int64_t now) {
+    // The member's code row is the lock (SQLite: the one writer already serialises).
+    ensure_referral_code(c, user_id, now);
+    if (c.dialect() == db::Dialect::Postgres) {
+        c.query("SELECT 1 FROM referral_codes WHERE user_id = $1 FOR UPDATE", {user_id});
+    }
+    const std::int64_t balance = rewards_balance(c, user_id);
+    if (amount_cents > balance) {
+        throw core::ApiError::validation(
+            {{"rewards_cents", "is more than your rewards balance (" + std::to_string(balance) + " cents)"}});
+    }
+    c.execute(
+        "INSERT INTO rewards_ledger (public_id, user_id, kind, amount_cents, reason, reference, created_at_ms) VALUES "
+        "($1, $2, 'spent', $3, 'paid part of an appointment', $4, $5)",
+        {core::new_uuid_v7(now), user_id, amount_cents, "appointment:" + appointment_id, now});
+}
+
+void refund_rewards(db::Connection& c,
+                    std::int64_t user_id,
+                    std::int64_t amount_cents,
+                    const std::string& appointment_id,
+                    std::int64_t now) {
+    c.execute(
+        "INSERT INTO rewards_ledger (public_id, user_id, kind, amount_cents, reason, reference, created_at_ms) VALUES "
+        "($1, $2, 'earned', $3, 'refund: the appointment was cancelled', $4, $5) ON CONFLICT (user_id, kind, "
+        "reference) DO NOTHING",
+        {core::new_uuid_v7(now), user_id, amount_cents, "appointment-refund:" + appointment_id, now});
 }
 
 }  // namespace motorpool::membership

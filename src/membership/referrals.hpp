@@ -38,6 +38,21 @@ bool credit_referral(db::Connection& c,
                      const std::string& action,
                      std::int64_t now_ms);
 
+/// Spends `amount_cents` of the member's rewards on an appointment: one `spent` entry, under a
+/// lock on the member's row (so two bookings at once cannot both spend the same balance); 422 on
+/// `rewards_cents` when the balance is short.
+void spend_rewards(db::Connection& c,
+                   std::int64_t user_id,
+                   std::int64_t amount_cents,
+                   const std::string& appointment_id,
+                   std::int64_t now_ms);
+/// Gives back what an appointment spent (it was cancelled): an `earned` entry, booked once.
+void refund_rewards(db::Connection& c,
+                    std::int64_t user_id,
+                    std::int64_t amount_cents,
+                    const std::string& appointment_id,
+                    std::int64_t now_ms);
+
 /// Earned minus spent minus expired.
 std::int64_t rewards_balance(db::Connection& c, std::int64_t user_id);
 

@@ -70,6 +70,39 @@ protected:
         return r.json().at("items").as_array();
     }
 
+    /// An oil change (49.00, 30 min) at a depot open 08:00-17:00 UTC on weekdays with `bays` bays.
+    http::ClientResponse oil_change_depot(int bays) {
+        EXPECT_EQ(
+            call(*app_,
+                 "POST",
+                 "/api/v1/services",
+                 admin_,
+                 json::object{{"code", "oil_change"}, {"name", "Oil"}, {"duration_min", 30}, {"price_cents", 4900}})
+                .status,
+            201);
+        json::array day{json::array{"08:00", "17:00"}};
+        auto location = call(*app_,
+                             "POST",
+                             "/api/v1/locations",
+                             admin_,
+                             json::object{{"name", "Depot"},
+                                          {"latitude", 52.5},
+                                          {"longitude", 13.4},
+                                          {"time_zone", "UTC"},
+                                          {"bays", bays},
+                                          {"services", json::array{"oil_change"}},
+                                          {"opening_hours",
+                                           json::object{{"mon", day},
+                                                        {"tue", day},
+                                                        {"wed", day},
+                                                        {"thu", day},
+                                                        {"fri", day},
+                                                        {"sat", json::array{}},
+                                                        {"sun", json::array{}}}}});
+        EXPECT_EQ(location.status, 201) << location.body;
+        return location;
+    }
+
     void renew() {
         const auto runs = app_->app().jobs().stats("membership.renewal").runs;
         app_->app().jobs().trigger("membership.renewal");
@@ -202,33 +235,7 @@ TEST_F(MembershipTest, ConcurrentSubscriptionsMakeOneMembership) {
 }
 
 TEST_F(MembershipTest, IncludedServicesAreFreeInBookingsUntilTheAllowanceIsUsed) {
-    ASSERT_EQ(call(*app_,
-                   "POST",
-                   "/api/v1/services",
-                   admin_,
-                   json::object{{"code", "oil_change"}, {"name", "Oil"}, {"duration_min", 30}, {"price_cents", 4900}})
-                  .status,
-              201);
-    json::array day{json::array{"08:00", "17:00"}};
-    auto location = call(*app_,
-                         "POST",
-                         "/api/v1/locations",
-                         admin_,
-                         json::object{{"name", "Depot"},
-                                      {"latitude", 52.5},
-                                      {"longitude", 13.4},
-                                      {"time_zone", "UTC"},
-                                      {"bays", 5},
-                                      {"services", json::array{"oil_change"}},
-                                      {"opening_hours",
-                                       json::object{{"mon", day},
-                                                    {"tue", day},
-                                                    {"wed", day},
-                                                    {"thu", day},
-                                                    {"fri", day},
-                                                    {"sat", json::array{}},
-                                                    {"sun", json::array{}}}}});
-    ASSERT_EQ(location.status, 201) << location.body;
+    auto location = oil_change_depot(5);
     auto vehicle = call(*app_,
                         "POST",
                         "/api/v1/vehicles",
@@ -311,32 +318,7 @@ TEST_F(MembershipTest, AReferralIsCreditedOnceAtTheFirstPaidActionUnderConcurren
     // referrer's monthly cap (1 here) is reached, so only Dave is rewarded.
     const std::string dave = join("dave@example.com");
     auto support = create_user_and_login(*app_, "support@example.com", auth::Role::Support).token;
-    ASSERT_EQ(call(*app_,
-                   "POST",
-                   "/api/v1/services",
-                   admin_,
-                   json::object{{"code", "oil_change"}, {"name", "Oil"}, {"duration_min", 30}, {"price_cents", 4900}})
-                  .status,
-              201);
-    json::array day{json::array{"08:00", "17:00"}};
-    auto location = call(*app_,
-                         "POST",
-                         "/api/v1/locations",
-                         admin_,
-                         json::object{{"name", "Depot"},
-                                      {"latitude", 52.5},
-                                      {"longitude", 13.4},
-                                      {"time_zone", "UTC"},
-                                      {"bays", 20},
-                                      {"services", json::array{"oil_change"}},
-                                      {"opening_hours",
-                                       json::object{{"mon", day},
-                                                    {"tue", day},
-                                                    {"wed", day},
-                                                    {"thu", day},
-                                                    {"fri", day},
-                                                    {"sat", json::array{}},
-                                                    {"sun", json::array{}}}}});
+    auto location = oil_change_depot(20);
     auto vehicle = call(*app_,
                         "POST",
                         "/api/v1/vehicles",
@@ -543,6 +525,95 @@ TEST_F(MembershipTest, OffersForThePlanVehicleAndPlaceNearestFirstRedeemedWithin
             EXPECT_EQ(o.at("redemptions_left"), json::value(0));
         }
     }
+}
+
+// Rewards pay part of an appointment: never more than the price or the balance (also when two
+// bookings spend at once), a spent entry in the ledger, and a refund when it is cancelled.
+TEST_F(MembershipTest, RewardsPayPartOfAnAppointmentAndComeBackWhenItIsCancelled) {
+    auto location = oil_change_depot(5);
+    auto vehicle = call(*app_,
+                        "POST",
+                        "/api/v1/vehicles",
+                        alice_,
+                        json::object{{"vin", test_vin(3)}, {"make", "VW"}, {"model", "ID.3"}, {"year", 2021}});
+    ASSERT_EQ(vehicle.status, 201);
+    // Alice has earned 10.00 (arranged directly: how rewards are earned is the referral test's).
+    app_->app().database().with_transaction([](db::Connection& c) {
+        c.execute(
+            "INSERT INTO rewards_ledger (public_id, user_id, kind, amount_cents, reason, reference, created_at_ms) "
+            "SELECT 'seed', id, 'earned', 1000, 'test', 'seed', 0 FROM users WHERE email = 'alice@example.com'");
+    });
+    auto balance = [&] {
+        return call(*app_, "GET", "/api/v1/referrals/me", alice_).json().at("rewards_balance_cents");
+    };
+    auto book = [&](const char* start, std::int64_t rewards, const std::string& token) {
+        return call(*app_,
+                    "POST",
+                    "/api/v1/appointments",
+                    token,
+                    json::object{{"vehicle_id", vehicle.json().at("id")},
+                                 {"location_id", location.json().at("id")},
+                                 {"start_time", start},
+                                 {"services", json::array{"oil_change"}},
+                                 {"rewards_cents", rewards}});
+    };
+    auto appointments = [&] {
+        return app_->app().database().with_reader(
+            [](db::Connection& c) { return c.query("SELECT COUNT(*) FROM appointments").row(0).int64(0); });
+    };
+    // More than the balance, more than the price, a negative amount: 422, nothing booked or spent.
+    auto short_balance = book("2026-03-03T09:00:00Z", 1500, alice_);
+    EXPECT_EQ(short_balance.status, 422) << short_balance.body;
+    EXPECT_EQ(short_balance.json().at("errors").at(0).at("field"), json::value("rewards_cents"));
+    EXPECT_EQ(book("2026-03-03T09:00:00Z", 5000, alice_).status, 422);
+    EXPECT_EQ(book("2026-03-03T09:00:00Z", -1, alice_).status, 422);
+    EXPECT_EQ(appointments(), 0);
+    EXPECT_EQ(balance(), json::value(1000));
+
+    auto paid = book("2026-03-03T09:00:00Z", 600, alice_);
+    ASSERT_EQ(paid.status, 201) << paid.body;
+    EXPECT_EQ(paid.json().at("price_cents"), json::value(4900));
+    EXPECT_EQ(paid.json().at("rewards_cents"), json::value(600));
+    EXPECT_EQ(paid.json().at("amount_due_cents"), json::value(4300));
+    EXPECT_EQ(balance(), json::value(400));
+
+    // Two bookings spending the remaining 4.00 at once: one gets it, the other is refused.
+    std::atomic<int> created{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (const char* start : {"2026-03-04T09:00:00Z", "2026-03-04T10:00:00Z", "2026-03-04T11:00:00Z"}) {
+        threads.emplace_back([&, start] {
+            auto client = app_->new_client();
+            http::Headers headers{{"Authorization", "Bearer " + alice_}, {"Content-Type", "application/json"}};
+            auto r = client->request("POST",
+                                     "/api/v1/appointments",
+                                     json::serialize(json::object{{"vehicle_id", vehicle.json().at("id")},
+                                                                  {"location_id", location.json().at("id")},
+                                                                  {"start_time", start},
+                                                                  {"services", json::array{"oil_change"}},
+                                                                  {"rewards_cents", 400}}),
+                                     headers);
+            (r.status == 201 ? created : refused)++;
+            EXPECT_TRUE(r.status == 201 || r.status == 422) << r.status << " " << r.body;
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(created.load(), 1);
+    EXPECT_EQ(refused.load(), 2);
+    EXPECT_EQ(balance(), json::value(0));
+
+    // Cancelled: what it spent comes back, once.
+    const std::string id(paid.json().at("id").as_string());
+    ASSERT_EQ(call(*app_, "POST", "/api/v1/appointments/" + id + "/cancel", alice_).status, 200);
+    EXPECT_EQ(balance(), json::value(600));
+    auto ledger = call(*app_, "GET", "/api/v1/referrals/me", alice_).json().at("rewards").as_array();
+    ASSERT_EQ(ledger.size(), 4U);  // seed, two spent, the refund (newest first)
+    EXPECT_EQ(ledger[0].at("kind"), json::value("earned"));
+    EXPECT_EQ(ledger[0].at("amount_cents"), json::value(600));
+    EXPECT_EQ(ledger[1].at("kind"), json::value("spent"));
+    // Bob cannot spend Alice's balance: he has none, and her vehicle is not his (404 first).
+    EXPECT_EQ(book("2026-03-05T09:00:00Z", 100, bob_).status, 404);
 }
 
 }  // namespace

@@ -34,6 +34,24 @@ using PricingHook = std::function<ServicePrice(db::Connection& c,
 using CompletedHook =
     std::function<void(db::Connection& c, std::int64_t user_id, std::int64_t price_cents, std::int64_t now_ms)>;
 
+/// Rewards paying part of an appointment, kept by another module (membership's ledger). Both run
+/// inside the booking transaction. `spend` takes `amount_cents` from the member's balance for the
+/// appointment (an ApiError when the balance is short); `refund` gives back what it took.
+struct RewardsHooks {
+    std::function<void(db::Connection& c,
+                       std::int64_t user_id,
+                       std::int64_t amount_cents,
+                       const std::string& appointment_id,
+                       std::int64_t now_ms)>
+        spend;
+    std::function<void(db::Connection& c,
+                       std::int64_t user_id,
+                       std::int64_t amount_cents,
+                       const std::string& appointment_id,
+                       std::int64_t now_ms)>
+        refund;
+};
+
 class Module final : public platform::Module {
 public:
     explicit Module(live::Module& live);
@@ -47,6 +65,8 @@ public:
     void set_pricing(PricingHook hook);
     /// Before the server starts: told of every completed appointment.
     void on_completed(CompletedHook hook);
+    /// Before the server starts: lets rewards pay part of an appointment (`rewards_cents`).
+    void set_rewards(RewardsHooks hooks);
 
 private:
     live::Module& live_;
