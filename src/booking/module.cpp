@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/auth.hpp"
+#include "booking/calendar.hpp"
 #include "core/errors.hpp"
 #include "core/time.hpp"
 #include "core/time_zone.hpp"
@@ -16,11 +17,13 @@ namespace motorpool::booking {
 namespace {
 
 /// Every booked appointment starting within 24 hours gets one reminder e-mail (the outbox sends
-/// it; the row records that it was queued, in the same transaction).
+/// it, with the appointment as an iCalendar event; the row records that it was queued, in the
+/// same transaction).
 std::size_t send_reminders(db::Database& database, std::int64_t now) {
     return database.with_transaction([&](db::Connection& c) {
         auto rows = c.query(
-            "SELECT a.id, a.start_ms, a.end_ms, a.services, l.name, l.address, l.time_zone, u.email, a.public_id "
+            "SELECT a.id, a.start_ms, a.end_ms, a.services, l.name, l.address, l.time_zone, u.email, a.public_id, "
+            "l.latitude, l.longitude "
             "FROM appointments a JOIN booking_locations l ON l.id = a.location_id JOIN users u ON u.id = a.user_id "
             "WHERE a.status = 'booked' AND a.reminder_sent_at_ms IS NULL AND a.start_ms > $1 AND a.start_ms <= $2 "
             "ORDER BY a.start_ms LIMIT 500",
@@ -36,11 +39,13 @@ std::size_t send_reminders(db::Database& database, std::int64_t now) {
             const auto zone = core::TimeZone::load(r.text(6)).value_or(core::TimeZone::utc());
             const core::LocalTime t = zone.local(r.int64(1));
             std::string services;
+            std::string service_names;
             boost::system::error_code ec;
             boost::json::value lines = boost::json::parse(r.text(3), ec);
             if (!ec && lines.is_array()) {
                 for (const auto& l : lines.as_array()) {
                     services += "  - " + std::string(l.at("name").as_string()) + "\n";
+                    service_names += (service_names.empty() ? "" : ", ") + std::string(l.at("name").as_string());
                 }
             }
             const std::string body = fmt::format(
@@ -58,7 +63,22 @@ std::size_t send_reminders(db::Database& database, std::int64_t now) {
                 r.opt_text(5).value_or("-"),
                 services,
                 r.text(8));
-            mail::enqueue(c, r.text(7), "Reminder: your appointment at " + r.text(4), body, now);
+            CalendarEvent event;
+            event.uid = r.text(8) + "@motorpool";
+            event.start_ms = r.int64(1);
+            event.end_ms = r.int64(2);
+            event.stamp_ms = now;
+            event.summary = "Service appointment at " + r.text(4);
+            event.location = r.opt_text(5) ? r.text(4) + ", " + *r.opt_text(5) : r.text(4);
+            event.description = service_names;
+            event.latitude = r.real(9);
+            event.longitude = r.real(10);
+            mail::enqueue(c,
+                          r.text(7),
+                          "Reminder: your appointment at " + r.text(4),
+                          body,
+                          now,
+                          {{"appointment.ics", "text/calendar; charset=utf-8; method=PUBLISH", calendar_text(event)}});
             ++sent;
         }
         return sent;

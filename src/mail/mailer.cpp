@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/json.hpp>
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
@@ -19,9 +20,20 @@ void enqueue(db::Connection& connection,
              const std::string& recipient,
              const std::string& subject,
              const std::string& body,
-             std::int64_t now_ms) {
-    connection.execute("INSERT INTO mail_outbox (recipient, subject, body, created_at_ms) VALUES ($1, $2, $3, $4)",
-                       {recipient, subject, body, now_ms});
+             std::int64_t now_ms,
+             const std::vector<Attachment>& attachments) {
+    db::Value files;
+    if (!attachments.empty()) {
+        boost::json::array list;
+        for (const auto& a : attachments) {
+            list.push_back(boost::json::object{
+                {"filename", a.filename}, {"content_type", a.content_type}, {"content", a.content}});
+        }
+        files = boost::json::serialize(list);
+    }
+    connection.execute(
+        "INSERT INTO mail_outbox (recipient, subject, body, created_at_ms, attachments) VALUES ($1, $2, $3, $4, $5)",
+        {recipient, subject, body, now_ms, files});
 }
 
 namespace {
@@ -31,7 +43,29 @@ struct Message {
     std::string recipient;
     std::string subject;
     std::string body;
+    std::vector<Attachment> attachments;
 };
+
+std::vector<Attachment> attachments_from(const std::optional<std::string>& text) {
+    std::vector<Attachment> out;
+    if (!text) {
+        return out;
+    }
+    boost::system::error_code ec;
+    auto list = boost::json::parse(*text, ec);
+    if (ec || !list.is_array()) {
+        return out;
+    }
+    for (const auto& a : list.as_array()) {
+        if (const auto* o = a.if_object();
+            o && o->contains("filename") && o->contains("content_type") && o->contains("content")) {
+            out.push_back({std::string(o->at("filename").as_string()),
+                           std::string(o->at("content_type").as_string()),
+                           std::string(o->at("content").as_string())});
+        }
+    }
+    return out;
+}
 
 // Header values come from our own code, but a CR or LF must never reach the SMTP stream.
 std::string header_safe(std::string value) {
@@ -83,36 +117,65 @@ std::string send_smtp(const MailerOptions& options, const Message& m) {
     Payload payload;
     const std::string domain = options.from.substr(options.from.find('@') + 1);
     // Built with += rather than "literal" + string: g++ 12 -O3 reports a bogus -Wrestrict on the latter.
-    std::string& d = payload.data;
-    d += "Date: ";
-    d += rfc5322_date();
-    d += "\r\nTo: ";
-    d += angle(m.recipient);
-    d += "\r\nFrom: ";
-    d += angle(options.from);
-    d += "\r\nMessage-ID: ";
-    d += angle(core::new_uuid_v7() + "@" + header_safe(domain));
-    d += "\r\nSubject: ";
-    d += header_safe(m.subject);
-    d += "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+    std::string headers;
+    headers += "Date: ";
+    headers += rfc5322_date();
+    headers += "\r\nTo: ";
+    headers += angle(m.recipient);
+    headers += "\r\nFrom: ";
+    headers += angle(options.from);
+    headers += "\r\nMessage-ID: ";
+    headers += angle(core::new_uuid_v7() + "@" + header_safe(domain));
+    headers += "\r\nSubject: ";
+    headers += header_safe(m.subject);
     // Dot-stuffing is libcurl's job for SMTP uploads; line endings must be CRLF.
+    std::string body;
     for (char c : m.body) {
         if (c == '\n') {
-            payload.data += "\r\n";
+            body += "\r\n";
         } else if (c != '\r') {
-            payload.data += c;
+            body += c;
         }
     }
-    payload.data += "\r\n";
+    body += "\r\n";
+    curl_slist* header_list = nullptr;
+    curl_mime* mime = nullptr;
+    if (m.attachments.empty()) {
+        payload.data = headers + "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body;
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_payload);
+        curl_easy_setopt(curl, CURLOPT_READDATA, &payload);
+        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    } else {
+        // multipart/mixed by libcurl's MIME API: the text, then each file base64-encoded.
+        std::size_t start = 0;
+        while (start < headers.size()) {
+            std::size_t end = headers.find("\r\n", start);
+            if (end == std::string::npos) {
+                end = headers.size();
+            }
+            header_list = curl_slist_append(header_list, headers.substr(start, end - start).c_str());
+            start = end + 2;
+        }
+        mime = curl_mime_init(curl);
+        curl_mimepart* text = curl_mime_addpart(mime);
+        curl_mime_data(text, body.data(), body.size());
+        curl_mime_type(text, "text/plain; charset=utf-8");
+        for (const auto& a : m.attachments) {
+            curl_mimepart* part = curl_mime_addpart(mime);
+            curl_mime_data(part, a.content.data(), a.content.size());
+            curl_mime_type(part, header_safe(a.content_type).c_str());
+            curl_mime_filename(part, header_safe(a.filename).c_str());
+            curl_mime_encoder(part, "base64");
+        }
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
+        curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+    }
     const std::string to = angle(m.recipient);
     curl_slist* recipients = curl_slist_append(nullptr, to.c_str());
     const std::string from = angle(options.from);
     curl_easy_setopt(curl, CURLOPT_URL, options.smtp_url.c_str());
     curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
     curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_payload);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &payload);
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));  // STARTTLS when offered
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
@@ -120,6 +183,8 @@ std::string send_smtp(const MailerOptions& options, const Message& m) {
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(recipients);
     curl_easy_cleanup(curl);
+    curl_mime_free(mime);
+    curl_slist_free_all(header_list);
     return rc == CURLE_OK ? std::string() : std::string(curl_easy_strerror(rc));
 }
 
@@ -163,19 +228,25 @@ struct Mailer::State {
                 "WHERE sent_at_ms IS NULL AND attempts < $2 AND (locked_until_ms IS NULL OR locked_until_ms < $3) "
                 "AND id IN (SELECT id FROM mail_outbox WHERE sent_at_ms IS NULL AND attempts < $2 AND "
                 "(locked_until_ms IS NULL OR locked_until_ms < $3) ORDER BY id LIMIT 20) "
-                "RETURNING id, recipient, subject, body",
+                "RETURNING id, recipient, subject, body, attachments",
                 {now + 60'000, std::int64_t{options.max_attempts}, now});
         });
         int sent = 0;
         for (std::size_t i = 0; i < rows.size(); ++i) {
             auto row = rows.row(i);
-            Message m{row.int64(0), row.text(1), row.text(2), row.text(3)};
+            Message m{row.int64(0), row.text(1), row.text(2), row.text(3), attachments_from(row.opt_text(4))};
             std::string error;
             if (smtp) {
                 error = send_smtp(options, m);
             } else {
                 // Development without SMTP: the log is the mailbox.
-                spdlog::info("mail to {} (development, no MOTORPOOL_SMTP_URL): {}\n{}", m.recipient, m.subject, m.body);
+                std::string files;
+                for (const auto& a : m.attachments) {
+                    files += "\n[attached: " + a.filename + ", " + a.content_type + ", " +
+                             std::to_string(a.content.size()) + " bytes]";
+                }
+                spdlog::info(
+                    "mail to {} (development, no MOTORPOOL_SMTP_URL): {}\n{}{}", m.recipient, m.subject, m.body, files);
             }
             database.with_transaction([&](db::Connection& c) {
                 if (error.empty()) {

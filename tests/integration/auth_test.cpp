@@ -21,6 +21,7 @@
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "harness.hpp"
+#include "mail/mail.hpp"
 
 namespace motorpool::testing {
 namespace {
@@ -623,6 +624,34 @@ TEST(MailerTest, MagicLinkIsDeliveredBySmtp) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_EQ(marked(), 1);
+}
+
+// A message with an attachment goes out as multipart/mixed: the text, then the file base64-encoded
+// with its name and type.
+TEST(MailerTest, AttachmentsAreSentAsMultipartMixed) {
+    FakeSmtpServer smtp;
+    auto delivered = smtp.message();
+    TestApp app(Overrides{{"MOTORPOOL_SMTP_URL", "smtp://127.0.0.1:" + std::to_string(smtp.port())},
+                          {"MOTORPOOL_MAIL_FROM", "noreply@motorpool.test"}});
+    const std::string calendar = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n";
+    app.app().database().with_transaction([&](db::Connection& c) {
+        mail::enqueue(c,
+                      "member@example.com",
+                      "Reminder",
+                      "See you tomorrow.\n",
+                      core::now_ms(),
+                      {{"appointment.ics", "text/calendar; charset=utf-8; method=PUBLISH", calendar}});
+    });
+    app.app().mailer().notify();
+    ASSERT_EQ(delivered.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    const std::string message = delivered.get();
+    EXPECT_NE(message.find("Subject: Reminder"), std::string::npos) << message;
+    EXPECT_NE(message.find("Content-Type: multipart/mixed"), std::string::npos) << message;
+    EXPECT_NE(message.find("See you tomorrow."), std::string::npos) << message;
+    EXPECT_NE(message.find("Content-Type: text/calendar; charset=utf-8; method=PUBLISH"), std::string::npos);
+    EXPECT_NE(message.find("filename=\"appointment.ics\""), std::string::npos) << message;
+    EXPECT_NE(message.find("Content-Transfer-Encoding: base64"), std::string::npos);
+    EXPECT_NE(message.find(core::base64_encode(calendar).substr(0, 40)), std::string::npos) << message;
 }
 
 }  // namespace

@@ -467,6 +467,17 @@ TEST_F(BookingTest, OneReminderIsQueuedADayBeforeWithTheLocalTime) {
     ASSERT_EQ(first.size(), 1U);  // only the one within 24 hours
     EXPECT_EQ(first[0].rfind("alice@example.com|", 0), 0U);
     EXPECT_NE(first[0].find("2026-03-02 at 11:00 (Europe/Berlin time"), std::string::npos) << first[0];
+    // With the appointment as a calendar event at its UTC instant.
+    auto attachments = app_->app().database().with_reader([](db::Connection& c) {
+        return c.query("SELECT attachments FROM mail_outbox WHERE subject LIKE 'Reminder%'").row(0).text(0);
+    });
+    auto files = json::parse(attachments).as_array();
+    ASSERT_EQ(files.size(), 1U);
+    EXPECT_EQ(files[0].at("filename"), json::value("appointment.ics"));
+    EXPECT_EQ(files[0].at("content_type"), json::value("text/calendar; charset=utf-8; method=PUBLISH"));
+    const std::string ics(files[0].at("content").as_string());
+    EXPECT_NE(ics.find("BEGIN:VEVENT"), std::string::npos) << ics;
+    EXPECT_NE(ics.find("DTSTART:20260302T100000Z"), std::string::npos) << ics;
     run();
     EXPECT_EQ(mails().size(), 1U);      // once
     clock_->advance_ms(4 * 3'600'000);  // now the other is within a day

@@ -16,12 +16,21 @@ namespace motorpool::mail {
 /// This module's migrations (src/mail/migrations), for db::migrate in the App's module order.
 std::vector<db::Migration> migrations(db::Dialect dialect);
 
-/// Queues one plain-text message; call inside the caller's transaction so it is sent only if that commits.
+/// A file sent with a message (text content, such as an iCalendar event; sent base64-encoded).
+struct Attachment {
+    std::string filename;      // plain ASCII, no path
+    std::string content_type;  // such as "text/calendar; charset=utf-8; method=PUBLISH"
+    std::string content;
+};
+
+/// Queues one plain-text message, with attachments if any; call inside the caller's transaction so
+/// it is sent only if that commits.
 void enqueue(db::Connection& connection,
              const std::string& recipient,
              const std::string& subject,
              const std::string& body,
-             std::int64_t now_ms);
+             std::int64_t now_ms,
+             const std::vector<Attachment>& attachments = {});
 
 struct MailerOptions {
     std::string smtp_url;                      // MOTORPOOL_SMTP_URL: smtp://user:pass@host:587 or smtps://...
