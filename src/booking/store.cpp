@@ -314,11 +314,15 @@ std::vector<Busy> busy_between(db::Connection& c,
                                std::int64_t from_ms,
                                std::int64_t to_ms,
                                std::optional<std::int64_t> except) {
+    // An appointment is a slot inside one local day's opening window (at most 25 hours, on a DST
+    // day) plus the location's buffer (at most 4 hours), so one that overlaps [from, to) started
+    // less than 30 hours before `from`. That lower bound turns the scan of the (location, start)
+    // index into a range of a day or two instead of every earlier appointment of the location.
+    constexpr std::int64_t kLongestBlockMs = 30LL * 3600 * 1000;
     auto rows = c.query(
-        "SELECT start_ms, block_end_ms FROM appointments WHERE location_id = $1 AND start_ms < $3 AND block_end_ms > "
-        "$2 "
-        "AND status IN ('booked', 'checked_in', 'in_progress') AND id <> $4 ORDER BY start_ms",
-        {location_id, from_ms, to_ms, except.value_or(-1)});
+        "SELECT start_ms, block_end_ms FROM appointments WHERE location_id = $1 AND start_ms > $5 AND start_ms < $3 "
+        "AND block_end_ms > $2 AND status IN ('booked', 'checked_in', 'in_progress') AND id <> $4 ORDER BY start_ms",
+        {location_id, from_ms, to_ms, except.value_or(-1), from_ms - kLongestBlockMs});
     std::vector<Busy> out;
     out.reserve(rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
