@@ -23,6 +23,7 @@
 #include "core/time_zone.hpp"
 #include "http/paging.hpp"
 #include "store.hpp"
+#include "vehicles/vehicles.hpp"
 
 namespace motorpool::booking {
 
@@ -38,10 +39,7 @@ using http::Response;
 namespace {
 
 http::RouteOptions authenticated() {
-    http::RouteOptions o;
-    o.max_body_bytes = std::size_t{64} * 1024;
-    o.auth = http::Auth::Required;
-    return o;
+    return http::authenticated(std::size_t{64} * 1024);
 }
 
 void require_admin(const Request& req) {
@@ -729,15 +727,12 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                         if (!l) {
                             throw ApiError::validation({{"location_id", "is not a location"}});
                         }
-                        auto v = c.query("SELECT id, owner_id FROM vehicles WHERE public_id = $1", {vehicle});
-                        if (v.empty()) {
-                            throw ApiError::not_found("Vehicle");
-                        }
-                        auth::require_access(actor,
-                                             v.row(0).opt_int64(1),
-                                             auth::Access::Write,
-                                             "Vehicle",
-                                             "Only the vehicle's owner or a fleet manager books for it");
+                        const auto v =
+                            vehicles::vehicle_for(c,
+                                                  actor,
+                                                  vehicle,
+                                                  auth::Access::Write,
+                                                  "Only the vehicle's owner or a fleet manager books for it");
                         auto chosen = services_for(c, *l, codes, "services");
                         int duration = 0;
                         std::int64_t price = 0;
@@ -758,8 +753,8 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                         take_slot(c, *l, start, duration, now, std::nullopt);
                         store::Appointment a;
                         a.public_id = core::new_uuid_v7(now);
-                        a.user_id = v.row(0).opt_int64(1).value_or(actor.user_id);
-                        a.vehicle_id = v.row(0).int64(0);
+                        a.user_id = v.owner_id.value_or(actor.user_id);
+                        a.vehicle_id = v.id;
                         a.location_id = l->id;
                         a.start_ms = start;
                         a.end_ms = start + static_cast<std::int64_t>(duration) * 60'000;
@@ -1026,13 +1021,9 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             const auth::Actor actor = auth::actor_of(req);
             auto job = [svc, actor, id = std::string(req.param("id"))] {
                 return svc->database.with_reader([&](db::Connection& c) {
-                    auto v = c.query("SELECT id, owner_id FROM vehicles WHERE public_id = $1", {id});
-                    if (v.empty()) {
-                        throw ApiError::not_found("Vehicle");
-                    }
-                    auth::require_access(actor, v.row(0).opt_int64(1), auth::Access::Read, "Vehicle", "");
+                    const auto v = vehicles::vehicle_for(c, actor, id, auth::Access::Read);
                     store::AppointmentFilter f;
-                    f.vehicle_id = v.row(0).int64(0);
+                    f.vehicle_id = v.id;
                     f.status = "completed";
                     f.newest_first = true;
                     return store::list_appointments(c, f, 0, 500);

@@ -21,6 +21,7 @@
 #include "route_helpers.hpp"
 #include "routes.hpp"
 #include "telemetry/telemetry.hpp"
+#include "vehicles/vehicles.hpp"
 
 namespace motorpool::charging {
 
@@ -108,17 +109,12 @@ std::optional<RequestRow> find_request(db::Connection& c, const std::string& pub
 }
 
 /// The vehicle a caller charges: 404 unless they may read it, 403 unless they may act on it.
-std::int64_t vehicle_for(db::Connection& c, const auth::Actor& actor, const std::string& public_id) {
-    auto rows = c.query("SELECT id, owner_id FROM vehicles WHERE public_id = $1", {public_id});
-    if (rows.empty()) {
-        throw ApiError::not_found("Vehicle");
-    }
-    auth::require_access(actor,
-                         rows.row(0).opt_int64(1),
-                         auth::Access::Write,
-                         "Vehicle",
-                         "Only the vehicle's owner or a fleet manager charges it");
-    return rows.row(0).int64(0);
+
+/// The vehicle a charging request is for: the caller's own, or any for a fleet manager (404/403).
+std::int64_t charged_vehicle(db::Connection& c, const auth::Actor& actor, const std::string& key) {
+    return vehicles::vehicle_for(
+               c, actor, key, auth::Access::Write, "Only the vehicle's owner or a fleet manager charges it")
+        .id;
 }
 
 /// kWh from a target state of charge: the vehicle's latest SoC and its battery's capacity.
@@ -168,7 +164,7 @@ std::string insert_request(db::Connection& c,
                            std::optional<double> boost_kwh,
                            std::int64_t now,
                            ClusterPlan& plan) {
-    const std::int64_t vehicle_id = vehicle_for(c, actor, in.vehicle);
+    const std::int64_t vehicle_id = charged_vehicle(c, actor, in.vehicle);
     auto cluster = c.query("SELECT id FROM grid_clusters WHERE public_id = $1", {in.cluster});
     if (cluster.empty()) {
         throw ApiError::validation({{"cluster_id", "is not a grid cluster"}});
@@ -558,7 +554,7 @@ void install_request_routes(http::Router& router, const std::shared_ptr<Services
                 std::optional<ClusterPlan> plan;
                 std::optional<std::pair<std::string, Alert>> alert;
                 auto row = svc->database.with_transaction([&](db::Connection& c) {
-                    const std::int64_t vehicle_id = vehicle_for(c, actor, vehicle);
+                    const std::int64_t vehicle_id = charged_vehicle(c, actor, vehicle);
                     auto open = c.query(
                         "SELECT id FROM charging_requests WHERE vehicle_id = $1 AND status IN ('waiting', 'charging', "
                         "'paused')",

@@ -17,10 +17,7 @@
 namespace motorpool::charging {
 
 inline http::RouteOptions authenticated() {
-    http::RouteOptions o;
-    o.max_body_bytes = std::size_t{64} * 1024;
-    o.auth = http::Auth::Required;
-    return o;
+    return http::authenticated(std::size_t{64} * 1024);
 }
 
 inline boost::json::value opt_json(const std::optional<std::string>& v) {

@@ -34,10 +34,7 @@ using http::Response;
 namespace {
 
 http::RouteOptions authenticated() {
-    http::RouteOptions o;
-    o.max_body_bytes = std::size_t{64} * 1024;
-    o.auth = http::Auth::Required;
-    return o;
+    return http::authenticated(std::size_t{64} * 1024);
 }
 
 struct Offer {

@@ -24,10 +24,7 @@ using http::Response;
 namespace {
 
 http::RouteOptions authenticated() {
-    http::RouteOptions o;
-    o.max_body_bytes = 1024;
-    o.auth = http::Auth::Required;
-    return o;
+    return http::authenticated(1024);
 }
 
 Response redirect(const std::string& location) {

@@ -22,10 +22,7 @@ namespace {
 constexpr std::size_t kUploadLimit = std::size_t{4} * 1024 * 1024;
 
 http::RouteOptions authenticated(std::size_t body_limit = 16 * 1024) {
-    http::RouteOptions o;
-    o.max_body_bytes = body_limit;
-    o.auth = http::Auth::Required;
-    return o;
+    return http::authenticated(body_limit);
 }
 
 using auth::actor_of;

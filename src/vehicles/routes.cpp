@@ -24,10 +24,7 @@ namespace {
 constexpr std::size_t kVehicleBodyLimit = std::size_t{64} * 1024;
 
 http::RouteOptions authenticated() {
-    http::RouteOptions o;
-    o.max_body_bytes = kVehicleBodyLimit;
-    o.auth = http::Auth::Required;
-    return o;
+    return http::authenticated(kVehicleBodyLimit);
 }
 
 using auth::actor_of;

@@ -55,6 +55,14 @@ struct RouteOptions {
     std::chrono::seconds ws_idle_timeout{0};       // 0: Beast's suggested server timeouts
 };
 
+/// A route for signed-in callers only, with a body limit (0: the server default).
+inline RouteOptions authenticated(std::size_t body_limit) {
+    RouteOptions o;
+    o.max_body_bytes = body_limit;
+    o.auth = Auth::Required;
+    return o;
+}
+
 /// Per-route counters read by /metrics: request count by status, latency histogram.
 class RouteStats {
 public:
