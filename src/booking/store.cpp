@@ -6,14 +6,11 @@
 #include "core/ids.hpp"
 
 namespace motorpool::booking::store {
+
+using db::nullable;
 namespace json = boost::json;
 
 namespace {
-
-template <typename T>
-db::Value nullable(const std::optional<T>& v) {
-    return v ? db::Value(*v) : db::Value();
-}
 
 Service service_from(const db::Row& r) {
     Service s;

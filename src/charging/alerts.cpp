@@ -9,12 +9,9 @@
 
 namespace motorpool::charging {
 
-namespace {
-template <typename T>
-db::Value nullable(const std::optional<T>& v) {
-    return v ? db::Value(*v) : db::Value();
-}
-}  // namespace
+using db::nullable;
+
+namespace {}  // namespace
 
 std::optional<std::string> raise_alert(db::Connection& c, const Alert& a, std::int64_t now) {
     const std::string id = core::new_uuid_v7(now);

@@ -17,16 +17,13 @@
 #include "routes.hpp"
 
 namespace motorpool::charging {
+
+using db::nullable;
 namespace json = boost::json;
 
 namespace {
 
 constexpr double kEpsilon = 1e-6;
-
-template <typename T>
-db::Value nullable(const std::optional<T>& v) {
-    return v ? db::Value(*v) : db::Value();
-}
 
 int minutes_of(std::string_view hhmm) {
     if (hhmm.size() != 5 || hhmm[2] != ':') {

@@ -25,6 +25,8 @@
 
 namespace motorpool::charging {
 
+using db::nullable;
+
 namespace net = boost::asio;
 namespace json = boost::json;
 using core::ApiError;
@@ -35,11 +37,6 @@ using http::Request;
 using http::Response;
 
 namespace {
-
-template <typename T>
-db::Value nullable(const std::optional<T>& v) {
-    return v ? db::Value(*v) : db::Value();
-}
 
 constexpr const char* kRequestColumns =
     "r.public_id, v.public_id, g.public_id, r.kind, r.status, r.reason, r.energy_kwh, r.target_soc_pct, "

@@ -34,6 +34,13 @@ enum class Dialect { Sqlite, Postgres };
 /// A parameter or column value: NULL, integer, real, text, boolean.
 using Value = std::variant<std::monostate, std::int64_t, double, std::string, bool>;
 
+/// A parameter from an optional: NULL when empty. (A function, not `v ? Value(*v) : Value()` in
+/// each caller: g++ 12 reports a bogus maybe-uninitialized on that as a named local.)
+template <typename T>
+Value nullable(const std::optional<T>& v) {
+    return v ? Value(*v) : Value();
+}
+
 /// A classified database failure. The message never contains SQL text or parameter values.
 class Error : public std::runtime_error {
 public:
