@@ -10,7 +10,6 @@
 #include <cmath>
 #include <set>
 
-#include <GeographicLib/Geodesic.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -403,53 +402,23 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
         "/api/v1/locations",
         [svc](Request req) -> net::awaitable<Response> {
             (void)req.require_principal();
-            std::vector<core::FieldError> errors;
-            auto number = [&](const char* name, double lo, double hi) -> std::optional<double> {
-                auto v = req.query_param(name);
-                if (!v) {
-                    return std::nullopt;
-                }
-                char* end = nullptr;
-                const double d = std::strtod(v->c_str(), &end);
-                if (v->empty() || end != v->c_str() + v->size() || !std::isfinite(d) || d < lo || d > hi) {
-                    errors.push_back({name,
-                                      "must be a number from " + std::to_string(static_cast<int>(lo)) + " to " +
-                                          std::to_string(static_cast<int>(hi))});
-                    return std::nullopt;
-                }
-                return d;
-            };
-            auto lat = number("lat", -90, 90);
-            auto lng = number("lng", -180, 180);
-            auto radius = number("radius_km", 0, 20'000);
-            if (errors.empty() && lat.has_value() != lng.has_value()) {
-                errors.push_back({lat ? "lng" : "lat", "lat and lng go together"});
-            }
-            if (errors.empty() && radius && !lat) {
-                errors.push_back({"radius_km", "needs lat and lng"});
-            }
-            if (!errors.empty()) {
-                throw ApiError::validation(std::move(errors));
-            }
+            const NearQuery near = near_query(req);
             auto job = [svc] {
                 return svc->database.with_reader([&](db::Connection& c) { return store::list_locations(c); });
             };
             auto all = co_await svc->database.workers().run(std::move(job));
             std::vector<std::pair<std::optional<double>, const store::Location*>> shown;
-            const auto& wgs84 = GeographicLib::Geodesic::WGS84();
             for (const auto& l : all) {
                 std::optional<double> km;
-                if (lat) {
-                    double meters = 0;
-                    wgs84.Inverse(*lat, *lng, l.latitude, l.longitude, meters);
-                    km = meters / 1000.0;
-                    if (radius && *km > *radius) {
+                if (near.given()) {
+                    km = near.distance_km(l.latitude, l.longitude);
+                    if (!near.within(*km)) {
                         continue;
                     }
                 }
                 shown.emplace_back(km, &l);
             }
-            if (lat) {
+            if (near.given()) {
                 std::stable_sort(
                     shown.begin(), shown.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
             }

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include <GeographicLib/Geodesic.hpp>
 #include <boost/json.hpp>
 
 #include "auth/auth.hpp"
@@ -394,36 +393,11 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
         "/api/v1/offers",
         [svc](Request req) -> net::awaitable<Response> {
             const auth::Actor actor = auth::actor_of(req);
-            std::vector<core::FieldError> errors;
-            auto number = [&](const char* name, double lo, double hi) -> std::optional<double> {
-                auto v = req.query_param(name);
-                if (!v) {
-                    return std::nullopt;
-                }
-                char* end = nullptr;
-                const double d = std::strtod(v->c_str(), &end);
-                if (v->empty() || end != v->c_str() + v->size() || !std::isfinite(d) || d < lo || d > hi) {
-                    errors.push_back({name, "is out of range"});
-                    return std::nullopt;
-                }
-                return d;
-            };
-            auto lat = number("lat", -90, 90);
-            auto lng = number("lng", -180, 180);
-            auto radius = number("radius_km", 0, 20'000);
-            if (errors.empty() && lat.has_value() != lng.has_value()) {
-                errors.push_back({"lat", "lat and lng go together"});
-            }
-            if (errors.empty() && radius && !lat) {
-                errors.push_back({"radius_km", "needs lat and lng"});
-            }
-            if (!errors.empty()) {
-                throw ApiError::validation(std::move(errors));
-            }
+            const booking::NearQuery near = booking::near_query(req);
             const bool all = actor.role == auth::Role::Admin && req.query_param("all") == "true";
             auto vehicle = req.query_param("vehicle_id");
             const std::int64_t now = svc->clock->now_ms();
-            auto job = [svc, actor, all, vehicle, lat, lng, radius, now] {
+            auto job = [svc, actor, all, vehicle, near, now] {
                 return svc->database.with_reader([&](db::Connection& c) {
                     std::optional<VehicleFacts> facts;
                     if (vehicle) {
@@ -433,7 +407,6 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
                     const auto plan = plan_of(c, actor.user_id);
                     auto rows = c.query(std::string("SELECT ") + kOfferColumns + " FROM offers ORDER BY id");
                     const auto points = booking::location_points(c);
-                    const auto& wgs84 = GeographicLib::Geodesic::WGS84();
                     std::vector<std::pair<std::optional<double>, json::object>> shown;
                     for (std::size_t i = 0; i < rows.size(); ++i) {
                         Offer o = offer_from(rows.row(i));
@@ -450,17 +423,15 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
                             }
                         }
                         std::optional<double> nearest;
-                        if (lat) {
+                        if (near.given()) {
                             for (const auto& p : points) {
                                 if (!o.locations.empty() &&
                                     std::find(o.locations.begin(), o.locations.end(), p.id) == o.locations.end()) {
                                     continue;
                                 }
-                                double meters = 0;
-                                wgs84.Inverse(*lat, *lng, p.latitude, p.longitude, meters);
-                                nearest = std::min(nearest.value_or(1e18), meters / 1000.0);
+                                nearest = std::min(nearest.value_or(1e18), near.distance_km(p.latitude, p.longitude));
                             }
-                            if (!all && (!nearest || (radius && *nearest > *radius))) {
+                            if (!all && (!nearest || !near.within(*nearest))) {
                                 continue;
                             }
                         }
@@ -476,7 +447,7 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
                         item["redemptions_left"] = std::max<std::int64_t>(0, o.limit_per_member - used);
                         shown.emplace_back(nearest, std::move(item));
                     }
-                    if (lat) {
+                    if (near.given()) {
                         std::stable_sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) {
                             return a.first.value_or(1e18) < b.first.value_or(1e18);
                         });

@@ -10,6 +10,10 @@
 
 #include "db/db.hpp"
 
+namespace motorpool::http {
+class Request;
+}
+
 namespace motorpool::booking {
 
 std::vector<db::Migration> migrations(db::Dialect dialect);
@@ -18,6 +22,19 @@ std::vector<db::Migration> migrations(db::Dialect dialect);
 /// included in their plan (the membership module's yearly allowance).
 std::int64_t included_uses(
     db::Connection& c, std::int64_t user_id, const std::string& service_code, std::int64_t from_ms, std::int64_t to_ms);
+
+/// A point to search around (`?lat=&lng=&radius_km=`): none, or lat and lng with an optional
+/// radius. Locations and offers near a member read it the same way.
+struct NearQuery {
+    std::optional<double> lat, lng, radius_km;
+    bool given() const { return lat.has_value(); }
+    /// Geodesic distance (WGS84, GeographicLib) from the point to another; only when given().
+    double distance_km(double latitude, double longitude) const;
+    /// Within the radius (or no radius).
+    bool within(double km) const { return !radius_km || km <= *radius_km; }
+};
+/// Reads and validates the query (422 naming the parameter).
+NearQuery near_query(const http::Request& request);
 
 /// Every location's public id and coordinates (offers near a member).
 struct LocationPoint {
