@@ -136,12 +136,13 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     net::awaitable<void> session(std::shared_ptr<Connection> connection);
     net::awaitable<bool> write(Connection& c, const Request& request, Response response, bool keep_alive);
     net::awaitable<bool> answer_continue(Connection& c, const bhttp::request<bhttp::string_body>& message);
-    enum class StreamOutcome { Complete, TooLarge, Malformed, NoSpace, Busy, Gone };
+    enum class StreamOutcome { Complete, TooLarge, Malformed, NoSpace, Refused, Gone };
     net::awaitable<StreamOutcome> read_streamed_body(Connection& c,
                                                      beast::flat_buffer& buffer,
                                                      bhttp::request_parser<bhttp::string_body>& header,
                                                      std::size_t limit,
-                                                     SpooledBody& body);
+                                                     BodySink& body,
+                                                     std::optional<ApiError>& refusal);
     std::string spool_directory() const {
         if (!options.spool_directory.empty()) {
             return options.spool_directory;
@@ -257,7 +258,8 @@ net::awaitable<Server::State::StreamOutcome> Server::State::read_streamed_body(
     beast::flat_buffer& buffer,
     bhttp::request_parser<bhttp::string_body>& header,
     std::size_t limit,
-    SpooledBody& body) {
+    BodySink& body,
+    std::optional<ApiError>& refusal) {
     bhttp::request_parser<bhttp::buffer_body> parser(std::move(header));
     parser.body_limit(limit);
     std::vector<char> chunk(64 * 1024);
@@ -272,15 +274,16 @@ net::awaitable<Server::State::StreamOutcome> Server::State::read_streamed_body(
         if (got > 0) {
             const std::span<const char> piece(chunk.data(), got);
             try {
-                if (options.blocking != nullptr && body.writes_to_file(got)) {
+                if (options.blocking != nullptr && body.blocks(got)) {
                     // File I/O blocks: on a worker, never on this I/O thread.
                     auto append = [&body, piece] { body.append(piece); };
                     co_await options.blocking->run(append);
                 } else {
                     body.append(piece);
                 }
-            } catch (const ApiError&) {
-                co_return StreamOutcome::Busy;  // the worker queue is full
+            } catch (const ApiError& e) {
+                refusal = e;  // the sink's refusal, or the worker queue full (503)
+                co_return StreamOutcome::Refused;
             } catch (const std::exception& e) {
                 spdlog::warn("a streamed request body could not be stored: {}", e.what());
                 co_return StreamOutcome::NoSpace;
@@ -407,30 +410,58 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         }
 
         const bool wants_keep_alive = message.keep_alive();
-        if (match.kind == Match::Kind::Found && match.route->options.spool_threshold > 0) {
-            // A streamed body: read as it arrives into memory, then a temporary file.
-            auto body = std::make_shared<SpooledBody>(match.route->options.spool_threshold, spool_directory());
+        const bool sink_route = match.kind == Match::Kind::Found && match.route->options.open_sink;
+        if (sink_route || (match.kind == Match::Kind::Found && match.route->options.spool_threshold > 0)) {
+            // A streamed body: into the route's own sink, or read as it arrives into memory, then
+            // a temporary file.
+            std::shared_ptr<BodySink> body;
+            std::size_t body_limit = limit;
+            if (sink_route) {
+                request.path_params = match.params;
+                std::optional<ApiError> refused;  // co_await is not allowed in a catch block
+                try {
+                    OpenedSink opened = co_await match.route->options.open_sink(request);
+                    body = std::move(opened.sink);
+                    body_limit = std::min(limit, opened.limit);
+                } catch (const ApiError& e) {
+                    refused = e;
+                } catch (const std::exception& e) {
+                    spdlog::error("opening the body of {} failed: {}", request.path, e.what());
+                    refused = ApiError(500, core::status_title(500), "An unexpected error occurred");
+                }
+                if (refused) {
+                    co_await write(c, request, Router::problem(*refused, request), false);  // the body stays unread
+                    break;
+                }
+                if (message.has_content_length() && parser.content_length().value_or(0) > body_limit) {
+                    body_too_large.inc();
+                    co_await write(
+                        c, request, Router::problem(ApiError::payload_too_large(body_limit), request), false);
+                    break;
+                }
+            } else {
+                body = std::make_shared<SpooledBody>(match.route->options.spool_threshold, spool_directory());
+            }
             if (!parser.is_done()) {
                 if (!co_await answer_continue(c, message)) {
                     break;
                 }
-                const StreamOutcome outcome = co_await read_streamed_body(c, buffer, parser, limit, *body);
+                std::optional<ApiError> refusal;
+                const StreamOutcome outcome =
+                    co_await read_streamed_body(c, buffer, parser, body_limit, *body, refusal);
                 if (outcome != StreamOutcome::Complete) {
                     if (outcome == StreamOutcome::TooLarge) {
                         body_too_large.inc();
-                        co_await write(c, request, Router::problem(ApiError::payload_too_large(limit), request), false);
+                        co_await write(
+                            c, request, Router::problem(ApiError::payload_too_large(body_limit), request), false);
                     } else if (outcome == StreamOutcome::Malformed) {
                         malformed.inc();
                         co_await write(c,
                                        request,
                                        Router::problem(ApiError::bad_request("Malformed request body"), request),
                                        false);
-                    } else if (outcome == StreamOutcome::Busy) {
-                        co_await write(
-                            c,
-                            request,
-                            Router::problem(ApiError::unavailable("The server is busy; try again", 1), request),
-                            false);
+                    } else if (outcome == StreamOutcome::Refused) {
+                        co_await write(c, request, Router::problem(*refusal, request), false);
                     } else if (outcome == StreamOutcome::NoSpace) {
                         co_await write(
                             c,
@@ -443,7 +474,11 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
                     break;
                 }
             }
-            request.streamed = std::move(body);
+            if (sink_route) {
+                request.sink = std::move(body);
+            } else {
+                request.streamed = std::static_pointer_cast<const SpooledBody>(body);
+            }
         } else if (!parser.is_done()) {
             if (!co_await answer_continue(c, message)) {
                 break;

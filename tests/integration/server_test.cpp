@@ -124,6 +124,38 @@ void add_test_routes(app::App& app) {
             }
         },
         ocpp_like);
+    // A body into a sink of the route's own: the opener refuses a request without ?key=ok before
+    // its body is read and sets the limit from ?limit=; the sink refuses a body with a 'Z' at once.
+    struct CountingSink final : http::BodySink {
+        std::uint64_t size = 0;
+        std::string head;
+        bool blocks(std::size_t) const override { return false; }
+        void append(std::span<const char> bytes) override {
+            if (std::find(bytes.begin(), bytes.end(), 'Z') != bytes.end()) {
+                throw core::ApiError::validation({{"body", "holds a Z"}});
+            }
+            size += bytes.size();
+            head.append(bytes.data(), std::min<std::size_t>(bytes.size(), 16 - std::min<std::size_t>(head.size(), 16)));
+        }
+    };
+    http::RouteOptions sink_route;
+    sink_route.max_body_bytes = 64 * 1024;
+    sink_route.open_sink = [](const Request& req) -> net::awaitable<http::OpenedSink> {
+        if (req.query_param("key") != "ok") {
+            throw core::ApiError::forbidden("No key");
+        }
+        co_return http::OpenedSink{std::make_shared<CountingSink>(),
+                                   static_cast<std::size_t>(std::stoul(req.query_param("limit").value_or("100")))};
+    };
+    router.add(
+        Method::Put,
+        "/test/sink/{name}",
+        [](Request req) -> net::awaitable<Response> {
+            auto sink = std::static_pointer_cast<CountingSink>(req.sink);
+            co_return Response::json(
+                json::object{{"name", std::string(req.param("name"))}, {"size", sink->size}, {"head", sink->head}});
+        },
+        sink_route);
     // A streamed upload: up to 64 KiB, in memory up to 1 KiB, read back in 300-byte pieces on a worker.
     http::RouteOptions upload;
     upload.max_body_bytes = 64 * 1024;
@@ -694,6 +726,35 @@ TEST_F(ServerTest, StreamedBodiesAreSpooledPastTheThresholdAndLimitedWhileRead) 
     const std::string big(8000, 'e');
     for (int i = 0; i < 9; ++i) {  // 72,000 bytes: past the 64 KiB limit on the ninth chunk
         endless.send("1f40\r\n" + big + "\r\n");
+    }
+    auto stopped = endless.read_response();
+    ASSERT_TRUE(stopped);
+    EXPECT_EQ(stopped->result_int(), 413U);
+}
+
+// A route with a sink of its own (uploads written straight to storage): opened before the body is
+// read (its refusal answered with the body unread), the limit it sets enforced from the
+// Content-Length and while reading, and a refusal part way answered at once.
+TEST_F(ServerTest, ARouteSinkIsOpenedBeforeTheBodyAndMayRefuseItPartWay) {
+    auto put = [&](const std::string& target, const std::string& body) {
+        return app_->client().request("PUT", target, body, {{"Content-Type", "application/octet-stream"}});
+    };
+    auto ok = put("/test/sink/a?key=ok&limit=100", "hello sink");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(ok.json().at("name"), json::value("a"));
+    EXPECT_EQ(ok.json().at("size"), json::value(10));
+    EXPECT_EQ(ok.json().at("head"), json::value("hello sink"));
+    EXPECT_EQ(put("/test/sink/a?key=no", "hello").status, 403);
+    EXPECT_EQ(put("/test/sink/a?key=ok&limit=5", "hello sink").status, 413);  // the route allows 64 KiB
+    auto refused = put("/test/sink/a?key=ok&limit=100", "abcZ");
+    EXPECT_EQ(refused.status, 422);
+    EXPECT_EQ(refused.json().at("errors").at(0).at("field"), json::value("body"));
+    // Chunked past the sink's limit: refused once it is crossed.
+    RawConnection endless(app_->port());
+    endless.send("PUT /test/sink/b?key=ok&limit=3000 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string part(2000, 'p');
+    for (int i = 0; i < 2; ++i) {
+        endless.send("7d0\r\n" + part + "\r\n");
     }
     auto stopped = endless.read_response();
     ASSERT_TRUE(stopped);

@@ -18,6 +18,7 @@
 namespace motorpool::http {
 
 class SpooledBody;
+class BodySink;
 
 enum class Method { Get, Head, Post, Put, Patch, Delete, Options, Other };
 
@@ -44,6 +45,8 @@ struct Request {
     /// The body of a route with RouteOptions::spool_threshold, read while it arrived (limit enforced
     /// then), in memory or a temporary file; null on other routes.
     std::shared_ptr<const SpooledBody> streamed;
+    /// The sink a route's RouteOptions::open_sink opened for this request, the body in it.
+    std::shared_ptr<BodySink> sink;
     std::vector<std::pair<std::string, std::string>> path_params;
     std::string request_id;
     std::string remote_address;

@@ -14,6 +14,7 @@
 
 #include "core/errors.hpp"
 #include "core/metrics.hpp"
+#include "http/body_sink.hpp"
 #include "http/request.hpp"
 
 namespace motorpool::http {
@@ -44,6 +45,9 @@ struct RouteOptions {
     /// while reading, kept in memory up to this many bytes and in a temporary file past them, and
     /// handed over as Request::streamed (Request::body stays empty).
     std::size_t spool_threshold = 0;
+    /// Set: the body streams into the sink this opens for each request (uploads written straight
+    /// to their storage), handed over as Request::sink. Takes precedence over spool_threshold.
+    SinkOpener open_sink;
 
     // WebSocket routes.
     /// Subprotocols the route speaks. The first the client offers (Sec-WebSocket-Protocol, in its

@@ -8,22 +8,24 @@
 #include <span>
 #include <string>
 
+#include "http/body_sink.hpp"
+
 namespace motorpool::http {
 
-class SpooledBody {
+class SpooledBody final : public BodySink {
 public:
     /// Bodies past `threshold` bytes move to a file in `directory`.
     SpooledBody(std::size_t threshold, std::string directory);
-    ~SpooledBody();
+    ~SpooledBody() override;
     SpooledBody(const SpooledBody&) = delete;
     SpooledBody& operator=(const SpooledBody&) = delete;
 
     /// Appends received bytes (the server, while reading). Throws std::runtime_error when the
     /// temporary file cannot be written.
-    void append(std::span<const char> bytes);
+    void append(std::span<const char> bytes) override;
 
     /// True when appending `more` bytes writes to the file (a blocking call: on a worker).
-    bool writes_to_file(std::size_t more) const { return fd_ >= 0 || memory_.size() + more > threshold_; }
+    bool blocks(std::size_t more) const override { return fd_ >= 0 || memory_.size() + more > threshold_; }
 
     std::uint64_t size() const { return size_; }
     /// True once the body went to a file.
