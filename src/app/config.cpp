@@ -16,6 +16,7 @@ Modules::Modules() {
     add<charging::Module>(*live, *telemetry);
     auto* booking = add<booking::Module>(*live);
     add<membership::Module>(*live, *booking, *auth);
+    add<files::Module>(*auth);
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

@@ -1,6 +1,7 @@
 #include "harness.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <stdexcept>
@@ -42,7 +43,14 @@ TestApp::TestApp(std::map<std::string, std::string> overrides,
                  std::function<void(app::App&)> before_start,
                  std::shared_ptr<core::Clock> clock)
     : database_(std::make_unique<TestDatabase>()) {
+    // Uploaded files go to a directory of this app's own, removed with it.
+    std::string dir_template = (std::filesystem::temp_directory_path() / "motorpool-files-XXXXXX").string();
+    if (::mkdtemp(dir_template.data()) == nullptr) {
+        throw std::runtime_error("cannot create a directory for uploaded files");
+    }
+    files_dir_ = dir_template;
     std::map<std::string, std::string> values{
+        {"MOTORPOOL_FILES_DIR", files_dir_},
         {"DATABASE_URL", database_->url()},
         {"MOTORPOOL_HOST", "127.0.0.1"},
         {"PORT", "0"},
@@ -160,6 +168,8 @@ TestApp::~TestApp() {
     client_.reset();
     app_->shutdown();
     app_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(files_dir_, ignored);
 }
 
 std::unique_ptr<http::Client> TestApp::new_client() const {

@@ -39,7 +39,11 @@ public:
     std::unique_ptr<http::Client> new_client() const;
     TestDatabase& database() { return *database_; }
 
+    /// Where this app stores uploaded files (MOTORPOOL_FILES_DIR).
+    const std::string& files_dir() const { return files_dir_; }
+
 private:
+    std::string files_dir_;
     std::unique_ptr<TestDatabase> database_;
     std::unique_ptr<app::App> app_;
     std::unique_ptr<http::Client> client_;

@@ -10,6 +10,7 @@
 #include "charging/module.hpp"
 #include "core/config.hpp"
 #include "db/settings.hpp"
+#include "files/module.hpp"
 #include "http/settings.hpp"
 #include "live/module.hpp"
 #include "mail/module.hpp"

@@ -1,0 +1,128 @@
+#include "local_store.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/crypto.hpp"
+#include "core/errors.hpp"
+#include "sniff.hpp"
+
+namespace motorpool::files {
+
+namespace {
+
+constexpr std::size_t kSniffBytes = 4096;
+
+std::runtime_error io_error(const char* what) {
+    return std::runtime_error(std::string(what) + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+LocalUpload::LocalUpload(const std::string& directory, std::string declared_type, std::int64_t declared_size)
+    : directory_(directory), declared_type_(std::move(declared_type)), declared_size_(declared_size) {
+    std::filesystem::create_directories(directory_);
+    fd_ = ::open(directory_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
+    if (fd_ < 0) {
+        throw io_error("cannot create an upload file");
+    }
+    core::crypto_init();
+    crypto_hash_sha256_init(&sha_);
+}
+
+LocalUpload::~LocalUpload() {
+    if (fd_ >= 0) {
+        ::close(fd_);  // never linked: the file is gone with it
+    }
+}
+
+void LocalUpload::check_type() {
+    type_checked_ = true;
+    const std::string sniffed = sniff_mime(head_);
+    if (!matches_declared(declared_type_, sniffed)) {
+        throw core::ApiError::validation(
+            {{"content", "is " + sniffed + ", not the declared " + declared_type_ + ": nothing was stored"}});
+    }
+}
+
+void LocalUpload::append(std::span<const char> bytes) {
+    if (!type_checked_) {
+        head_.append(bytes.data(), std::min(bytes.size(), kSniffBytes - head_.size()));
+        if (head_.size() >= kSniffBytes) {
+            check_type();
+        }
+    }
+    crypto_hash_sha256_update(&sha_, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(size_ + done));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw io_error("cannot write an upload");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    size_ += static_cast<std::int64_t>(bytes.size());
+}
+
+bool LocalUpload::commit(const std::string& path, std::string& sha256_hex) {
+    if (size_ != declared_size_) {
+        throw core::ApiError::validation({{"content",
+                                           "has " + std::to_string(size_) + " bytes, not the declared " +
+                                               std::to_string(declared_size_) + ": nothing was stored"}});
+    }
+    if (!type_checked_) {
+        check_type();
+    }
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&sha_, digest);
+    sha256_hex = core::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+    if (::fdatasync(fd_) != 0) {
+        throw io_error("cannot make an upload durable");
+    }
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+        if (errno == EEXIST) {
+            return false;
+        }
+        throw io_error("cannot name an upload");
+    }
+    // The new name is durable once its directory is.
+    const int dir = ::open(std::filesystem::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+    return true;
+}
+
+std::string stored_path(const std::string& directory, const std::string& key) {
+    return (std::filesystem::path(directory) / key).string();
+}
+
+std::string read_stored(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw std::runtime_error("a stored file is missing");
+    }
+    std::ostringstream out;
+    out << in.rdbuf();
+    return std::move(out).str();
+}
+
+bool remove_stored(const std::string& path) {
+    std::error_code ec;
+    return std::filesystem::remove(path, ec);
+}
+
+}  // namespace motorpool::files
