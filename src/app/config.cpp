@@ -17,6 +17,7 @@ Modules::Modules() {
     auto* booking = add<booking::Module>(*live);
     add<membership::Module>(*live, *booking, *auth);
     add<files::Module>(*auth);
+    add<support::Module>(*live);
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

@@ -115,6 +115,22 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
 
 namespace {
 
+// Server frames carry `type` (API.md): a payload published without one gets the event's type in
+// front. (SIGNALS, the hot path, carries its own and is passed on as it is.)
+std::string framed(const core::Event& e) {
+    if (e.payload.rfind("{\"type\":", 0) == 0) {
+        return e.payload;
+    }
+    std::string out = "{\"type\":" + json::serialize(json::string(e.type));
+    if (e.payload.size() > 2 && e.payload.front() == '{') {
+        out += ',';
+        out.append(e.payload, 1);
+    } else {
+        out += '}';
+    }
+    return out;
+}
+
 std::optional<std::string> string_field(const json::object& o, std::string_view name) {
     if (const auto* v = o.if_contains(name); v != nullptr && v->is_string()) {
         return std::string(v->as_string());
@@ -258,7 +274,7 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
                 if (!stream && event.topic != topic) {
                     return;  // the bus matches prefixes; a topic is exact
                 }
-                net::post(executor, [weak, payload = event.payload] {
+                net::post(executor, [weak, payload = framed(event)] {
                     if (auto s = weak.lock()) {
                         s->send(payload);
                     }

@@ -22,6 +22,7 @@
 #include "core/time.hpp"
 #include "harness.hpp"
 #include "vehicles/vehicles.hpp"
+#include "ws_client.hpp"
 
 namespace motorpool::testing {
 namespace {
@@ -29,133 +30,6 @@ namespace {
 namespace json = boost::json;
 namespace net = boost::asio;
 namespace beast = boost::beast;
-
-// A WebSocket client for tests. Setup steps use blocking calls; after start_reading() a
-// background thread reads every frame into a queue, and next() waits for one with a timeout (a
-// cancelled Beast read would leave the stream unusable, so reads are never cancelled).
-class WsClient {
-public:
-    WsClient(std::uint16_t port, const std::string& target) : ws_(io_) {
-        ws_.next_layer().connect({net::ip::make_address("127.0.0.1"), port});
-        beast::websocket::response_type response;
-        boost::system::error_code ec;
-        ws_.handshake(response, "127.0.0.1", target, ec);
-        status_ = response.result_int();
-        if (!ec) {
-            start_reading();
-        }
-    }
-    explicit WsClient(std::uint16_t port, const std::string& target, bool deferred_reading) : ws_(io_) {
-        ws_.next_layer().connect({net::ip::make_address("127.0.0.1"), port});
-        beast::websocket::response_type response;
-        ws_.handshake(response, "127.0.0.1", target);
-        status_ = response.result_int();
-        (void)deferred_reading;
-    }
-    ~WsClient() {
-        if (thread_.joinable()) {
-            net::post(io_, [this] { beast::get_lowest_layer(ws_).close(); });
-            thread_.join();
-        }
-    }
-    unsigned status() const { return status_; }
-
-    void send(const std::string& text) {
-        if (!thread_.joinable()) {
-            ws_.write(net::buffer(text));
-            return;
-        }
-        std::promise<void> written;
-        net::post(io_, [&] {
-            ws_.async_write(net::buffer(text), [&](boost::system::error_code, std::size_t) { written.set_value(); });
-        });
-        written.get_future().wait();
-    }
-    void send(const json::object& frame) { send(json::serialize(frame)); }
-    // Blocking read before start_reading().
-    json::object read_now() {
-        beast::flat_buffer buffer;
-        ws_.read(buffer);
-        return json::parse(beast::buffers_to_string(buffer.data())).as_object();
-    }
-
-    void start_reading() {
-        read_one();
-        thread_ = std::thread([this] { io_.run(); });
-    }
-
-    // The next frame, or nullopt when the socket closed or nothing came within `timeout`.
-    std::optional<json::object> next(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-        std::unique_lock lock(mutex_);
-        arrived_.wait_for(lock, timeout, [&] { return !frames_.empty() || closed_; });
-        if (frames_.empty()) {
-            return std::nullopt;
-        }
-        auto frame = std::move(frames_.front());
-        frames_.pop_front();
-        return frame;
-    }
-    boost::system::error_code error() {
-        std::lock_guard lock(mutex_);
-        return ec_;
-    }
-    beast::websocket::close_reason reason() {
-        std::lock_guard lock(mutex_);
-        return reason_;
-    }
-
-    // For a client that never started reading (so it never answers a ping): the raw bytes the
-    // server sends until it closes the connection, or nullopt when it is still open at `timeout`.
-    std::optional<std::string> raw_until_closed(std::chrono::milliseconds timeout) {
-        const int fd = beast::get_lowest_layer(ws_).native_handle();
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        std::string bytes;
-        while (true) {
-            const auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            pollfd p{fd, POLLIN, 0};
-            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-                return std::nullopt;
-            }
-            char chunk[512];
-            const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-            if (n <= 0) {
-                return bytes;  // end of stream or reset: closed
-            }
-            bytes.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
-
-private:
-    void read_one() {
-        ws_.async_read(buffer_, [this](boost::system::error_code ec, std::size_t) {
-            std::lock_guard lock(mutex_);
-            if (ec) {
-                ec_ = ec;
-                reason_ = ws_.reason();
-                closed_ = true;
-                arrived_.notify_all();
-                return;
-            }
-            frames_.push_back(json::parse(beast::buffers_to_string(buffer_.data())).as_object());
-            buffer_.consume(buffer_.size());
-            arrived_.notify_all();
-            read_one();
-        });
-    }
-
-    net::io_context io_;
-    beast::websocket::stream<net::ip::tcp::socket> ws_;
-    beast::flat_buffer buffer_;
-    std::thread thread_;
-    std::mutex mutex_;
-    std::condition_variable arrived_;
-    std::deque<json::object> frames_;
-    bool closed_ = false;
-    boost::system::error_code ec_;
-    beast::websocket::close_reason reason_;
-    unsigned status_ = 0;
-};
 
 class LiveTest : public ::testing::Test {
 protected:

@@ -18,6 +18,7 @@
 #include "platform/module.hpp"
 #include "smartcar/module.hpp"
 #include "smartcar/simulator_module.hpp"
+#include "support/module.hpp"
 #include "telemetry/module.hpp"
 #include "vehicles/module.hpp"
 

@@ -1,0 +1,30 @@
+#pragma once
+// The support module: chat threads between a member and the support team, their messages with
+// attachments (files), read positions, and the live frames on `chat.thread.<id>` and
+// `support.inbox`.
+
+#include <memory>
+
+#include "live/module.hpp"
+#include "platform/module.hpp"
+#include "support/support.hpp"
+
+namespace motorpool::support {
+
+struct Services;
+
+class Module final : public platform::Module {
+public:
+    explicit Module(live::Module& live);
+    ~Module() override;
+
+    std::string_view name() const override { return "support"; }
+    std::vector<db::Migration> migrations(db::Dialect dialect) const override;
+    void install(platform::Context& context) override;
+
+private:
+    live::Module& live_;
+    std::shared_ptr<Services> services_;
+};
+
+}  // namespace motorpool::support

@@ -1,0 +1,46 @@
+#include "support/module.hpp"
+
+#include "auth/auth.hpp"
+#include "core/errors.hpp"
+#include "routes.hpp"
+
+namespace motorpool::support {
+
+Module::Module(live::Module& live) : live_(live) {}
+Module::~Module() = default;
+
+std::vector<db::Migration> Module::migrations(db::Dialect dialect) const {
+    return support::migrations(dialect);
+}
+
+namespace {
+
+bool is_support_staff(const http::Principal& who) {
+    auto role = auth::role_from_name(who.role);
+    return role && (*role == auth::Role::Support || *role == auth::Role::Admin);
+}
+
+}  // namespace
+
+void Module::install(platform::Context& context) {
+    services_ = std::make_shared<Services>(Services{context.database, context.events, context.clock});
+    install_routes(context.router, services_);
+    auto& database = context.database;
+    // chat.thread.<id>: the thread's member, support and admins.
+    live::add_topic(live_.hub(), "chat.thread.", [&database](const http::Principal& who, std::string_view id) {
+        auto rows = database.with_reader([&](db::Connection& c) {
+            return c.query("SELECT member_id FROM chat_threads WHERE public_id = $1", {std::string(id)});
+        });
+        if (rows.empty() || (rows.front().int64(0) != who.user_id && !is_support_staff(who))) {
+            throw core::ApiError::not_found("Thread");
+        }
+    });
+    // support.inbox: new threads and every message, for support and admins.
+    live::add_stream(live_.hub(), "support.inbox", "support.inbox", [](const http::Principal& who, std::string_view) {
+        if (!is_support_staff(who)) {
+            throw core::ApiError::forbidden("The support inbox is for support and admins");
+        }
+    });
+}
+
+}  // namespace motorpool::support
