@@ -12,6 +12,7 @@ namespace net = boost::asio;
 using core::ApiError;
 
 void register_routes(http::Router& router, const std::shared_ptr<AuthService>& svc);
+void register_device_routes(http::Router& router, const std::shared_ptr<AuthService>& svc);
 
 const char* role_name(Role role) {
     switch (role) {
@@ -128,6 +129,7 @@ std::shared_ptr<AuthService> install(http::Router& router,
         co_return principal;
     });
     register_routes(router, svc);
+    register_device_routes(router, svc);
     return svc;
 }
 

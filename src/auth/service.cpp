@@ -111,6 +111,13 @@ Session AuthService::issue_session(const User& user,
             "INSERT INTO refresh_tokens (user_id, family_id, token_hash, device_id, created_at_ms, expires_at_ms) "
             "VALUES ($1, $2, $3, $4, $5, $6)",
             {user.id, family, core::sha256_hex(session.refresh_token), device, now, now + options_.refresh_ttl_ms});
+        if (device_id) {  // the device signing in is registered, or seen again
+            c.execute(
+                "INSERT INTO devices (user_id, device_id, platform, created_at_ms, last_seen_at_ms) VALUES ($1, $2, "
+                "'unknown', $3, $3) ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_at_ms = "
+                "excluded.last_seen_at_ms",
+                {user.id, *device_id, now});
+        }
     });
     return session;
 }
@@ -222,10 +229,11 @@ Session AuthService::refresh(const std::string& refresh_token) {
     const std::string hash = core::sha256_hex(refresh_token);
     std::optional<User> user;
     std::string family;
+    std::optional<std::string> device;
     Outcome outcome = database_.with_transaction([&](Connection& c) {
         auto rows = c.query(
-            "SELECT id, user_id, family_id, expires_at_ms, rotated_at_ms, revoked_at_ms FROM refresh_tokens "
-            "WHERE token_hash = $1",
+            "SELECT id, user_id, family_id, expires_at_ms, rotated_at_ms, revoked_at_ms, device_id FROM "
+            "refresh_tokens WHERE token_hash = $1",
             {hash});
         if (rows.empty()) {
             return Outcome::Unknown;
@@ -244,6 +252,7 @@ Session AuthService::refresh(const std::string& refresh_token) {
             return Outcome::Reused;
         }
         user = user_by(c, "id", row.int64(1));
+        device = row.opt_text(6);
         return Outcome::Rotated;
     });
     switch (outcome) {
@@ -258,7 +267,7 @@ Session AuthService::refresh(const std::string& refresh_token) {
     if (!user || !user->active) {
         throw ApiError::unauthorized("Invalid refresh token");
     }
-    return issue_session(*user, std::nullopt, family);
+    return issue_session(*user, device, family);  // the family stays the device's
 }
 
 void AuthService::logout(const std::string& refresh_token) {

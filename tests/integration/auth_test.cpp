@@ -197,6 +197,53 @@ TEST_F(AuthTest, ReferralCodeLinksTheNewUser) {
     EXPECT_EQ(typo_rows.front().int64(0), 0);
 }
 
+// Devices: the device_id given at login registers the device, the app fills in its platform and
+// push token, a token refresh keeps the device, and removing it signs it out; others see none.
+TEST_F(AuthTest, DevicesAreRegisteredAtLoginUpdatedListedAndSignedOutWhenRemoved) {
+    register_user("dev@example.com");
+    auto login = post(
+        "/api/v1/auth/login",
+        json::object{{"email", "dev@example.com"}, {"password", "correct horse battery"}, {"device_id", "phone-1"}});
+    ASSERT_EQ(login.status, 200);
+    const std::string token(login.json().at("access_token").as_string());
+    auto list = [&](const std::string& t) { return call(*app_, "GET", "/api/v1/me/devices", t).json().at("items"); };
+    auto listed = list(token);
+    ASSERT_EQ(listed.as_array().size(), 1U);
+    EXPECT_EQ(listed.at(0).at("device_id"), json::value("phone-1"));
+    EXPECT_EQ(listed.at(0).at("platform"), json::value("unknown"));
+
+    auto updated =
+        call(*app_,
+             "POST",
+             "/api/v1/me/devices",
+             token,
+             json::object{
+                 {"device_id", "phone-1"}, {"platform", "ios"}, {"push_token", "apns-abc"}, {"app_version", "2.4.1"}});
+    EXPECT_EQ(updated.status, 200) << updated.body;
+    EXPECT_EQ(updated.json().at("push_token"), json::value("apns-abc"));
+    EXPECT_EQ(
+        call(*app_, "POST", "/api/v1/devices", token, json::object{{"device_id", "web-1"}, {"platform", "web"}}).status,
+        201);
+    EXPECT_EQ(
+        call(*app_, "POST", "/api/v1/me/devices", token, json::object{{"device_id", "x"}, {"platform", "palm"}}).status,
+        422);
+    EXPECT_EQ(list(token).as_array().size(), 2U);
+
+    // A refresh keeps the device: removing it then revokes the rotated token too.
+    auto refreshed = post("/api/v1/auth/refresh", json::object{{"refresh_token", login.json().at("refresh_token")}});
+    ASSERT_EQ(refreshed.status, 200);
+    auto bob = register_user("bob-dev@example.com");
+    const std::string bob_token(bob.at("access_token").as_string());
+    EXPECT_EQ(list(bob_token).as_array().size(), 0U);
+    EXPECT_EQ(call(*app_, "DELETE", "/api/v1/me/devices/phone-1", bob_token).status, 404);
+    EXPECT_EQ(call(*app_, "DELETE", "/api/v1/me/devices/phone-1", token).status, 204);
+    EXPECT_EQ(
+        post("/api/v1/auth/refresh", json::object{{"refresh_token", refreshed.json().at("refresh_token")}}).status,
+        401);
+    EXPECT_EQ(list(token).as_array().size(), 1U);
+    EXPECT_EQ(call(*app_, "DELETE", "/api/v1/me/devices/phone-1", token).status, 404);
+}
+
 TEST_F(AuthTest, WrongPasswordAndUnknownEmailAnswerTheSame) {
     register_user("alan@example.com", "the right password");
     auto wrong = post("/api/v1/auth/login", json::object{{"email", "alan@example.com"}, {"password", "wrong one!"}});
