@@ -1,6 +1,7 @@
 // The WebSocket hub: one reader loop and one writer loop per socket on the socket's executor, a
 // bounded outbound queue, bus subscriptions per topic, authorisation at subscribe time.
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -49,6 +50,9 @@ public:
     void add_stream(std::string name, std::string bus_prefix, TopicAuthorizer authorizer) {
         streams_.push_back({std::move(name), std::move(bus_prefix), std::move(authorizer)});
     }
+    void add_frame(std::string type, FrameHandler handler) {
+        frames_.emplace_back(std::move(type), std::make_shared<FrameHandler>(std::move(handler)));
+    }
 
     struct Session;
 
@@ -64,7 +68,8 @@ private:
         std::string bus_prefix;  // every bus event under it is relayed ("vehicle.")
         TopicAuthorizer authorizer;
     };
-    std::vector<Stream> streams_;  // registered at startup only
+    std::vector<Stream> streams_;                                                // registered at startup only
+    std::vector<std::pair<std::string, std::shared_ptr<FrameHandler>>> frames_;  // registered at startup only
     http::Authenticator authenticator_;
     std::mutex users_mutex_;
     std::unordered_map<std::int64_t, std::size_t> sockets_per_user_;
@@ -304,6 +309,36 @@ net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::st
         session->expiry_changed();
         session->send(core::to_json_text(
             json::object{{"type", "AUTHENTICATED"}, {"expires_at", core::format_rfc3339(fresh->expires_at_ms)}}));
+    } else if (auto it = std::find_if(frames_.begin(), frames_.end(), [&](const auto& f) { return f.first == type; });
+               it != frames_.end()) {
+        // A module's frame: handled on a worker; its answer or its refusal goes back to the sender.
+        auto handler = it->second;
+        auto run =
+            [handler, principal = session->principal, frame = parsed.as_object()]() -> std::pair<bool, std::string> {
+            try {
+                return {true, (*handler)(principal, frame)};
+            } catch (const core::ApiError& e) {
+                const int s = e.status();
+                const char* code = s == 404               ? "not_found"
+                                   : s == 403             ? "forbidden"
+                                   : s == 422 || s == 400 ? "invalid"
+                                   : s == 429             ? "rate_limited"
+                                   : s == 409             ? "conflict"
+                                                          : "error";
+                std::string message = e.detail();
+                for (const auto& fe : e.errors()) {
+                    message += (message.empty() ? "" : "; ") + fe.field + " " + fe.message;
+                }
+                return {false, std::string(code) + "\n" + message};
+            }
+        };
+        auto [ok, answer] = co_await database_.workers().run(std::move(run));
+        if (!ok) {
+            const auto newline = answer.find('\n');
+            session->error(answer.substr(0, newline), answer.substr(newline + 1));
+        } else if (!answer.empty()) {
+            session->send(answer);
+        }
     } else {
         session->error("bad_frame", "unknown frame type; expected SUBSCRIBE, UNSUBSCRIBE, PING or AUTH");
     }
@@ -354,6 +389,10 @@ void add_topic(Hub& hub, std::string prefix, TopicAuthorizer authorizer) {
 
 void add_stream(Hub& hub, std::string name, std::string bus_prefix, TopicAuthorizer authorizer) {
     hub.add_stream(std::move(name), std::move(bus_prefix), std::move(authorizer));
+}
+
+void add_frame(Hub& hub, std::string type, FrameHandler handler) {
+    hub.add_frame(std::move(type), std::move(handler));
 }
 
 }  // namespace motorpool::live

@@ -23,8 +23,9 @@ bool is_support_staff(const http::Principal& who) {
 }  // namespace
 
 void Module::install(platform::Context& context) {
-    services_ = std::make_shared<Services>(Services{context.database, context.events, context.clock});
+    services_ = std::make_shared<Services>(context.database, context.events, context.clock);
     install_routes(context.router, services_);
+    install_frames(live_.hub(), services_);
     auto& database = context.database;
     // chat.thread.<id>: the thread's member, support and admins.
     live::add_topic(live_.hub(), "chat.thread.", [&database](const http::Principal& who, std::string_view id) {

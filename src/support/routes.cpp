@@ -239,7 +239,120 @@ std::int64_t message_key(db::Connection& c, std::int64_t thread_id, const std::s
     return rows.row(0).int64(0);
 }
 
+/// Stores a message and publishes it once, after the commit: (the message, whether it is new).
+std::pair<json::object, bool> post_message(
+    Services& svc, const auth::Actor& actor, const std::string& id, const NewMessage& m, std::int64_t now) {
+    auto [message, created] = svc.database.with_transaction([&](db::Connection& c) {
+        auto t = visible_thread(c, actor, id);
+        return store_message(c, actor, t, m, now);
+    });
+    if (created) {
+        publish(svc.events, "chat.thread." + id, "MESSAGE", message);
+        publish(svc.events, "support.inbox", "MESSAGE", message);
+    }
+    return {message, created};
+}
+
+/// Moves the caller's read position (to `message`, or the latest) and publishes READ.
+json::object mark_read(Services& svc,
+                       const auth::Actor& actor,
+                       const std::string& id,
+                       const std::optional<std::string>& message,
+                       std::int64_t now) {
+    auto thread = svc.database.with_transaction([&](db::Connection& c) {
+        auto t = visible_thread(c, actor, id);
+        std::int64_t key = 0;
+        if (message) {
+            key = message_key(c, t.id, *message, "message_id");
+        } else {
+            auto last = c.query("SELECT MAX(id) FROM chat_messages WHERE thread_id = $1", {t.id});
+            key = last.row(0).opt_int64(0).value_or(0);
+        }
+        if (key > 0) {  // a read position only moves forward
+            c.execute(
+                "INSERT INTO chat_reads (thread_id, user_id, message_id, read_at_ms) VALUES ($1, $2, $3, $4) ON "
+                "CONFLICT (thread_id, user_id) DO UPDATE SET message_id = excluded.message_id, read_at_ms = "
+                "excluded.read_at_ms WHERE chat_reads.message_id < excluded.message_id",
+                {t.id, actor.user_id, key, now});
+        }
+        return with_reads(c, actor, t);
+    });
+    auto user = svc.database.with_reader([&](db::Connection& c) {
+        return c.query("SELECT public_id FROM users WHERE id = $1", {actor.user_id}).row(0).text(0);
+    });
+    publish(svc.events,
+            "chat.thread." + id,
+            "READ",
+            json::object{{"thread_id", id}, {"user_id", user}, {"message_id", thread.at("read_message_id")}});
+    return thread;
+}
+
+auth::Actor actor_from(const http::Principal& who) {
+    return {who.user_id, auth::role_from_name(who.role).value_or(auth::Role::Member)};
+}
+
+/// A chat frame's thread: a string id (422 otherwise).
+std::string frame_thread(FieldReader& r) {
+    auto id = r.string("thread_id", Presence::Required, 1, 64);
+    r.value("type", Presence::Required);  // read, so finish() does not count it as unknown
+    return id.value_or("");
+}
+
 }  // namespace
+
+void install_frames(live::Hub& hub, const std::shared_ptr<Services>& services) {
+    auto svc = services;
+    // SEND {thread_id, body, attachments?, client_msg_id?}: as the REST post; the sender gets SENT
+    // with the stored message's id (MESSAGE goes to the thread's subscribers, after the commit).
+    live::add_frame(hub, "SEND", [svc](const http::Principal& who, const json::object& frame) {
+        FieldReader r(frame);
+        const std::string id = frame_thread(r);
+        NewMessage m;
+        read_message(r, m, true);
+        r.finish();
+        auto [message, created] = post_message(*svc, actor_from(who), id, m, svc->clock->now_ms());
+        return json::serialize(json::object{{"type", "SENT"},
+                                            {"thread_id", id},
+                                            {"message_id", message.at("id")},
+                                            {"client_msg_id", message.at("client_msg_id")},
+                                            {"created", created}});
+    });
+    // TYPING {thread_id}: relayed to the thread, never stored, at most one per user and thread
+    // every two seconds (more are dropped quietly).
+    live::add_frame(hub, "TYPING", [svc](const http::Principal& who, const json::object& frame) {
+        FieldReader r(frame);
+        const std::string id = frame_thread(r);
+        r.finish();
+        const auth::Actor actor = actor_from(who);
+        svc->database.with_reader([&](db::Connection& c) { return visible_thread(c, actor, id); });
+        const std::int64_t now = svc->clock->now_ms();
+        {
+            std::lock_guard lock(svc->typing_mutex);
+            auto& last = svc->last_typing[{who.user_id, id}];
+            if (last != 0 && now - last < 2000) {
+                return std::string();
+            }
+            last = now;
+            if (svc->last_typing.size() > 100'000) {
+                std::erase_if(svc->last_typing, [&](const auto& e) { return now - e.second > 2000; });
+            }
+        }
+        publish(svc->events,
+                "chat.thread." + id,
+                "TYPING",
+                json::object{{"thread_id", id}, {"user_id", who.subject}, {"role", who.role}});
+        return std::string();
+    });
+    // READ {thread_id, message_id?}: as the REST read.
+    live::add_frame(hub, "READ", [svc](const http::Principal& who, const json::object& frame) {
+        FieldReader r(frame);
+        const std::string id = frame_thread(r);
+        auto message = r.string("message_id", Presence::Optional, 1, 64);
+        r.finish();
+        mark_read(*svc, actor_from(who), id, message, svc->clock->now_ms());
+        return std::string();
+    });
+}
 
 void install_routes(http::Router& router, const std::shared_ptr<Services>& services) {
     auto svc = services;
@@ -472,15 +585,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             r.finish();
             const std::int64_t now = svc->clock->now_ms();
             auto job = [svc, actor, id = std::string(req.param("id")), m, now] {
-                auto [message, created] = svc->database.with_transaction([&](db::Connection& c) {
-                    auto t = visible_thread(c, actor, id);
-                    return store_message(c, actor, t, m, now);
-                });
-                if (created) {  // published once, after the commit
-                    publish(svc->events, "chat.thread." + id, "MESSAGE", message);
-                    publish(svc->events, "support.inbox", "MESSAGE", message);
-                }
-                return std::make_pair(message, created);
+                return post_message(*svc, actor, id, m, now);
             };
             auto [message, created] = co_await svc->database.workers().run(std::move(job));
             co_return Response::json(message, created ? 201 : 200);
@@ -560,33 +665,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             r.finish();
             const std::int64_t now = svc->clock->now_ms();
             auto job = [svc, actor, id = std::string(req.param("id")), message, now] {
-                auto thread = svc->database.with_transaction([&](db::Connection& c) {
-                    auto t = visible_thread(c, actor, id);
-                    std::int64_t key = 0;
-                    if (message) {
-                        key = message_key(c, t.id, *message, "message_id");
-                    } else {
-                        auto last = c.query("SELECT MAX(id) FROM chat_messages WHERE thread_id = $1", {t.id});
-                        key = last.row(0).opt_int64(0).value_or(0);
-                    }
-                    if (key > 0) {  // a read position only moves forward
-                        c.execute(
-                            "INSERT INTO chat_reads (thread_id, user_id, message_id, read_at_ms) VALUES ($1, $2, $3, "
-                            "$4) ON CONFLICT (thread_id, user_id) DO UPDATE SET message_id = excluded.message_id, "
-                            "read_at_ms = excluded.read_at_ms WHERE chat_reads.message_id < excluded.message_id",
-                            {t.id, actor.user_id, key, now});
-                    }
-                    return with_reads(c, actor, t);
-                });
-                auto user = svc->database.with_reader([&](db::Connection& c) {
-                    return c.query("SELECT public_id FROM users WHERE id = $1", {actor.user_id}).row(0).text(0);
-                });
-                publish(
-                    svc->events,
-                    "chat.thread." + id,
-                    "READ",
-                    json::object{{"thread_id", id}, {"user_id", user}, {"message_id", thread.at("read_message_id")}});
-                return thread;
+                return mark_read(*svc, actor, id, message, now);
             };
             co_return Response::json(co_await svc->database.workers().run(std::move(job)));
         },

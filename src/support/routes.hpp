@@ -1,12 +1,17 @@
 #pragma once
 // What the support module's routes share, and their installation.
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
 
 #include "core/event_bus.hpp"
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
+#include "live/live.hpp"
 
 namespace motorpool::support {
 
@@ -14,8 +19,14 @@ struct Services {
     db::Database& database;
     core::EventBus& events;
     std::shared_ptr<core::Clock> clock;
+
+    // The last TYPING relayed per (user, thread) on this node (the rate limit).
+    std::mutex typing_mutex;
+    std::map<std::pair<std::int64_t, std::string>, std::int64_t> last_typing;
 };
 
 void install_routes(http::Router& router, const std::shared_ptr<Services>& services);
+/// The chat's client frames on the WebSocket hub: SEND, TYPING, READ.
+void install_frames(live::Hub& hub, const std::shared_ptr<Services>& services);
 
 }  // namespace motorpool::support

@@ -4,6 +4,8 @@
 // close and reopen; another member gets 404 everywhere; MESSAGE frames reach the thread's
 // subscribers and the support inbox after the commit.
 
+#include <set>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -186,6 +188,76 @@ TEST_F(ChatTest, AMessageArrivesLiveOnTheThreadAndInTheSupportInbox) {
     ASSERT_EQ(say(alice_.token, t, {{"body", "thanks"}, {"client_msg_id", "k"}}).status, 200);
     EXPECT_TRUE(member.next());
     EXPECT_FALSE(member.next(std::chrono::milliseconds(300)));
+}
+
+// The chat's client frames: SEND (acknowledged with SENT, idempotent by client id), TYPING
+// (relayed, rate-limited, never stored), READ; refusals come back as ERROR frames.
+TEST_F(ChatTest, ClientFramesSendTypeAndReadOverTheSocket) {
+    const std::string t = open_thread(alice_.token, "Over the socket");
+    WsClient member(app_->port(), "/api/v1/ws?token=" + alice_.token);
+    WsClient staff(app_->port(), "/api/v1/ws?token=" + support_.token);
+    WsClient stranger(app_->port(), "/api/v1/ws?token=" + bob_.token);
+    for (auto* ws : {&member, &staff}) {
+        ws->send(json::object{{"type", "SUBSCRIBE"}, {"topic", "chat.thread." + t}});
+        ASSERT_EQ(ws->next()->at("type"), json::value("SUBSCRIBED"));
+    }
+    member.send(json::object{{"type", "SEND"}, {"thread_id", t}, {"body", "hello"}, {"client_msg_id", "w1"}});
+    std::set<std::string> got;
+    for (int i = 0; i < 2; ++i) {
+        auto f = member.next();
+        ASSERT_TRUE(f);
+        got.insert(std::string(f->at("type").as_string()));
+        if (f->at("type") == json::value("SENT")) {
+            EXPECT_EQ(f->at("created"), json::value(true));
+            EXPECT_EQ(f->at("client_msg_id"), json::value("w1"));
+        }
+    }
+    EXPECT_EQ(got, (std::set<std::string>{"SENT", "MESSAGE"}));
+    auto delivered = staff.next();
+    ASSERT_TRUE(delivered);
+    EXPECT_EQ(delivered->at("type"), json::value("MESSAGE"));
+    EXPECT_EQ(delivered->at("body"), json::value("hello"));
+    // The same client id again: acknowledged, not stored or published twice.
+    member.send(json::object{{"type", "SEND"}, {"thread_id", t}, {"body", "hello"}, {"client_msg_id", "w1"}});
+    auto again = member.next();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->at("type"), json::value("SENT"));
+    EXPECT_EQ(again->at("created"), json::value(false));
+    EXPECT_FALSE(staff.next(std::chrono::milliseconds(300)));
+
+    auto messages = [&] {
+        return app_->app().database().with_reader(
+            [](db::Connection& c) { return c.query("SELECT COUNT(*) FROM chat_messages").row(0).int64(0); });
+    };
+    const auto stored = messages();
+    member.send(json::object{{"type", "TYPING"}, {"thread_id", t}});
+    member.send(json::object{{"type", "TYPING"}, {"thread_id", t}});  // within two seconds: dropped
+    auto typing = staff.next();
+    ASSERT_TRUE(typing);
+    EXPECT_EQ(typing->at("type"), json::value("TYPING"));
+    EXPECT_EQ(typing->at("user_id"), json::value(alice_.id));
+    EXPECT_FALSE(staff.next(std::chrono::milliseconds(300)));
+    EXPECT_EQ(messages(), stored);  // never stored
+
+    staff.send(json::object{{"type", "READ"}, {"thread_id", t}});
+    bool read_seen = false;
+    for (int i = 0; i < 3 && !read_seen; ++i) {
+        auto f = member.next();
+        ASSERT_TRUE(f);
+        read_seen = f->at("type") == json::value("READ") && f->at("user_id") == json::value(support_.id);
+    }
+    EXPECT_TRUE(read_seen);
+
+    stranger.send(json::object{{"type", "SEND"}, {"thread_id", t}, {"body", "let me in"}});
+    auto refused = stranger.next();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->at("type"), json::value("ERROR"));
+    EXPECT_EQ(refused->at("code"), json::value("not_found"));
+    member.send(json::object{{"type", "SEND"}, {"thread_id", t}, {"body", "  "}});
+    auto invalid = member.next();
+    ASSERT_TRUE(invalid);
+    EXPECT_EQ(invalid->at("code"), json::value("invalid"));
+    EXPECT_EQ(messages(), stored);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include "core/event_bus.hpp"
 #include "core/metrics.hpp"
@@ -47,5 +48,12 @@ void add_topic(Hub& hub, std::string prefix, TopicAuthorizer authorizer);
 /// Registers a stream: the topic `name` relays every bus event under `bus_prefix` ("fleet" relays
 /// "vehicle."), to those `authorizer` lets in.
 void add_stream(Hub& hub, std::string name, std::string bus_prefix, TopicAuthorizer authorizer);
+
+/// Handles a client frame type a module adds (chat's SEND, TYPING, READ). Runs on a worker (may
+/// use the database) with the sender and the frame; returns a frame for the sender (JSON object
+/// text) or "" for none. Throwing core::ApiError answers an ERROR frame (`code` from its status:
+/// not_found, forbidden, invalid, rate_limited, conflict, error) and the socket lives on.
+using FrameHandler = std::function<std::string(const http::Principal&, const boost::json::object& frame)>;
+void add_frame(Hub& hub, std::string type, FrameHandler handler);
 
 }  // namespace motorpool::live
