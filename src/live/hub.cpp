@@ -50,6 +50,10 @@ public:
     void add_stream(std::string name, std::string bus_prefix, TopicAuthorizer authorizer) {
         streams_.push_back({std::move(name), std::move(bus_prefix), std::move(authorizer)});
     }
+    bool is_connected(std::int64_t user_id) {
+        std::lock_guard lock(users_mutex_);
+        return sockets_per_user_.contains(user_id);
+    }
     void add_frame(std::string type, FrameHandler handler) {
         frames_.emplace_back(std::move(type), std::make_shared<FrameHandler>(std::move(handler)));
     }
@@ -393,6 +397,10 @@ void add_stream(Hub& hub, std::string name, std::string bus_prefix, TopicAuthori
 
 void add_frame(Hub& hub, std::string type, FrameHandler handler) {
     hub.add_frame(std::move(type), std::move(handler));
+}
+
+bool is_connected(Hub& hub, std::int64_t user_id) {
+    return hub.is_connected(user_id);
 }
 
 }  // namespace motorpool::live

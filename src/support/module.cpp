@@ -23,7 +23,7 @@ bool is_support_staff(const http::Principal& who) {
 }  // namespace
 
 void Module::install(platform::Context& context) {
-    services_ = std::make_shared<Services>(context.database, context.events, context.clock);
+    services_ = std::make_shared<Services>(context.database, context.events, context.clock, live_.hub());
     install_routes(context.router, services_);
     install_frames(live_.hub(), services_);
     auto& database = context.database;

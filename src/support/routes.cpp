@@ -15,6 +15,7 @@
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "files/files.hpp"
+#include "mail/mail.hpp"
 #include "vehicles/vehicles.hpp"
 
 namespace motorpool::support {
@@ -244,7 +245,23 @@ std::pair<json::object, bool> post_message(
     Services& svc, const auth::Actor& actor, const std::string& id, const NewMessage& m, std::int64_t now) {
     auto [message, created] = svc.database.with_transaction([&](db::Connection& c) {
         auto t = visible_thread(c, actor, id);
-        return store_message(c, actor, t, m, now);
+        auto stored = store_message(c, actor, t, m, now);
+        // Support replied and the member has no socket open here: an e-mail, at most one per
+        // thread every 15 minutes (the conditional update is the guard), sent if this commits.
+        if (stored.second && actor.user_id != t.member_id && !live::is_connected(svc.hub, t.member_id) &&
+            c.execute("UPDATE chat_threads SET member_mailed_at_ms = $2 WHERE id = $1 AND (member_mailed_at_ms IS "
+                      "NULL OR member_mailed_at_ms <= $3)",
+                      {t.id, now, now - 15LL * 60 * 1000}) == 1) {
+            auto member = c.query("SELECT email FROM users WHERE id = $1", {t.member_id});
+            const std::string subject(t.body.at("subject").as_string());
+            mail::enqueue(c,
+                          member.row(0).text(0),
+                          "New reply from support: " + subject,
+                          "Support answered in your conversation \"" + subject + "\":\n\n" + m.body +
+                              "\n\nOpen your support chat in motorpool to reply.\n",
+                          now);
+        }
+        return stored;
     });
     if (created) {
         publish(svc.events, "chat.thread." + id, "MESSAGE", message);

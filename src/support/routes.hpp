@@ -19,6 +19,7 @@ struct Services {
     db::Database& database;
     core::EventBus& events;
     std::shared_ptr<core::Clock> clock;
+    live::Hub& hub;  // who is connected (a reply to a member who is not is e-mailed)
 
     // The last TYPING relayed per (user, thread) on this node (the rate limit).
     std::mutex typing_mutex;

@@ -260,5 +260,31 @@ TEST_F(ChatTest, ClientFramesSendTypeAndReadOverTheSocket) {
     EXPECT_EQ(messages(), stored);
 }
 
+// A reply to a member with no socket open is e-mailed, at most once per thread in 15 minutes; a
+// member who is connected gets none.
+TEST_F(ChatTest, AReplyToAMemberWhoIsNotConnectedIsMailedOnce) {
+    auto mails_to = [&](const std::string& email) {
+        return app_->app().database().with_reader([&](db::Connection& c) {
+            return c
+                .query("SELECT COUNT(*) FROM mail_outbox WHERE recipient = $1 AND subject LIKE 'New reply%'", {email})
+                .row(0)
+                .int64(0);
+        });
+    };
+    const std::string away = open_thread(alice_.token, "Away");
+    ASSERT_EQ(say(support_.token, away, {{"body", "First answer"}}).status, 201);
+    EXPECT_EQ(mails_to("alice@example.com"), 1);
+    ASSERT_EQ(say(support_.token, away, {{"body", "Second answer"}}).status, 201);
+    EXPECT_EQ(mails_to("alice@example.com"), 1);  // within 15 minutes of the first
+    ASSERT_EQ(say(alice_.token, away, {{"body", "My own message"}}).status, 201);
+    EXPECT_EQ(mails_to("alice@example.com"), 1);  // nobody mails the sender
+
+    const std::string here = open_thread(bob_.token, "Here");
+    WsClient bob_socket(app_->port(), "/api/v1/ws?token=" + bob_.token);
+    ASSERT_EQ(bob_socket.status(), 101U);
+    ASSERT_EQ(say(support_.token, here, {{"body", "Answer"}}).status, 201);
+    EXPECT_EQ(mails_to("bob@example.com"), 0);
+}
+
 }  // namespace
 }  // namespace motorpool::testing

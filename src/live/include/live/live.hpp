@@ -56,4 +56,7 @@ void add_stream(Hub& hub, std::string name, std::string bus_prefix, TopicAuthori
 using FrameHandler = std::function<std::string(const http::Principal&, const boost::json::object& frame)>;
 void add_frame(Hub& hub, std::string type, FrameHandler handler);
 
+/// True when the user has a WebSocket open to this node.
+bool is_connected(Hub& hub, std::int64_t user_id);
+
 }  // namespace motorpool::live
