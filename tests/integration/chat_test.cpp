@@ -4,6 +4,7 @@
 // close and reopen; another member gets 404 everywhere; MESSAGE frames reach the thread's
 // subscribers and the support inbox after the commit.
 
+#include <cstdlib>
 #include <set>
 
 #include <boost/json.hpp>
@@ -284,6 +285,33 @@ TEST_F(ChatTest, AReplyToAMemberWhoIsNotConnectedIsMailedOnce) {
     ASSERT_EQ(bob_socket.status(), 101U);
     ASSERT_EQ(say(support_.token, here, {{"body", "Answer"}}).status, 201);
     EXPECT_EQ(mails_to("bob@example.com"), 0);
+}
+
+// On two nodes sharing one PostgreSQL: a message posted on node A reaches the member's socket and
+// the support inbox on node B, through the bus relay.
+TEST_F(ChatTest, AMessageOnOneNodeReachesSocketsOnAnother) {
+    const char* backend = std::getenv("MOTORPOOL_TEST_BACKEND");
+    if (backend == nullptr || std::string(backend) != "postgres") {
+        GTEST_SKIP() << "two nodes share one PostgreSQL; LISTEN needs a direct connection (not PgBouncer)";
+    }
+    const std::string t = open_thread(alice_.token, "Two nodes");
+    TestApp node_b({{"DATABASE_URL", app_->database().url()}});
+    WsClient member(node_b.port(), "/api/v1/ws?token=" + alice_.token);
+    WsClient staff(node_b.port(), "/api/v1/ws?token=" + support_.token);
+    member.send(json::object{{"type", "SUBSCRIBE"}, {"topic", "chat.thread." + t}});
+    ASSERT_EQ(member.next()->at("type"), json::value("SUBSCRIBED"));
+    staff.send(json::object{{"type", "SUBSCRIBE"}, {"topic", "support.inbox"}});
+    ASSERT_EQ(staff.next()->at("type"), json::value("SUBSCRIBED"));
+
+    ASSERT_EQ(say(support_.token, t, {{"body", "From node A"}}).status, 201);  // on node A
+    auto at_member = member.next(std::chrono::seconds(10));
+    ASSERT_TRUE(at_member);
+    EXPECT_EQ(at_member->at("type"), json::value("MESSAGE"));
+    EXPECT_EQ(at_member->at("body"), json::value("From node A"));
+    auto at_staff = staff.next(std::chrono::seconds(10));
+    ASSERT_TRUE(at_staff);
+    EXPECT_EQ(at_staff->at("type"), json::value("MESSAGE"));
+    EXPECT_EQ(at_staff->at("thread_id"), json::value(t));
 }
 
 }  // namespace
