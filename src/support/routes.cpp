@@ -341,8 +341,8 @@ void install_frames(live::Hub& hub, const std::shared_ptr<Services>& services) {
         const std::string id = frame_thread(r);
         r.finish();
         const auth::Actor actor = actor_from(who);
-        svc->database.with_reader([&](db::Connection& c) { return visible_thread(c, actor, id); });
         const std::int64_t now = svc->clock->now_ms();
+        // The rate limit first: a dropped TYPING costs no database read.
         {
             std::lock_guard lock(svc->typing_mutex);
             auto& last = svc->last_typing[{who.user_id, id}];
@@ -354,6 +354,7 @@ void install_frames(live::Hub& hub, const std::shared_ptr<Services>& services) {
                 std::erase_if(svc->last_typing, [&](const auto& e) { return now - e.second > 2000; });
             }
         }
+        svc->database.with_reader([&](db::Connection& c) { return visible_thread(c, actor, id); });
         publish(svc->events,
                 "chat.thread." + id,
                 "TYPING",
