@@ -46,15 +46,17 @@ std::string signed_header_names(const std::vector<std::pair<std::string, std::st
 }
 
 /// The query parameters of the presigned URL, names and values encoded: sorted by name for the
-/// canonical request, in botocore's order (the token after the signed headers) for the URL.
+/// canonical request; for the URL in botocore's order, the operation's first, then the X-Amz-*
+/// ones (the token after the signed headers).
 std::string query(const Credentials& c, const PresignRequest& r, bool sorted) {
-    std::vector<std::pair<std::string, std::string>> params{
+    std::vector<std::pair<std::string, std::string>> params = r.query;
+    params.insert(params.end(), {
         {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
         {"X-Amz-Credential", c.access_key_id + "/" + credential_scope(r)},
         {"X-Amz-Date", amz_date(r.at_s)},
         {"X-Amz-Expires", std::to_string(r.expires_s)},
         {"X-Amz-SignedHeaders", signed_header_names(signed_headers(r))},
-    };
+    });
     if (!c.session_token.empty()) {
         params.emplace_back("X-Amz-Security-Token", c.session_token);
     }

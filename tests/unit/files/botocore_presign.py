@@ -40,7 +40,12 @@ def presign(case):
         params["ContentType"] = case["content_type"]
     if "content_length" in case:
         params["ContentLength"] = case["content_length"]
-    operation = {"GET": "get_object", "PUT": "put_object", "HEAD": "head_object"}[case["method"]]
+    if "disposition" in case:
+        params["ResponseContentDisposition"] = case["disposition"]
+        params["ResponseContentType"] = case["response_type"]
+    operation = {"GET": "get_object", "PUT": "put_object", "HEAD": "head_object", "DELETE": "delete_object"}[
+        case["method"]
+    ]
     with mock.patch("botocore.auth.datetime.datetime", FixedClock):
         return client.generate_presigned_url(operation, Params=params, ExpiresIn=case["expires"])
 

@@ -75,13 +75,25 @@ TEST(SigV4Test, PresignedUrlsAreByteIdenticalToBotocores) {
         std::int64_t content_length;
         std::string endpoint_host;  // path style against a custom endpoint ("" : AWS, virtual host)
         std::string session_token;
+        std::string disposition;  // GET: response-content-disposition (and response-content-type)
     };
     const std::vector<Case> cases{
-        {"PUT", "uploads/a b+c$d/é.png", "eu-central-1", 1796300000, 900, "image/png", 123, "", ""},
-        {"GET", "x.png", "eu-central-1", 1796300000, 300, "", -1, "", ""},
-        {"GET", "reçu (1).pdf", "us-west-2", 1700000000, 604800, "", -1, "", "FQoGZXIvYXdzEXAMPLETOKEN/+="},
-        {"HEAD", "dir/sub dir/~file_-.txt", "eu-west-1", 1796300000, 60, "", -1, "", ""},
-        {"PUT", "uploads/photo 1.jpg", "us-east-1", 1796300000, 900, "image/jpeg", 5000000, "127.0.0.1:9000", ""},
+        {"PUT", "uploads/a b+c$d/é.png", "eu-central-1", 1796300000, 900, "image/png", 123, "", "", ""},
+        {"GET", "x.png", "eu-central-1", 1796300000, 300, "", -1, "", "", ""},
+        {"GET", "reçu (1).pdf", "us-west-2", 1700000000, 604800, "", -1, "", "FQoGZXIvYXdzEXAMPLETOKEN/+=", ""},
+        {"HEAD", "dir/sub dir/~file_-.txt", "eu-west-1", 1796300000, 60, "", -1, "", "", ""},
+        {"PUT", "uploads/photo 1.jpg", "us-east-1", 1796300000, 900, "image/jpeg", 5000000, "127.0.0.1:9000", "", ""},
+        {"DELETE", "uploads/0190/a+b $.pdf", "eu-central-1", 1796300000, 60, "", -1, "", "", ""},
+        {"GET",
+         "uploads/0190/reçu 1.pdf",
+         "eu-central-1",
+         1796300000,
+         300,
+         "",
+         -1,
+         "",
+         "",
+         "attachment; filename=\"re_u_1.pdf\"; filename*=UTF-8''re%C3%A7u%201.pdf"},
     };
     boost::json::array input;
     std::vector<std::string> ours;
@@ -118,6 +130,11 @@ TEST(SigV4Test, PresignedUrlsAreByteIdenticalToBotocores) {
         if (k.content_length >= 0) {
             o["content_length"] = k.content_length;
             r.headers.emplace_back("Content-Length", std::to_string(k.content_length));
+        }
+        if (!k.disposition.empty()) {
+            o["disposition"] = k.disposition;
+            o["response_type"] = "application/pdf";
+            r.query = {{"response-content-disposition", k.disposition}, {"response-content-type", "application/pdf"}};
         }
         input.push_back(o);
         Credentials with_token = c;

@@ -17,7 +17,7 @@ struct Credentials {
 };
 
 struct PresignRequest {
-    std::string method = "GET";  // GET, PUT, HEAD
+    std::string method = "GET";  // GET, PUT, HEAD, DELETE
     std::string scheme = "https";
     std::string host;  // "bucket.s3.eu-central-1.amazonaws.com" or "127.0.0.1:9000"
     std::string path;  // decoded: "/bucket/uploads/a b.png" or "/uploads/a b.png"
@@ -27,6 +27,9 @@ struct PresignRequest {
     std::int64_t expires_s = 900;
     /// Signed headers besides host (content-type, content-length): the uploader must send exactly these.
     std::vector<std::pair<std::string, std::string>> headers;
+    /// The operation's own query parameters, decoded (response-content-disposition, ...): in the
+    /// URL before the X-Amz-* ones, in this order, as botocore puts them.
+    std::vector<std::pair<std::string, std::string>> query;
 };
 
 /// RFC 3986 percent-encoding of everything but A-Z a-z 0-9 - _ . ~ (and '/' when `keep_slash`).
