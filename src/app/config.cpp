@@ -16,8 +16,8 @@ Modules::Modules() {
     add<charging::Module>(*live, *telemetry);
     auto* booking = add<booking::Module>(*live);
     add<membership::Module>(*live, *booking, *auth);
-    add<files::Module>(*auth);
-    add<support::Module>(*live);
+    auto* file_store = add<files::Module>(*auth);
+    add<support::Module>(*live, *file_store);
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

@@ -4,7 +4,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -115,14 +114,84 @@ std::string read_stored(const std::string& path) {
     if (!in) {
         throw std::runtime_error("a stored file is missing");
     }
-    std::ostringstream out;
-    out << in.rdbuf();
-    return std::move(out).str();
+    std::string bytes(std::filesystem::file_size(path), '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    return bytes;
 }
 
 bool remove_stored(const std::string& path) {
     std::error_code ec;
     return std::filesystem::remove(path, ec);
+}
+
+LocalStorage::LocalStorage(std::string directory,
+                           std::string signing_key,
+                           std::string public_url,
+                           std::int64_t upload_ttl_s,
+                           std::int64_t download_ttl_s)
+    : directory_(std::move(directory)),
+      signing_key_(std::move(signing_key)),
+      public_url_(std::move(public_url)),
+      upload_ttl_s_(upload_ttl_s),
+      download_ttl_s_(download_ttl_s) {}
+
+std::string LocalStorage::key_for(const std::string& public_id, const std::string& /*filename*/) const {
+    return public_id.substr(public_id.size() - 2) + "/" + public_id;  // 256 directories by the random tail
+}
+
+std::string LocalStorage::signature(std::string_view method,
+                                    const std::string& public_id,
+                                    std::int64_t expires_s) const {
+    std::string message;
+    message += method;
+    message += '\n';
+    message += public_id;
+    message += '\n';
+    message += std::to_string(expires_s);
+    return core::base64url_encode(core::hmac_sha256(signing_key_, message));
+}
+
+std::string LocalStorage::signed_url(std::string_view method,
+                                     const std::string& public_id,
+                                     std::int64_t expires_s) const {
+    return public_url_ + "/api/v1/files/" + public_id + "/content?expires=" + std::to_string(expires_s) +
+           "&signature=" + signature(method, public_id, expires_s);
+}
+
+UploadTarget LocalStorage::upload_target(const FileRef& file,
+                                         const std::string& /*key*/,
+                                         std::int64_t expires_s) const {
+    return {signed_url("PUT", file.public_id, expires_s), {{"Content-Type", file.content_type}}};
+}
+
+std::string LocalStorage::download_url(const FileRef& file, const std::string& /*key*/, std::int64_t expires_s) const {
+    return signed_url("GET", file.public_id, expires_s);
+}
+
+std::string LocalStorage::public_url(const FileRef& file, const std::string& /*key*/) const {
+    return public_url_ + "/api/v1/files/" + file.public_id;
+}
+
+std::string LocalStorage::path_of(const std::string& key) const {
+    return stored_path(directory_, key);
+}
+
+std::optional<StoredObject> LocalStorage::inspect(const std::string& key) {
+    std::ifstream in(path_of(key), std::ios::binary);
+    if (!in) {
+        return std::nullopt;
+    }
+    StoredObject object;
+    object.head.resize(kSniffBytes);
+    in.read(object.head.data(), static_cast<std::streamsize>(kSniffBytes));
+    object.head.resize(static_cast<std::size_t>(in.gcount()));
+    object.size = static_cast<std::int64_t>(std::filesystem::file_size(path_of(key)));
+    return object;
+}
+
+void LocalStorage::remove(const std::string& key) {
+    remove_stored(path_of(key));
 }
 
 }  // namespace motorpool::files

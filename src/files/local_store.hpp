@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "files/storage.hpp"
 #include "http/body_sink.hpp"
 
 namespace motorpool::files {
@@ -44,9 +45,44 @@ private:
     crypto_hash_sha256_state sha_{};
 };
 
+/// Local disk: uploads and downloads through motorpool's own URLs, signed with HMAC
+/// (`/api/v1/files/{id}/content?expires=…&signature=…`), the bytes under `directory`/`key`.
+class LocalStorage final : public Storage {
+public:
+    LocalStorage(std::string directory,
+                 std::string signing_key,
+                 std::string public_url,
+                 std::int64_t upload_ttl_s,
+                 std::int64_t download_ttl_s);
+
+    const char* name() const override { return "local"; }
+    std::string key_for(const std::string& public_id, const std::string& filename) const override;
+    UploadTarget upload_target(const FileRef& file, const std::string& key, std::int64_t expires_s) const override;
+    std::string download_url(const FileRef& file, const std::string& key, std::int64_t expires_s) const override;
+    std::string public_url(const FileRef& file, const std::string& key) const override;
+    std::int64_t upload_ttl_s() const override { return upload_ttl_s_; }
+    std::int64_t download_ttl_s() const override { return download_ttl_s_; }
+    std::optional<StoredObject> inspect(const std::string& key) override;
+    void remove(const std::string& key) override;
+
+    /// The URL signature: the method, the file and the expiry under the derived key.
+    std::string signature(std::string_view method, const std::string& public_id, std::int64_t expires_s) const;
+    std::string path_of(const std::string& key) const;
+    const std::string& directory() const { return directory_; }
+
+private:
+    std::string signed_url(std::string_view method, const std::string& public_id, std::int64_t expires_s) const;
+
+    std::string directory_;
+    std::string signing_key_;
+    std::string public_url_;
+    std::int64_t upload_ttl_s_;
+    std::int64_t download_ttl_s_;
+};
+
 /// The path of a stored file: `directory`/`key`.
 std::string stored_path(const std::string& directory, const std::string& key);
-/// The whole stored file (downloads of files up to the purposes' limits).
+/// The whole stored file.
 std::string read_stored(const std::string& path);
 /// Removes a stored file; false when it was not there.
 bool remove_stored(const std::string& path);

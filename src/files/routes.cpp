@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "auth/auth.hpp"
 #include "core/crypto.hpp"
@@ -14,6 +15,7 @@
 #include "core/json.hpp"
 #include "core/text.hpp"
 #include "local_store.hpp"
+#include "sniff.hpp"
 
 namespace motorpool::files {
 
@@ -30,7 +32,7 @@ namespace {
 
 constexpr const char* kFileColumns =
     "id, public_id, owner_id, purpose, filename, content_type, size_bytes, status, sha256, storage_key, "
-    "upload_expires_at_ms, created_at_ms, completed_at_ms";
+    "upload_expires_at_ms, created_at_ms, completed_at_ms, storage";
 
 struct FileRow {
     FileRef ref;
@@ -39,6 +41,7 @@ struct FileRow {
     std::int64_t upload_expires_at_ms = 0;
     std::int64_t created_at_ms = 0;
     std::optional<std::int64_t> completed_at_ms;
+    std::string storage;  // local, s3
 };
 
 FileRow file_from(const db::Row& r) {
@@ -49,6 +52,7 @@ FileRow file_from(const db::Row& r) {
     f.upload_expires_at_ms = r.int64(10);
     f.created_at_ms = r.int64(11);
     f.completed_at_ms = r.opt_int64(12);
+    f.storage = r.text(13);
     return f;
 }
 
@@ -65,22 +69,6 @@ bool may_read(const auth::Actor& actor, const FileRef& f) {
     return f.purpose == "chat_attachment" && (actor.role == auth::Role::Support || actor.role == auth::Role::Admin);
 }
 
-/// The URL signature: the method, the file and the expiry under the derived key.
-std::string signature(const Services& s, std::string_view method, const std::string& id, std::int64_t expires_s) {
-    std::string message;
-    message += method;
-    message += '\n';
-    message += id;
-    message += '\n';
-    message += std::to_string(expires_s);
-    return core::base64url_encode(core::hmac_sha256(s.signing_key, message));
-}
-
-std::string signed_url(const Services& s, std::string_view method, const std::string& id, std::int64_t expires_s) {
-    return s.public_url + "/api/v1/files/" + id + "/content?expires=" + std::to_string(expires_s) +
-           "&signature=" + signature(s, method, id, expires_s);
-}
-
 /// Checks a signed URL's expiry and signature (403 either way, without saying which part failed
 /// beyond expiry).
 void verify_signed(const Services& s, const Request& req, std::string_view method) {
@@ -93,7 +81,7 @@ void verify_signed(const Services& s, const Request& req, std::string_view metho
         throw ApiError::forbidden("This file URL is not signed");
     }
     expires = std::stoll(*expires_text);
-    if (!core::constant_time_equal(*given, signature(s, method, id, expires))) {
+    if (!core::constant_time_equal(*given, s.local->signature(method, id, expires))) {
         throw ApiError::forbidden("This file URL's signature is not valid");
     }
     if (expires * 1000 < s.clock->now_ms()) {
@@ -104,16 +92,6 @@ void verify_signed(const Services& s, const Request& req, std::string_view metho
 const Purpose* find_purpose(const Services& s, const std::string& name) {
     auto it = std::find_if(s.purposes.begin(), s.purposes.end(), [&](const Purpose& p) { return p.name == name; });
     return it == s.purposes.end() ? nullptr : &*it;
-}
-
-/// A file name safe in a Content-Disposition header: ASCII letters, digits and ._- kept, the rest
-/// '_' (the UTF-8 name goes in filename*, percent-encoded).
-std::string ascii_name(const std::string& name) {
-    std::string out;
-    for (unsigned char ch : name) {
-        out.push_back(std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_' ? static_cast<char>(ch) : '_');
-    }
-    return out.empty() ? "file" : out;
 }
 
 json::object file_json(const Services& s, const FileRow& f, bool with_download) {
@@ -130,10 +108,12 @@ json::object file_json(const Services& s, const FileRow& f, bool with_download) 
                    {"download_url", nullptr},
                    {"download_expires_at", nullptr}};
     if (with_download && f.ref.status == "ready") {
-        const std::int64_t expires = s.clock->now_ms() / 1000 + s.options.download_ttl_s;
-        o["download_url"] = signed_url(s, "GET", f.ref.public_id, expires);
+        Storage& storage = s.storage(f.storage);
+        const std::int64_t expires = s.clock->now_ms() / 1000 + storage.download_ttl_s();
+        o["download_url"] = storage.download_url(f.ref, f.storage_key, expires);
         o["download_expires_at"] = core::format_rfc3339(expires * 1000);
     }
+    o["storage"] = f.storage;
     return o;
 }
 
@@ -158,7 +138,40 @@ http::RouteOptions signed_route() {
     return o;
 }
 
+/// Forgets a file in `c`'s transaction and queues its stored bytes for removal after the commit.
+void forget_file(db::Connection& c, const FileRow& f, std::int64_t now) {
+    c.execute("INSERT INTO file_removals (storage, storage_key, queued_at_ms) VALUES ($1, $2, $3)",
+              {f.storage, f.storage_key, now});
+    c.execute("DELETE FROM files WHERE id = $1", {f.ref.id});
+}
+
 }  // namespace
+
+Services::Services(db::Database& database_,
+                   std::shared_ptr<core::Clock> clock_,
+                   FileOptions options_,
+                   std::vector<Purpose> purposes_,
+                   std::shared_ptr<LocalStorage> local_,
+                   std::shared_ptr<S3Storage> s3_,
+                   std::vector<Referrer> referrers_)
+    : database(database_),
+      clock(std::move(clock_)),
+      options(std::move(options_)),
+      purposes(std::move(purposes_)),
+      local(std::move(local_)),
+      s3(std::move(s3_)),
+      primary(s3 ? static_cast<Storage*>(s3.get()) : local.get()),
+      referrers(std::move(referrers_)) {}
+
+Storage& Services::storage(const std::string& name) const {
+    if (name == "s3") {
+        if (!s3) {
+            throw ApiError::unavailable("This file is in S3, which this server is not configured for", 60);
+        }
+        return *s3;
+    }
+    return *local;
+}
 
 std::optional<FileRef> readable_file(db::Connection& c, const auth::Actor& actor, const std::string& public_id) {
     auto f = find_file(c, public_id);
@@ -168,12 +181,73 @@ std::optional<FileRef> readable_file(db::Connection& c, const auth::Actor& actor
     return f->ref;
 }
 
-std::size_t forget_expired_uploads(Services& s) {
+std::size_t process_removals(Services& s, std::size_t limit) {
+    auto queued = s.database.with_reader([&](db::Connection& c) {
+        return c.query("SELECT id, storage, storage_key FROM file_removals ORDER BY id LIMIT $1",
+                       {static_cast<std::int64_t>(limit)});
+    });
+    std::size_t removed = 0;
+    for (std::size_t i = 0; i < queued.size(); ++i) {
+        const auto row = queued.row(i);
+        const std::int64_t id = row.int64(0);
+        try {
+            s.storage(row.text(1)).remove(row.text(2));
+            s.database.with_transaction(
+                [&](db::Connection& c) { c.execute("DELETE FROM file_removals WHERE id = $1", {id}); });
+            ++removed;
+        } catch (const std::exception& e) {
+            // Kept for the next pass (S3 unreachable, or not configured any more).
+            spdlog::warn("files: a stored object could not be removed yet: {}", e.what());
+            s.database.with_transaction([&](db::Connection& c) {
+                c.execute("UPDATE file_removals SET attempts = attempts + 1 WHERE id = $1", {id});
+            });
+        }
+    }
+    return removed;
+}
+
+namespace {
+
+/// Runs `delete_returning` (a DELETE ... RETURNING storage, storage_key) and queues the stored
+/// objects of the rows it removed, in one transaction; how many rows.
+std::size_t forget_returning(Services& s,
+                             const std::string& delete_returning,
+                             const std::vector<db::Value>& params,
+                             std::int64_t now) {
+    return s.database.with_transaction([&](db::Connection& c) {
+        auto gone = c.query(delete_returning, params);
+        for (std::size_t i = 0; i < gone.size(); ++i) {
+            c.execute("INSERT INTO file_removals (storage, storage_key, queued_at_ms) VALUES ($1, $2, $3)",
+                      {gone.row(i).text(0), gone.row(i).text(1), now});
+        }
+        return gone.size();
+    });
+}
+
+}  // namespace
+
+Cleanup clean_up(Services& s) {
     const std::int64_t now = s.clock->now_ms();
-    return static_cast<std::size_t>(s.database.with_transaction([&](db::Connection& c) {
-        // An upload's bytes are in an unnamed file until it completes: a pending row has none.
-        return c.execute("DELETE FROM files WHERE status = 'pending' AND upload_expires_at_ms < $1", {now - 3'600'000});
-    }));
+    Cleanup done;
+    // Uploads never made: a local one's bytes were in an unnamed file that is gone; an S3 one may
+    // have been made without /complete, so its key is removed too.
+    done.expired = forget_returning(
+        s,
+        "DELETE FROM files WHERE status = 'pending' AND upload_expires_at_ms < $1 RETURNING storage, storage_key",
+        {now - 3'600'000},
+        now);
+    for (const auto& r : s.referrers) {
+        // Identifiers come from the modules' code, never from input.
+        done.unreferenced +=
+            forget_returning(s,
+                             "DELETE FROM files WHERE purpose = $1 AND status = 'ready' AND "
+                             "completed_at_ms < $2 AND NOT EXISTS (SELECT 1 FROM " +
+                                 r.table + " r WHERE r." + r.column + " = files.id) RETURNING storage, storage_key",
+                             {r.purpose, now - 86'400'000},
+                             now);
+    }
+    done.removed = process_removals(s, 1000);
+    return done;
 }
 
 void install_routes(http::Router& router, const std::shared_ptr<Services>& services) {
@@ -217,7 +291,9 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             const std::int64_t now = svc->clock->now_ms();
             count_presign(*svc, actor.user_id, now);
             const std::string id = core::new_uuid_v7(now);
-            const std::int64_t expires_s = now / 1000 + svc->options.upload_ttl_s;
+            Storage& storage = *svc->primary;
+            const std::int64_t expires_s = now / 1000 + storage.upload_ttl_s();
+            const std::string key = storage.key_for(id, *filename);
             auto job = [svc,
                         actor,
                         id,
@@ -226,7 +302,9 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                         size = *size,
                         purpose = purpose->name,
                         now,
-                        expires_s] {
+                        expires_s,
+                        key,
+                        storage = std::string(storage.name())] {
                 svc->database.with_transaction([&](db::Connection& c) {
                     const std::int64_t used = c.query(
                                                    "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM files "
@@ -240,22 +318,28 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                                                      "exceeds your storage quota: " + std::to_string(used) + " of " +
                                                          std::to_string(svc->options.quota_bytes) + " bytes in use"}});
                     }
-                    // Spread over 256 directories by the id's random tail.
-                    const std::string key = id.substr(id.size() - 2) + "/" + id;
                     c.execute(
                         "INSERT INTO files (public_id, owner_id, purpose, filename, content_type, size_bytes, status, "
                         "storage, storage_key, upload_expires_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, "
-                        "'pending', 'local', $7, $8, $9)",
-                        {id, actor.user_id, purpose, filename, type, size, key, expires_s * 1000, now});
+                        "'pending', $7, $8, $9, $10)",
+                        {id, actor.user_id, purpose, filename, type, size, storage, key, expires_s * 1000, now});
                 });
             };
             co_await svc->database.workers().run(std::move(job));
+            FileRef ref{0, id, actor.user_id, purpose->name, *filename, *content_type, *size, "pending"};
+            const UploadTarget target = storage.upload_target(ref, key, expires_s);
+            json::object headers;
+            for (const auto& [name, value] : target.headers) {
+                headers[name] = value;
+            }
             Response response = Response::json(json::object{{"file_id", id},
-                                                            {"url", signed_url(*svc, "PUT", id, expires_s)},
+                                                            {"url", target.url},
                                                             {"method", "PUT"},
-                                                            {"headers", json::object{{"Content-Type", *content_type}}},
-                                                            {"public_url", svc->public_url + "/api/v1/files/" + id},
-                                                            {"expires_at", core::format_rfc3339(expires_s * 1000)}},
+                                                            {"headers", std::move(headers)},
+                                                            {"public_url", storage.public_url(ref, key)},
+                                                            {"expires_at", core::format_rfc3339(expires_s * 1000)},
+                                                            {"complete_url", "/api/v1/files/" + id + "/complete"},
+                                                            {"storage", storage.name()}},
                                                201);
             response.header("Location", "/api/v1/files/" + id);
             co_return response;
@@ -276,7 +360,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
         const std::string sent_type(req.header("Content-Type").value_or(""));
         auto open = [svc, id, sent_type]() -> http::OpenedSink {
             auto f = svc->database.with_reader([&](db::Connection& c) { return find_file(c, id); });
-            if (!f) {
+            if (!f || f->storage != "local") {
                 throw ApiError::not_found("File");
             }
             if (f->ref.status != "pending") {
@@ -285,7 +369,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             if (sent_type != f->ref.content_type) {
                 throw ApiError::unsupported_media_type(f->ref.content_type);
             }
-            return {std::make_shared<LocalUpload>(svc->options.directory, f->ref.content_type, f->ref.size_bytes),
+            return {std::make_shared<LocalUpload>(svc->local->directory(), f->ref.content_type, f->ref.size_bytes),
                     static_cast<std::size_t>(f->ref.size_bytes)};
         };
         co_return co_await svc->database.workers().run(std::move(open));
@@ -301,7 +385,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                 if (!f) {
                     throw ApiError::not_found("File");
                 }
-                const std::string path = stored_path(svc->options.directory, f->storage_key);
+                const std::string path = svc->local->path_of(f->storage_key);
                 std::string sha;
                 if (!upload_sink->commit(path, sha)) {
                     throw ApiError::conflict("This file was uploaded already; ask for a new upload URL",
@@ -325,6 +409,76 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
         },
         upload);
 
+    // After an upload straight to S3: the object is checked (HEAD and its first bytes through
+    // SigV4) against the declared size and type, then the file is ready. Local uploads are ready
+    // when their PUT answers; completing one again says so.
+    router.add(
+        Method::Post,
+        "/api/v1/files/{id}/complete",
+        [svc](Request req) -> net::awaitable<Response> {
+            const auth::Actor actor = auth::actor_of(req);
+            auto job = [svc, actor, id = std::string(req.param("id"))] {
+                auto f = svc->database.with_reader([&](db::Connection& c) { return find_file(c, id); });
+                if (!f || f->ref.owner_id != actor.user_id) {
+                    throw ApiError::not_found("File");
+                }
+                if (f->ref.status == "ready") {
+                    return *f;
+                }
+                if (f->storage == "local") {
+                    throw ApiError::conflict("Nothing was uploaded yet: PUT the bytes to the upload URL first",
+                                             "file_not_uploaded");
+                }
+                Storage& storage = svc->storage(f->storage);
+                std::optional<StoredObject> object;
+                try {
+                    object = storage.inspect(f->storage_key);
+                } catch (const std::exception& e) {
+                    spdlog::warn("files: an S3 upload could not be checked: {}", e.what());
+                    throw ApiError::unavailable("The file store cannot be reached; try again shortly", 5);
+                }
+                if (!object) {
+                    throw ApiError::conflict("Nothing was uploaded yet: PUT the bytes to the upload URL first",
+                                             "file_not_uploaded");
+                }
+                std::string problem;
+                if (object->size != f->ref.size_bytes) {
+                    problem = "has " + std::to_string(object->size) + " bytes, not the declared " +
+                              std::to_string(f->ref.size_bytes);
+                } else if (const std::string sniffed = sniff_mime(object->head);
+                           !matches_declared(f->ref.content_type, sniffed)) {
+                    problem = "is " + sniffed + ", not the declared " + f->ref.content_type;
+                }
+                if (!problem.empty()) {
+                    // Refused: the object goes, the upload URL stays usable until it expires.
+                    try {
+                        storage.remove(f->storage_key);
+                    } catch (const std::exception& e) {
+                        svc->database.with_transaction([&](db::Connection& c) {
+                            c.execute(
+                                "INSERT INTO file_removals (storage, storage_key, queued_at_ms) VALUES ($1, $2, $3)",
+                                {f->storage, f->storage_key, svc->clock->now_ms()});
+                        });
+                    }
+                    throw ApiError::validation({{"content", problem + ": it was removed"}});
+                }
+                const std::int64_t now = svc->clock->now_ms();
+                svc->database.with_transaction([&](db::Connection& c) {
+                    c.execute(
+                        "UPDATE files SET status = 'ready', completed_at_ms = $2 WHERE id = $1 AND status = 'pending'",
+                        {f->ref.id, now});
+                });
+                auto done = svc->database.with_reader([&](db::Connection& c) { return find_file(c, id); });
+                if (!done) {
+                    throw ApiError::not_found("File");  // deleted meanwhile
+                }
+                return *done;
+            };
+            FileRow f = co_await svc->database.workers().run(std::move(job));
+            co_return Response::json(file_json(*svc, f, true));
+        },
+        http::authenticated(1024));
+
     router.add(
         Method::Get,
         "/api/v1/files/{id}/content",
@@ -332,16 +486,14 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             verify_signed(*svc, req, "GET");
             auto job = [svc, id = std::string(req.param("id"))] {
                 auto f = svc->database.with_reader([&](db::Connection& c) { return find_file(c, id); });
-                if (!f || f->ref.status != "ready") {
+                if (!f || f->ref.status != "ready" || f->storage != "local") {
                     throw ApiError::not_found("File");
                 }
-                return std::make_pair(*f, read_stored(stored_path(svc->options.directory, f->storage_key)));
+                return std::make_pair(*f, read_stored(svc->local->path_of(f->storage_key)));
             };
             auto [f, bytes] = co_await svc->database.workers().run(std::move(job));
             Response response = Response::text(std::move(bytes), f.ref.content_type);
-            response.header("Content-Disposition",
-                            "attachment; filename=\"" + ascii_name(f.ref.filename) + "\"; filename*=UTF-8''" +
-                                core::percent_encode(f.ref.filename));
+            response.header("Content-Disposition", content_disposition(f.ref.filename));
             response.header("X-Content-Type-Options", "nosniff");
             response.header("Content-Security-Policy", "default-src 'none'; sandbox");
             response.header("Cache-Control", "private, max-age=300");
@@ -375,7 +527,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
         [svc](Request req) -> net::awaitable<Response> {
             const auth::Actor actor = auth::actor_of(req);
             auto job = [svc, actor, id = std::string(req.param("id"))] {
-                auto key = svc->database.with_transaction([&](db::Connection& c) -> std::string {
+                svc->database.with_transaction([&](db::Connection& c) {
                     auto f = find_file(c, id);
                     if (!f || !may_read(actor, f->ref)) {
                         throw ApiError::not_found("File");
@@ -383,10 +535,9 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                     if (f->ref.owner_id != actor.user_id && actor.role != auth::Role::Admin) {
                         throw ApiError::forbidden("Only the file's owner or an admin deletes it");
                     }
-                    c.execute("DELETE FROM files WHERE id = $1", {f->ref.id});
-                    return f->storage_key;
+                    forget_file(c, *f, svc->clock->now_ms());
                 });
-                remove_stored(stored_path(svc->options.directory, key));  // after the commit
+                process_removals(*svc, 100);  // after the commit; the cleanup job retries a failure
             };
             co_await svc->database.workers().run(std::move(job));
             co_return Response::no_content();

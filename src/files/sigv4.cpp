@@ -50,13 +50,14 @@ std::string signed_header_names(const std::vector<std::pair<std::string, std::st
 /// ones (the token after the signed headers).
 std::string query(const Credentials& c, const PresignRequest& r, bool sorted) {
     std::vector<std::pair<std::string, std::string>> params = r.query;
-    params.insert(params.end(), {
-        {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
-        {"X-Amz-Credential", c.access_key_id + "/" + credential_scope(r)},
-        {"X-Amz-Date", amz_date(r.at_s)},
-        {"X-Amz-Expires", std::to_string(r.expires_s)},
-        {"X-Amz-SignedHeaders", signed_header_names(signed_headers(r))},
-    });
+    params.insert(params.end(),
+                  {
+                      {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+                      {"X-Amz-Credential", c.access_key_id + "/" + credential_scope(r)},
+                      {"X-Amz-Date", amz_date(r.at_s)},
+                      {"X-Amz-Expires", std::to_string(r.expires_s)},
+                      {"X-Amz-SignedHeaders", signed_header_names(signed_headers(r))},
+                  });
     if (!c.session_token.empty()) {
         params.emplace_back("X-Amz-Security-Token", c.session_token);
     }

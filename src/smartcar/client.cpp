@@ -13,11 +13,14 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
-#include "smartcar/http_transport.hpp"
+#include "http/outbound.hpp"
 
 namespace motorpool::smartcar {
 
 namespace json = boost::json;
+using http::HttpRequest;
+using http::HttpResponse;
+using http::perform;
 
 std::string scrub_upstream_text(std::string_view text, std::size_t max_bytes) {
     // Token-shaped: a run of 16 or more token characters holding both a letter and a digit (UUIDs,

@@ -6,7 +6,9 @@
 
 namespace motorpool::support {
 
-Module::Module(live::Module& live) : live_(live) {}
+Module::Module(live::Module& live, files::Module& files) : live_(live) {
+    files.add_referrer({"chat_attachment", "chat_message_files", "file_id"});
+}
 Module::~Module() = default;
 
 std::vector<db::Migration> Module::migrations(db::Dialect dialect) const {

@@ -21,6 +21,7 @@ const servers = [];
 const env = (databaseUrl) => ({
   ...process.env,
   DATABASE_URL: databaseUrl,
+  MOTORPOOL_FILES_DIR: join(work, 'files'),
   MOTORPOOL_ENV: 'test',
   MOTORPOOL_HOST: '127.0.0.1',
   PORT: '0',

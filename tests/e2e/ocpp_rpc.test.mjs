@@ -24,6 +24,7 @@ let token;
 const env = () => ({
   ...process.env,
   DATABASE_URL: `sqlite:///${work}/ocpp.db`,
+  MOTORPOOL_FILES_DIR: join(work, 'files'),
   MOTORPOOL_ENV: 'test',
   MOTORPOOL_HOST: '127.0.0.1',
   PORT: '0',

@@ -55,6 +55,7 @@ before(async () => {
     env: {
       ...process.env,
       DATABASE_URL: `sqlite:///${work}/e2e.db`,
+      MOTORPOOL_FILES_DIR: join(work, 'files'),
       MOTORPOOL_ENV: 'test',
       MOTORPOOL_HOST: '127.0.0.1',
       PORT: '0',

@@ -80,6 +80,26 @@ protected:
         return n;
     }
 
+    /// Runs the cleanup job once and waits for it.
+    void run_cleanup() {
+        const auto runs = app_->app().jobs().stats("files.cleanup").runs;
+        app_->app().jobs().trigger("files.cleanup");
+        for (int k = 0; k < 500 && app_->app().jobs().stats("files.cleanup").runs == runs; ++k) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
+    std::int64_t count(const char* sql) {
+        return app_->app().database().with_reader([&](db::Connection& c) { return c.query(sql).row(0).int64(0); });
+    }
+
+    /// Logs in again (tokens last 15 minutes of the test clock).
+    std::string relogin(const std::string& email) {
+        auto r = app_->client().post_json("/api/v1/auth/login",
+                                          json::object{{"email", email}, {"password", "correct horse battery"}});
+        return std::string(r.json().at("access_token").as_string());
+    }
+
     std::shared_ptr<core::ManualClock> clock_;
     std::unique_ptr<TestApp> app_;
     std::string alice_, bob_, support_;
@@ -177,14 +197,103 @@ TEST_F(FilesTest, RefusedUploadsLeaveNothingBehind) {
 
     // The cleanup job forgets uploads never made, an hour after their URL expired.
     clock_->advance_ms(61 * 60'000);
-    const auto runs = app_->app().jobs().stats("files.cleanup").runs;
-    app_->app().jobs().trigger("files.cleanup");
-    for (int k = 0; k < 500 && app_->app().jobs().stats("files.cleanup").runs == runs; ++k) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    EXPECT_EQ(app_->app().database().with_reader(
-                  [](db::Connection& c) { return c.query("SELECT COUNT(*) FROM files").row(0).int64(0); }),
-              0);
+    run_cleanup();
+    EXPECT_EQ(count("SELECT COUNT(*) FROM files"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM file_removals"), 0);
+}
+
+TEST_F(FilesTest, CompleteSaysWhetherALocalUploadWasMade) {
+    const std::string bytes = png(3'000);
+    auto p = presign(alice_, "image/png", 3'000).json();
+    EXPECT_EQ(p.at("storage"), json::value("local"));
+    const std::string id(p.at("file_id").as_string());
+    EXPECT_EQ(p.at("complete_url"), json::value("/api/v1/files/" + id + "/complete"));
+    auto early = call(*app_, "POST", "/api/v1/files/" + id + "/complete", alice_);
+    EXPECT_EQ(early.status, 409);
+    EXPECT_EQ(early.json().at("type"), json::value("urn:motorpool:problem:file_not_uploaded"));
+    ASSERT_EQ(put(p, bytes).status, 200);
+    auto done = call(*app_, "POST", "/api/v1/files/" + id + "/complete", alice_);
+    ASSERT_EQ(done.status, 200) << done.body;
+    EXPECT_EQ(done.json().at("status"), json::value("ready"));
+    EXPECT_TRUE(done.json().at("download_url").is_string());
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/files/" + id + "/complete", bob_).status, 404);
+    EXPECT_EQ(call(*app_, "POST", "/api/v1/files/" + id + "/complete", support_).status, 404);
+}
+
+TEST_F(FilesTest, ChatAttachmentsNeverSentAreCleanedUpAfterADay) {
+    auto upload = [&](const std::string& name) {
+        auto p = presign(alice_, "image/png", 1'000, "chat_attachment", name).json();
+        EXPECT_EQ(put(p, png(1'000)).status, 200);
+        return std::string(p.at("file_id").as_string());
+    };
+    const std::string sent = upload("sent.png");
+    const std::string unsent = upload("unsent.png");
+    const std::string photo = upload("photo.png");  // a chat attachment too, deleted by its owner
+    auto thread = call(*app_, "POST", "/api/v1/chat/threads", alice_, json::object{{"subject", "Brakes"}});
+    ASSERT_EQ(thread.status, 201) << thread.body;
+    auto message = call(*app_,
+                        "POST",
+                        "/api/v1/chat/threads/" + std::string(thread.json().at("id").as_string()) + "/messages",
+                        alice_,
+                        json::object{{"body", "see the photo"}, {"attachments", json::array{sent.c_str()}}});
+    ASSERT_EQ(message.status, 201) << message.body;
+    EXPECT_EQ(stored_files(), 3U);
+    ASSERT_EQ(call(*app_, "DELETE", "/api/v1/files/" + photo, alice_).status, 204);
+    EXPECT_EQ(stored_files(), 2U);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM file_removals"), 0);
+
+    // Within the day an unsent attachment may still be sent: kept.
+    clock_->advance_ms(23 * 3'600'000LL);
+    run_cleanup();
+    EXPECT_EQ(stored_files(), 2U);
+    clock_->advance_ms(2 * 3'600'000LL);
+    run_cleanup();
+    EXPECT_EQ(stored_files(), 1U);
+    alice_ = relogin("alice@example.com");
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/files/" + unsent, alice_).status, 404);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/files/" + sent, alice_).status, 200);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM file_removals"), 0);
+}
+
+TEST_F(FilesTest, S3UnreachableAnswers503AndRemovalsWaitForIt) {
+    // Port 1 on loopback: nothing listens, so every S3 call fails at once.
+    start({{"USE_S3", "True"},
+           {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+           {"AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+           {"AWS_STORAGE_BUCKET_NAME", "motorpool-test"},
+           {"AWS_S3_ENDPOINT_URL", "http://127.0.0.1:1"},
+           {"AWS_S3_CUSTOM_DOMAIN", "files.example.com"}});
+    auto presigned = presign(alice_, "image/png", 1'000, "vehicle_photo", "my car.png");
+    ASSERT_EQ(presigned.status, 201) << presigned.body;
+    const json::value p = presigned.json();
+    const std::string id(p.at("file_id").as_string());
+    EXPECT_EQ(p.at("storage"), json::value("s3"));
+    const std::string url(p.at("url").as_string());
+    EXPECT_EQ(url.rfind("http://127.0.0.1:1/motorpool-test/uploads/" + id + "/my%20car.png?", 0), 0U) << url;
+    EXPECT_NE(url.find("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"), std::string::npos) << url;
+    EXPECT_NE(url.find("X-Amz-Expires=3600"), std::string::npos) << url;
+    EXPECT_EQ(p.at("headers").at("Content-Length"), json::value("1000"));
+    EXPECT_EQ(p.at("public_url"), json::value("https://files.example.com/uploads/" + id + "/my%20car.png"));
+
+    auto complete = call(*app_, "POST", "/api/v1/files/" + id + "/complete", alice_);
+    EXPECT_EQ(complete.status, 503) << complete.body;
+    EXPECT_TRUE(complete.header("Retry-After").has_value());
+    EXPECT_EQ(complete.body.find("127.0.0.1"), std::string::npos) << "no URL leaks";
+    // Deleting forgets the file at once; its object waits in the queue for S3.
+    EXPECT_EQ(call(*app_, "DELETE", "/api/v1/files/" + id, alice_).status, 204);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/files/" + id, alice_).status, 404);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM file_removals WHERE storage = 's3' AND attempts = 1"), 1);
+    run_cleanup();
+    EXPECT_EQ(count("SELECT COUNT(*) FROM file_removals WHERE attempts = 2"), 1);
+}
+
+TEST_F(FilesTest, S3SettingsAreCheckedAtStart) {
+    EXPECT_THROW(start({{"USE_S3", "true"}, {"AWS_ACCESS_KEY_ID", "AKID"}, {"AWS_SECRET_ACCESS_KEY", "x"}}),
+                 std::exception);  // no bucket
+    EXPECT_THROW(start({{"USE_S3", "true"},
+                        {"AWS_STORAGE_BUCKET_NAME", "b"},
+                        {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"}}),
+                 std::exception);  // no credentials anywhere
 }
 
 TEST_F(FilesTest, PresignValidatesPurposeTypeSizeNameQuotaAndRate) {

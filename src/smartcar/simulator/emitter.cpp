@@ -1,10 +1,14 @@
 // The simulator's webhook emitter: VERIFY, then signed VEHICLE_STATE deliveries for subscribed cars,
 // retried on Smartcar's schedule, on a thread of its own (it stands for Smartcar's servers).
 
-#include "smartcar/http_transport.hpp"
+#include "http/outbound.hpp"
 #include "state.hpp"
 
 namespace motorpool::smartcar::sim {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using http::perform;
 
 namespace {
 

@@ -33,6 +33,15 @@ struct FileRef {
     std::string status;  // pending, ready
 };
 
+/// A table whose rows refer to files of one purpose (support's chat_message_files for chat
+/// attachments): a file of that purpose no row refers to, once a day old, is removed by the
+/// cleanup job, bytes and all. Files of purposes nothing declares stay until their owner deletes them.
+struct Referrer {
+    std::string purpose;
+    std::string table;
+    std::string column;  // holds files.id
+};
+
 /// The file `public_id` if `actor` may read it: its owner, or support and admins for chat
 /// attachments (they see every thread). nullopt otherwise, as for a file that does not exist.
 std::optional<FileRef> readable_file(db::Connection& c, const auth::Actor& actor, const std::string& public_id);

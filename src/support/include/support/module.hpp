@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "files/module.hpp"
 #include "live/module.hpp"
 #include "platform/module.hpp"
 #include "support/support.hpp"
@@ -15,7 +16,8 @@ struct Services;
 
 class Module final : public platform::Module {
 public:
-    explicit Module(live::Module& live);
+    /// Files: chat attachments are referred to by messages (unsent ones are cleaned up).
+    Module(live::Module& live, files::Module& files);
     ~Module() override;
 
     std::string_view name() const override { return "support"; }

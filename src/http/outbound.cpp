@@ -1,10 +1,10 @@
-#include "smartcar/http_transport.hpp"
+#include "http/outbound.hpp"
 
 #include <curl/curl.h>
 
 #include "core/text.hpp"
 
-namespace motorpool::smartcar {
+namespace motorpool::http {
 namespace {
 
 std::size_t write_body(char* data, std::size_t size, std::size_t count, void* user) {
@@ -58,7 +58,11 @@ HttpResponse perform(const HttpRequest& request) {
         list = curl_slist_append(list, h.c_str());
     }
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.method == "HEAD") {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);  // a custom HEAD would wait for a body
+    } else {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
     if (request.method == "POST" || request.method == "PUT" || !request.body.empty()) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
@@ -85,4 +89,4 @@ HttpResponse perform(const HttpRequest& request) {
     return response;
 }
 
-}  // namespace motorpool::smartcar
+}  // namespace motorpool::http

@@ -1,5 +1,5 @@
 #pragma once
-// The one outbound HTTP client of the smartcar module and its simulator: a blocking exchange over
+// The server's outbound HTTP client (Smartcar and its simulator, S3): a blocking exchange over
 // libcurl (call it on a worker or a thread of one's own, never on an I/O thread), with a handle
 // per thread so connections to the same origin stay open between calls.
 
@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-namespace motorpool::smartcar {
+namespace motorpool::http {
 
 struct HttpRequest {
     std::string method = "GET";
     std::string url;
     std::vector<std::string> headers;  // "Name: value"
-    std::string body;                  // sent for POST and PUT, and whenever not empty
+    std::string body;                  // sent for POST and PUT, and whenever not empty (HEAD: no body read)
     std::chrono::milliseconds connect_timeout{5'000};
     std::chrono::milliseconds timeout{30'000};
     std::size_t max_response_bytes = std::size_t{8} * 1024 * 1024;  // larger: an error, no answer
@@ -31,4 +31,4 @@ struct HttpResponse {
 /// Performs one exchange; network failures come back as status 0 with `error`, never as a throw.
 HttpResponse perform(const HttpRequest& request);
 
-}  // namespace motorpool::smartcar
+}  // namespace motorpool::http
