@@ -7,6 +7,7 @@ namespace motorpool::app {
 
 Modules::Modules() {
     mail = add<mail::Module>();
+    auto* notifications = add<notify::Module>();
     auth = add<auth::Module>(*mail);
     add<vehicles::Module>();
     telemetry = add<telemetry::Module>();
@@ -17,7 +18,7 @@ Modules::Modules() {
     auto* booking = add<booking::Module>(*live);
     add<membership::Module>(*live, *booking, *auth);
     auto* file_store = add<files::Module>(*auth);
-    add<support::Module>(*live, *file_store);
+    add<support::Module>(*live, *file_store, notifications->notifier());
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

@@ -6,7 +6,8 @@
 
 namespace motorpool::support {
 
-Module::Module(live::Module& live, files::Module& files) : live_(live) {
+Module::Module(live::Module& live, files::Module& files, notify::Notifier& notifier)
+    : live_(live), notifier_(notifier) {
     files.add_referrer({"chat_attachment", "chat_message_files", "file_id"});
 }
 Module::~Module() = default;
@@ -25,7 +26,7 @@ bool is_support_staff(const http::Principal& who) {
 }  // namespace
 
 void Module::install(platform::Context& context) {
-    services_ = std::make_shared<Services>(context.database, context.events, context.clock, live_.hub());
+    services_ = std::make_shared<Services>(context.database, context.events, context.clock, live_.hub(), notifier_);
     install_routes(context.router, services_);
     install_frames(live_.hub(), services_);
     auto& database = context.database;

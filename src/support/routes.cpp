@@ -15,7 +15,6 @@
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "files/files.hpp"
-#include "mail/mail.hpp"
 #include "vehicles/vehicles.hpp"
 
 namespace motorpool::support {
@@ -246,20 +245,21 @@ std::pair<json::object, bool> post_message(
     auto [message, created] = svc.database.with_transaction([&](db::Connection& c) {
         auto t = visible_thread(c, actor, id);
         auto stored = store_message(c, actor, t, m, now);
-        // Support replied and the member has no socket open here: an e-mail, at most one per
-        // thread every 15 minutes (the conditional update is the guard), sent if this commits.
+        // Support replied and the member has no socket open here: a notification (e-mail today),
+        // at most one per thread every 15 minutes (the conditional update is the guard), sent if
+        // this commits.
         if (stored.second && actor.user_id != t.member_id && !live::is_connected(svc.hub, t.member_id) &&
             c.execute("UPDATE chat_threads SET member_mailed_at_ms = $2 WHERE id = $1 AND (member_mailed_at_ms IS "
                       "NULL OR member_mailed_at_ms <= $3)",
                       {t.id, now, now - 15LL * 60 * 1000}) == 1) {
-            auto member = c.query("SELECT email FROM users WHERE id = $1", {t.member_id});
             const std::string subject(t.body.at("subject").as_string());
-            mail::enqueue(c,
-                          member.row(0).text(0),
-                          "New reply from support: " + subject,
-                          "Support answered in your conversation \"" + subject + "\":\n\n" + m.body +
-                              "\n\nOpen your support chat in motorpool to reply.\n",
-                          now);
+            svc.notifier.notify(c,
+                                {t.member_id,
+                                 "New reply from support: " + subject,
+                                 "Support answered in your conversation \"" + subject + "\":\n\n" + m.body +
+                                     "\n\nOpen your support chat in motorpool to reply.\n",
+                                 {}},
+                                now);
         }
         return stored;
     });

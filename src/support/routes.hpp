@@ -12,6 +12,7 @@
 #include "db/db.hpp"
 #include "http/router.hpp"
 #include "live/live.hpp"
+#include "notify/notify.hpp"
 
 namespace motorpool::support {
 
@@ -19,7 +20,8 @@ struct Services {
     db::Database& database;
     core::EventBus& events;
     std::shared_ptr<core::Clock> clock;
-    live::Hub& hub;  // who is connected (a reply to a member who is not is e-mailed)
+    live::Hub& hub;              // who is connected (a reply to a member who is not is notified)
+    notify::Notifier& notifier;  // how: e-mail today
 
     // The last TYPING relayed per (user, thread) on this node (the rate limit).
     std::mutex typing_mutex;

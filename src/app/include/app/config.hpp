@@ -15,6 +15,7 @@
 #include "live/module.hpp"
 #include "mail/module.hpp"
 #include "membership/module.hpp"
+#include "notify/notify.hpp"
 #include "platform/module.hpp"
 #include "smartcar/module.hpp"
 #include "smartcar/simulator_module.hpp"

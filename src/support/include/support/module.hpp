@@ -7,6 +7,7 @@
 
 #include "files/module.hpp"
 #include "live/module.hpp"
+#include "notify/notify.hpp"
 #include "platform/module.hpp"
 #include "support/support.hpp"
 
@@ -17,7 +18,8 @@ struct Services;
 class Module final : public platform::Module {
 public:
     /// Files: chat attachments are referred to by messages (unsent ones are cleaned up).
-    Module(live::Module& live, files::Module& files);
+    /// Notifier: a reply reaches a member with no socket open.
+    Module(live::Module& live, files::Module& files, notify::Notifier& notifier);
     ~Module() override;
 
     std::string_view name() const override { return "support"; }
@@ -26,6 +28,7 @@ public:
 
 private:
     live::Module& live_;
+    notify::Notifier& notifier_;
     std::shared_ptr<Services> services_;
 };
 
