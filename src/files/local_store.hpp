@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include <sodium.h>
+#include <openssl/evp.h>
 
 #include "files/storage.hpp"
 #include "http/body_sink.hpp"
@@ -40,9 +40,10 @@ private:
     std::int64_t declared_size_;
     int fd_ = -1;
     std::int64_t size_ = 0;
+    std::int64_t flushed_ = 0;  // writeback started up to here
     std::string head_;
     bool type_checked_ = false;
-    crypto_hash_sha256_state sha_{};
+    EVP_MD_CTX* sha_ = nullptr;  // OpenSSL's SHA-256: SHA-NI where the CPU has it (libsodium's is portable C)
 };
 
 /// Local disk: uploads and downloads through motorpool's own URLs, signed with HMAC

@@ -202,6 +202,22 @@ TEST_F(FilesTest, RefusedUploadsLeaveNothingBehind) {
     EXPECT_EQ(count("SELECT COUNT(*) FROM file_removals"), 0);
 }
 
+TEST_F(FilesTest, ABadTypeIsRefusedAtOnceWhileTheClientStillSends) {
+    // 300 KiB of a declared 1 MiB PNG that is not one, then the client waits: the refusal of the
+    // first piece arrives without the rest (the read of the next piece is cancelled).
+    auto p = presign(alice_, "image/png", 1 << 20).json();
+    RawConnection client(app_->port());
+    client.send("PUT " + target_of(p.at("url")) +
+                " HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1048576\r\n\r\n");
+    client.send(std::string(300 * 1024, 'x'));
+    const auto started = std::chrono::steady_clock::now();
+    auto refused = client.read_response(std::chrono::seconds(5));
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->result_int(), 422U);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+    EXPECT_EQ(stored_files(), 0U);
+}
+
 TEST_F(FilesTest, CompleteSaysWhetherALocalUploadWasMade) {
     const std::string bytes = png(3'000);
     auto p = presign(alice_, "image/png", 3'000).json();
