@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local upload throughput: SIZE_MIB (100) files PUT through presigned URLs into local storage,
 # against the disk's sequential write speed measured by dd (with fdatasync) in the same directory
-# in the same run; the server's RSS before and after (uploads stream to disk, so it stays flat).
+# in the same run; the server's RSS before and after (uploads stream to disk, so it stays flat); then
+# downloads of the last file (streamed from disk in pieces).
 #   bench/files_upload.sh            Environment: SIZE_MIB (100), FILES (5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,3 +52,13 @@ for i in $(seq "$FILES"); do
 done
 echo "motorpool mean: $(python3 -c "print(f'{$FILES*$size/1048576/$total:.1f}')") MiB/s"
 echo "server RSS: ${rss_before} KiB before, $(rss) KiB after"
+
+echo "== downloads: the last file through its signed URL, $FILES times (streamed from disk)"
+file_id=$(echo "$presigned" | jq -r .file_id)
+total=0
+for i in $(seq "$FILES"); do
+  url=$(curl -sf -H "Authorization: Bearer $token" "$base/api/v1/files/$file_id" | jq -r .download_url | sed "s#^http://[^/]*#$base#")
+  seconds=$(curl -sf -o /dev/null -w '%{time_total}' "$url")
+  total=$(python3 -c "print($total + $seconds)")
+done
+echo "download mean: $(python3 -c "print(f'{$FILES*$size/1048576/$total:.1f}')") MiB/s; server RSS $(rss) KiB"

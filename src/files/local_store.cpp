@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/crypto.hpp"
@@ -125,15 +126,34 @@ std::string stored_path(const std::string& directory, const std::string& key) {
     return (std::filesystem::path(directory) / key).string();
 }
 
-std::string read_stored(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw std::runtime_error("a stored file is missing");
+StoredFile::StoredFile(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+        throw io_error("a stored file cannot be opened");
     }
-    std::string bytes(std::filesystem::file_size(path), '\0');
-    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    bytes.resize(static_cast<std::size_t>(in.gcount()));
-    return bytes;
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+        ::close(fd_);
+        throw io_error("a stored file cannot be read");
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+StoredFile::~StoredFile() {
+    ::close(fd_);
+}
+
+std::size_t StoredFile::read(std::uint64_t offset, std::span<char> out) {
+    for (;;) {
+        const ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) {
+            throw io_error("a stored file cannot be read");
+        }
+    }
 }
 
 bool remove_stored(const std::string& path) {

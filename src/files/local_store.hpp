@@ -10,6 +10,7 @@
 
 #include "files/storage.hpp"
 #include "http/body_sink.hpp"
+#include "http/request.hpp"
 
 namespace motorpool::files {
 
@@ -83,8 +84,22 @@ private:
 
 /// The path of a stored file: `directory`/`key`.
 std::string stored_path(const std::string& directory, const std::string& key);
-/// The whole stored file.
-std::string read_stored(const std::string& path);
+/// A stored file sent as a response body, read in pieces (opened once: a file removed meanwhile
+/// is still read whole).
+class StoredFile final : public http::BodySource {
+public:
+    explicit StoredFile(const std::string& path);  // throws when the file is missing
+    ~StoredFile() override;
+    StoredFile(const StoredFile&) = delete;
+    StoredFile& operator=(const StoredFile&) = delete;
+
+    std::uint64_t size() const override { return size_; }
+    std::size_t read(std::uint64_t offset, std::span<char> out) override;
+
+private:
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
+};
 /// Removes a stored file; false when it was not there.
 bool remove_stored(const std::string& path);
 

@@ -489,10 +489,13 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                 if (!f || f->ref.status != "ready" || f->storage != "local") {
                     throw ApiError::not_found("File");
                 }
-                return std::make_pair(*f, read_stored(svc->local->path_of(f->storage_key)));
+                return std::make_pair(*f, std::make_shared<StoredFile>(svc->local->path_of(f->storage_key)));
             };
-            auto [f, bytes] = co_await svc->database.workers().run(std::move(job));
-            Response response = Response::text(std::move(bytes), f.ref.content_type);
+            auto [f, stored] = co_await svc->database.workers().run(std::move(job));
+            // Streamed from disk in pieces: never held whole, whatever its size.
+            Response response;
+            response.content_type = f.ref.content_type;
+            response.source = std::move(stored);
             response.header("Content-Disposition", content_disposition(f.ref.filename));
             response.header("X-Content-Type-Options", "nosniff");
             response.header("Content-Security-Policy", "default-src 'none'; sandbox");

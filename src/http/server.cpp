@@ -171,12 +171,13 @@ net::awaitable<bool> Server::State::write(Connection& c, const Request& request,
     message.set("X-Request-Id", request.request_id);
     message.keep_alive(keep_alive);
     const bool head = request.method == Method::Head;
-    const std::size_t body_size = response.body.size();
-    message.body() = std::move(response.body);
+    const std::shared_ptr<BodySource> source = std::move(response.source);
+    const std::uint64_t body_size = source ? source->size() : response.body.size();
+    message.body() = source ? std::string() : std::move(response.body);
     message.prepare_payload();
     c.stream->expires_after(options.write_timeout);
     boost::system::error_code ec;
-    if (head) {
+    if (head || source) {
         message.content_length(body_size);
         message.body().clear();
         bhttp::response_serializer<bhttp::string_body> serializer(message);
@@ -184,7 +185,32 @@ net::awaitable<bool> Server::State::write(Connection& c, const Request& request,
     } else {
         std::tie(ec, std::ignore) = co_await bhttp::async_write(*c.stream, message);
     }
-    co_return !ec;
+    if (ec || head || !source) {
+        co_return !ec;
+    }
+    // A streamed body: 256 KiB at a time, read on a worker (a disk read may block), each piece
+    // with its own write deadline.
+    std::vector<char> piece(256 * 1024);
+    for (std::uint64_t offset = 0; offset < body_size;) {
+        const std::span<char> out(piece.data(), std::min<std::uint64_t>(piece.size(), body_size - offset));
+        std::size_t n = 0;
+        try {
+            auto read = [&source, offset, out] { return source->read(offset, out); };
+            n = options.blocking != nullptr ? co_await options.blocking->run(read) : read();
+        } catch (const std::exception& e) {
+            spdlog::warn("a streamed response body could not be read: {}", e.what());
+        }
+        if (n == 0) {
+            co_return false;  // shorter than announced: only closing the connection tells the client
+        }
+        c.stream->expires_after(options.write_timeout);
+        std::tie(ec, std::ignore) = co_await net::async_write(*c.stream, net::buffer(piece.data(), n));
+        if (ec) {
+            co_return false;
+        }
+        offset += n;
+    }
+    co_return true;
 }
 
 net::awaitable<void> Server::State::refuse(TcpStream stream) {
@@ -537,7 +563,8 @@ net::awaitable<void> Server::State::session(std::shared_ptr<Connection> connecti
         // Decided after the handler: a shutdown that began meanwhile closes this connection.
         const bool keep_alive = wants_keep_alive && !draining.load(std::memory_order_relaxed);
         const int status = response.status;
-        const std::size_t bytes = response.body.size();
+        const std::size_t bytes =
+            response.source ? static_cast<std::size_t>(response.source->size()) : response.body.size();
         if (options.response_observer) {
             options.response_observer(
                 ResponseSeen{log_view.method, seen.route, status, response.content_type, response.body});

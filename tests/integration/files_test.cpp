@@ -202,6 +202,19 @@ TEST_F(FilesTest, RefusedUploadsLeaveNothingBehind) {
     EXPECT_EQ(count("SELECT COUNT(*) FROM file_removals"), 0);
 }
 
+TEST_F(FilesTest, ALargeDownloadIsStreamedWhole) {
+    const std::string bytes = png(700'001);  // three pieces of the server's 256 KiB, the last short
+    auto p = presign(alice_, "image/png", static_cast<std::int64_t>(bytes.size())).json();
+    ASSERT_EQ(put(p, bytes).status, 200);
+    auto meta = call(*app_, "GET", "/api/v1/files/" + std::string(p.at("file_id").as_string()), alice_).json();
+    auto download = app_->client().get(target_of(meta.at("download_url")));
+    ASSERT_EQ(download.status, 200);
+    EXPECT_EQ(download.header("Content-Length").value_or(""), "700001");
+    EXPECT_TRUE(download.body == bytes);
+    // The connection stays usable after a streamed body.
+    EXPECT_EQ(app_->client().get("/health").status, 200);
+}
+
 TEST_F(FilesTest, ABadTypeIsRefusedAtOnceWhileTheClientStillSends) {
     // 300 KiB of a declared 1 MiB PNG that is not one, then the client waits: the refusal of the
     // first piece arrives without the rest (the read of the next piece is cancelled).

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,11 +77,24 @@ struct Request {
     const Principal& require_principal() const;
 };
 
+/// A response body sent in pieces as it is read (a stored file), so it is never held whole.
+class BodySource {
+public:
+    virtual ~BodySource() = default;
+    /// The body's length (the Content-Length sent).
+    virtual std::uint64_t size() const = 0;
+    /// Blocking (called on a worker): fills `out` with the bytes from `offset`; how many (0 only
+    /// past the end).
+    virtual std::size_t read(std::uint64_t offset, std::span<char> out) = 0;
+};
+
 struct Response {
     int status = 200;
     std::string content_type;
     std::string body;
     Headers headers;
+    /// When set, the body is streamed from it (and `body` is ignored).
+    std::shared_ptr<BodySource> source;
 
     static Response json(const boost::json::value& value, int status = 200);
     static Response json_text(std::string body, int status = 200);
