@@ -273,6 +273,7 @@ std::pair<json::object, bool> post_message(
 /// Moves the caller's read position (to `message`, or the latest) and publishes READ.
 json::object mark_read(Services& svc,
                        const auth::Actor& actor,
+                       const std::string& user_public_id,  // the token's subject: no lookup
                        const std::string& id,
                        const std::optional<std::string>& message,
                        std::int64_t now) {
@@ -294,13 +295,10 @@ json::object mark_read(Services& svc,
         }
         return with_reads(c, actor, t);
     });
-    auto user = svc.database.with_reader([&](db::Connection& c) {
-        return c.query("SELECT public_id FROM users WHERE id = $1", {actor.user_id}).row(0).text(0);
-    });
     publish(svc.events,
             "chat.thread." + id,
             "READ",
-            json::object{{"thread_id", id}, {"user_id", user}, {"message_id", thread.at("read_message_id")}});
+            json::object{{"thread_id", id}, {"user_id", user_public_id}, {"message_id", thread.at("read_message_id")}});
     return thread;
 }
 
@@ -367,7 +365,7 @@ void install_frames(live::Hub& hub, const std::shared_ptr<Services>& services) {
         const std::string id = frame_thread(r);
         auto message = r.string("message_id", Presence::Optional, 1, 64);
         r.finish();
-        mark_read(*svc, actor_from(who), id, message, svc->clock->now_ms());
+        mark_read(*svc, actor_from(who), who.subject, id, message, svc->clock->now_ms());
         return std::string();
     });
 }
@@ -476,15 +474,25 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                     auto paged = params;
                     paged.emplace_back(page_size);
                     paged.emplace_back((page - 1) * page_size);
-                    auto rows =
-                        c.query(std::string("SELECT ") + kThreadColumns + kThreadFrom + where +
-                                    " ORDER BY COALESCE(t.last_message_at_ms, t.created_at_ms) DESC, t.id "
-                                    "DESC LIMIT $" +
-                                    std::to_string(params.size() + 1) + " OFFSET $" + std::to_string(params.size() + 2),
-                                paged);
+                    paged.emplace_back(actor.user_id);
+                    const std::string me = "$" + std::to_string(params.size() + 3);
+                    // The page with the caller's read position and unread count in one query.
+                    auto rows = c.query(
+                        std::string("SELECT ") + kThreadColumns +
+                            ", rm.public_id, (SELECT COUNT(*) FROM chat_messages x WHERE x.thread_id = t.id AND x.id > "
+                            "COALESCE(r.message_id, 0) AND (x.sender_id IS NULL OR x.sender_id <> " +
+                            me + "))" + kThreadFrom + " LEFT JOIN chat_reads r ON r.thread_id = t.id AND r.user_id = " +
+                            me + " LEFT JOIN chat_messages rm ON rm.id = r.message_id" + where +
+                            " ORDER BY COALESCE(t.last_message_at_ms, t.created_at_ms) DESC, t.id DESC LIMIT $" +
+                            std::to_string(params.size() + 1) + " OFFSET $" + std::to_string(params.size() + 2),
+                        paged);
                     json::array items;
                     for (std::size_t i = 0; i < rows.size(); ++i) {
-                        items.push_back(with_reads(c, actor, thread_from(rows.row(i))));
+                        const auto row = rows.row(i);
+                        json::object o = thread_from(row).body;
+                        o["read_message_id"] = opt(row.opt_text(12));
+                        o["unread_count"] = row.int64(13);
+                        items.push_back(std::move(o));
                     }
                     return json::object{{"items", std::move(items)},
                                         {"total", total},
@@ -682,9 +690,12 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             auto message = r.string("message_id", Presence::Optional, 1, 64);
             r.finish();
             const std::int64_t now = svc->clock->now_ms();
-            auto job = [svc, actor, id = std::string(req.param("id")), message, now] {
-                return mark_read(*svc, actor, id, message, now);
-            };
+            auto job = [svc,
+                        actor,
+                        subject = req.require_principal().subject,
+                        id = std::string(req.param("id")),
+                        message,
+                        now] { return mark_read(*svc, actor, subject, id, message, now); };
             co_return Response::json(co_await svc->database.workers().run(std::move(job)));
         },
         http::authenticated(kBodyLimit));

@@ -118,9 +118,23 @@ TEST_F(ChatTest, MessagesAreValidatedIdempotentAndPagedBothWays) {
     auto waiting = call(*app_, "GET", "/api/v1/chat/threads/" + t, alice_.token).json();
     EXPECT_EQ(waiting.at("status"), json::value("waiting_on_member"));
     EXPECT_EQ(waiting.at("unread_count"), json::value(2));
+    // The list carries the same read state (one query for the page).
+    auto listed = call(*app_, "GET", "/api/v1/chat/threads", alice_.token).json().at("items").at(0);
+    EXPECT_EQ(listed.at("id"), json::value(t));
+    EXPECT_EQ(listed.at("unread_count"), json::value(2));
+    EXPECT_EQ(listed.at("read_message_id"), waiting.at("read_message_id"));
+    // Support's own replies moved its read position past alice's message: nothing unread.
+    auto staff_view = call(*app_, "GET", "/api/v1/chat/threads", support_.token).json().at("items").at(0);
+    auto staff_thread = call(*app_, "GET", "/api/v1/chat/threads/" + t, support_.token).json();
+    EXPECT_EQ(staff_view.at("unread_count"), json::value(0));
+    EXPECT_EQ(staff_view.at("read_message_id"), staff_thread.at("read_message_id"));
+    EXPECT_FALSE(staff_view.at("read_message_id").is_null());
     auto read = call(*app_, "POST", "/api/v1/chat/threads/" + t + "/read", alice_.token, json::object{});
     ASSERT_EQ(read.status, 200) << read.body;
     EXPECT_EQ(read.json().at("unread_count"), json::value(0));
+    auto after_read = call(*app_, "GET", "/api/v1/chat/threads", alice_.token).json().at("items").at(0);
+    EXPECT_EQ(after_read.at("unread_count"), json::value(0));
+    EXPECT_EQ(after_read.at("read_message_id"), read.json().at("read_message_id"));
     ASSERT_EQ(say(alice_.token, t, {{"body", "fourth"}}).status, 201);
     ASSERT_EQ(say(alice_.token, t, {{"body", "fifth"}}).status, 201);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/chat/threads/" + t, alice_.token).json().at("status"), json::value("open"));
