@@ -40,8 +40,10 @@ std::vector<std::string_view> split_path(std::string_view path) {
         }
         start = slash + 1;
     }
-    if (segments.size() == 1 && segments[0].empty()) {
-        segments.clear();  // "/"
+    // One rule for trailing slashes: ignored ("/api/v1/vehicles/" is "/api/v1/vehicles"), in
+    // patterns and in requests alike; "/" stays the root.
+    if (!segments.empty() && segments.back().empty()) {
+        segments.pop_back();
     }
     return segments;
 }
@@ -341,8 +343,8 @@ boost::asio::awaitable<void> Router::authenticate(Request& request, const RouteO
         }
         co_return;
     }
-    if (options.auth == Auth::None) {
-        co_return;
+    if (options.auth == Auth::None || request.principal) {
+        co_return;  // (a principal set already: an internal dispatch, compat's, that authenticated)
     }
     std::string token;
     if (auto authorization = request.header("Authorization")) {

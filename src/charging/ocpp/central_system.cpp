@@ -1,5 +1,6 @@
 #include "central_system.hpp"
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -249,11 +250,15 @@ public:
     std::optional<Pending> outstanding;
     bool closed = false;
     std::string registration = "Accepted";  // what BootNotification answers; Rejected silences it
+    std::int64_t admitted = 0;              // the upgrade's admission ticket: the higher is newer
 };
 
 struct CentralSystem::Registry {
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::shared_ptr<Link>> links;
+    /// Tickets handed out as upgrades are admitted (before their 101): which of two connections
+    /// of one charger is newer, whatever order their handlers then run in.
+    std::atomic<std::int64_t> admissions{0};
 };
 
 namespace {
@@ -563,9 +568,9 @@ void CentralSystem::install(http::Router& router) {
     options.auth = http::Auth::Optional;  // profile 0 chargers send no credentials
     options.ws_max_message_bytes = options_.max_message_bytes;
     auto services = services_;
-    options.basic = [services](std::string user,
-                               std::string password,
-                               const http::Request& request) -> net::awaitable<std::shared_ptr<const http::Principal>> {
+    auto registry = registry_;
+    options.basic = [services, registry](std::string user, std::string password, const http::Request& request)
+        -> net::awaitable<std::shared_ptr<const http::Principal>> {
         const std::string identity(request.param("chargePointId"));
         auto job = [services, identity] {
             return services->database.with_reader([&](db::Connection& c) { return store::credentials(c, identity); });
@@ -589,6 +594,7 @@ void CentralSystem::install(http::Router& router) {
         principal->user_id = found->charger_id;
         principal->subject = identity;
         principal->role = "charger";
+        principal->admission = ++registry->admissions;
         co_return principal;
     };
     router.add_websocket(
@@ -606,6 +612,7 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
     }
     const std::string identity = request.principal->subject;
     const std::int64_t charger_id = request.principal->user_id;
+    const std::int64_t admitted = request.principal->admission;
     {
         // The upgrade request (headers and all) would otherwise live in this frame as long as the socket.
         http::Request release = std::move(request);
@@ -615,12 +622,22 @@ net::awaitable<void> CentralSystem::serve(http::Request request, std::shared_ptr
     ws->set_read_limit(options_.max_message_bytes);
     // Registered before anything is awaited: a command sent once the upgrade answered finds it.
     auto link = std::make_shared<Link>(identity, charger_id, ws, options_);
+    link->admitted = admitted;
     std::shared_ptr<Link> previous;
+    bool stale = false;
     {
         std::lock_guard lock(registry_->mutex);
         auto& slot = registry_->links[identity];
-        previous = std::move(slot);
-        slot = link;
+        if (slot && slot->admitted > admitted) {
+            stale = true;  // a newer connection of this charger registered first
+        } else {
+            previous = std::move(slot);
+            slot = link;
+        }
+    }
+    if (stale) {
+        co_await ws->close(1000, "replaced by a newer connection of this charger");
+        co_return;
     }
     if (previous) {
         // One connection per identity: the newer replaces the older, which is closed.

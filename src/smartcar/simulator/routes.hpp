@@ -17,10 +17,10 @@ void install_signal_routes(http::Router& router, const std::string& prefix, cons
 /// The user, the vehicle list and the management API (connections).
 void install_management_routes(http::Router& router, const std::string& prefix, const StatePtr& state);
 
-/// Registers a route with and without a trailing slash (Smartcar's SDKs differ).
+/// Registers a route that Smartcar's SDKs call with and without a trailing slash (the router
+/// ignores a trailing slash: one route serves both).
 inline void add_both(http::Router& router, http::Method method, const std::string& path, http::Handler handler) {
-    router.add(method, path, handler);
-    router.add(method, path + "/", std::move(handler));
+    router.add(method, path, std::move(handler));
 }
 
 }  // namespace motorpool::smartcar::sim::detail

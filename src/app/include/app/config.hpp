@@ -8,6 +8,7 @@
 #include "auth/module.hpp"
 #include "booking/module.hpp"
 #include "charging/module.hpp"
+#include "compat/module.hpp"
 #include "core/config.hpp"
 #include "db/settings.hpp"
 #include "files/module.hpp"

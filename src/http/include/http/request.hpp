@@ -32,6 +32,9 @@ struct Principal {
     std::string subject;  // public user id
     std::string role;     // member | fleet_manager | support | admin
     std::int64_t expires_at_ms = 0;
+    /// Set by a route's verifier before the upgrade is answered (OCPP): the order connections were
+    /// admitted in, so the newest of two wins whatever order their handlers run in.
+    std::int64_t admission = 0;
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;

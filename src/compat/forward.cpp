@@ -1,0 +1,90 @@
+#include "forward.hpp"
+
+#include <boost/json.hpp>
+
+namespace motorpool::compat {
+
+namespace json = boost::json;
+
+boost::asio::awaitable<http::Response> forward(http::Router& router,
+                                               const http::Request& original,
+                                               http::Method method,
+                                               const std::string& path,
+                                               const std::string& query,
+                                               std::string body,
+                                               std::shared_ptr<const http::Principal> principal) {
+    http::Request inner;
+    inner.method = method;
+    inner.path = path;
+    inner.query = query;
+    inner.target = query.empty() ? path : path + "?" + query;
+    inner.headers = original.headers;
+    inner.body = std::move(body);
+    inner.request_id = original.request_id;
+    inner.remote_address = original.remote_address;
+    inner.principal = std::move(principal);  // set: the router does not authenticate again
+    auto match = router.match(method, path);
+    co_return co_await router.dispatch(std::move(inner), std::move(match));
+}
+
+json::value body_of(const http::Response& response) {
+    if (response.body.empty()) {
+        return nullptr;
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(response.body, ec);
+    return ec ? json::value(nullptr) : v;
+}
+
+std::optional<Problem> problem_of(const http::Response& response) {
+    if (response.content_type.rfind("application/problem+json", 0) != 0) {
+        return std::nullopt;
+    }
+    auto v = body_of(response);
+    if (!v.is_object()) {
+        return std::nullopt;
+    }
+    const auto& o = v.as_object();
+    Problem p;
+    if (auto* t = o.if_contains("title"); t && t->is_string()) {
+        p.title = std::string(t->as_string());
+    }
+    if (auto* d = o.if_contains("detail"); d && d->is_string()) {
+        p.detail = std::string(d->as_string());
+    }
+    if (auto* errors = o.if_contains("errors"); errors && errors->is_array()) {
+        for (const auto& e : errors->as_array()) {
+            if (!e.is_object()) {
+                continue;
+            }
+            const auto* field = e.as_object().if_contains("field");
+            const auto* message = e.as_object().if_contains("message");
+            p.errors.emplace_back(field && field->is_string() ? std::string(field->as_string()) : "",
+                                  message && message->is_string() ? std::string(message->as_string()) : "");
+        }
+    }
+    if (p.detail.empty()) {
+        p.detail = p.title;
+    }
+    return p;
+}
+
+std::string query_with(const std::string& query, const std::string& name, const std::string& value) {
+    std::string out;
+    std::size_t start = 0;
+    while (start <= query.size() && !query.empty()) {
+        const auto amp = query.find('&', start);
+        const std::string item = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+        const std::string key = item.substr(0, item.find('='));
+        if (!item.empty() && key != name) {
+            out += (out.empty() ? "" : "&") + item;
+        }
+        if (amp == std::string::npos) {
+            break;
+        }
+        start = amp + 1;
+    }
+    return out + (out.empty() ? "" : "&") + name + "=" + value;
+}
+
+}  // namespace motorpool::compat

@@ -1,0 +1,88 @@
+#include "compat/module.hpp"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "surfaces.hpp"
+
+namespace motorpool::compat {
+
+std::vector<RouteKey> surface_routes(std::string_view surface) {
+    using http::Method;
+    if (surface == "vehicle-catalog") {
+        return catalog_routes();
+    }
+    // The surfaces not served yet: the routes that decide collisions, from the originals'
+    // documentation (each list becomes its surface's own as it lands).
+    if (surface == "smartcar-webhooks") {
+        return {{Method::Get, "/api/vehicles"},
+                {Method::Get, "/api/vehicle/{id}/latest-signals"},
+                {Method::Post, "/webhook"},
+                {Method::Post, "/clear-webhook-data"},
+                {Method::Get, "/login"},
+                {Method::Get, "/exchange"}};
+    }
+    if (surface == "membership-auto") {
+        return {{Method::Post, "/api/auth/register/"},
+                {Method::Post, "/api/auth/login/"},
+                {Method::Post, "/api/auth/refresh/"},
+                {Method::Get, "/api/vehicles/"},
+                {Method::Post, "/api/vehicles/"}};
+    }
+    if (surface == "smartcar-integration") {
+        return {{Method::Get, "/v1/ev/connect"}, {Method::Get, "/v1/ev/me/telemetry/latest"}};
+    }
+    if (surface == "charging-balancer") {
+        return {{Method::Get, "/auth/smartcar/connect"}, {Method::Get, "/drivers/charging/status"}};
+    }
+    return {};
+}
+
+namespace {
+
+/// Surfaces served so far (issue 20 lands them one by one).
+bool served(std::string_view surface) {
+    return surface == "vehicle-catalog";
+}
+
+}  // namespace
+
+void Module::configure(core::Settings& s) {
+    s.module("compat");
+    const std::string text = s.string("MOTORPOOL_COMPAT",
+                                      "",
+                                      "The original services' APIs to serve: NAME[@/prefix],… or all (off by default; "
+                                      "docs/compatibility.md)");
+    options_.catalog_public = s.boolean("MOTORPOOL_COMPAT_CATALOG_PUBLIC",
+                                        true,
+                                        "vehicle-catalog: reading the catalog needs no token (as the original)");
+    try {
+        std::vector<Mount> wanted;
+        for (auto& m : parse_mounts(text)) {
+            if (served(m.surface)) {
+                wanted.push_back(std::move(m));
+            } else if (!m.from_all) {
+                throw std::invalid_argument(m.surface + " is not served yet (vehicle-catalog is)");
+            }
+        }
+        std::vector<std::string> skipped;
+        options_.mounts = resolve_collisions(std::move(wanted), skipped);
+        for (const auto& line : skipped) {
+            spdlog::warn("MOTORPOOL_COMPAT: {}", line);
+        }
+    } catch (const std::invalid_argument& e) {
+        s.fail("MOTORPOOL_COMPAT", e.what());
+    }
+}
+
+void Module::install(platform::Context& context) {
+    for (const auto& m : options_.mounts) {
+        if (m.surface == "vehicle-catalog") {
+            install_catalog(context.router, m.prefix, options_.catalog_public);
+        }
+        spdlog::info("compat: {} served at {}", m.surface, m.prefix.empty() ? "/" : m.prefix);
+    }
+}
+
+}  // namespace motorpool::compat
