@@ -96,7 +96,23 @@ Lease::~Lease() {
     }
 }
 
-Location parse_database_url(const std::string& url) {
+namespace {
+
+/// The URL without a SQLAlchemy driver suffix ("postgresql+asyncpg://" -> "postgresql://"), which
+/// the original services told users to set.
+std::string without_driver(const std::string& url) {
+    const auto scheme_end = url.find("://");
+    const auto plus = url.find('+');
+    if (scheme_end == std::string::npos || plus == std::string::npos || plus > scheme_end) {
+        return url;
+    }
+    return url.substr(0, plus) + url.substr(scheme_end);
+}
+
+}  // namespace
+
+Location parse_database_url(const std::string& given) {
+    const std::string url = without_driver(given);
     constexpr std::string_view kSqlite = "sqlite:///";
     if (url.rfind(kSqlite, 0) == 0) {
         std::string path = url.substr(kSqlite.size());

@@ -2,13 +2,35 @@
 
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace motorpool::db {
 
 Settings load_settings(core::Settings& s) {
     Settings out;
     Options& o = out.options;
     s.module("db");
-    o.url = s.url("DATABASE_URL", o.url, "sqlite:///file.db (relative), sqlite:////abs.db or postgresql://...");
+    // The membership service's alternative: USE_POSTGRES with DB_NAME, DB_USER, DB_PASSWORD,
+    // DB_HOST, DB_PORT, used when DATABASE_URL is not set.
+    const bool use_postgres = s.boolean("USE_POSTGRES", false, "Build the database URL from DB_* (no DATABASE_URL)");
+    const std::string db_name = s.string("DB_NAME", "", "USE_POSTGRES: the database");
+    const std::string db_user = s.string("DB_USER", "", "USE_POSTGRES: the user");
+    const std::string db_password = s.secret("DB_PASSWORD", "USE_POSTGRES: the password", {}, true);
+    const std::string db_host = s.string("DB_HOST", "localhost", "USE_POSTGRES: the host");
+    const auto db_port = s.integer("DB_PORT", 5432, 1, 65535, "USE_POSTGRES: the port");
+    std::string fallback = o.url;
+    if (use_postgres) {
+        if (db_name.empty()) {
+            s.fail("DB_NAME", "must be set with USE_POSTGRES");
+        }
+        fallback = "postgresql://" + core::percent_encode(db_user) +
+                   (db_password.empty() ? "" : ":" + core::percent_encode(db_password)) + (db_user.empty() ? "" : "@") +
+                   db_host + ":" + std::to_string(db_port) + "/" + core::percent_encode(db_name);
+    }
+    o.url = s.url("DATABASE_URL",
+                  fallback,
+                  "sqlite:///file.db (relative), sqlite:////abs.db or postgresql://... (a +driver suffix such as "
+                  "postgresql+asyncpg:// is accepted)");
     if (o.url.empty()) {
         s.fail("DATABASE_URL", "must not be empty");
     }

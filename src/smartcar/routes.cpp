@@ -46,6 +46,23 @@ std::string safe_code(std::string_view code) {
     return out.empty() ? "unknown_error" : out;
 }
 
+/// The path of an absolute URL ("https://app.example/exchange?x" -> "/exchange"); nullopt for none.
+std::optional<std::string> path_of_url(const std::string& url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) {
+        return std::nullopt;
+    }
+    const auto slash = url.find('/', scheme + 3);
+    if (slash == std::string::npos) {
+        return std::nullopt;
+    }
+    std::string path = url.substr(slash, url.find_first_of("?#", slash) - slash);
+    if (path.size() < 2) {
+        return std::nullopt;
+    }
+    return path;
+}
+
 }  // namespace
 
 std::shared_ptr<SmartcarService> install(http::Router& router,
@@ -90,6 +107,14 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         "/api/v1/connect/smartcar",
         [service](Request req) -> net::awaitable<Response> {
             const auto& who = req.require_principal();
+            if (service->options().mode != "simulated" &&
+                (service->options().client_id.empty() || service->options().client_secret.empty())) {
+                // Connect would get an empty client_id: say what is missing instead.
+                throw ApiError(500,
+                               "Internal Server Error",
+                               "Smartcar is not configured: set SMARTCAR_CLIENT_ID and SMARTCAR_CLIENT_SECRET",
+                               "urn:motorpool:problem:smartcar:not_configured");
+            }
             std::vector<core::FieldError> errors;
             auto make = req.query_param("make");
             if (make && (make->empty() || make->size() > 40 || !std::all_of(make->begin(), make->end(), [](char c) {
@@ -124,7 +149,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         },
         authenticated());
 
-    router.add(http::Method::Get, "/oauth/smartcar/callback", [service](Request req) -> net::awaitable<Response> {
+    auto callback = [service](Request req) -> net::awaitable<Response> {
         const std::string frontend = service->options().frontend_url;
         auto fail = [&](const std::string& code, const std::string& description, int status) -> Response {
             if (!frontend.empty()) {
@@ -189,6 +214,10 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
                     first = *v.vehicle_id;
                 }
             }
+            if (first.empty()) {
+                // Nothing to show on the success page: say why, as the integration did.
+                co_return fail("no_vehicles", "Smartcar Connect linked no vehicle for this account", 400);
+            }
             co_return redirect(frontend + "/vehicle/connected?provider=smartcar&connection_id=" +
                                core::percent_encode(result.connection_id) +
                                "&vehicle_id=" + core::percent_encode(first));
@@ -202,7 +231,15 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         }
         co_return Response::json(json::object{
             {"provider", "smartcar"}, {"connection_id", result.connection_id}, {"vehicles", std::move(vehicles)}});
-    });
+    };
+    router.add(http::Method::Get, "/oauth/smartcar/callback", callback);
+    // SMARTCAR_REDIRECT_URI may name another path (the webhook server's /exchange, the balancer's
+    // /auth/smartcar/callback): Connect sends the browser there, so the callback is served there too.
+    if (auto path = path_of_url(service->options().redirect_uri);
+        path && *path != "/oauth/smartcar/callback" &&
+        router.match(http::Method::Get, *path).kind != http::Match::Kind::Found) {
+        router.add(http::Method::Get, *path, callback);
+    }
 
     router.add(
         http::Method::Get,

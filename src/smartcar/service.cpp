@@ -69,10 +69,37 @@ ApiError upstream_problem(const SmartcarError& error) {
 SmartcarOptions load_options(core::Settings& s) {
     SmartcarOptions o;
     s.module("smartcar");
-    o.mode = s.one_of("SMARTCAR_MODE",
-                      o.mode,
-                      {"simulated", "test", "live"},
-                      "simulated (the built-in simulator), test or live (Connect's mode)");
+    // Unset, the mode is the simulator in development; in production it is never guessed as the
+    // simulator (real credentials would silently get fake cars): live is inferred from a client id,
+    // and with none the server refuses to start. `sandbox` is the integration's name for `test`.
+    std::string mode =
+        s.string("SMARTCAR_MODE",
+                 "",
+                 "simulated (the built-in simulator), test (or sandbox) or live (Connect's mode); unset: "
+                 "simulated in development, live in production when SMARTCAR_CLIENT_ID is set");
+    mode = core::to_lower_ascii(mode);
+    if (mode == "sandbox") {
+        mode = "test";
+    }
+    if (!mode.empty() && mode != "simulated" && mode != "test" && mode != "live") {
+        s.fail("SMARTCAR_MODE", "must be simulated, test (sandbox) or live");
+        mode = "simulated";
+    }
+    std::string production_client_id;
+    if (mode.empty() && s.production()) {
+        production_client_id = s.secret("SMARTCAR_CLIENT_ID", "The application's client id", {}, true);
+        if (production_client_id.empty()) {
+            s.fail("SMARTCAR_MODE", "must be set in production (simulated, test or live)");
+            mode = "simulated";
+        } else {
+            mode = "live";
+            s.derived("SMARTCAR_MODE", "live", "inferred in production from SMARTCAR_CLIENT_ID");
+        }
+    } else if (mode.empty()) {
+        mode = "simulated";
+        s.derived("SMARTCAR_MODE", "simulated", "unset outside production: the built-in simulator");
+    }
+    o.mode = mode;
     const bool simulated = o.mode == "simulated";
     // Simulated, the simulator plays Smartcar with credentials of its own, kept like the other
     // development secrets.
@@ -82,16 +109,22 @@ SmartcarOptions load_options(core::Settings& s) {
         }
         return [bytes, prefix] { return prefix + core::hex_encode(core::random_bytes(bytes)); };
     };
-    o.client_id = s.secret("SMARTCAR_CLIENT_ID", "The application's client id", generated(12, "sim-"), true);
+    o.client_id = production_client_id.empty()
+                      ? s.secret("SMARTCAR_CLIENT_ID", "The application's client id", generated(12, "sim-"), true)
+                      : production_client_id;
     o.client_secret = s.secret("SMARTCAR_CLIENT_SECRET", "The application's client secret", generated(24, ""), true);
     o.management_token = s.secret(
         "SMARTCAR_MANAGEMENT_TOKEN", "Application management token (webhook signatures)", generated(16, ""), true);
     o.redirect_uri = s.string("SMARTCAR_REDIRECT_URI", "", "Connect's redirect URI");
     o.api_version =
         s.one_of("SMARTCAR_API_VERSION", "2", {"2", "3"}, "Vehicle API: 2 (endpoints) or 3 (signals)") == "3" ? 3 : 2;
-    o.api_origin = s.string("SMARTCAR_API_ORIGIN", "", "Vehicle API v2 origin");
-    o.auth_origin = s.string("SMARTCAR_AUTH_ORIGIN", "", "Token endpoint origin");
-    o.connect_origin = s.string("SMARTCAR_CONNECT_ORIGIN", "", "Connect origin");
+    // The integration's names (SMARTCAR_BASE_URL, _AUTH_URL, _CONNECT_URL) as aliases; motorpool's win.
+    auto aliased = [&s](const char* theirs, const char* ours, const char* meaning) {
+        return s.string(ours, s.string(theirs, "", meaning), meaning);
+    };
+    o.api_origin = aliased("SMARTCAR_BASE_URL", "SMARTCAR_API_ORIGIN", "Vehicle API v2 origin");
+    o.auth_origin = aliased("SMARTCAR_AUTH_URL", "SMARTCAR_AUTH_ORIGIN", "Token endpoint origin");
+    o.connect_origin = aliased("SMARTCAR_CONNECT_URL", "SMARTCAR_CONNECT_ORIGIN", "Connect origin");
     o.api_v3_origin = s.string("SMARTCAR_API_V3_ORIGIN", "", "Vehicle API v3 origin");
     o.management_origin = s.string("SMARTCAR_MANAGEMENT_API_ORIGIN", "", "Management API origin");
     o.scopes = s.string("SMARTCAR_SCOPES",
@@ -107,6 +140,9 @@ SmartcarOptions load_options(core::Settings& s) {
                             "Webhook vehicles are subscribed to when connected (empty: none)");
     o.process_webhooks =
         s.boolean("MOTORPOOL_WEBHOOK_PROCESSING", true, "Process deliveries as they arrive (false: log them only)");
+    if (!simulated && s.production() && (o.client_id.empty() || o.client_secret.empty())) {
+        s.fail("SMARTCAR_CLIENT_ID", "and SMARTCAR_CLIENT_SECRET must be set when SMARTCAR_MODE is test or live");
+    }
 
     // What `motorpool config` shows for values left empty: the server derives them (set_local_origin).
     const std::string local = "http://127.0.0.1:" + s.value_of("PORT");

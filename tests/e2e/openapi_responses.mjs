@@ -44,6 +44,9 @@ for (const line of lines) {
   // The original services' surfaces (MOTORPOOL_COMPAT), at their root or under the suite's
   // /catalog prefix: documented field by field in docs/compatibility.md, not in motorpool's own API.
   if (/^\/(catalog\/)?api\/(?!v1\/)/.test(r.route) || r.route === '/catalog/health') continue;
+  // The Smartcar callback also served at SMARTCAR_REDIRECT_URI's path (the suite uses /exchange);
+  // documented at /oauth/smartcar/callback.
+  if (r.route === '/exchange') continue;
   const where = `${r.method} ${r.route} ${r.status}`;
   const operation = document.paths[r.route]?.[r.method.toLowerCase()];
   if (!operation) {

@@ -196,6 +196,33 @@ TEST(SmartcarFrontendTest, CallbackRedirectsToTheFrontend) {
         0U);
 }
 
+TEST(SmartcarRedirectTest, TheCallbackIsServedAtTheConfiguredRedirectPath) {
+    // The webhook server's /exchange: Connect sends the browser there, so motorpool serves it.
+    TestApp app(std::map<std::string, std::string>{{"SMARTCAR_REDIRECT_URI", "http://127.0.0.1:1/exchange"}});
+    const std::string token = register_member(app, "dora@example.com").token;
+    std::string url(call(app, "GET", "/api/v1/connect/smartcar", token).json().at("url").as_string());
+    EXPECT_EQ(query_value(url, "redirect_uri"), "http%3A%2F%2F127.0.0.1%3A1%2Fexchange");
+    auto sim = app.client().get(target_of(url) + "&approve=true");
+    const std::string back = sim.header("Location").value_or("");
+    ASSERT_EQ(back.rfind("http://127.0.0.1:1/exchange?", 0), 0U) << back;
+    auto done = app.client().get(target_of(back));
+    ASSERT_EQ(done.status, 200) << done.body;
+    EXPECT_EQ(done.json().at("provider"), json::value("smartcar"));
+    EXPECT_EQ(done.json().at("vehicles").as_array().empty(), false);
+    // The usual path still answers.
+    EXPECT_EQ(app.client().get("/oauth/smartcar/callback?error=access_denied&state=x").status, 400);
+}
+
+TEST(SmartcarRedirectTest, ConnectWithoutCredentialsSaysWhatIsMissing) {
+    TestApp app(std::map<std::string, std::string>{
+        {"SMARTCAR_MODE", "test"}, {"SMARTCAR_CLIENT_ID", ""}, {"SMARTCAR_CLIENT_SECRET", ""}});
+    const std::string token = register_member(app, "erin@example.com").token;
+    auto r = call(app, "GET", "/api/v1/connect/smartcar", token);
+    EXPECT_EQ(r.status, 500);
+    EXPECT_EQ(r.json().at("type"), json::value("urn:motorpool:problem:smartcar:not_configured"));
+    EXPECT_NE(r.json().at("detail").as_string().find("SMARTCAR_CLIENT_ID"), std::string::npos);
+}
+
 TEST_F(SmartcarTest, TokensRefreshBeforeExpiryOnA401AndOnceUnderConcurrency) {
     auto callback = connect(alice_);
     ASSERT_EQ(callback.status, 200) << callback.body;

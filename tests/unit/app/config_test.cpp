@@ -114,6 +114,63 @@ TEST(AppConfigTest, ProductionRefusesToStartWithoutSecrets) {
                  core::ConfigError);
 }
 
+TEST(AppConfigTest, SmartcarsModeIsNeverTheSimulatorByDefaultInProduction) {
+    const std::map<std::string, std::string> production{
+        {"MOTORPOOL_ENV", "production"},
+        {"DATABASE_URL", "sqlite:///unused-prod.db"},
+        {"SECRET_KEY", std::string(40, 'k')},
+        {"MOTORPOOL_ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}};
+    try {
+        load(production);
+        FAIL() << "production started without a Smartcar mode";
+    } catch (const core::ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("SMARTCAR_MODE must be set in production"), std::string::npos) << e.what();
+    }
+    // Real credentials: live is inferred.
+    auto with_credentials = production;
+    with_credentials["SMARTCAR_CLIENT_ID"] = "real-client";
+    with_credentials["SMARTCAR_CLIENT_SECRET"] = "real-secret";
+    with_credentials["SMARTCAR_MANAGEMENT_TOKEN"] = "real-amt";
+    try {
+        Config live = load(with_credentials);
+        EXPECT_EQ(live.modules->smartcar->options().mode, "live");
+        EXPECT_EQ(live.modules->smartcar->options().client_id, "real-client");
+    } catch (const core::ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()).find("SMARTCAR"), std::string::npos) << e.what();
+    }
+    // A test mode without credentials refuses to start in production.
+    auto test_mode = production;
+    test_mode["SMARTCAR_MODE"] = "sandbox";  // the integration's name for test
+    try {
+        load(test_mode);
+        FAIL() << "production started in test mode without credentials";
+    } catch (const core::ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("SMARTCAR_CLIENT_ID and SMARTCAR_CLIENT_SECRET must be set"),
+                  std::string::npos)
+            << e.what();
+    }
+    // Outside production: the simulator, and the integration's origin names as aliases.
+    Config dev = load({{"SMARTCAR_MODE", "Sandbox"}, {"SMARTCAR_BASE_URL", "http://127.0.0.1:9/api"}});
+    EXPECT_EQ(dev.modules->smartcar->options().mode, "test");
+    EXPECT_EQ(dev.modules->smartcar->options().api_origin, "http://127.0.0.1:9/api");
+    EXPECT_EQ(load({}).modules->smartcar->options().mode, "simulated");
+}
+
+TEST(AppConfigTest, UsePostgresBuildsTheUrlFromDbVariables) {
+    Config c = load({{"USE_POSTGRES", "True"},
+                     {"DB_NAME", "membership"},
+                     {"DB_USER", "app"},
+                     {"DB_PASSWORD", "p@ss word"},
+                     {"DB_HOST", "db.internal"},
+                     {"DB_PORT", "6543"}});
+    EXPECT_EQ(c.database.options.url, "postgresql://app:p%40ss%20word@db.internal:6543/membership");
+    // DATABASE_URL, when set, wins.
+    EXPECT_EQ(
+        load({{"USE_POSTGRES", "true"}, {"DB_NAME", "x"}, {"DATABASE_URL", "sqlite:///a.db"}}).database.options.url,
+        "sqlite:///a.db");
+    EXPECT_THROW(load({{"USE_POSTGRES", "true"}}), core::ConfigError);  // no DB_NAME
+}
+
 TEST(AppConfigTest, DevelopmentSecretsAreGeneratedOnceAndKept) {
     auto dir = std::filesystem::temp_directory_path() / ("mp-app-config-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);

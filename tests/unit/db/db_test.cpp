@@ -60,6 +60,12 @@ TEST(DatabaseUrlTest, ParsesTheDocumentedForms) {
     EXPECT_EQ(rel.sqlite_path, "motorpool.db");
     EXPECT_EQ(parse_database_url("sqlite:////var/lib/mp/data.db").sqlite_path, "/var/lib/mp/data.db");
     EXPECT_EQ(parse_database_url("sqlite:///:memory:").sqlite_path, ":memory:");
+    // A SQLAlchemy driver suffix, as the original catalog told users to set, is accepted.
+    auto asyncpg = parse_database_url("postgresql+asyncpg://u:p@db.example:5432/cat?sslmode=require");
+    EXPECT_EQ(asyncpg.dialect, Dialect::Postgres);
+    EXPECT_EQ(asyncpg.pg_conninfo, "postgresql://u:p@db.example:5432/cat?sslmode=require");
+    EXPECT_EQ(parse_database_url("sqlite+pysqlite:///m.db").sqlite_path, "m.db");
+    EXPECT_THROW(parse_database_url("mysql+pymysql://x"), Error);
     auto pg = parse_database_url("postgresql://u:p@db:5432/mp?sslmode=require&connect_timeout=5");
     EXPECT_EQ(pg.dialect, Dialect::Postgres);
     EXPECT_EQ(pg.pg_conninfo, "postgresql://u:p@db:5432/mp?sslmode=require&connect_timeout=5");

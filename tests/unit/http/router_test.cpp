@@ -71,7 +71,12 @@ TEST_F(RouterTest, DecodesSegmentsAndRejectsBadEscapes) {
 
 TEST_F(RouterTest, NotFoundAndMethodNotAllowed) {
     EXPECT_EQ(router.match(Method::Get, "/api/v1/nothing").kind, Match::Kind::NotFound);
-    EXPECT_EQ(router.match(Method::Get, "/api/v1/vehicles/").kind, Match::Kind::NotFound);
+    // One trailing slash is ignored (the list, not an empty id); two are not.
+    auto slash = router.match(Method::Get, "/api/v1/vehicles/");
+    ASSERT_EQ(slash.kind, Match::Kind::Found);
+    EXPECT_EQ(slash.route->pattern, "/api/v1/vehicles");
+    EXPECT_TRUE(slash.params.empty());
+    EXPECT_EQ(router.match(Method::Get, "/api/v1/vehicles//").kind, Match::Kind::NotFound);
     EXPECT_EQ(router.match(Method::Get, "relative").kind, Match::Kind::NotFound);
     EXPECT_EQ(router.match(Method::Get, "").kind, Match::Kind::NotFound);
     auto m = router.match(Method::Patch, "/api/v1/vehicles");
