@@ -123,6 +123,7 @@ int run_import_vehicles(Config config, const ImportCommand& command) {
     options.owner_email = command.owner_email;
     options.batch_size = command.batch_size;
     options.reassign_owner = command.reassign_owner;
+    options.skip_existing = command.skip_existing;
     options.progress = [&progress](std::int64_t rows, std::uint64_t bytes, std::uint64_t total) {
         progress.update(rows, bytes, total);
     };
@@ -140,6 +141,10 @@ int run_import_vehicles(Config config, const ImportCommand& command) {
                 static_cast<long long>(summary.updated),
                 static_cast<long long>(summary.unchanged),
                 static_cast<long long>(summary.rejected));
+    if (command.skip_existing) {
+        std::printf("  skipped    %lld (known VINs left as they were: --skip-existing)\n",
+                    static_cast<long long>(summary.skipped));
+    }
     if (summary.owner_kept > 0) {
         std::printf(
             "  owner kept %lld (known vehicles another account owns kept their owner; --reassign-owner gives "

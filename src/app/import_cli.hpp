@@ -16,6 +16,7 @@ struct ImportCommand {
     std::optional<std::string> owner_email;
     std::size_t batch_size = 10000;
     bool reassign_owner = false;
+    bool skip_existing = false;
 };
 
 /// Exit status: 0 every row imported, 4 some rows rejected (listed); throws core::InputError (5)

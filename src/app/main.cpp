@@ -206,8 +206,24 @@ int run(int argc, char** argv) {
     motorpool::app::ImportCommand import_options;
     std::int64_t import_limit = 0;
     std::string import_owner;
-    import_vehicles->add_option("file", import_options.file, "CSV file")->required();
-    import_vehicles->add_option("--limit", import_limit, "Read at most N data rows")->check(CLI::PositiveNumber);
+    // The original catalog seeder's spellings work too: --csv-path for the file, --limit -1 for
+    // every row, --skip-existing.
+    auto* file_arg = import_vehicles->add_option("file", import_options.file, "CSV file");
+    auto* csv_path = import_vehicles->add_option("--csv-path", import_options.file, "CSV file (the seeder's name)");
+    file_arg->excludes(csv_path);
+    csv_path->excludes(file_arg);
+    import_vehicles->add_option("--limit", import_limit, "Read at most N data rows (-1: all)")
+        ->check(CLI::Validator(
+            [](const std::string& text) {
+                return text == "-1" || (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos &&
+                                        text != "0" && text.size() < 19)
+                           ? std::string()
+                           : std::string("must be a positive number or -1");
+            },
+            "N|-1"));
+    import_vehicles->add_flag("--skip-existing",
+                              import_options.skip_existing,
+                              "Leave vehicles whose VIN is known as they are (count them as skipped)");
     auto* owner_option = import_vehicles->add_option(
         "--owner",
         import_owner,
@@ -402,6 +418,10 @@ int run(int argc, char** argv) {
                 std::move(config), users_list->parsed() ? "list" : "create", user_email, user_name, user_role);
         }
         if (import_vehicles->parsed()) {
+            if (import_options.file.empty()) {
+                std::fprintf(stderr, "motorpool import vehicles: a CSV file (or --csv-path FILE) is required\n");
+                return 2;
+            }
             if (import_limit > 0) {
                 import_options.limit = import_limit;
             }

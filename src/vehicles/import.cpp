@@ -280,12 +280,14 @@ public:
              const Layout& layout,
              std::optional<std::int64_t> owner,
              bool reassign_owner,
+             bool skip_existing,
              const core::Clock& clock,
              ImportSummary& summary)
         : database_(database),
           layout_(layout),
           owner_(owner),
           reassign_owner_(reassign_owner),
+          skip_existing_(skip_existing),
           clock_(clock),
           summary_(summary) {}
 
@@ -332,6 +334,7 @@ public:
                 counts.updated += one.updated;
                 counts.unchanged += one.unchanged;
                 counts.owner_kept += one.owner_kept;
+                counts.skipped += one.skipped;
                 rejected.insert(rejected.end(), one_rejected.begin(), one_rejected.end());
                 row = std::move(single.front());  // the reject report below reads its VIN
             }
@@ -340,6 +343,7 @@ public:
         summary_.updated += counts.updated;
         summary_.unchanged += counts.unchanged;
         summary_.owner_kept += counts.owner_kept;
+        summary_.skipped += counts.skipped;
         for (auto& [line, reason] : rejected) {
             auto it = std::find_if(batch.begin(), batch.end(), [&](const PendingRow& r) { return r.line == line; });
             reject(line, it != batch.end() ? it->vehicle.vin : std::string(), std::move(reason));
@@ -353,6 +357,7 @@ private:
         std::int64_t updated = 0;
         std::int64_t unchanged = 0;
         std::int64_t owner_kept = 0;
+        std::int64_t skipped = 0;
     };
 
     static std::string describe(const db::Error& e) {
@@ -423,6 +428,10 @@ private:
             auto found = stored.find(v.vin);
             if (found == stored.end()) {
                 inserts.push_back(&v);
+                continue;
+            }
+            if (skip_existing_) {
+                ++counts.skipped;  // the original seeder's --skip-existing: known VINs are left as they are
                 continue;
             }
             Vehicle merged = merge(found->second, v, layout_);
@@ -510,6 +519,7 @@ private:
     const Layout& layout_;
     std::optional<std::int64_t> owner_;
     bool reassign_owner_ = false;
+    bool skip_existing_ = false;
     const core::Clock& clock_;
     ImportSummary& summary_;
 };
@@ -588,7 +598,7 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
     // The queue holds two batches, so the reader stays at most two batches ahead.
     ImportSummary written;  // the writer's counts and rejects, merged below
     const std::shared_ptr<core::Clock> clock = options.clock ? options.clock : std::make_shared<core::SystemClock>();
-    Importer importer(database, layout, owner, options.reassign_owner, *clock, written);
+    Importer importer(database, layout, owner, options.reassign_owner, options.skip_existing, *clock, written);
     BatchQueue queue(2);
     std::exception_ptr writer_error;
     std::thread writer([&] {
@@ -665,6 +675,7 @@ ImportSummary import_vehicles_csv(db::Database& database, std::string_view csv, 
     summary.updated = written.updated;
     summary.unchanged = written.unchanged;
     summary.owner_kept = written.owner_kept;
+    summary.skipped = written.skipped;
     summary.rejected += written.rejected;
     summary.rejects.insert(summary.rejects.end(), written.rejects.begin(), written.rejects.end());
     std::stable_sort(summary.rejects.begin(), summary.rejects.end(), [](const ImportReject& a, const ImportReject& b) {

@@ -72,6 +72,15 @@ out=$("$bin" import vehicles "$repo/data/vehicles.csv" --limit 10 --owner other@
 check "re-importing with another --owner keeps the owners and says so" bash -c 'grep -q "unchanged  10" <<<"$0" && grep -q "owner kept 10 " <<<"$0" && grep -q -- "--reassign-owner" <<<"$0"' "$out"
 out=$("$bin" import vehicles "$repo/data/vehicles.csv" --limit 10 --owner other@example.com --reassign-owner 2>/dev/null)
 check "--reassign-owner gives them to the new owner" bash -c 'grep -q "updated    10" <<<"$0" && ! grep -q "owner kept" <<<"$0"' "$out"
+# The original catalog seeder's spellings: --csv-path, --limit -1 (all), --skip-existing.
+head -4 "$repo/data/vehicles.csv" >"$work/seed.csv"
+printf '1M8GDM9AXKP042788,Motor Coach,Bus,,,,,,,\n' >>"$work/seed.csv"
+out=$("$bin" import vehicles --csv-path "$work/seed.csv" --limit -1 --skip-existing 2>/dev/null)
+check "--csv-path --limit -1 --skip-existing: new rows in, known ones left" bash -c 'grep -q "rows read  4" <<<"$0" && grep -q "inserted   1$" <<<"$0" && grep -q "updated    0$" <<<"$0" && grep -q "skipped    3 " <<<"$0"' "$out"
+"$bin" import vehicles "$work/seed.csv" --csv-path "$work/seed.csv" >/dev/null 2>&1
+check "a file given twice is a usage error (2)" test $? -eq 2
+"$bin" import vehicles >/dev/null 2>&1
+check "no file is a usage error (2)" test $? -eq 2
 "$bin" import vehicles "$repo/data/vehicles.csv" --limit 1 --reassign-owner >/dev/null 2>&1
 check "--reassign-owner needs --owner (usage, 2)" test $? -eq 2
 out=$(MOTORPOOL_LOG_LEVEL=info "$bin" users list 2>&1)

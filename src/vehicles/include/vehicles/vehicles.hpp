@@ -81,6 +81,7 @@ struct ImportOptions {
     std::function<void(std::int64_t, std::uint64_t, std::uint64_t)> progress;
     bool reassign_owner = false;         // with owner_email: also take known vehicles from the account owning them
     std::shared_ptr<core::Clock> clock;  // created and updated times; null: the system clock
+    bool skip_existing = false;          // known VINs are left untouched (counted as skipped), not updated
 };
 
 struct ImportReject {
@@ -96,6 +97,7 @@ struct ImportSummary {
     std::int64_t unchanged = 0;
     std::int64_t rejected = 0;
     std::int64_t owner_kept = 0;        // known rows another account owns, left with it (no reassign_owner)
+    std::int64_t skipped = 0;           // known rows left untouched (skip_existing)
     std::vector<ImportReject> rejects;  // the first `kMaxRejectsKept`, in file order
     std::vector<std::string> warnings;  // ignored columns and the like
     double seconds = 0;
