@@ -444,8 +444,23 @@ void register_routes(http::Router& router,
     router.add(
         Method::Get,
         "/api/v1/me/telemetry/latest",
-        [svc](Request req) -> net::awaitable<Response> {
-            auto job = [svc, actor = actor_of(req)] { return svc->first_with_data(actor); };
+        [svc, refresh](Request req) -> net::awaitable<Response> {
+            // Stored values older than this are refreshed from the live source (Smartcar) first,
+            // as API.md says: a Smartcar failure then answers 502 (429 when it asked to wait).
+            constexpr std::int64_t kStaleAfterMs = 5 * 60 * 1000;
+            auto job = [svc, refresh, actor = actor_of(req)] {
+                auto found = svc->first_with_data(actor);
+                if (found && refresh->fetch) {
+                    std::int64_t newest = 0;
+                    for (const auto& [id, v] : found->second) {
+                        newest = std::max(newest, v.t_ms);
+                    }
+                    if (newest < svc->now_ms() - kStaleAfterMs && refresh->fetch(found->first.id)) {
+                        found->second = svc->latest(found->first.id);
+                    }
+                }
+                return found;
+            };
             auto found = co_await svc->database().workers().run(std::move(job));
             if (!found) {
                 throw ApiError(404, "Not Found", "None of your vehicles has reported data yet");

@@ -194,6 +194,36 @@ TEST_F(SmartcarDataTest, PollingStoresPercentAndRefreshObeysRetryAfter) {
     EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + own_id + "/battery?refresh=true", alice_).status, 404);
 }
 
+TEST_F(SmartcarDataTest, MyLatestTelemetryAsksSmartcarWhenStaleAndSays502WhenItFails) {
+    auto [vehicle, smartcar_vehicle] = connect_polled();
+    auto batches = [&] {
+        std::size_t n = 0;
+        for (const auto& r : app_->app().simulator()->requests()) {
+            n += r.path.ends_with("/batch") && r.vehicle_id == smartcar_vehicle ? 1 : 0;
+        }
+        return n;
+    };
+    // Just polled: answered from storage.
+    const std::size_t before = batches();
+    auto fresh = call(*app_, "GET", "/api/v1/me/telemetry/latest", alice_);
+    ASSERT_EQ(fresh.status, 200) << fresh.body;
+    EXPECT_EQ(fresh.json().at("vehicle_id"), json::value(vehicle));
+    EXPECT_EQ(batches(), before);
+    // Six minutes on, the stored values are stale: Smartcar is asked first.
+    clock_->advance_ms(6 * 60'000);
+    auto refreshed = call(*app_, "GET", "/api/v1/me/telemetry/latest", alice_);
+    EXPECT_EQ(refreshed.status, 200) << refreshed.body;
+    EXPECT_EQ(batches(), before + 1);
+    EXPECT_GT(core::parse_rfc3339(std::string(refreshed.json().at("recorded_at").as_string())).value_or(0),
+              core::parse_rfc3339(std::string(fresh.json().at("recorded_at").as_string())).value_or(0));
+    // Stale again, and Smartcar failing on every attempt: 502, as API.md says.
+    clock_->advance_ms(6 * 60'000);
+    app_->app().simulator()->add_faults(
+        json::parse(R"({"faults":[{"kind":"server","vehicle_id":")" + smartcar_vehicle + R"(","count":5}]})"));
+    auto failed = call(*app_, "GET", "/api/v1/me/telemetry/latest", alice_);
+    EXPECT_EQ(failed.status, 502) << failed.body;
+}
+
 TEST_F(SmartcarDataTest, UpstreamFailuresAreRetriedAndV3ReadsSignals) {
     auto [vehicle, smartcar_vehicle] = connect_polled();
     auto batches = [&] {
