@@ -4,27 +4,16 @@
 //   MOTORPOOL_BIN=build/motorpool node --test tests/e2e/
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
-const bin = process.env.MOTORPOOL_BIN;
+import {runCli, serverEnv, startServer} from './motorpool.mjs';
+
+const bin = process.env.MOTORPOOL_BIN;  // (motorpool.mjs runs it)
 assert.ok(bin, 'set MOTORPOOL_BIN to the motorpool binary');
 const work = mkdtempSync(join(tmpdir(), 'motorpool-catalog-'));
-const env = {
-  ...process.env,
-  DATABASE_URL: `sqlite:///${work}/catalog.db`,
-  MOTORPOOL_FILES_DIR: join(work, 'files'),
-  MOTORPOOL_ENV: 'test',
-  MOTORPOOL_HOST: '127.0.0.1',
-  PORT: '0',
-  MOTORPOOL_LOG_LEVEL: 'warn',
-  SECRET_KEY: 'e2e-secret-key-0123456789abcdef0123',
-  MOTORPOOL_ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
-  SMARTCAR_CLIENT_ID: 'e2e', SMARTCAR_CLIENT_SECRET: 'e2e', SMARTCAR_MANAGEMENT_TOKEN: 'e2e',
-  MOTORPOOL_COMPAT: 'vehicle-catalog',
-};
+const env = serverEnv(work, {MOTORPOOL_COMPAT: 'vehicle-catalog'});
 let server;
 let base;
 let staffToken;
@@ -41,25 +30,11 @@ function vin(serial) {
 }
 
 before(async () => {
-  const created = spawnSync(bin, ['users', 'create', '--email', 'staff@example.com', '--role', 'admin',
-    '--password-stdin'], {env, input: 'correct horse battery\n'});
+  const created = runCli(env, ['users', 'create', '--email', 'staff@example.com', '--role', 'admin',
+    '--password-stdin'], 'correct horse battery\n');
   assert.equal(created.status, 0, String(created.stderr));
-  server = spawn(bin, ['serve'], {env, stdio: ['ignore', 'pipe', 'pipe']});
-  let output = '';
-  server.stderr.on('data', (d) => { output += d; });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`motorpool did not start: ${output}`)), 60000);
-    server.stdout.on('data', (d) => {
-      output += d;
-      const m = /motorpool is running at http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`motorpool exited ${code}: ${output}`)));
-  });
-  base = `http://127.0.0.1:${port}`;
+  server = await startServer(env);
+  base = server.base;
   const login = await fetch(`${base}/api/v1/auth/login`, {
     method: 'POST', headers: {'Content-Type': 'application/json'},
     body: JSON.stringify({email: 'staff@example.com', password: 'correct horse battery'}),
@@ -68,11 +43,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.on('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   rmSync(work, {recursive: true, force: true});
 });
 

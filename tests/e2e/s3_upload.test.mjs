@@ -6,13 +6,14 @@
 //   MOTORPOOL_BIN=build/motorpool node --test tests/e2e/
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import S3rver from 's3rver';
 
-const bin = process.env.MOTORPOOL_BIN;
+import {serverEnv, startServer} from './motorpool.mjs';
+
+const bin = process.env.MOTORPOOL_BIN;  // (motorpool.mjs runs it)
 assert.ok(bin, 'set MOTORPOOL_BIN to the motorpool binary');
 const BUCKET = 'motorpool-e2e';
 const work = mkdtempSync(join(tmpdir(), 'motorpool-s3-'));
@@ -49,44 +50,17 @@ before(async () => {
   const {port: s3Port} = await s3.run();
   s3Base = `http://127.0.0.1:${s3Port}`;
 
-  server = spawn(bin, ['serve'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: `sqlite:///${work}/s3.db`,
-      MOTORPOOL_FILES_DIR: join(work, 'files'),
-      MOTORPOOL_ENV: 'test',
-      MOTORPOOL_HOST: '127.0.0.1',
-      PORT: '0',
-      MOTORPOOL_LOG_LEVEL: 'warn',
-      SECRET_KEY: 'e2e-secret-key-0123456789abcdef0123',
-      MOTORPOOL_ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
-      SMARTCAR_CLIENT_ID: 'e2e', SMARTCAR_CLIENT_SECRET: 'e2e', SMARTCAR_MANAGEMENT_TOKEN: 'e2e',
-      // The original service's names (django-storages).
-      USE_S3: 'True',
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_STORAGE_BUCKET_NAME: BUCKET,
-      AWS_S3_REGION_NAME: 'eu-central-1',
-      AWS_S3_ENDPOINT_URL: s3Base,
-      AWS_S3_PRESIGNED_URL_EXPIRATION: '600',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  server.stderr.on('data', (d) => { output += d; });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`motorpool did not start: ${output}`)), 60000);
-    server.stdout.on('data', (d) => {
-      output += d;
-      const m = /motorpool is running at http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`motorpool exited ${code}: ${output}`)));
-  });
-  base = `http://127.0.0.1:${port}`;
+  // The original service's names (django-storages).
+  server = await startServer(serverEnv(work, {
+    USE_S3: 'True',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_STORAGE_BUCKET_NAME: BUCKET,
+    AWS_S3_REGION_NAME: 'eu-central-1',
+    AWS_S3_ENDPOINT_URL: s3Base,
+    AWS_S3_PRESIGNED_URL_EXPIRATION: '600',
+  }));
+  base = server.base;
   const registered = await fetch(`${base}/api/v1/auth/register`, {
     method: 'POST', headers: {'Content-Type': 'application/json'},
     body: JSON.stringify({name: 'S3 Member', email: 's3@example.com', password: 'correct horse battery'}),
@@ -96,11 +70,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.on('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   await s3?.close();
   rmSync(work, {recursive: true, force: true});
 });
