@@ -69,21 +69,25 @@ std::optional<Problem> problem_of(const http::Response& response) {
     return p;
 }
 
-std::string query_with(const std::string& query, const std::string& name, const std::string& value) {
+std::string query_without(const std::string& query, const std::string& name) {
     std::string out;
     std::size_t start = 0;
-    while (start <= query.size() && !query.empty()) {
-        const auto amp = query.find('&', start);
-        const std::string item = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
-        const std::string key = item.substr(0, item.find('='));
-        if (!item.empty() && key != name) {
-            out += (out.empty() ? "" : "&") + item;
-        }
+    while (start < query.size()) {
+        auto amp = query.find('&', start);
         if (amp == std::string::npos) {
-            break;
+            amp = query.size();
+        }
+        const std::string item = query.substr(start, amp - start);
+        if (!item.empty() && item.substr(0, item.find('=')) != name) {
+            out += (out.empty() ? "" : "&") + item;
         }
         start = amp + 1;
     }
+    return out;
+}
+
+std::string query_with(const std::string& query, const std::string& name, const std::string& value) {
+    std::string out = query_without(query, name);
     return out + (out.empty() ? "" : "&") + name + "=" + value;
 }
 

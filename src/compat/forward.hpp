@@ -35,6 +35,8 @@ struct Problem {
 };
 std::optional<Problem> problem_of(const http::Response& response);
 
+/// The query string without the parameter `name`.
+std::string query_without(const std::string& query, const std::string& name);
 /// The query string with `name` set to `value` (replacing it when present), names kept as given.
 std::string query_with(const std::string& query, const std::string& name, const std::string& value);
 

@@ -75,8 +75,9 @@ void install_catalog(http::Router& router, const std::string& prefix, bool publi
         Method::Get,
         prefix + "/api/vehicles",
         [r](Request req) -> net::awaitable<Response> {
-            // Page mode, as the original: the totals always come back.
-            std::string query = req.query;
+            // Page mode, as the original: the totals always come back (motorpool's keyset cursor,
+            // which has none, is not the catalog's: dropped as FastAPI drops unknown parameters).
+            std::string query = query_without(req.query, "cursor");
             if (!req.query_param("page")) {
                 query = query_with(query, "page", "1");
             }
