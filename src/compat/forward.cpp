@@ -5,6 +5,7 @@
 namespace motorpool::compat {
 
 namespace json = boost::json;
+using http::Response;
 
 boost::asio::awaitable<http::Response> forward(http::Router& router,
                                                const http::Request& original,
@@ -67,6 +68,64 @@ std::optional<Problem> problem_of(const http::Response& response) {
         p.detail = p.title;
     }
     return p;
+}
+
+Response json_keeping_headers(json::value body, int status, const Response& from) {
+    Response out = Response::json(std::move(body), status);
+    for (const auto& h : from.headers) {
+        if (h.first == "WWW-Authenticate" || h.first == "Retry-After") {
+            out.headers.push_back(h);
+        }
+    }
+    return out;
+}
+
+Response fastapi_shape(Response answer, const char* where) {
+    auto problem = problem_of(answer);
+    if (!problem) {
+        return answer;
+    }
+    json::value detail(problem->detail);
+    if (answer.status == 422 && !problem->errors.empty()) {
+        json::array items;
+        for (const auto& [field, message] : problem->errors) {
+            items.push_back(json::object{
+                {"loc", json::array{where, json::value(field)}}, {"msg", message}, {"type", "value_error"}});
+        }
+        detail = std::move(items);
+    }
+    return json_keeping_headers(json::object{{"detail", std::move(detail)}}, answer.status, answer);
+}
+
+Response flask_shape(Response answer) {
+    auto problem = problem_of(answer);
+    if (!problem) {
+        return answer;
+    }
+    std::string message = problem->detail;
+    for (const auto& [field, text] : problem->errors) {
+        message += message.empty() ? "" : "; ";
+        message += field;
+        message += ": ";
+        message += text;
+    }
+    return json_keeping_headers(json::object{{"error", message}}, answer.status, answer);
+}
+
+http::RouteOptions fastapi_route(http::Auth auth, const char* where, std::size_t body_limit) {
+    http::RouteOptions o;
+    o.auth = auth;
+    o.max_body_bytes = body_limit;
+    o.shape_problems = [where](Response r) { return fastapi_shape(std::move(r), where); };
+    return o;
+}
+
+http::RouteOptions flask_route(http::Auth auth, std::size_t body_limit) {
+    http::RouteOptions o;
+    o.auth = auth;
+    o.max_body_bytes = body_limit;
+    o.shape_problems = [](Response r) { return flask_shape(std::move(r)); };
+    return o;
 }
 
 std::string query_without(const std::string& query, const std::string& name) {

@@ -35,6 +35,20 @@ struct Problem {
 };
 std::optional<Problem> problem_of(const http::Response& response);
 
+/// motorpool's answer in FastAPI's shapes: problems become {"detail": "..."}, 422s with field
+/// errors {"detail": [{"loc": [where, field], "msg", "type"}]} (`where`: "query", "body", "path").
+/// Retry-After and WWW-Authenticate are kept; other answers pass unchanged.
+http::Response fastapi_shape(http::Response answer, const char* where);
+/// motorpool's problems as Flask's {"error": "..."} (same status); other answers pass unchanged.
+http::Response flask_shape(http::Response answer);
+/// A JSON answer whose body is `body`, keeping `from`'s Retry-After and WWW-Authenticate.
+http::Response json_keeping_headers(boost::json::value body, int status, const http::Response& from);
+
+/// Route options for a surface's route: `auth`, a body limit (0: the server default), and every
+/// problem+json answer (the middleware's 401 included) reshaped as FastAPI's or Flask's.
+http::RouteOptions fastapi_route(http::Auth auth, const char* where, std::size_t body_limit = 0);
+http::RouteOptions flask_route(http::Auth auth, std::size_t body_limit = 0);
+
 /// The query string without the parameter `name`.
 std::string query_without(const std::string& query, const std::string& name);
 /// The query string with `name` set to `value` (replacing it when present), names kept as given.

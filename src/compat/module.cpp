@@ -16,12 +16,7 @@ std::vector<RouteKey> surface_routes(std::string_view surface) {
     // The surfaces not served yet: the routes that decide collisions, from the originals'
     // documentation (each list becomes its surface's own as it lands).
     if (surface == "smartcar-webhooks") {
-        return {{Method::Get, "/api/vehicles"},
-                {Method::Get, "/api/vehicle/{id}/latest-signals"},
-                {Method::Post, "/webhook"},
-                {Method::Post, "/clear-webhook-data"},
-                {Method::Get, "/login"},
-                {Method::Get, "/exchange"}};
+        return webhooks_routes();
     }
     if (surface == "membership-auto") {
         return {{Method::Post, "/api/auth/register/"},
@@ -31,7 +26,7 @@ std::vector<RouteKey> surface_routes(std::string_view surface) {
                 {Method::Post, "/api/vehicles/"}};
     }
     if (surface == "smartcar-integration") {
-        return {{Method::Get, "/v1/ev/connect"}, {Method::Get, "/v1/ev/me/telemetry/latest"}};
+        return integration_routes();
     }
     if (surface == "charging-balancer") {
         return {{Method::Get, "/auth/smartcar/connect"}, {Method::Get, "/drivers/charging/status"}};
@@ -43,7 +38,7 @@ namespace {
 
 /// Surfaces served so far (issue 20 lands them one by one).
 bool served(std::string_view surface) {
-    return surface == "vehicle-catalog";
+    return surface == "vehicle-catalog" || surface == "smartcar-webhooks" || surface == "smartcar-integration";
 }
 
 }  // namespace
@@ -63,7 +58,7 @@ void Module::configure(core::Settings& s) {
             if (served(m.surface)) {
                 wanted.push_back(std::move(m));
             } else if (!m.from_all) {
-                throw std::invalid_argument(m.surface + " is not served yet (vehicle-catalog is)");
+                throw std::invalid_argument(m.surface + " is not served yet");
             }
         }
         std::vector<std::string> skipped;
@@ -80,6 +75,10 @@ void Module::install(platform::Context& context) {
     for (const auto& m : options_.mounts) {
         if (m.surface == "vehicle-catalog") {
             install_catalog(context.router, m.prefix, options_.catalog_public);
+        } else if (m.surface == "smartcar-webhooks") {
+            install_webhooks(context.router, m.prefix);
+        } else if (m.surface == "smartcar-integration") {
+            install_integration(context.router, m.prefix, context.clock);
         }
         spdlog::info("compat: {} served at {}", m.surface, m.prefix.empty() ? "/" : m.prefix);
     }

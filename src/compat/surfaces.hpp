@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "compat/module.hpp"
+#include "core/time.hpp"
 #include "http/router.hpp"
 
 namespace motorpool::compat {
@@ -12,5 +13,13 @@ namespace motorpool::compat {
 std::vector<RouteKey> catalog_routes();
 /// vehicle-catalog at `prefix`; `public_read`: reading needs no token.
 void install_catalog(http::Router& router, const std::string& prefix, bool public_read);
+
+std::vector<RouteKey> integration_routes();
+/// smartcar-integration at `prefix`; `clock` dates the history's range.
+void install_integration(http::Router& router, const std::string& prefix, std::shared_ptr<core::Clock> clock);
+
+std::vector<RouteKey> webhooks_routes();
+/// smartcar-webhooks at `prefix`; after the smartcar module (its receiver's body limit).
+void install_webhooks(http::Router& router, const std::string& prefix);
 
 }  // namespace motorpool::compat

@@ -447,6 +447,10 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match, 
                         {{"request_id", context.request_id}, {"error", std::string_view(error.what())}});
         response = problem(ApiError(500, "Internal Server Error", "An unexpected error occurred"), context);
     }
+    if (route != nullptr && route->options.shape_problems &&
+        response.content_type.rfind("application/problem+json", 0) == 0) {
+        response = route->options.shape_problems(std::move(response));
+    }
     add_cors_headers(context, response);
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

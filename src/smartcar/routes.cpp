@@ -3,11 +3,13 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "auth/auth.hpp"
 #include "core/errors.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/secret_box.hpp"
 #include "core/text.hpp"
+#include "http/paging.hpp"
 #include "smartcar/poller.hpp"
 #include "smartcar/service.hpp"
 #include "smartcar/webhooks.hpp"
@@ -250,6 +252,31 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
             };
             json::array items = co_await service->database().workers().run(std::move(work));
             co_return Response::json(json::object{{"items", std::move(items)}});
+        },
+        authenticated());
+
+    // Smartcar's vehicle ids, for clients that know a car by them (the webhook server's API).
+    router.add(
+        http::Method::Get,
+        "/api/v1/smartcar/vehicles",
+        [service](Request req) -> net::awaitable<Response> {
+            const auto actor = auth::actor_of(req);
+            std::vector<core::FieldError> errors;
+            auto page = http::read_page_query(req, errors, 10, 100);
+            if (page.keyset) {
+                errors.push_back({"cursor", "is not supported here: use page"});
+            }
+            auto id = req.query_param("smartcar_vehicle_id");
+            if (id && (id->empty() || id->size() > 100)) {
+                errors.push_back({"smartcar_vehicle_id", "must be 1 to 100 characters"});
+            }
+            if (!errors.empty()) {
+                throw ApiError::validation(errors);
+            }
+            auto work = [service, actor, id, page] {
+                return service->linked_vehicles_json(actor.user_id, auth::sees_all_rows(actor.role), id, page);
+            };
+            co_return Response::json(co_await service->database().workers().run(std::move(work)));
         },
         authenticated());
 

@@ -445,6 +445,48 @@ json::array SmartcarService::connections_json(std::int64_t user_id, const std::o
     });
 }
 
+json::object SmartcarService::linked_vehicles_json(std::int64_t user_id,
+                                                   bool all,
+                                                   const std::optional<std::string>& smartcar_vehicle_id,
+                                                   const http::PageQuery& page) {
+    return database_.with_reader([&](db::Connection& c) {
+        std::string where = " WHERE ($1 = 1 OR c.user_id = $2)";
+        std::vector<db::Value> params{std::int64_t{all ? 1 : 0}, user_id};
+        if (smartcar_vehicle_id) {
+            params.emplace_back(*smartcar_vehicle_id);
+            where += " AND s.smartcar_vehicle_id = $3";
+        }
+        const std::string from = " FROM smartcar_vehicles s JOIN smartcar_connections c ON c.id = s.connection_id";
+        const std::int64_t total = c.query("SELECT COUNT(*)" + from + where, params).front().int64(0);
+        params.emplace_back(page.page_size);
+        params.emplace_back(page.offset());
+        std::string sql =
+            "SELECT s.smartcar_vehicle_id, v.public_id, s.vin, s.make, s.model, s.model_year, c.public_id, c.status, "
+            "s.conflict";
+        sql += from;
+        sql += " LEFT JOIN vehicles v ON v.id = s.vehicle_id";
+        sql += where;
+        sql += " ORDER BY s.smartcar_vehicle_id LIMIT $" + std::to_string(params.size() - 1);
+        sql += " OFFSET $" + std::to_string(params.size());
+        auto rows = c.query(sql, params);
+        json::array items;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            auto r = rows.row(i);
+            auto text = [&](std::size_t col) { return r.is_null(col) ? json::value() : json::value(r.text(col)); };
+            items.push_back(json::object{{"smartcar_vehicle_id", r.text(0)},
+                                         {"vehicle_id", text(1)},
+                                         {"vin", text(2)},
+                                         {"make", text(3)},
+                                         {"model", text(4)},
+                                         {"year", r.is_null(5) ? json::value() : json::value(r.int64(5))},
+                                         {"connection_id", r.text(6)},
+                                         {"connection_status", r.text(7)},
+                                         {"conflict", text(8)}});
+        }
+        return http::page_json(std::move(items), page, total);
+    });
+}
+
 bool SmartcarService::disconnect(std::int64_t user_id, const std::string& public_id) {
     auto ids = database_.with_reader([&](db::Connection& c) {
         auto rows = c.query("SELECT id, status FROM smartcar_connections WHERE user_id = $1 AND public_id = $2",

@@ -447,10 +447,18 @@ void register_routes(http::Router& router,
         [svc, refresh](Request req) -> net::awaitable<Response> {
             // Stored values older than this are refreshed from the live source (Smartcar) first,
             // as API.md says: a Smartcar failure then answers 502 (429 when it asked to wait).
+            // ?refresh=false answers the stored values as they are.
             constexpr std::int64_t kStaleAfterMs = 5 * 60 * 1000;
-            auto job = [svc, refresh, actor = actor_of(req)] {
+            bool refresh_stale = true;
+            if (auto flag = req.query_param("refresh")) {
+                if (*flag != "true" && *flag != "false") {
+                    throw ApiError::validation({{"refresh", "must be true or false"}});
+                }
+                refresh_stale = *flag == "true";
+            }
+            auto job = [svc, refresh, refresh_stale, actor = actor_of(req)] {
                 auto found = svc->first_with_data(actor);
-                if (found && refresh->fetch) {
+                if (found && refresh_stale && refresh->fetch) {
                     std::int64_t newest = 0;
                     for (const auto& [id, v] : found->second) {
                         newest = std::max(newest, v.t_ms);

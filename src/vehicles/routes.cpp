@@ -214,6 +214,12 @@ void register_routes(http::Router& router, const std::shared_ptr<VehicleService>
             if (req.query_param("year")) {
                 q.year = req.query_integer("year", 0, kMinYear, 2100, errors);
             }
+            if (auto mine = req.query_param("mine")) {
+                if (*mine != "true" && *mine != "false") {
+                    errors.push_back({"mine", "must be true or false"});
+                }
+                q.mine = *mine == "true";
+            }
             if (auto text = req.query_param("q")) {
                 if (text->size() > 64) {
                     errors.push_back({"q", "must be at most 64 characters"});

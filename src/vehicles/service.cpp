@@ -312,7 +312,7 @@ VehiclePage VehicleService::list(const Actor& actor, const ListQuery& query) {
             placeholder += std::to_string(params.size());
             return placeholder;
         };
-        if (!auth::sees_all_rows(actor.role)) {
+        if (query.mine || !auth::sees_all_rows(actor.role)) {
             where += " AND v.owner_id = " + next(actor.user_id);
         }
         if (query.make) {

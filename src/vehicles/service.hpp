@@ -55,6 +55,7 @@ struct ListQuery {
     std::optional<std::string> model;
     std::optional<std::int64_t> year;
     std::optional<std::string> q;
+    bool mine = false;  // only the caller's own vehicles, whatever the role
 };
 
 struct VehiclePage {

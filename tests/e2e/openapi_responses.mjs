@@ -42,11 +42,10 @@ for (const line of lines) {
   const r = JSON.parse(line);
   if (r.route.startsWith('/test/') || r.route.startsWith('/sim/')) continue;  // suite-only routes, the simulator
   // The original services' surfaces (MOTORPOOL_COMPAT), at their root or under the suite's
-  // /catalog prefix: documented field by field in docs/compatibility.md, not in motorpool's own API.
-  if (/^\/(catalog\/)?api\/(?!v1\/)/.test(r.route) || r.route === '/catalog/health') continue;
-  // The Smartcar callback also served at SMARTCAR_REDIRECT_URI's path (the suite uses /exchange);
-  // documented at /oauth/smartcar/callback.
-  if (r.route === '/exchange') continue;
+  // prefixes (/catalog, /ev): documented field by field in docs/compatibility.md, not in
+  // motorpool's own API. /exchange is also the callback at SMARTCAR_REDIRECT_URI's path.
+  const compat = /^\/(catalog|ev)(\/|$)|^\/(api\/(?!v1\/)|v1\/ev\/)|^\/(webhook|clear-webhook-data|login|exchange)$/;
+  if (compat.test(r.route)) continue;
   const where = `${r.method} ${r.route} ${r.status}`;
   const operation = document.paths[r.route]?.[r.method.toLowerCase()];
   if (!operation) {

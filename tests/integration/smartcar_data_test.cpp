@@ -222,6 +222,13 @@ TEST_F(SmartcarDataTest, MyLatestTelemetryAsksSmartcarWhenStaleAndSays502WhenItF
         json::parse(R"({"faults":[{"kind":"server","vehicle_id":")" + smartcar_vehicle + R"(","count":5}]})"));
     auto failed = call(*app_, "GET", "/api/v1/me/telemetry/latest", alice_);
     EXPECT_EQ(failed.status, 502) << failed.body;
+    // ?refresh=false answers what is stored, never asking Smartcar.
+    const std::size_t asked = batches();
+    auto stored = call(*app_, "GET", "/api/v1/me/telemetry/latest?refresh=false", alice_);
+    EXPECT_EQ(stored.status, 200) << stored.body;
+    EXPECT_EQ(stored.json().at("recorded_at"), refreshed.json().at("recorded_at"));
+    EXPECT_EQ(batches(), asked);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/me/telemetry/latest?refresh=maybe", alice_).status, 422);
 }
 
 TEST_F(SmartcarDataTest, UpstreamFailuresAreRetriedAndV3ReadsSignals) {

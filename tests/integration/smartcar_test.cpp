@@ -456,3 +456,50 @@ TEST_F(SmartcarTest, AVinOfAnotherUsersVehicleIsNotTakenOver) {
 
 }  // namespace
 }  // namespace motorpool::testing
+
+namespace motorpool::testing {
+namespace {
+
+// Smartcar's vehicle ids and what they are linked to: a member sees their own connections'
+// vehicles, staff every one; a Smartcar id finds motorpool's vehicle; and motorpool's own lists
+// filtered to the caller's vehicles (mine=true) whatever the role.
+TEST_F(SmartcarTest, SmartcarVehiclesAreListedPerCallerAndFoundBySmartcarsId) {
+    auto linked = connect(alice_);
+    ASSERT_EQ(linked.status, 200) << linked.body;
+    const json::value car = linked.json().at("vehicles").at(0);
+    const std::string smartcar_id(car.at("smartcar_vehicle_id").as_string());
+    const auto count = linked.json().at("vehicles").as_array().size();
+
+    auto mine = call(*app_, "GET", "/api/v1/smartcar/vehicles", alice_);
+    ASSERT_EQ(mine.status, 200) << mine.body;
+    EXPECT_EQ(mine.json().at("total"), json::value(count));
+    auto found = call(*app_, "GET", "/api/v1/smartcar/vehicles?smartcar_vehicle_id=" + smartcar_id, alice_);
+    ASSERT_EQ(found.json().at("total"), json::value(1)) << found.body;
+    const json::value found_body = found.json();
+    const auto& item = found_body.at("items").at(0);
+    EXPECT_EQ(item.at("vehicle_id"), car.at("vehicle_id"));
+    EXPECT_EQ(item.at("vin"), car.at("vin"));
+    EXPECT_EQ(item.at("connection_id"), linked.json().at("connection_id"));
+    EXPECT_EQ(item.at("connection_status"), json::value("active"));
+
+    // Bob sees none of them, not even by id; an admin sees them all.
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/smartcar/vehicles", bob_).json().at("total"), json::value(0));
+    EXPECT_EQ(
+        call(*app_, "GET", "/api/v1/smartcar/vehicles?smartcar_vehicle_id=" + smartcar_id, bob_).json().at("total"),
+        json::value(0));
+    const std::string admin = create_user_and_login(*app_, "admin@example.com", auth::Role::Admin).token;
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/smartcar/vehicles", admin).json().at("total"), json::value(count));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/smartcar/vehicles", "").status, 401);
+    for (const char* bad : {"?page_size=0", "?page_size=101", "?cursor=", "?smartcar_vehicle_id="}) {
+        EXPECT_EQ(call(*app_, "GET", std::string("/api/v1/smartcar/vehicles") + bad, alice_).status, 422) << bad;
+    }
+
+    // The admin owns no vehicle: all of them without mine, none with it.
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles", admin).json().at("total"), json::value(count));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles?mine=true", admin).json().at("total"), json::value(0));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles?mine=true", alice_).json().at("total"), json::value(count));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles?mine=yes", alice_).status, 422);
+}
+
+}  // namespace
+}  // namespace motorpool::testing

@@ -21,31 +21,6 @@ using http::Response;
 
 namespace {
 
-/// motorpool's answer in FastAPI's shapes: problems become {"detail"}, 422s name each field's
-/// location (`where`: "query" or "body").
-Response fastapi(Response answer, const char* where) {
-    auto problem = problem_of(answer);
-    if (!problem) {
-        return answer;
-    }
-    json::value detail(problem->detail);
-    if (answer.status == 422 && !problem->errors.empty()) {
-        json::array items;
-        for (const auto& [field, message] : problem->errors) {
-            items.push_back(json::object{
-                {"loc", json::array{where, json::value(field)}}, {"msg", message}, {"type", "value_error"}});
-        }
-        detail = std::move(items);
-    }
-    Response out = Response::json(json::object{{"detail", std::move(detail)}}, answer.status);
-    for (auto& h : answer.headers) {
-        if (h.first == "WWW-Authenticate" || h.first == "Retry-After") {
-            out.headers.push_back(std::move(h));
-        }
-    }
-    return out;
-}
-
 /// The reader a public catalog reads as: every vehicle, read only (the support role's rights).
 std::shared_ptr<const http::Principal> catalog_reader() {
     static const auto reader = [] {
@@ -57,10 +32,8 @@ std::shared_ptr<const http::Principal> catalog_reader() {
     return reader;
 }
 
-http::RouteOptions reading(bool needs_token) {
-    http::RouteOptions o;
-    o.auth = needs_token ? http::Auth::Required : http::Auth::None;
-    return o;
+http::RouteOptions reading(bool needs_token, const char* where) {
+    return fastapi_route(needs_token ? http::Auth::Required : http::Auth::None, where);
 }
 
 }  // namespace
@@ -83,7 +56,7 @@ void install_catalog(http::Router& router, const std::string& prefix, bool publi
             }
             auto answer = co_await forward(*r, req, Method::Get, "/api/v1/vehicles", query, "", catalog_reader());
             if (answer.status != 200) {
-                co_return fastapi(std::move(answer), "query");
+                co_return fastapi_shape(std::move(answer), "query");
             }
             auto body = body_of(answer).as_object();
             co_return Response::json(json::object{{"items", body.at("items")},
@@ -92,7 +65,7 @@ void install_catalog(http::Router& router, const std::string& prefix, bool publi
                                                   {"page_size", body.at("page_size")},
                                                   {"total_pages", body.at("total_pages")}});
         },
-        reading(!public_read));
+        reading(!public_read, "query"));
 
     router.add(
         Method::Get,
@@ -104,9 +77,9 @@ void install_catalog(http::Router& router, const std::string& prefix, bool publi
             if (answer.status == 404) {
                 co_return Response::json(json::object{{"detail", "Vehicle not found"}}, 404);
             }
-            co_return fastapi(std::move(answer), "path");
+            co_return fastapi_shape(std::move(answer), "path");
         },
-        reading(!public_read));
+        reading(!public_read, "path"));
 
     // Writing needs staff who may write every vehicle (fleet managers, admins); the vehicle is
     // created by motorpool's own route with the caller's rights.
@@ -120,9 +93,9 @@ void install_catalog(http::Router& router, const std::string& prefix, bool publi
             }
             auto answer =
                 co_await forward(*r, req, Method::Post, "/api/v1/vehicles", "", std::string(req.body), req.principal);
-            co_return fastapi(std::move(answer), "body");
+            co_return fastapi_shape(std::move(answer), "body");
         },
-        http::authenticated(64 * 1024));
+        fastapi_route(http::Auth::Required, "body", 64 * 1024));
 
     if (!prefix.empty()) {
         // At the root, motorpool's own /health answers.

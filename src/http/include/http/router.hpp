@@ -38,6 +38,9 @@ struct RouteOptions {
     std::size_t max_body_bytes = 0;  // 0: the server default (MOTORPOOL_MAX_BODY_BYTES)
     Auth auth = Auth::None;
     bool token_in_query = false;  // accept ?token= (WebSocket upgrades from browsers)
+    /// Set: every problem+json answer of the route, the middleware's (401, 404, 405) and the
+    /// handler's, passes through it: the original services' error shapes (src/compat).
+    std::function<Response(Response)> shape_problems;
     /// Set: the route takes HTTP Basic credentials, not a bearer token. With auth = Optional, a
     /// request without an Authorization header reaches the verifier with an empty user and password.
     BasicVerifier basic;

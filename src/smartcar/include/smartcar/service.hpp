@@ -12,6 +12,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "http/paging.hpp"
 #include "smartcar/client.hpp"
 #include "smartcar/smartcar.hpp"
 
@@ -74,6 +75,14 @@ public:
     ConnectResult complete_connection(std::int64_t user_id, const std::string& code);
 
     boost::json::array connections_json(std::int64_t user_id, const std::optional<std::string>& public_id);
+    /// Smartcar's vehicles and the motorpool vehicles they are linked to: those of the user's own
+    /// connections, or every one when `all` (roles that see every row); optionally only
+    /// `smartcar_vehicle_id`. A page of {smartcar_vehicle_id, vehicle_id, vin, make, model, year,
+    /// connection_id, connection_status, conflict}.
+    boost::json::object linked_vehicles_json(std::int64_t user_id,
+                                             bool all,
+                                             const std::optional<std::string>& smartcar_vehicle_id,
+                                             const http::PageQuery& page);
     /// Disconnects at Smartcar (best effort) and erases the tokens. False when the user has no such connection.
     bool disconnect(std::int64_t user_id, const std::string& public_id);
 
