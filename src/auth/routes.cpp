@@ -68,6 +68,11 @@ std::optional<std::string> read_phone(FieldReader& reader) {
     return phone;
 }
 
+/// The original services' clients (through src/compat) get their documented session terms.
+SessionKind session_kind(const Request& req) {
+    return req.profile == "legacy" ? SessionKind::Legacy : SessionKind::Standard;
+}
+
 http::RouteOptions body_limited(http::Auth auth = http::Auth::None) {
     http::RouteOptions o;
     o.max_body_bytes = kAuthBodyLimit;
@@ -105,7 +110,9 @@ void register_routes(http::Router& router, const std::shared_ptr<AuthService>& s
             user.name = *name;
             user.email = *normalised;
             user.password = *password;
-            auto job = [svc, user, referral] { return svc->register_user(user, referral); };
+            auto job = [svc, user, referral, kind = session_kind(req)] {
+                return svc->register_user(user, referral, kind);
+            };
             Session session = co_await svc->database().workers().run(std::move(job));
             co_return session_response(session, 201);
         },
@@ -121,9 +128,12 @@ void register_routes(http::Router& router, const std::shared_ptr<AuthService>& s
             auto password = r.string("password", Presence::Required, 1, 1024);
             auto device = r.string("device_id", Presence::Optional, 1, 200);
             r.finish();
-            auto job = [svc, email = *email, password = *password, device, address = req.remote_address] {
-                return svc->login(email, password, device, address);
-            };
+            auto job = [svc,
+                        email = *email,
+                        password = *password,
+                        device,
+                        address = req.remote_address,
+                        kind = session_kind(req)] { return svc->login(email, password, device, address, kind); };
             Session session = co_await svc->database().workers().run(std::move(job));
             co_return session_response(session, 200);
         },

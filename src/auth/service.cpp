@@ -88,19 +88,32 @@ AuthService::AuthService(db::Database& database, AuthOptions options, std::share
       magic_by_email_(3, kFifteenMinutesMs, kFifteenMinutesMs),
       magic_by_address_(10, kFifteenMinutesMs, kFifteenMinutesMs) {}
 
-Session AuthService::issue_session(const User& user,
-                                   const std::optional<std::string>& device_id,
-                                   const std::optional<std::string>& family_id) {
-    const std::int64_t now = now_ms();
+namespace {
+constexpr std::int64_t kLegacyAccessTtlMs = std::int64_t{60} * 60 * 1000;
+constexpr std::int64_t kLegacyRefreshTtlMs = std::int64_t{7} * 24 * 60 * 60 * 1000;
+}  // namespace
+
+std::string AuthService::issue_access_token(const User& user, std::int64_t now, std::int64_t ttl_ms) const {
     AccessClaims claims;
     claims.subject = user.public_id;
     claims.role = role_name(user.role);
     claims.issued_at_s = now / 1000;
-    claims.expires_at_s = (now + options_.access_ttl_ms) / 1000;
+    claims.expires_at_s = (now + ttl_ms) / 1000;
     claims.token_id = core::new_uuid_v7(now);
+    return signer_.issue(claims);
+}
+
+Session AuthService::issue_session(const User& user,
+                                   const std::optional<std::string>& device_id,
+                                   const std::optional<std::string>& family_id,
+                                   SessionKind kind) {
+    const std::int64_t now = now_ms();
+    const bool legacy = kind == SessionKind::Legacy;
+    const std::int64_t access_ttl = legacy ? kLegacyAccessTtlMs : options_.access_ttl_ms;
+    const std::int64_t refresh_ttl = legacy ? kLegacyRefreshTtlMs : options_.refresh_ttl_ms;
     Session session;
-    session.access_token = signer_.issue(claims);
-    session.expires_in_s = options_.access_ttl_ms / 1000;
+    session.access_token = issue_access_token(user, now, access_ttl);
+    session.expires_in_s = access_ttl / 1000;
     session.refresh_token = new_opaque_token();
     session.user = user;
     std::string family = family_id.value_or(core::new_uuid_v7(now));
@@ -108,9 +121,15 @@ Session AuthService::issue_session(const User& user,
     // Through the group-commit writer: concurrent logins share one durable commit.
     database_.group_commit().submit_blocking([&](Connection& c) {
         c.execute(
-            "INSERT INTO refresh_tokens (user_id, family_id, token_hash, device_id, created_at_ms, expires_at_ms) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            {user.id, family, core::sha256_hex(session.refresh_token), device, now, now + options_.refresh_ttl_ms});
+            "INSERT INTO refresh_tokens (user_id, family_id, token_hash, device_id, created_at_ms, expires_at_ms, "
+            "reusable) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            {user.id,
+             family,
+             core::sha256_hex(session.refresh_token),
+             device,
+             now,
+             now + refresh_ttl,
+             std::int64_t{legacy ? 1 : 0}});
         if (device_id) {  // the device signing in is registered, or seen again
             c.execute(
                 "INSERT INTO devices (user_id, device_id, platform, created_at_ms, last_seen_at_ms) VALUES ($1, $2, "
@@ -183,16 +202,19 @@ User AuthService::create_user_blocking(const NewUser& input, const std::optional
     }
 }
 
-Session AuthService::register_user(const NewUser& user, const std::optional<std::string>& referral_code) {
+Session AuthService::register_user(const NewUser& user,
+                                   const std::optional<std::string>& referral_code,
+                                   SessionKind kind) {
     User created = create_user_blocking(user, referral_code);
     spdlog::info("registered user {}", created.public_id);
-    return issue_session(created, std::nullopt);
+    return issue_session(created, std::nullopt, std::nullopt, kind);
 }
 
 Session AuthService::login(const std::string& email_input,
                            const std::string& password,
                            const std::optional<std::string>& device_id,
-                           const std::string& client_address) {
+                           const std::string& client_address,
+                           SessionKind kind) {
     const std::int64_t now = now_ms();
     std::string email = normalise_email(email_input).value_or(email_input);
     const std::string email_key = "e:" + email;
@@ -220,11 +242,11 @@ Session AuthService::login(const std::string& email_input,
         throw invalid_credentials();
     }
     login_by_email_.record_success(email_key);
-    return issue_session(found->first, device_id);
+    return issue_session(found->first, device_id, std::nullopt, kind);
 }
 
 Session AuthService::refresh(const std::string& refresh_token) {
-    enum class Outcome { Rotated, Unknown, Reused };
+    enum class Outcome { Rotated, Kept, Unknown, Reused };
     const std::int64_t now = now_ms();
     const std::string hash = core::sha256_hex(refresh_token);
     std::optional<User> user;
@@ -232,7 +254,7 @@ Session AuthService::refresh(const std::string& refresh_token) {
     std::optional<std::string> device;
     Outcome outcome = database_.with_transaction([&](Connection& c) {
         auto rows = c.query(
-            "SELECT id, user_id, family_id, expires_at_ms, rotated_at_ms, revoked_at_ms, device_id FROM "
+            "SELECT id, user_id, family_id, expires_at_ms, rotated_at_ms, revoked_at_ms, device_id, reusable FROM "
             "refresh_tokens WHERE token_hash = $1",
             {hash});
         if (rows.empty()) {
@@ -242,6 +264,11 @@ Session AuthService::refresh(const std::string& refresh_token) {
         family = row.text(2);
         if (!row.is_null(5) || row.int64(3) <= now) {
             return Outcome::Unknown;
+        }
+        if (row.int64(7) != 0) {
+            // A legacy session's token is not rotated: good again until it expires or is revoked.
+            user = user_by(c, "id", row.int64(1));
+            return Outcome::Kept;
         }
         // Only one exchange of a token can win; a second one is a replay of a stolen token.
         if (!row.is_null(4) ||
@@ -262,10 +289,19 @@ Session AuthService::refresh(const std::string& refresh_token) {
             spdlog::warn("refresh token reuse detected; revoked token family {}", family);
             throw ApiError::unauthorized("Invalid refresh token");
         case Outcome::Rotated:
+        case Outcome::Kept:
             break;
     }
     if (!user || !user->active) {
         throw ApiError::unauthorized("Invalid refresh token");
+    }
+    if (outcome == Outcome::Kept) {
+        Session session;
+        session.access_token = issue_access_token(*user, now, kLegacyAccessTtlMs);
+        session.expires_in_s = kLegacyAccessTtlMs / 1000;
+        session.refresh_token = refresh_token;
+        session.user = *user;
+        return session;
     }
     return issue_session(*user, device, family);  // the family stays the device's
 }

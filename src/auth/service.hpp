@@ -13,6 +13,11 @@
 
 namespace motorpool::auth {
 
+/// A session's terms: motorpool's own (rotating refresh tokens, AuthOptions' lifetimes), or the
+/// original services' clients' (docs/compatibility.md): access 1 h, refresh 7 days, the refresh
+/// token kept (not rotated) and good again until it expires, as they were documented.
+enum class SessionKind { Standard, Legacy };
+
 struct Session {
     std::string access_token;
     std::string refresh_token;
@@ -44,11 +49,14 @@ public:
     void set_details_hook(UserDetailsHook hook) { details_ = std::move(hook); }
     std::int64_t now_ms() const { return clock_->now_ms(); }
 
-    Session register_user(const NewUser& user, const std::optional<std::string>& referral_code);
+    Session register_user(const NewUser& user,
+                          const std::optional<std::string>& referral_code,
+                          SessionKind kind = SessionKind::Standard);
     Session login(const std::string& email,
                   const std::string& password,
                   const std::optional<std::string>& device_id,
-                  const std::string& client_address);
+                  const std::string& client_address,
+                  SessionKind kind = SessionKind::Standard);
     Session refresh(const std::string& refresh_token);
     void logout(const std::string& refresh_token);
     /// Always succeeds from the caller's point of view (202): unknown or inactive e-mail addresses
@@ -77,7 +85,9 @@ public:
 private:
     Session issue_session(const User& user,
                           const std::optional<std::string>& device_id,
-                          const std::optional<std::string>& family_id = std::nullopt);
+                          const std::optional<std::string>& family_id = std::nullopt,
+                          SessionKind kind = SessionKind::Standard);
+    std::string issue_access_token(const User& user, std::int64_t now, std::int64_t ttl_ms) const;
     void invalidate(const std::string& public_id);
 
     db::Database& database_;

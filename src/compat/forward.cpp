@@ -13,7 +13,8 @@ boost::asio::awaitable<http::Response> forward(http::Router& router,
                                                const std::string& path,
                                                const std::string& query,
                                                std::string body,
-                                               std::shared_ptr<const http::Principal> principal) {
+                                               std::shared_ptr<const http::Principal> principal,
+                                               std::string profile) {
     http::Request inner;
     inner.method = method;
     inner.path = path;
@@ -23,6 +24,7 @@ boost::asio::awaitable<http::Response> forward(http::Router& router,
     inner.body = std::move(body);
     inner.request_id = original.request_id;
     inner.remote_address = original.remote_address;
+    inner.profile = std::move(profile);
     inner.principal = std::move(principal);  // set: the router does not authenticate again
     auto match = router.match(method, path);
     co_return co_await router.dispatch(std::move(inner), std::move(match));

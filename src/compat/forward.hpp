@@ -15,14 +15,16 @@ namespace motorpool::compat {
 
 /// Dispatches `method path?query` through `router` as motorpool's own route would be reached:
 /// the original request's headers (its Authorization) unless `principal` is given (a surface's
-/// own reader), `body` as sent. The answer is motorpool's, problem+json included.
+/// own reader), `body` as sent, `profile` as Request::profile. The answer is motorpool's,
+/// problem+json included.
 boost::asio::awaitable<http::Response> forward(http::Router& router,
                                                const http::Request& original,
                                                http::Method method,
                                                const std::string& path,
                                                const std::string& query,
                                                std::string body,
-                                               std::shared_ptr<const http::Principal> principal = nullptr);
+                                               std::shared_ptr<const http::Principal> principal = nullptr,
+                                               std::string profile = "");
 
 /// The answer's JSON body (null when it has none or it is not JSON).
 boost::json::value body_of(const http::Response& response);

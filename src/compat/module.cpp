@@ -19,11 +19,7 @@ std::vector<RouteKey> surface_routes(std::string_view surface) {
         return webhooks_routes();
     }
     if (surface == "membership-auto") {
-        return {{Method::Post, "/api/auth/register/"},
-                {Method::Post, "/api/auth/login/"},
-                {Method::Post, "/api/auth/refresh/"},
-                {Method::Get, "/api/vehicles/"},
-                {Method::Post, "/api/vehicles/"}};
+        return membership_routes();
     }
     if (surface == "smartcar-integration") {
         return integration_routes();
@@ -38,7 +34,8 @@ namespace {
 
 /// Surfaces served so far (issue 20 lands them one by one).
 bool served(std::string_view surface) {
-    return surface == "vehicle-catalog" || surface == "smartcar-webhooks" || surface == "smartcar-integration";
+    return surface == "vehicle-catalog" || surface == "smartcar-webhooks" || surface == "smartcar-integration" ||
+           surface == "membership-auto";
 }
 
 }  // namespace
@@ -79,6 +76,8 @@ void Module::install(platform::Context& context) {
             install_webhooks(context.router, m.prefix);
         } else if (m.surface == "smartcar-integration") {
             install_integration(context.router, m.prefix, context.clock);
+        } else if (m.surface == "membership-auto") {
+            install_membership(context.router, m.prefix);
         }
         spdlog::info("compat: {} served at {}", m.surface, m.prefix.empty() ? "/" : m.prefix);
     }

@@ -22,4 +22,8 @@ std::vector<RouteKey> webhooks_routes();
 /// smartcar-webhooks at `prefix`; after the smartcar module (its receiver's body limit).
 void install_webhooks(http::Router& router, const std::string& prefix);
 
+std::vector<RouteKey> membership_routes();
+/// membership-auto at `prefix`; after the modules whose routes it forwards to (body limits).
+void install_membership(http::Router& router, const std::string& prefix);
+
 }  // namespace motorpool::compat

@@ -56,6 +56,10 @@ struct Request {
     std::string remote_address;
     std::string route;  // the matched pattern, e.g. /api/v1/vehicles/{id}
     std::shared_ptr<const Principal> principal;
+    /// Set by an internal dispatch only (src/compat), never from the network: the client profile a
+    /// request came through. "legacy": an original service's client, whose sessions keep that
+    /// service's documented terms (auth: non-rotating refresh tokens, 1 h / 7 days).
+    std::string profile;
 
     /// Case-insensitive header lookup.
     std::optional<std::string_view> header(std::string_view name) const;
