@@ -25,7 +25,7 @@ std::vector<RouteKey> surface_routes(std::string_view surface) {
         return integration_routes();
     }
     if (surface == "charging-balancer") {
-        return {{Method::Get, "/auth/smartcar/connect"}, {Method::Get, "/drivers/charging/status"}};
+        return balancer_routes();
     }
     return {};
 }
@@ -35,7 +35,7 @@ namespace {
 /// Surfaces served so far (issue 20 lands them one by one).
 bool served(std::string_view surface) {
     return surface == "vehicle-catalog" || surface == "smartcar-webhooks" || surface == "smartcar-integration" ||
-           surface == "membership-auto";
+           surface == "membership-auto" || surface == "charging-balancer";
 }
 
 }  // namespace
@@ -49,6 +49,10 @@ void Module::configure(core::Settings& s) {
     options_.catalog_public = s.boolean("MOTORPOOL_COMPAT_CATALOG_PUBLIC",
                                         true,
                                         "vehicle-catalog: reading the catalog needs no token (as the original)");
+    options_.default_cluster =
+        s.string("GRID_CLUSTER_ID",
+                 "",
+                 "charging-balancer: the grid cluster a request naming none is for (the original's setting)");
     try {
         std::vector<Mount> wanted;
         for (auto& m : parse_mounts(text)) {
@@ -78,6 +82,8 @@ void Module::install(platform::Context& context) {
             install_integration(context.router, m.prefix, context.clock);
         } else if (m.surface == "membership-auto") {
             install_membership(context.router, m.prefix);
+        } else if (m.surface == "charging-balancer") {
+            install_balancer(context.router, m.prefix, options_.default_cluster);
         }
         spdlog::info("compat: {} served at {}", m.surface, m.prefix.empty() ? "/" : m.prefix);
     }

@@ -26,4 +26,8 @@ std::vector<RouteKey> membership_routes();
 /// membership-auto at `prefix`; after the modules whose routes it forwards to (body limits).
 void install_membership(http::Router& router, const std::string& prefix);
 
+std::vector<RouteKey> balancer_routes();
+/// charging-balancer at `prefix`; `default_cluster` (GRID_CLUSTER_ID) when a request names none.
+void install_balancer(http::Router& router, const std::string& prefix, const std::string& default_cluster);
+
 }  // namespace motorpool::compat

@@ -46,7 +46,8 @@ std::vector<Mount> resolve_collisions(std::vector<Mount> mounts, std::vector<std
 
 struct CompatOptions {
     std::vector<Mount> mounts;
-    bool catalog_public = true;  // MOTORPOOL_COMPAT_CATALOG_PUBLIC: reading the catalog needs no token
+    bool catalog_public = true;   // MOTORPOOL_COMPAT_CATALOG_PUBLIC: reading the catalog needs no token
+    std::string default_cluster;  // GRID_CLUSTER_ID: charging-balancer's cluster when a request names none
 };
 
 class Module final : public platform::Module {
