@@ -19,7 +19,7 @@ Modules::Modules() {
     add<membership::Module>(*live, *booking, *auth);
     auto* file_store = add<files::Module>(*auth);
     add<support::Module>(*live, *file_store, notifications->notifier());
-    add<compat::Module>();  // last: its surfaces dispatch to every other module's routes
+    add<compat::Module>(*live);  // last: its surfaces dispatch to every other module's routes
 }
 
 Config Config::load(core::EnvSource source, bool keep_secrets) {

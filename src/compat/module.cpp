@@ -82,6 +82,7 @@ void Module::install(platform::Context& context) {
             install_integration(context.router, m.prefix, context.clock);
         } else if (m.surface == "membership-auto") {
             install_membership(context.router, m.prefix);
+            install_membership_chat(context.router, live_.hub(), m.prefix);
         } else if (m.surface == "charging-balancer") {
             install_balancer(context.router, m.prefix, options_.default_cluster);
         }

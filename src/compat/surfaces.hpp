@@ -7,6 +7,7 @@
 #include "compat/module.hpp"
 #include "core/time.hpp"
 #include "http/router.hpp"
+#include "live/live.hpp"
 
 namespace motorpool::compat {
 
@@ -25,6 +26,8 @@ void install_webhooks(http::Router& router, const std::string& prefix);
 std::vector<RouteKey> membership_routes();
 /// membership-auto at `prefix`; after the modules whose routes it forwards to (body limits).
 void install_membership(http::Router& router, const std::string& prefix);
+/// membership-auto's chat WebSocket ({prefix}/chat/ws) over the live hub.
+void install_membership_chat(http::Router& router, live::Hub& hub, const std::string& prefix);
 
 std::vector<RouteKey> balancer_routes();
 /// charging-balancer at `prefix`; `default_cluster` (GRID_CLUSTER_ID) when a request names none.

@@ -40,7 +40,10 @@ public:
         }
     }
 
-    net::awaitable<void> serve(http::Principal who, std::shared_ptr<http::WebSocket> ws);
+    net::awaitable<void> serve(http::Principal who,
+                               std::shared_ptr<http::WebSocket> ws,
+                               std::shared_ptr<const Dialect> dialect = nullptr,
+                               std::vector<std::string> topics = {});
 
     void set_authenticator(http::Authenticator authenticator) { authenticator_ = std::move(authenticator); }
 
@@ -62,6 +65,7 @@ public:
 
 private:
     net::awaitable<void> handle_frame(std::shared_ptr<Session> session, std::string text);
+    net::awaitable<void> handle_native(std::shared_ptr<Session> session, std::string text);
 
     db::Database& database_;
     core::EventBus& bus_;
@@ -85,10 +89,14 @@ private:
 };
 
 struct Hub::Session : std::enable_shared_from_this<Session> {
-    Session(Hub& h, std::shared_ptr<http::WebSocket> socket, http::Principal who)
+    Session(Hub& h,
+            std::shared_ptr<http::WebSocket> socket,
+            http::Principal who,
+            std::shared_ptr<const Dialect> spoken = nullptr)
         : hub(h),
           out(std::move(socket), {h.options_.max_queued_frames, h.frames_out_, h.dropped_}),
-          principal(std::move(who)) {
+          principal(std::move(who)),
+          dialect(std::move(spoken)) {
         expiry_changed();
     }
 
@@ -97,10 +105,25 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
     http::WebSocketSender out;  // the socket, its bounded queue and its writer
     http::Principal principal;
     std::map<std::string, core::EventBus::Subscription> subscriptions;
+    std::shared_ptr<const Dialect> dialect;  // null: the hub's own frames
 
     // All members below run on the socket's executor (its I/O thread).
     bool closing() const { return out.closing(); }
-    void send(std::string frame) { out.send(std::move(frame)); }
+    void send(std::string frame) {
+        if (dialect) {
+            boost::system::error_code ec;
+            json::value parsed = json::parse(frame, ec);
+            if (ec || !parsed.is_object()) {
+                return;
+            }
+            auto translated = dialect->outbound(parsed.as_object());
+            if (!translated) {
+                return;
+            }
+            frame = std::move(*translated);
+        }
+        out.send(std::move(frame));
+    }
     void begin_close(std::uint16_t code, std::string reason) { out.close(code, std::move(reason)); }
 
     /// A fresh token moved the expiry: the socket closes with 1008 at the new one.
@@ -149,7 +172,10 @@ std::optional<std::string> string_field(const json::object& o, std::string_view 
 
 }  // namespace
 
-net::awaitable<void> Hub::serve(http::Principal who, std::shared_ptr<http::WebSocket> ws) {
+net::awaitable<void> Hub::serve(http::Principal who,
+                                std::shared_ptr<http::WebSocket> ws,
+                                std::shared_ptr<const Dialect> dialect,
+                                std::vector<std::string> topics) {
     ws->set_read_limit(options_.max_frame_bytes);
     ws->set_idle_timeout(options_.idle_timeout);
     bool too_many = false;
@@ -165,7 +191,7 @@ net::awaitable<void> Hub::serve(http::Principal who, std::shared_ptr<http::WebSo
         co_return;
     }
     const std::int64_t user_id = who.user_id;
-    auto session = std::make_shared<Session>(*this, ws, std::move(who));
+    auto session = std::make_shared<Session>(*this, ws, std::move(who), std::move(dialect));
     if (sockets_ != nullptr) {
         sockets_->add(1);
     }
@@ -179,6 +205,13 @@ net::awaitable<void> Hub::serve(http::Principal who, std::shared_ptr<http::WebSo
             }
         }
     });
+    for (const auto& topic : topics) {  // a dialect's subscriptions from the start
+        json::object subscribe;
+        subscribe["type"] = "SUBSCRIBE";
+        subscribe["topic"] = topic;
+        std::string frame = core::to_json_text(subscribe);
+        co_await handle_native(session, std::move(frame));
+    }
     // This frame lives as long as the socket: the work per message happens in handle_frame's.
     while (!session->closing()) {
         auto message = co_await ws->read();
@@ -204,6 +237,22 @@ net::awaitable<void> Hub::serve(http::Principal who, std::shared_ptr<http::WebSo
 }
 
 net::awaitable<void> Hub::handle_frame(std::shared_ptr<Session> session, std::string text) {
+    if (!session->dialect) {
+        co_await handle_native(std::move(session), std::move(text));
+        co_return;
+    }
+    boost::system::error_code ec;
+    json::value parsed = json::parse(text, ec);
+    if (ec || !parsed.is_object()) {
+        co_await handle_native(std::move(session), std::move(text));  // its ERROR, translated
+        co_return;
+    }
+    for (const auto& frame : session->dialect->inbound(parsed.as_object())) {
+        co_await handle_native(session, core::to_json_text(frame));
+    }
+}
+
+net::awaitable<void> Hub::handle_native(std::shared_ptr<Session> session, std::string text) {
     boost::system::error_code ec;
     json::value parsed = json::parse(text, ec);
     if (ec || !parsed.is_object()) {
@@ -385,6 +434,24 @@ std::shared_ptr<Hub> install(http::Router& router,
         },
         route);
     return hub;
+}
+
+void add_dialect_socket(Hub& hub, http::Router& router, const std::string& path, Dialect dialect) {
+    http::RouteOptions route;
+    route.auth = http::Auth::Required;
+    route.token_in_query = true;
+    auto spoken = std::make_shared<const Dialect>(std::move(dialect));
+    router.add_websocket(
+        path,
+        [hub = hub.shared_from_this(), spoken](http::Request request,
+                                               std::shared_ptr<http::WebSocket> ws) -> net::awaitable<void> {
+            std::vector<std::string> topics;
+            if (spoken->topics) {
+                topics = co_await spoken->topics(request);
+            }
+            co_await hub->serve(request.require_principal(), std::move(ws), spoken, std::move(topics));
+        },
+        route);
 }
 
 void add_topic(Hub& hub, std::string prefix, TopicAuthorizer authorizer) {

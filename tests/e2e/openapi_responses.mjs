@@ -44,7 +44,11 @@ for (const line of lines) {
   // The original services' surfaces (MOTORPOOL_COMPAT), at their root or under the suite's
   // prefixes (/catalog, /ev): documented field by field in docs/compatibility.md, not in
   // motorpool's own API. /exchange is also the callback at SMARTCAR_REDIRECT_URI's path.
-  const compat = /^\/(catalog|ev)(\/|$)|^\/(api\/(?!v1\/)|v1\/ev\/)|^\/(webhook|clear-webhook-data|login|exchange)$/;
+  const compat = new RegExp([
+    String.raw`^\/(catalog|ev)(\/|$)`,  // the suite's prefixed mounts
+    String.raw`^\/(api\/(?!v1\/)|v1\/ev\/|drivers\/|fleet\/|grid\/cluster$|analytics\/fairness$|auth\/smartcar\/)`,
+    String.raw`^\/(webhook|clear-webhook-data|login|exchange|chat\/ws)$`,
+  ].join('|'));
   if (compat.test(r.route)) continue;
   const where = `${r.method} ${r.route} ${r.status}`;
   const operation = document.paths[r.route]?.[r.method.toLowerCase()];

@@ -10,6 +10,7 @@
 #include "auth/auth.hpp"
 #include "core/time.hpp"
 #include "harness.hpp"
+#include "ws_client.hpp"
 
 namespace motorpool::testing {
 namespace {
@@ -300,6 +301,83 @@ TEST_F(CompatMembershipTest, AppointmentsOffersReferralsChatAndFiles) {
     auto no_size = post("/api/files/presign/", {{"filename", "photo.jpg"}}, ana);
     EXPECT_EQ(no_size.status, 400);
     EXPECT_TRUE(no_size.json().at("sizeBytes").is_array()) << no_size.body;
+}
+
+TEST_F(CompatMembershipTest, TheChatSocketSpeaksTheOriginalsFrames) {
+    // A socket closes when its token expires by the wall clock: tokens from the real now.
+    clock_->advance_ms(core::now_ms() - clock_->now_ms());
+    const std::string ana(register_user("ana@example.com").at("accessToken").as_string());
+    const std::string ben(register_user("ben@example.com").at("accessToken").as_string());
+    const std::string support = create_user_and_login(*app_, "help@example.com", auth::Role::Support).token;
+    auto thread = post("/api/chat/threads/", {{"subject", "Noise"}, {"body", "It rattles"}}, ana);
+    ASSERT_EQ(thread.status, 201) << thread.body;
+    const std::string thread_id(thread.json().at("id").as_string());
+
+    WsClient refused(app_->port(), "/chat/ws");
+    EXPECT_EQ(refused.status(), 401U);
+    WsClient socket(app_->port(), "/chat/ws?token=" + ana);
+    ASSERT_EQ(socket.status(), 101U);
+    WsClient stranger(app_->port(), "/chat/ws?token=" + ben);
+    ASSERT_EQ(stranger.status(), 101U);
+    WsClient staff(app_->port(), "/api/v1/ws?token=" + support);
+    ASSERT_EQ(staff.status(), 101U);
+    staff.send(json::object{{"type", "SUBSCRIBE"}, {"topic", "chat.thread." + thread_id}});
+    const auto subscribed = staff.next();
+    ASSERT_TRUE(subscribed.has_value());
+    ASSERT_EQ(subscribed->at("type"), json::value("SUBSCRIBED")) << json::serialize(*subscribed);
+
+    // SEND over the socket: stored, and the MESSAGE comes back in the original's shape.
+    socket.send(json::object{{"type", "SEND"}, {"threadId", thread_id}, {"body", "Louder now"}});
+    auto message = socket.next();
+    ASSERT_TRUE(message.has_value());
+    ASSERT_EQ(message->at("type"), json::value("MESSAGE")) << json::serialize(*message);
+    EXPECT_EQ(message->at("threadId"), json::value(thread_id));
+    EXPECT_EQ(message->at("body"), json::value("Louder now"));
+    EXPECT_EQ(message->at("sender"), json::value("user"));
+    EXPECT_TRUE(message->at("id").is_string());
+    EXPECT_TRUE(message->at("timestamp").is_string());
+    EXPECT_EQ(call(*app_, "GET", "/api/chat/threads/" + thread_id + "/messages/", ana).json().as_array().size(), 2U);
+
+    // Support's reply (motorpool's REST) reaches the member's socket without a subscription frame.
+    ASSERT_EQ(call(*app_,
+                   "POST",
+                   "/api/v1/chat/threads/" + thread_id + "/messages",
+                   support,
+                   json::object{{"body", "Bring it in"}})
+                  .status,
+              201);
+    std::optional<json::object> reply;
+    for (int i = 0; i < 3 && !(reply && reply->contains("body") && reply->at("body") == "Bring it in"); ++i) {
+        reply = socket.next();
+    }
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->at("sender"), json::value("support"));
+
+    // TYPING is relayed to the thread; a malformed frame is the original's error.
+    socket.send(json::object{{"type", "TYPING"}, {"threadId", thread_id}});
+    std::optional<json::object> typing;
+    for (int i = 0; i < 4 && !(typing && typing->contains("type") && typing->at("type") == "TYPING"); ++i) {
+        typing = staff.next();
+    }
+    ASSERT_TRUE(typing.has_value());
+    EXPECT_EQ(typing->at("thread_id"), json::value(thread_id));
+    socket.send(std::string("not json"));
+    std::optional<json::object> invalid;
+    for (int i = 0; i < 3 && !(invalid && invalid->contains("error")); ++i) {
+        invalid = socket.next();
+    }
+    ASSERT_TRUE(invalid.has_value());
+    EXPECT_EQ(invalid->at("error"), json::value("Invalid JSON"));
+
+    // Another member can neither post to the thread nor hear it.
+    stranger.send(json::object{{"type", "SEND"}, {"threadId", thread_id}, {"body", "Hi"}});
+    auto refusal = stranger.next();
+    ASSERT_TRUE(refusal.has_value());
+    EXPECT_TRUE(refusal->contains("error")) << json::serialize(*refusal);
+    while (auto more = stranger.next(std::chrono::milliseconds(300))) {
+        EXPECT_FALSE(more->contains("body")) << json::serialize(*more);
+    }
+    EXPECT_EQ(call(*app_, "GET", "/api/chat/threads/" + thread_id + "/messages/", ana).json().as_array().size(), 3U);
 }
 
 }  // namespace

@@ -246,7 +246,8 @@ std::vector<RouteKey> membership_routes() {
             {Method::Post, "/api/chat/threads/"},
             {Method::Get, "/api/chat/threads/{id}/messages/"},
             {Method::Post, "/api/chat/threads/{id}/messages/"},
-            {Method::Post, "/api/files/presign/"}};
+            {Method::Post, "/api/files/presign/"},
+            {Method::Get, "/chat/ws"}};
 }
 
 void install_membership(http::Router& router, const std::string& prefix) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/request.hpp"
+#include "live/module.hpp"
 #include "platform/module.hpp"
 
 namespace motorpool::compat {
@@ -52,11 +53,14 @@ struct CompatOptions {
 
 class Module final : public platform::Module {
 public:
+    /// `live`: the WebSocket hub the membership app's chat socket speaks through.
+    explicit Module(live::Module& live) : live_(live) {}
     std::string_view name() const override { return "compat"; }
     void configure(core::Settings& settings) override;
     void install(platform::Context& context) override;
 
 private:
+    live::Module& live_;
     CompatOptions options_;
 };
 

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -55,6 +57,19 @@ void add_stream(Hub& hub, std::string name, std::string bus_prefix, TopicAuthori
 /// not_found, forbidden, invalid, rate_limited, conflict, error) and the socket lives on.
 using FrameHandler = std::function<std::string(const http::Principal&, const boost::json::object& frame)>;
 void add_frame(Hub& hub, std::string type, FrameHandler handler);
+
+/// Another protocol spoken over the hub (src/compat's original chat socket): each client frame
+/// becomes the hub frames `inbound` returns (none: dropped), each frame for the client passes
+/// `outbound` (nullopt: not sent), and the topics `topics` names for the upgrade's caller are
+/// subscribed when the socket opens. Subscriptions, authorisation, limits and frame handlers
+/// stay the hub's.
+struct Dialect {
+    std::function<std::vector<boost::json::object>(const boost::json::object& frame)> inbound;
+    std::function<std::optional<std::string>(const boost::json::object& frame)> outbound;
+    std::function<boost::asio::awaitable<std::vector<std::string>>(const http::Request& upgrade)> topics;
+};
+/// Mounts a WebSocket at `path` speaking `dialect` (the token as a bearer header or ?token=).
+void add_dialect_socket(Hub& hub, http::Router& router, const std::string& path, Dialect dialect);
 
 /// True when the user has a WebSocket open to this node.
 bool is_connected(Hub& hub, std::int64_t user_id);
