@@ -1,7 +1,9 @@
 -- GET /api/v1/vehicles/{vin} for random VINs of the benchmark catalogue.
--- Environment: VINS_FILE (one VIN per line), TOKEN (a bearer token).
+-- Environment: VINS_FILE (one VIN per line), TOKEN (a bearer token; empty: none sent),
+-- VEHICLE_PATH (default /api/v1/vehicles/: the catalog surface's /catalog/api/vehicles/ too).
 local vins = {}
-local token = os.getenv("TOKEN")
+local token = os.getenv("TOKEN") or ""
+local path = os.getenv("VEHICLE_PATH") or "/api/v1/vehicles/"
 
 function init(args)
   for line in io.lines(os.getenv("VINS_FILE")) do
@@ -12,7 +14,11 @@ end
 
 function request()
   local vin = vins[math.random(#vins)]
-  return wrk.format("GET", "/api/v1/vehicles/" .. vin, { ["Authorization"] = "Bearer " .. token })
+  local headers = {}
+  if token ~= "" then
+    headers["Authorization"] = "Bearer " .. token
+  end
+  return wrk.format("GET", path .. vin, headers)
 end
 
 function done(summary, latency, requests)

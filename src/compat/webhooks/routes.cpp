@@ -5,7 +5,6 @@
 
 #include <boost/json.hpp>
 
-#include "auth/auth.hpp"
 #include "core/text.hpp"
 #include "forward.hpp"
 #include "surfaces.hpp"
@@ -158,14 +157,12 @@ void install_webhooks(http::Router& router, const std::string& prefix) {
                     break;
                 }
             }
-            // The delivery log's size is the admins' to know; others read null.
+            // The delivery log's size, when motorpool lets the caller read the log (admins); else null.
             json::value entries;
-            if (auth::actor_of(req).role == auth::Role::Admin) {
-                auto log = co_await forward(
-                    *r, req, Method::Get, "/api/v1/webhook-events", "page=1&page_size=1", "", req.principal);
-                if (log.status == 200) {
-                    entries = body_of(log).as_object().at("total");
-                }
+            auto log = co_await forward(
+                *r, req, Method::Get, "/api/v1/webhook-events", "page=1&page_size=1", "", req.principal);
+            if (log.status == 200) {
+                entries = body_of(log).as_object().at("total");
             }
             const auto count = static_cast<std::int64_t>(ids.size());
             co_return Response::json(
