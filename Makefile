@@ -12,15 +12,20 @@ SOURCES      = $(shell find $(FORMAT_DIRS) -name '*.cpp' -o -name '*.hpp' 2>/dev
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-.PHONY: all build run demo-charging test test-unit asan bench format format-check lint clean
+.PHONY: all build web run demo-charging test test-unit asan bench format format-check lint clean
 
 all: build
 
 $(BUILD_DIR)/build.ninja $(BUILD_DIR)/Makefile:
 	cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release
 
-build: | $(BUILD_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
+build: web | $(BUILD_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target motorpool
+
+# The dashboard (web/: Vite + TypeScript, npm packages pinned in web/package-lock.json) into
+# web/dist, with .br and .gz beside each file; motorpool serves it at / (MOTORPOOL_WEB_DIR).
+web:
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 
 run: build
 	./$(BUILD_DIR)/motorpool serve

@@ -19,6 +19,7 @@ Modules::Modules() {
     add<membership::Module>(*live, *booking, *auth);
     auto* file_store = add<files::Module>(*auth);
     add<support::Module>(*live, *file_store, notifications->notifier());
+    add<web::Module>();          // the dashboard: answers what no route does
     add<compat::Module>(*live);  // last: its surfaces dispatch to every other module's routes
 }
 

@@ -397,7 +397,11 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match, 
             request.header("Origin")) {
             response = preflight(request, match);
         } else if (match.kind == Match::Kind::NotFound) {
-            throw ApiError(404, "Not Found", "No resource at " + request.path);
+            if (fallback_ && (request.method == Method::Get || request.method == Method::Head)) {
+                response = co_await fallback_(std::move(request));
+            } else {
+                throw ApiError(404, "Not Found", "No resource at " + request.path);
+            }
         } else if (match.kind == Match::Kind::MethodNotAllowed) {
             if (request.method == Method::Options) {
                 response = Response::no_content();

@@ -23,6 +23,7 @@
 #include "support/module.hpp"
 #include "telemetry/module.hpp"
 #include "vehicles/module.hpp"
+#include "web/module.hpp"
 
 namespace motorpool::app {
 

@@ -127,6 +127,9 @@ public:
     void add(Method method, const std::string& pattern, Handler handler, RouteOptions options = {});
     void add_websocket(const std::string& pattern, WebSocketHandler handler, RouteOptions options = {});
     void set_authenticator(Authenticator authenticator);
+    /// Answers GET and HEAD requests no route matches (the dashboard's pages: a single-page app's
+    /// paths are the browser's). It may throw ApiError (404) to refuse; unset, they are 404.
+    void set_fallback(Handler fallback) { fallback_ = std::move(fallback); }
     /// The authentication hook (for WebSocket frames that re-authenticate); empty before it is set.
     const Authenticator& authenticator() const { return authenticator_; }
 
@@ -161,6 +164,7 @@ private:
     std::unique_ptr<Node> root_;
     std::vector<std::unique_ptr<Route>> routes_;
     Authenticator authenticator_;
+    Handler fallback_;
     RouteStats unmatched_stats_;
     std::atomic<int> in_flight_{0};
 };
