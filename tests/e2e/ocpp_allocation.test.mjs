@@ -6,11 +6,13 @@
 //   MOTORPOOL_BIN=build/motorpool node --test tests/e2e/
 import {test, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import ocppRpc from 'ocpp-rpc';
+
+import {runCli, serverEnv, startServer} from './motorpool.mjs';
 
 const {RPCClient} = ocppRpc;
 const bin = process.env.MOTORPOOL_BIN;
@@ -18,49 +20,23 @@ assert.ok(bin, 'set MOTORPOOL_BIN to the motorpool binary');
 const work = mkdtempSync(join(tmpdir(), 'motorpool-ocpp-allocation-'));
 const servers = [];
 
-const env = (databaseUrl) => ({
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  MOTORPOOL_FILES_DIR: join(work, 'files'),
-  MOTORPOOL_ENV: 'test',
-  MOTORPOOL_HOST: '127.0.0.1',
-  PORT: '0',
-  MOTORPOOL_LOG_LEVEL: 'warn',
-  SECRET_KEY: 'e2e-secret-key-0123456789abcdef0123',
-  MOTORPOOL_ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
-  SMARTCAR_CLIENT_ID: 'e2e', SMARTCAR_CLIENT_SECRET: 'e2e', SMARTCAR_MANAGEMENT_TOKEN: 'e2e',
-  SMARTCAR_SIM_WEBHOOK_URL: 'off',
-});
+const env = (databaseUrl) => serverEnv(work, {DATABASE_URL: databaseUrl, SMARTCAR_SIM_WEBHOOK_URL: 'off'});
 
 async function start(databaseUrl) {
-  const server = spawn(bin, ['serve'], {env: env(databaseUrl), stdio: ['ignore', 'pipe', 'pipe']});
+  const server = await startServer(env(databaseUrl));
   servers.push(server);
-  let output = '';
-  server.stderr.on('data', (d) => { output += d; });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`motorpool did not start: ${output}`)), 60000);
-    server.stdout.on('data', (d) => {
-      output += d;
-      const m = /motorpool is running at http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`motorpool exited ${code}: ${output}`)));
-  });
-  return port;
+  return Number(new URL(server.base).port);
 }
 
-after(() => {
-  for (const s of servers) s.kill('SIGKILL');
+after(async () => {
+  for (const s of servers) await s.stop();
   rmSync(work, {recursive: true, force: true});
 });
 
 function admin(databaseUrl) {
-  const created = spawnSync(bin, ['users', 'create', '--email', 'ops@alloc.test', '--role', 'admin', '--password-stdin'],
-    {env: env(databaseUrl), input: 'alloc-admin-password\n', encoding: 'utf8'});
-  assert.equal(created.status, 0, created.stderr);
+  const created = runCli(env(databaseUrl), ['users', 'create', '--email', 'ops@alloc.test', '--role', 'admin',
+    '--password-stdin'], 'alloc-admin-password\n');
+  assert.equal(created.status, 0, String(created.stderr));
 }
 
 async function login(port) {
@@ -222,8 +198,7 @@ test('two nodes on one PostgreSQL: one re-plans, each sends to its own chargers'
     await a.close();
     await b.close();
   } finally {
-    for (const s of servers) s.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    for (const s of servers) await s.stop();
     spawnSync('psql', [base, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], {encoding: 'utf8'});
   }
 });

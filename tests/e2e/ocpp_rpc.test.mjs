@@ -5,11 +5,12 @@
 //   MOTORPOOL_BIN=build/motorpool node --test tests/e2e/
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import ocppRpc from 'ocpp-rpc';
+
+import {runCli, serverEnv, startServer} from './motorpool.mjs';
 
 const {RPCClient} = ocppRpc;
 const bin = process.env.MOTORPOOL_BIN;
@@ -21,19 +22,7 @@ let port;
 let work;
 let token;
 
-const env = () => ({
-  ...process.env,
-  DATABASE_URL: `sqlite:///${work}/ocpp.db`,
-  MOTORPOOL_FILES_DIR: join(work, 'files'),
-  MOTORPOOL_ENV: 'test',
-  MOTORPOOL_HOST: '127.0.0.1',
-  PORT: '0',
-  MOTORPOOL_LOG_LEVEL: 'warn',
-  SECRET_KEY: 'e2e-secret-key-0123456789abcdef0123',
-  MOTORPOOL_ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
-  SMARTCAR_CLIENT_ID: 'e2e', SMARTCAR_CLIENT_SECRET: 'e2e', SMARTCAR_MANAGEMENT_TOKEN: 'e2e',
-  SMARTCAR_SIM_WEBHOOK_URL: 'off',
-});
+const env = () => serverEnv(work, {DATABASE_URL: `sqlite:///${work}/ocpp.db`, SMARTCAR_SIM_WEBHOOK_URL: 'off'});
 
 async function api(method, path, body) {
   const res = await fetch(base + path, {
@@ -47,25 +36,12 @@ async function api(method, path, body) {
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'motorpool-ocpp-e2e-'));
-  const created = spawnSync(bin, ['users', 'create', '--email', 'ops@e2e.test', '--role', 'admin', '--password-stdin'],
-    {env: env(), input: 'e2e-admin-password\n', encoding: 'utf8'});
-  assert.equal(created.status, 0, created.stderr);
-  server = spawn(bin, ['serve'], {env: env(), stdio: ['ignore', 'pipe', 'pipe']});
-  let output = '';
-  server.stderr.on('data', (d) => { output += d; });
-  port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`motorpool did not start: ${output}`)), 60000);
-    server.stdout.on('data', (d) => {
-      output += d;
-      const m = /motorpool is running at http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`motorpool exited ${code}: ${output}`)));
-  });
-  base = `http://127.0.0.1:${port}`;
+  const created = runCli(env(), ['users', 'create', '--email', 'ops@e2e.test', '--role', 'admin', '--password-stdin'],
+    'e2e-admin-password\n');
+  assert.equal(created.status, 0, String(created.stderr));
+  server = await startServer(env());
+  base = server.base;
+  port = Number(new URL(base).port);
   const login = await fetch(base + '/api/v1/auth/login', {
     method: 'POST', headers: {'Content-Type': 'application/json'},
     body: JSON.stringify({email: 'ops@e2e.test', password: 'e2e-admin-password'}),
@@ -74,8 +50,8 @@ before(async () => {
   token = (await login.json()).access_token;
 });
 
-after(() => {
-  server?.kill('SIGTERM');
+after(async () => {
+  await server?.stop();
   if (work) rmSync(work, {recursive: true, force: true});
 });
 
