@@ -27,7 +27,7 @@ export function runCli(env, args, input = '') {
   return spawnSync(bin, args, {env, input});
 }
 
-/// Starts `motorpool serve` with `env` and waits for its URL: {base, stop}.
+/// Starts `motorpool serve` with `env` and waits for its URL: {base, stop, kill}.
 export async function startServer(env) {
   const server = spawn(bin, ['serve'], {env, stdio: ['ignore', 'pipe', 'pipe']});
   let output = '';
@@ -51,5 +51,6 @@ export async function startServer(env) {
       await exited;
     }
   };
-  return {base: `http://127.0.0.1:${port}`, stop};
+  // kill: a signal without waiting (a crash, for the durability tests).
+  return {base: `http://127.0.0.1:${port}`, stop, kill: (signal = 'SIGKILL') => server.kill(signal)};
 }

@@ -5,11 +5,13 @@
 //   MOTORPOOL_BIN=build/motorpool node --test tests/e2e/
 import {test, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import ocppRpc from 'ocpp-rpc';
+
+import {runCli, serverEnv, startServer} from './motorpool.mjs';
 
 const {RPCClient} = ocppRpc;
 const bin = process.env.MOTORPOOL_BIN;
@@ -18,35 +20,11 @@ const work = mkdtempSync(join(tmpdir(), 'motorpool-ocpp-kill9-'));
 let server;
 let databaseUrl;
 
-const env = () => ({
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  MOTORPOOL_FILES_DIR: join(work, 'files'),
-  MOTORPOOL_ENV: 'test',
-  MOTORPOOL_HOST: '127.0.0.1',
-  PORT: '0',
-  MOTORPOOL_LOG_LEVEL: 'warn',
-  SECRET_KEY: 'e2e-secret-key-0123456789abcdef0123',
-  MOTORPOOL_ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
-  SMARTCAR_CLIENT_ID: 'e2e', SMARTCAR_CLIENT_SECRET: 'e2e', SMARTCAR_MANAGEMENT_TOKEN: 'e2e',
-  SMARTCAR_SIM_WEBHOOK_URL: 'off',
-});
+const env = () => serverEnv(work, {DATABASE_URL: databaseUrl, SMARTCAR_SIM_WEBHOOK_URL: 'off'});
 
 async function start() {
-  server = spawn(bin, ['serve'], {env: env(), stdio: ['ignore', 'pipe', 'pipe']});
-  let output = '';
-  server.stderr.on('data', (d) => { output += d; });
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`motorpool did not start: ${output}`)), 60000);
-    server.stdout.on('data', (d) => {
-      output += d;
-      const m = /motorpool is running at http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
+  server = await startServer(env());
+  return Number(new URL(server.base).port);
 }
 
 async function api(port, token, method, path, body) {
@@ -71,9 +49,9 @@ after(() => {
 });
 
 async function killNine() {
-  const created = spawnSync(bin, ['users', 'create', '--email', 'ops@kill9.test', '--role', 'admin', '--password-stdin'],
-    {env: env(), input: 'kill9-admin-password\n', encoding: 'utf8'});
-  assert.equal(created.status, 0, created.stderr);
+  const created = runCli(env(), ['users', 'create', '--email', 'ops@kill9.test', '--role', 'admin',
+    '--password-stdin'], 'kill9-admin-password\n');
+  assert.equal(created.status, 0, String(created.stderr));
   let port = await start();
   let token = await login(port);
   const charger = await api(port, token, 'POST', '/api/v1/chargers', {id: 'KILL9', max_power_kw: 22, connectors: 1});

@@ -5,11 +5,12 @@
 //   MOTORPOOL_BIN=build/motorpool node --test tests/e2e/
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {createServer} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+
+import {serverEnv, startServer} from './motorpool.mjs';
 
 const bin = process.env.MOTORPOOL_BIN;
 assert.ok(bin, 'set MOTORPOOL_BIN to the motorpool binary');
@@ -51,42 +52,17 @@ before(async () => {
   const hook = `http://127.0.0.1:${listener.address().port}/hook`;
 
   work = mkdtempSync(join(tmpdir(), 'motorpool-e2e-'));
-  server = spawn(bin, ['serve'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: `sqlite:///${work}/e2e.db`,
-      MOTORPOOL_FILES_DIR: join(work, 'files'),
-      MOTORPOOL_ENV: 'test',
-      MOTORPOOL_HOST: '127.0.0.1',
-      PORT: '0',
-      MOTORPOOL_LOG_LEVEL: 'warn',
-      SECRET_KEY: 'e2e-secret-key-0123456789abcdef0123',
-      MOTORPOOL_ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
-      SMARTCAR_MODE: 'simulated',
-      SMARTCAR_CLIENT_ID: CLIENT_ID,
-      SMARTCAR_CLIENT_SECRET: CLIENT_SECRET,
-      SMARTCAR_MANAGEMENT_TOKEN: AMT,
-      SMARTCAR_REDIRECT_URI: REDIRECT,
-      SMARTCAR_SIM_WEBHOOK_URL: hook,
-      SMARTCAR_SIM_WEBHOOK_INTERVAL: '300ms',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  server.stderr.on('data', (d) => { output += d; });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`motorpool did not start: ${output}`)), 60000);
-    server.stdout.on('data', (d) => {
-      output += d;
-      const m = /motorpool is running at http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`motorpool exited ${code}: ${output}`)));
-  });
-  base = `http://127.0.0.1:${port}`;
+  server = await startServer(serverEnv(work, {
+    DATABASE_URL: `sqlite:///${work}/e2e.db`,
+    SMARTCAR_MODE: 'simulated',
+    SMARTCAR_CLIENT_ID: CLIENT_ID,
+    SMARTCAR_CLIENT_SECRET: CLIENT_SECRET,
+    SMARTCAR_MANAGEMENT_TOKEN: AMT,
+    SMARTCAR_REDIRECT_URI: REDIRECT,
+    SMARTCAR_SIM_WEBHOOK_URL: hook,
+    SMARTCAR_SIM_WEBHOOK_INTERVAL: '300ms',
+  }));
+  base = server.base;
   const origin = `${base}/sim/smartcar`;
   process.env.SMARTCAR_API_ORIGIN = origin;
   process.env.SMARTCAR_AUTH_ORIGIN = origin;
@@ -95,11 +71,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.on('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   listener?.close();
   if (work) {
     rmSync(work, {recursive: true, force: true});
