@@ -138,7 +138,14 @@ public:
 
     /// The answer for `path`: the file, or index.html for a browser's page path; nullopt: 404.
     std::optional<Response> answer(const Request& req) const {
-        auto it = files_.find(req.path == "/" ? "/index.html" : req.path);
+        std::string path = req.path;
+        if (path.size() > 1 && path.back() == '/') {
+            path.pop_back();
+        }
+        if (path == "/api/docs" || path == "/docs") {
+            path = "/docs.html";  // Swagger UI over /api/openapi.json
+        }
+        auto it = files_.find(path == "/" ? "/index.html" : path);
         if (it == files_.end()) {
             // The app's own paths (/vehicles/123): a browser asking for a page, not an API call
             // or a missing asset.

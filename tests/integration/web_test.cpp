@@ -36,6 +36,7 @@ protected:
         write("assets/app-1a2b3c.js.gz", "GZIP-BYTES");
         write("assets/app-1a2b3c.js.br", "BROTLI-BYTES");
         write("favicon.svg", "<svg/>");
+        write("docs.html", "<!doctype html><title>motorpool API</title>");
     }
     void start(bool built) {
         if (built) {
@@ -90,6 +91,13 @@ TEST_F(WebTest, ServesTheBuildWithCachingCompressionAndTheAppsPaths) {
     EXPECT_EQ(get("/assets/missing-000.js", {{"Accept", "text/html"}}).status, 404);
     EXPECT_EQ(get("/%2e%2e/%2e%2e/etc/passwd", {{"Accept", "text/html"}}).body.find("root:"), std::string::npos);
     EXPECT_EQ(app_->client().request("POST", "/vehicles", "{}", {{"Content-Type", "application/json"}}).status, 404);
+    // Swagger UI's page at /api/docs and /docs (a trailing slash too), for any client.
+    for (const char* path : {"/api/docs", "/docs", "/api/docs/"}) {
+        auto docs = get(path);
+        EXPECT_EQ(docs.status, 200) << path;
+        EXPECT_NE(docs.body.find("motorpool API"), std::string::npos) << path;
+        EXPECT_TRUE(docs.header("Content-Security-Policy").has_value()) << path;
+    }
     // motorpool's own routes are untouched.
     EXPECT_EQ(get("/health").body, R"({"status":"ok"})");
 }
