@@ -30,6 +30,57 @@ boost::asio::awaitable<http::Response> forward(http::Router& router,
     co_return co_await router.dispatch(std::move(inner), std::move(match));
 }
 
+boost::asio::awaitable<http::Response> connect_redirect(http::Router& router, const http::Request& original) {
+    auto answer =
+        co_await forward(router, original, http::Method::Get, "/api/v1/connect/smartcar", "", "", original.principal);
+    if (answer.status != 200) {
+        co_return answer;
+    }
+    Response out;
+    out.status = 302;
+    out.header("Location", std::string(body_of(answer).as_object().at("url").as_string()));
+    out.header("Cache-Control", "no-store");
+    co_return out;
+}
+
+std::shared_ptr<const http::Principal> staff_reader(const std::string& subject) {
+    auto p = std::make_shared<http::Principal>();
+    p->subject = subject;
+    p->role = "support";
+    return p;
+}
+
+boost::asio::awaitable<AllItems> all_items(http::Router& router,
+                                           const http::Request& original,
+                                           const std::string& path,
+                                           const std::string& query,
+                                           std::int64_t max_pages) {
+    AllItems all;
+    const std::string prefix = query.empty() ? "" : query + "&";
+    for (std::int64_t page = 1; page <= max_pages; ++page) {
+        auto answer = co_await forward(router,
+                                       original,
+                                       http::Method::Get,
+                                       path,
+                                       prefix + "page_size=100&page=" + std::to_string(page),
+                                       "",
+                                       original.principal);
+        if (answer.status != 200) {
+            all.failed = std::move(answer);
+            co_return all;
+        }
+        json::value body = body_of(answer);
+        for (auto& item : body.as_object().at("items").as_array()) {
+            all.items.push_back(std::move(item));
+        }
+        const auto* pages = body.as_object().if_contains("total_pages");
+        if (pages == nullptr || page >= pages->to_number<std::int64_t>()) {
+            break;
+        }
+    }
+    co_return all;
+}
+
 json::value body_of(const http::Response& response) {
     if (response.body.empty()) {
         return nullptr;
@@ -37,6 +88,25 @@ json::value body_of(const http::Response& response) {
     boost::system::error_code ec;
     auto v = json::parse(response.body, ec);
     return ec ? json::value(nullptr) : v;
+}
+
+http::Response rename_error_field(http::Response answer, const std::string& from, const std::string& to) {
+    if (answer.status != 422 || answer.content_type.rfind("application/problem+json", 0) != 0) {
+        return answer;
+    }
+    json::value body = body_of(answer);
+    auto* errors = body.is_object() ? body.as_object().if_contains("errors") : nullptr;
+    if (errors == nullptr || !errors->is_array()) {
+        return answer;
+    }
+    for (auto& e : errors->as_array()) {
+        if (auto* field = e.is_object() ? e.as_object().if_contains("field") : nullptr;
+            field && field->is_string() && field->as_string() == from) {
+            *field = to;
+        }
+    }
+    answer.body = json::serialize(body);
+    return answer;
 }
 
 std::optional<Problem> problem_of(const http::Response& response) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 #include "http/router.hpp"
@@ -25,6 +26,30 @@ boost::asio::awaitable<http::Response> forward(http::Router& router,
                                                std::string body,
                                                std::shared_ptr<const http::Principal> principal = nullptr,
                                                std::string profile = "");
+
+/// Every item of one of motorpool's paged lists, read page by page (100 a page, at most
+/// `max_pages`) with the caller's principal, or the first answer that was not a 200 (`failed`).
+struct AllItems {
+    boost::json::array items;
+    std::optional<http::Response> failed;
+};
+boost::asio::awaitable<AllItems> all_items(http::Router& router,
+                                           const http::Request& original,
+                                           const std::string& path,
+                                           const std::string& query,
+                                           std::int64_t max_pages = 1000);
+
+/// A 302 to the Smartcar Connect URL motorpool issues the caller (GET /api/v1/connect/smartcar),
+/// or motorpool's refusal: the originals' browser entry into Connect.
+boost::asio::awaitable<http::Response> connect_redirect(http::Router& router, const http::Request& original);
+
+/// A surface's own reader, made once per `subject`: the support role's rights (every row, read
+/// only), for what an original served without a user (a public catalog, a default cluster's id).
+std::shared_ptr<const http::Principal> staff_reader(const std::string& subject);
+
+/// A 422 problem whose field errors name `from` now naming `to` (motorpool's field under the
+/// original's name); any other answer unchanged.
+http::Response rename_error_field(http::Response answer, const std::string& from, const std::string& to);
 
 /// The answer's JSON body (null when it has none or it is not JSON).
 boost::json::value body_of(const http::Response& response);

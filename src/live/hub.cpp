@@ -147,13 +147,15 @@ struct Hub::Session : std::enable_shared_from_this<Session> {
 
 namespace {
 
-// Server frames carry `type` (API.md): a payload published without one gets the event's type in
-// front. (SIGNALS, the hot path, carries its own and is passed on as it is.)
-std::string framed(const core::Event& e) {
-    if (e.payload.rfind("{\"type\":", 0) == 0) {
-        return e.payload;
+// Server frames carry `type` (API.md) and the `topic` they were subscribed under (a stream's name
+// for a stream), so a client with many subscriptions on one socket routes each frame: a payload
+// published without a type gets the event's type in front.
+std::string framed(const core::Event& e, const std::string& topic) {
+    std::string out = "{";
+    if (e.payload.rfind("{\"type\":", 0) != 0) {
+        out += "\"type\":" + json::serialize(json::string(e.type)) + ",";
     }
-    std::string out = "{\"type\":" + json::serialize(json::string(e.type));
+    out += "\"topic\":" + json::serialize(json::string(topic));
     if (e.payload.size() > 2 && e.payload.front() == '{') {
         out += ',';
         out.append(e.payload, 1);
@@ -332,7 +334,7 @@ net::awaitable<void> Hub::handle_native(std::shared_ptr<Session> session, std::s
                 if (!stream && event.topic != topic) {
                     return;  // the bus matches prefixes; a topic is exact
                 }
-                net::post(executor, [weak, payload = framed(event)] {
+                net::post(executor, [weak, payload = framed(event, topic)] {
                     if (auto s = weak.lock()) {
                         s->send(payload);
                     }

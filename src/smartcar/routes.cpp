@@ -153,8 +153,12 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
 
     auto callback = [service](Request req) -> net::awaitable<Response> {
         const std::string frontend = service->options().frontend_url;
+        // A browser coming back from Connect lands on a page: FRONTEND_URL's, or this server's own
+        // dashboard (a relative redirect) when none is set; an API client without text/html gets JSON.
+        const bool to_page =
+            !frontend.empty() || req.header("Accept").value_or("").find("text/html") != std::string_view::npos;
         auto fail = [&](const std::string& code, const std::string& description, int status) -> Response {
-            if (!frontend.empty()) {
+            if (to_page) {
                 return redirect(frontend + "/vehicle/connect?error=" + core::percent_encode(code) +
                                 "&error_description=" + core::percent_encode(description));
             }
@@ -181,7 +185,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         try {
             user_id = co_await service->database().workers().run(std::move(consume));
         } catch (const ApiError& e) {
-            if (frontend.empty()) {
+            if (!to_page) {
                 throw;
             }
             std::string problem_code = "invalid_state";
@@ -203,13 +207,13 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
             core::log_event(spdlog::level::warn,
                             "smartcar connect failed",
                             {{"request_id", req.request_id}, {"error", std::string_view(e.what())}});
-            if (!frontend.empty()) {
+            if (to_page) {
                 co_return fail("smartcar_error", e.description(), 502);
             }
             throw upstream_problem(e);
         }
         service->poller().wake();  // a new connection's vehicles are polled at once
-        if (!frontend.empty()) {
+        if (to_page) {
             std::string first;
             for (const auto& v : result.vehicles) {
                 if (v.vehicle_id && first.empty()) {

@@ -22,6 +22,8 @@ using http::Response;
 namespace {
 
 constexpr std::size_t kVehicleBodyLimit = std::size_t{64} * 1024;
+constexpr std::size_t kImportBodyLimit = std::size_t{8} * 1024 * 1024;
+constexpr std::size_t kImportRejectsShown = 100;
 
 http::RouteOptions authenticated() {
     return http::authenticated(kVehicleBodyLimit);
@@ -281,6 +283,56 @@ void register_routes(http::Router& router, const std::shared_ptr<VehicleService>
             co_return response;
         },
         authenticated());
+
+    // CSV import for staff (the dashboard sends a large file in chunks of rows, each with the
+    // header, so every request is bounded and the user sees progress): the CLI's importer, upsert by VIN.
+    router.add(
+        Method::Post,
+        "/api/v1/vehicles/import",
+        [svc](Request req) -> net::awaitable<Response> {
+            const auth::Actor actor = actor_of(req);
+            if (actor.role != auth::Role::FleetManager && actor.role != auth::Role::Admin) {
+                throw ApiError::forbidden("Only fleet managers and admins import vehicles");
+            }
+            if (req.header("Content-Type").value_or("").find("text/csv") != 0) {
+                throw ApiError::unsupported_media_type("text/csv");
+            }
+            auto skip = req.query_param("skip_existing").value_or("false");
+            if (skip != "true" && skip != "false") {
+                throw ApiError::validation({{"skip_existing", "must be true or false"}});
+            }
+            ImportOptions options;
+            options.skip_existing = skip == "true";
+            options.batch_size = 2000;
+            auto job = [svc, csv = std::move(req.body), options] {
+                try {
+                    return import_vehicles_csv(svc->database(), csv, options);
+                } catch (const core::InputError& e) {
+                    throw ApiError::validation({{"file", e.what()}});
+                }
+            };
+            ImportSummary summary = co_await svc->database().workers().run(std::move(job));
+            json::array rejects;
+            for (std::size_t i = 0; i < summary.rejects.size() && i < kImportRejectsShown; ++i) {
+                const auto& r = summary.rejects[i];
+                rejects.push_back(json::object{{"line", r.line}, {"vin", r.vin}, {"reason", r.reason}});
+            }
+            json::array warnings;
+            for (const auto& w : summary.warnings) {
+                warnings.push_back(json::string(w));
+            }
+            json::object out{{"rows", summary.rows},
+                             {"inserted", summary.inserted},
+                             {"updated", summary.updated},
+                             {"unchanged", summary.unchanged},
+                             {"skipped", summary.skipped},
+                             {"owner_kept", summary.owner_kept},
+                             {"rejected", summary.rejected},
+                             {"rejects", std::move(rejects)},
+                             {"warnings", std::move(warnings)}};
+            co_return Response::json(out);
+        },
+        http::authenticated(kImportBodyLimit));
 
     router.add(
         Method::Get,

@@ -92,6 +92,9 @@ TEST_F(CompatBalancerTest, DriversRequestSlotsAndEmergencies) {
     auto unknown_cluster =
         call(*app_, "POST", "/drivers/slot/request", alice_, slot({{"grid_cluster_id", "no-such-cluster"}}));
     EXPECT_EQ(unknown_cluster.status, 422) << unknown_cluster.body;
+    // Named as the original names it: the loc is the body's grid_cluster_id.
+    EXPECT_EQ(unknown_cluster.json().at("detail").at(0).at("loc").at(1), json::value("grid_cluster_id"))
+        << unknown_cluster.body;
     EXPECT_EQ(call(*app_, "GET", "/api/v1/charging/slot-requests", alice_).json().at("total"), json::value(1));
 
     auto emergency = call(*app_, "POST", "/drivers/emergency/request", alice_, json::object{{"vehicle_id", vehicle_}});

@@ -91,6 +91,7 @@ TEST_F(LiveTest, SubscriptionsAreAuthorisedAndSignalsArriveAfterCommit) {
     auto signals = alice->next();
     ASSERT_TRUE(signals);
     EXPECT_EQ(signals->at("type"), json::value("SIGNALS"));
+    EXPECT_EQ(signals->at("topic"), json::value(topic));  // what it was subscribed under
     EXPECT_EQ(signals->at("vehicle_id"), json::value(vehicle_));
     EXPECT_EQ(signals->at("signals").at("Motion.Speed").at("value").as_double(), 88.0);
     EXPECT_LE(signals->at("published_at_ms").as_int64(), core::now_ms());
@@ -142,6 +143,7 @@ TEST_F(LiveTest, TheFleetTopicCarriesEveryVehicleToStaffOnly) {
             auto frame = staff->next();
             ASSERT_TRUE(frame);
             EXPECT_EQ(frame->at("type"), json::value("SIGNALS"));
+            EXPECT_EQ(frame->at("topic"), json::value("fleet"));  // the stream's name
             seen.insert(std::string(frame->at("vehicle_id").as_string()));
         }
         EXPECT_EQ(seen, (std::set<std::string>{vehicle_, bob_vehicle}));

@@ -196,6 +196,30 @@ TEST(SmartcarFrontendTest, CallbackRedirectsToTheFrontend) {
         0U);
 }
 
+TEST(SmartcarFrontendTest, ABrowserWithoutAFrontendUrlLandsOnThisServersDashboard) {
+    // No FRONTEND_URL: a browser (Accept: text/html) is sent to the dashboard motorpool serves
+    // itself, by a relative redirect; an API client still gets the JSON answer.
+    TestApp app;
+    const std::string token = register_member(app, "dora@example.com").token;
+    auto go = [&](const std::string& approve, const http::Headers& headers) {
+        std::string url(call(app, "GET", "/api/v1/connect/smartcar", token).json().at("url").as_string());
+        auto sim = app.client().get(target_of(url) + "&approve=" + approve);
+        return app.client().request("GET", target_of(sim.header("Location").value_or("")), "", headers);
+    };
+    const http::Headers browser{{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}};
+    auto ok = go("true", browser);
+    EXPECT_EQ(ok.status, 302) << ok.body;
+    const std::string location = ok.header("Location").value_or("");
+    EXPECT_EQ(location.rfind("/vehicle/connected?provider=smartcar&connection_id=", 0), 0U) << location;
+    EXPECT_EQ(query_value(location, "vehicle_id").size(), 36U);
+    auto denied = go("false", browser);
+    EXPECT_EQ(denied.status, 302);
+    EXPECT_EQ(denied.header("Location").value_or("").rfind("/vehicle/connect?error=access_denied&", 0), 0U);
+    auto api_client = go("true", {{"Accept", "application/json"}});
+    EXPECT_EQ(api_client.status, 200) << api_client.body;
+    EXPECT_EQ(api_client.json().at("provider"), boost::json::value("smartcar"));
+}
+
 TEST(SmartcarRedirectTest, TheCallbackIsServedAtTheConfiguredRedirectPath) {
     // The webhook server's /exchange: Connect sends the browser there, so motorpool serves it.
     TestApp app(std::map<std::string, std::string>{{"SMARTCAR_REDIRECT_URI", "http://127.0.0.1:1/exchange"}});

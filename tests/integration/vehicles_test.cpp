@@ -523,6 +523,53 @@ TEST_F(VehiclesTest, CsvImportUpsertsByVinAndReportsRejects) {
 // A VIN three times (once in lower case) in one file: the first row wins, the others are rejected
 // with their lines, not silently applied over it; invalid UTF-8 in a cell rejects its row, and the
 // JSON writer cannot emit invalid UTF-8 whatever a row holds.
+TEST_F(VehiclesTest, CsvImportOverHttpIsForFleetManagersAndAdminsAndReportsEachRow) {
+    auto post = [&](const std::string& token,
+                    const std::string& csv,
+                    const std::string& query = "",
+                    const std::string& type = "text/csv") {
+        return app_->client().request("POST",
+                                      "/api/v1/vehicles/import" + query,
+                                      csv,
+                                      {{"Authorization", "Bearer " + token}, {"Content-Type", type}});
+    };
+    const std::string csv = "vin,make,model,year\n" + test_vin(901) + ",Tesla,Model 3,2021\n" + test_vin(902) +
+                            ",Tesla,Model Y,2021\nNOTAVIN,Tesla,Model S,2021\n";
+    // Members and support may not; a body that is not CSV is refused; nothing was stored.
+    EXPECT_EQ(post(alice_, csv).status, 403);
+    EXPECT_EQ(post(support_, csv).status, 403);
+    EXPECT_EQ(post("", csv).status, 401);
+    EXPECT_EQ(post(fleet_, csv, "", "application/json").status, 415);
+    EXPECT_EQ(post(fleet_, csv, "?skip_existing=maybe").status, 422);
+    auto no_header = post(fleet_, "just,some\n");
+    EXPECT_EQ(no_header.status, 422) << no_header.body;
+    EXPECT_EQ(field_errors(no_header).count("file"), 1U);
+    EXPECT_EQ(call("GET", "/api/v1/vehicles", admin_).json().at("total"), json::value(0));
+
+    auto first = post(fleet_, csv);
+    ASSERT_EQ(first.status, 200) << first.body;
+    json::value summary = first.json();
+    EXPECT_EQ(summary.at("rows"), json::value(3));
+    EXPECT_EQ(summary.at("inserted"), json::value(2));
+    EXPECT_EQ(summary.at("rejected"), json::value(1));
+    const json::value reject = summary.at("rejects").at(0);
+    EXPECT_EQ(reject.at("line"), json::value(4));
+    EXPECT_EQ(reject.at("vin"), json::value("NOTAVIN"));
+    EXPECT_FALSE(reject.at("reason").as_string().empty());
+    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + test_vin(902), admin_).json().at("model"), json::value("Model Y"));
+
+    // Again with a change: updated; with skip_existing: left alone.
+    const std::string changed = "vin,make,model\n" + test_vin(901) + ",Tesla,Model 3 Highland\n";
+    auto skipped = post(admin_, changed, "?skip_existing=true");
+    ASSERT_EQ(skipped.status, 200) << skipped.body;
+    EXPECT_EQ(skipped.json().at("skipped"), json::value(1));
+    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + test_vin(901), admin_).json().at("model"), json::value("Model 3"));
+    auto updated = post(admin_, changed);
+    EXPECT_EQ(updated.json().at("updated"), json::value(1));
+    EXPECT_EQ(call("GET", "/api/v1/vehicles/" + test_vin(901), admin_).json().at("model"),
+              json::value("Model 3 Highland"));
+}
+
 TEST_F(VehiclesTest, CsvImportRejectsRepeatedVinsAndInvalidUtf8) {
     const std::string vin = test_vin(700, "1HG");
     std::string lower = vin;

@@ -1,88 +1,32 @@
-// The dashboard's first page: sign in with a password, then the signed-in user's vehicles from
-// motorpool's API. (Issue 21 grows it into the full dashboard.)
+// The dashboard: every page is a module loaded when first opened, so the first load stays small.
 import './style.css';
 
-interface Vehicle {
-  id: string;
-  vin: string;
-  make: string;
-  model: string;
-  year: number | null;
-}
+import {start, type Route} from './lib/app';
 
-const app = document.querySelector<HTMLElement>('#app')!;
+const routes: Route[] = [
+  {path: '/sign-in', public: true, load: () => import('./pages/sign-in')},
+  {path: '/register', public: true, load: () => import('./pages/register')},
+  {path: '/auth/magic-link', public: true, load: () => import('./pages/magic-link')},
+  {path: '/', nav: 'Home', load: () => import('./pages/home')},
+  {path: '/vehicles', nav: 'Vehicles', load: () => import('./pages/vehicles')},
+  {path: '/vehicles/import', roles: ['fleet_manager', 'admin'], load: () => import('./pages/vehicle-import')},
+  {path: '/vehicles/:id', load: () => import('./pages/vehicle')},
+  {path: '/vehicle/connected', load: () => import('./pages/connected')},
+  {path: '/vehicle/connect', load: () => import('./pages/connected')},
+  // charging
+  // membership
+  {path: '/membership', nav: 'Membership', roles: ['member'], load: () => import('./pages/membership')},
+  {path: '/book', nav: 'Book', roles: ['member'], load: () => import('./pages/booking')},
+  {path: '/appointments', nav: 'Appointments', load: () => import('./pages/appointments')},
+  {path: '/offers', nav: 'Offers', roles: ['member'], load: () => import('./pages/offers')},
+  {path: '/referrals', nav: 'Referrals', roles: ['member'], load: () => import('./pages/referrals')},
+  {path: '/r/:code', public: true, load: () => import('./pages/referrals-link')},
+  // support
+  {path: '/support', nav: 'Support', load: () => import('./pages/chat')},
+  {path: '/support/:id', load: () => import('./pages/chat-thread')},
+  // admin
+  {path: '/admin/webhooks', nav: 'Webhooks', roles: ['admin'], load: () => import('./pages/admin-webhooks')},
+  {path: '/admin/users', nav: 'Users', roles: ['admin'], load: () => import('./pages/admin-users')},
+];
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-async function api<T>(path: string, token: string): Promise<T> {
-  const res = await fetch(path, {headers: {Authorization: `Bearer ${token}`}});
-  if (!res.ok) throw new Error(`${res.status} ${(await res.json()).detail ?? res.statusText}`);
-  return res.json() as Promise<T>;
-}
-
-async function showVehicles(token: string): Promise<void> {
-  app.replaceChildren(element('h1', 'Vehicles'));
-  const page = await api<{items: Vehicle[]; total: number}>('/api/v1/vehicles?page=1&page_size=50', token);
-  if (page.items.length === 0) {
-    app.append(element('p', 'No vehicles yet.'));
-    return;
-  }
-  const table = element('table');
-  const head = table.createTHead().insertRow();
-  for (const title of ['VIN', 'Make', 'Model', 'Year']) head.append(element('th', title));
-  const body = table.createTBody();
-  for (const v of page.items) {
-    const row = body.insertRow();
-    for (const cell of [v.vin, v.make, v.model, v.year === null ? '' : String(v.year)]) {
-      row.insertCell().textContent = cell;
-    }
-  }
-  app.append(table, element('p', `${page.total} in all`));
-}
-
-function showSignIn(): void {
-  const form = element('form');
-  const email = Object.assign(element('input'), {type: 'email', name: 'email', required: true, autocomplete: 'username'});
-  const password = Object.assign(element('input'), {
-    type: 'password', name: 'password', required: true, autocomplete: 'current-password',
-  });
-  const emailLabel = element('label', 'E-mail');
-  emailLabel.append(email);
-  const passwordLabel = element('label', 'Password');
-  passwordLabel.append(password);
-  const error = element('p');
-  error.className = 'error';
-  error.setAttribute('role', 'alert');
-  form.append(emailLabel, passwordLabel, element('button', 'Sign in'), error);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    error.textContent = '';
-    const res = await fetch('/api/v1/auth/login', {
-      method: 'POST',
-      headers: {'Content-Type': 'application/json'},
-      body: JSON.stringify({email: email.value, password: password.value}),
-    });
-    const body = await res.json();
-    if (!res.ok) {
-      error.textContent = body.detail ?? 'Sign-in failed';
-      return;
-    }
-    sessionStorage.setItem('motorpool.token', body.access_token);
-    await showVehicles(body.access_token).catch((e: Error) => { error.textContent = e.message; });
-  });
-  app.replaceChildren(element('h1', 'Sign in to motorpool'), form);
-}
-
-const token = sessionStorage.getItem('motorpool.token');
-if (token) {
-  showVehicles(token).catch(() => {
-    sessionStorage.removeItem('motorpool.token');
-    showSignIn();
-  });
-} else {
-  showSignIn();
-}
+start(routes);

@@ -17,7 +17,7 @@ export function environment(work: string): NodeJS.ProcessEnv {
     ...process.env,
     DATABASE_URL: `sqlite:///${work}/motorpool.db`,
     MOTORPOOL_FILES_DIR: join(work, 'files'),
-    MOTORPOOL_WEB_DIR: resolve(here, '..', 'dist'),
+    MOTORPOOL_WEB_DIR: process.env.MOTORPOOL_WEB_DIR ?? resolve(here, '..', 'dist'),
     MOTORPOOL_ENV: 'test',
     MOTORPOOL_HOST: '127.0.0.1',
     PORT: '0',
@@ -64,4 +64,51 @@ export async function startServer(users: {email: string; role: string; password:
       rmSync(work, {recursive: true, force: true});
     },
   };
+}
+
+export const password = 'correct horse battery';
+
+/// A JSON request to the API; returns the status and the parsed body (null when empty).
+export async function call(base: string, method: string, path: string, token?: string, body?: unknown):
+  Promise<{status: number; body: any}> {
+  const headers: Record<string, string> = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(base + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  const text = await res.text();
+  return {status: res.status, body: text ? JSON.parse(text) : null};
+}
+
+/// An access token for a user the server was started with.
+export async function login(base: string, email: string): Promise<string> {
+  const res = await call(base, 'POST', '/api/v1/auth/login', undefined, {email, password});
+  if (res.status !== 200) throw new Error(`login ${email}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.access_token;
+}
+
+/// Signs in through the dashboard's form (the page lands on Home).
+export async function signIn(page: import('@playwright/test').Page, base: string, email: string): Promise<void> {
+  await page.goto(base + '/sign-in');
+  await page.getByLabel('E-mail', {exact: true}).fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.getByRole('heading', {level: 1, name: /^Welcome/}).waitFor();
+}
+
+/// axe-core's serious and critical violations on the page as it is now.
+export async function seriousViolations(page: import('@playwright/test').Page): Promise<string[]> {
+  const {default: AxeBuilder} = await import('@axe-core/playwright');
+  const results = await new AxeBuilder({page}).analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`);
+}
+
+/// Screenshots at the two sizes the README and the issue ask for: desktop 1280x800, phone 390x844.
+export async function screenshots(page: import('@playwright/test').Page, name: string): Promise<void> {
+  for (const size of [{width: 1280, height: 800}, {width: 390, height: 844}]) {
+    await page.setViewportSize(size);
+    await page.screenshot({path: `test-results/screenshots/${name}-${size.width}x${size.height}.png`, fullPage: false});
+  }
+  await page.setViewportSize({width: 1280, height: 800});
 }

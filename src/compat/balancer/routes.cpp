@@ -50,12 +50,7 @@ net::awaitable<std::string> cluster_of(http::Router& r,
         co_return fallback;
     }
     // Read as staff: drivers may not list clusters, but the default one's id is theirs to use.
-    static const auto reader = [] {
-        auto p = std::make_shared<http::Principal>();
-        p->subject = "charging-balancer";
-        p->role = "support";
-        return std::shared_ptr<const http::Principal>(std::move(p));
-    }();
+    static const auto reader = staff_reader("charging-balancer");
     auto listed = co_await forward(r, req, Method::Get, "/api/v1/grid/clusters", "page_size=1", "", reader);
     if (listed.status != 200) {
         co_return std::string();
@@ -120,17 +115,7 @@ void install_balancer(http::Router& router, const std::string& prefix, const std
     router.add(
         Method::Get,
         prefix + "/auth/smartcar/connect",
-        [r](Request req) -> net::awaitable<Response> {
-            auto answer = co_await forward(*r, req, Method::Get, "/api/v1/connect/smartcar", "", "", req.principal);
-            if (answer.status != 200) {
-                co_return answer;
-            }
-            Response out;
-            out.status = 302;
-            out.header("Location", std::string(body_of(answer).as_object().at("url").as_string()));
-            out.header("Cache-Control", "no-store");
-            co_return out;
-        },
+        [r](Request req) -> net::awaitable<Response> { co_return co_await connect_redirect(*r, req); },
         connect_options);
     if (!prefix.empty() || router.match(Method::Get, "/auth/smartcar/callback").kind != http::Match::Kind::Found) {
         router.add(Method::Get, prefix + "/auth/smartcar/callback", [r](Request req) -> net::awaitable<Response> {
@@ -179,7 +164,7 @@ void install_balancer(http::Router& router, const std::string& prefix, const std
             auto answer = co_await forward(
                 *r, req, Method::Post, "/api/v1/charging/slot-requests", "", json::serialize(request), req.principal);
             if (answer.status != 201) {
-                co_return answer;
+                co_return rename_error_field(std::move(answer), "cluster_id", "grid_cluster_id");
             }
             const auto created = body_of(answer);
             json::object slot = slot_of(created.as_object(), *start, minutes->as_int64());
@@ -259,26 +244,13 @@ void install_balancer(http::Router& router, const std::string& prefix, const std
         Method::Get,
         prefix + "/fleet/vehicles",
         [r](Request req) -> net::awaitable<Response> {
+            AllItems all = co_await all_items(*r, req, "/api/v1/fleet/vehicles", "", 100);
+            if (all.failed) {
+                co_return std::move(*all.failed);
+            }
             json::array out;
-            for (std::int64_t page = 1; page <= 100; ++page) {
-                auto answer = co_await forward(*r,
-                                               req,
-                                               Method::Get,
-                                               "/api/v1/fleet/vehicles",
-                                               "page_size=100&page=" + std::to_string(page),
-                                               "",
-                                               req.principal);
-                if (answer.status != 200) {
-                    co_return answer;
-                }
-                const auto body = body_of(answer);
-                for (const auto& v : body.as_object().at("items").as_array()) {
-                    out.push_back(with_id(v));
-                }
-                const auto* pages = body.as_object().if_contains("total_pages");
-                if (pages == nullptr || page >= pages->to_number<std::int64_t>()) {
-                    break;
-                }
+            for (const auto& v : all.items) {
+                out.push_back(with_id(v));
             }
             co_return Response::json(out);
         },

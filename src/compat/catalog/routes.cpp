@@ -23,12 +23,7 @@ namespace {
 
 /// The reader a public catalog reads as: every vehicle, read only (the support role's rights).
 std::shared_ptr<const http::Principal> catalog_reader() {
-    static const auto reader = [] {
-        auto p = std::make_shared<http::Principal>();
-        p->subject = "catalog";
-        p->role = "support";
-        return std::shared_ptr<const http::Principal>(std::move(p));
-    }();
+    static const auto reader = staff_reader("catalog");
     return reader;
 }
 

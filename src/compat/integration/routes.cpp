@@ -94,27 +94,11 @@ void install_integration(http::Router& router, const std::string& prefix, std::s
         prefix + "/v1/ev/me/vehicles",
         [r](Request req) -> net::awaitable<Response> {
             // The caller's own vehicles (mine=true: staff too see only theirs here), every page.
-            json::array vehicles;
-            for (std::int64_t page = 1;; ++page) {
-                auto answer = co_await forward(*r,
-                                               req,
-                                               Method::Get,
-                                               "/api/v1/vehicles",
-                                               "mine=true&page_size=100&page=" + std::to_string(page),
-                                               "",
-                                               req.principal);
-                if (answer.status != 200) {
-                    co_return fastapi_shape(std::move(answer), "query");
-                }
-                auto body = body_of(answer).as_object();
-                for (auto& v : body.at("items").as_array()) {
-                    vehicles.push_back(std::move(v));
-                }
-                if (page >= body.at("total_pages").to_number<std::int64_t>()) {
-                    break;
-                }
+            AllItems all = co_await all_items(*r, req, "/api/v1/vehicles", "mine=true");
+            if (all.failed) {
+                co_return fastapi_shape(std::move(*all.failed), "query");
             }
-            co_return Response::json(vehicles);
+            co_return Response::json(std::move(all.items));
         },
         fastapi_route(http::Auth::Required, "query"));
 

@@ -320,25 +320,13 @@ void install_membership(http::Router& router, const std::string& prefix) {
         Method::Get,
         api + "/vehicles/",
         [r](Request req) -> net::awaitable<Response> {
+            AllItems all = co_await all_items(*r, req, "/api/v1/vehicles", "mine=true");
+            if (all.failed) {
+                co_return std::move(*all.failed);
+            }
             json::array vehicles;
-            for (std::int64_t page = 1;; ++page) {
-                auto answer = co_await forward(*r,
-                                               req,
-                                               Method::Get,
-                                               "/api/v1/vehicles",
-                                               "mine=true&page_size=100&page=" + std::to_string(page),
-                                               "",
-                                               req.principal);
-                if (answer.status != 200) {
-                    co_return answer;
-                }
-                const auto body = body_of(answer);
-                for (const auto& v : body.as_object().at("items").as_array()) {
-                    vehicles.push_back(original_vehicle(v.as_object()));
-                }
-                if (page >= body.as_object().at("total_pages").to_number<std::int64_t>()) {
-                    break;
-                }
+            for (const auto& v : all.items) {
+                vehicles.push_back(original_vehicle(v.as_object()));
             }
             co_return Response::json(vehicles);
         },

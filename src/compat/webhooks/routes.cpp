@@ -137,25 +137,13 @@ void install_webhooks(http::Router& router, const std::string& prefix) {
         prefix + "/api/vehicles",
         [r](Request req) -> net::awaitable<Response> {
             // Smartcar's ids of the vehicles the caller may see (staff: all), every page.
+            AllItems all = co_await all_items(*r, req, "/api/v1/smartcar/vehicles", "");
+            if (all.failed) {
+                co_return std::move(*all.failed);
+            }
             json::array ids;
-            for (std::int64_t page = 1;; ++page) {
-                auto answer = co_await forward(*r,
-                                               req,
-                                               Method::Get,
-                                               "/api/v1/smartcar/vehicles",
-                                               "page_size=100&page=" + std::to_string(page),
-                                               "",
-                                               req.principal);
-                if (answer.status != 200) {
-                    co_return answer;
-                }
-                auto body = body_of(answer).as_object();
-                for (const auto& v : body.at("items").as_array()) {
-                    ids.push_back(v.as_object().at("smartcar_vehicle_id"));
-                }
-                if (page >= body.at("total_pages").to_number<std::int64_t>()) {
-                    break;
-                }
+            for (const auto& v : all.items) {
+                ids.push_back(v.as_object().at("smartcar_vehicle_id"));
             }
             // The delivery log's size, when motorpool lets the caller read the log (admins); else null.
             json::value entries;
@@ -315,17 +303,7 @@ void install_webhooks(http::Router& router, const std::string& prefix) {
     router.add(
         Method::Get,
         prefix + "/login",
-        [r](Request req) -> net::awaitable<Response> {
-            auto answer = co_await forward(*r, req, Method::Get, "/api/v1/connect/smartcar", "", "", req.principal);
-            if (answer.status != 200) {
-                co_return answer;
-            }
-            Response out;
-            out.status = 302;
-            out.header("Location", std::string(body_of(answer).as_object().at("url").as_string()));
-            out.header("Cache-Control", "no-store");
-            co_return out;
-        },
+        [r](Request req) -> net::awaitable<Response> { co_return co_await connect_redirect(*r, req); },
         login_options);
 
     // The callback at /exchange, unless SMARTCAR_REDIRECT_URI already put motorpool's there.
