@@ -14,6 +14,14 @@ const routes: Route[] = [
   {path: '/vehicle/connected', load: () => import('./pages/connected')},
   {path: '/vehicle/connect', load: () => import('./pages/connected')},
   // charging
+  {path: '/charging', nav: 'Charging', load: () => import('./pages/charging')},
+  {path: '/charging/request', roles: ['member', 'fleet_manager', 'admin'], load: () => import('./pages/charging-request')},
+  {path: '/charging/emergency', load: () => import('./pages/charging-emergency')},
+  {path: '/charging/clusters/:id', roles: ['fleet_manager', 'support', 'admin'], load: () => import('./pages/charging-cluster')},
+  {path: '/charging/chargers', roles: ['fleet_manager', 'support', 'admin'], load: () => import('./pages/charging-chargers')},
+  {path: '/charging/sessions', load: () => import('./pages/charging-sessions')},
+  {path: '/charging/sessions/:id', load: () => import('./pages/charging-session')},
+  {path: '/charging/fairness', roles: ['fleet_manager', 'support', 'admin'], load: () => import('./pages/charging-fairness')},
   // membership
   {path: '/membership', nav: 'Membership', roles: ['member'], load: () => import('./pages/membership')},
   {path: '/book', nav: 'Book', roles: ['member'], load: () => import('./pages/booking')},

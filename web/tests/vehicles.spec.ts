@@ -94,7 +94,7 @@ test('a member connects a simulated car and watches its data live', async ({page
   const vehicleId = new URL(page.url()).pathname.split('/').pop()!;
 
   // The poller reads the new car at once; the first values arrive live.
-  await expect(page.locator('[data-signal="TractionBattery.StateOfCharge"]')).toHaveText(/^\d+(\.\d)? percent$/, {timeout: 30_000});
+  await expect(page.locator('[data-signal="TractionBattery.StateOfCharge"]')).toHaveText(/^\d+(\.\d)? %$/, {timeout: 30_000});
 
   // A dongle batch: the speed arrives on the open page without a reload.
   const token = await login(server.base, 'member@web.test');
@@ -112,6 +112,8 @@ test('a member connects a simulated car and watches its data live', async ({page
   await page.getByRole('button', {name: 'Show'}).click();
   await expect(page.getByText(/^4 points of Speed.*min 40, max 88, latest 88$/)).toBeVisible();
   await expect(page.locator('#history-chart canvas')).toBeVisible();
+  await page.getByRole('heading', {name: 'History', exact: true}).scrollIntoViewIfNeeded();
+  await screenshots(page, 'vehicle-history');
   await page.reload();
   await expect(page.getByRole('img', {name: /^Track: \d+ positions over/})).toBeVisible();
   expect(await seriousViolations(page)).toEqual([]);

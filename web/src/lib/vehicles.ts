@@ -45,7 +45,8 @@ export function formatValue(s: SignalValue | undefined): string {
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (typeof v === 'number') {
     const rounded = Math.abs(v) >= 100 ? v.toFixed(0) : String(Math.round(v * 10) / 10);
-    return s.unit && s.unit !== 'degrees' ? `${rounded} ${s.unit}` : rounded;
+    const unit = s.unit === 'percent' ? '%' : s.unit;
+    return unit && unit !== 'degrees' ? `${rounded} ${unit}` : rounded;
   }
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;

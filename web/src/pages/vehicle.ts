@@ -70,7 +70,7 @@ function signalsTable(signals: Signals, changed: Set<string>): HTMLElement {
     code, h('span', {class: changed.has(code) ? 'changed' : '', 'data-signal': code}, formatValue(signals[code])),
     h('time', {datetime: signals[code].recorded_at, title: formatTime(signals[code].recorded_at)}, ago(signals[code].recorded_at)),
     signals[code].source,
-  ], 'Latest signals');
+  ]);
 }
 
 async function historySection(ctx: PageContext, vehicleId: string, catalog: CatalogSignal[]): Promise<HTMLElement> {
