@@ -108,7 +108,8 @@ void App::start() {
     // The port first, then the modules that need this server's origin, then the I/O threads:
     // nothing is rewired under a running handler.
     server_->listen();
-    platform::Started started{"http://127.0.0.1:" + std::to_string(server_->port())};
+    const std::string port = std::to_string(server_->port());
+    platform::Started started{"http://127.0.0.1:" + port, "http://localhost:" + port};
     started_ = true;
     for (auto* module : installed_) {
         module->start(started);

@@ -18,6 +18,12 @@ void Module::install(platform::Context& context) {
     service_ = auth::install(context.router, context.database, options_, context.clock);
 }
 
+void Module::start(const platform::Started& started) {
+    // No I/O thread runs yet: the links' base is set before any request reads it.
+    options_.public_url = platform::with_bound_port(options_.public_url, started);
+    service_->set_public_url(options_.public_url);
+}
+
 void Module::on_user_details(UserDetailsHook hook) {
     service_->set_details_hook(std::move(hook));
 }

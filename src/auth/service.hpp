@@ -47,6 +47,8 @@ public:
     const AuthOptions& options() const { return options_; }
     void set_registered_hook(RegisteredHook hook) { registered_ = std::move(hook); }
     void set_details_hook(UserDetailsHook hook) { details_ = std::move(hook); }
+    /// Before the server starts: the base of magic links when FRONTEND_URL is unset.
+    void set_public_url(std::string url) { options_.public_url = std::move(url); }
     std::int64_t now_ms() const { return clock_->now_ms(); }
 
     Session register_user(const NewUser& user,

@@ -71,6 +71,9 @@ public:
     std::string signature(std::string_view method, const std::string& public_id, std::int64_t expires_s) const;
     std::string path_of(const std::string& key) const;
     const std::string& directory() const { return directory_; }
+    /// Before the server starts (PORT=0: the bound port is known only then).
+    void set_public_url(std::string url) { public_url_ = std::move(url); }
+    const std::string& base_url() const { return public_url_; }
 
 private:
     std::string signed_url(std::string_view method, const std::string& public_id, std::int64_t expires_s) const;

@@ -108,6 +108,10 @@ std::vector<db::Migration> Module::migrations(db::Dialect dialect) const {
     return files::migrations(dialect);
 }
 
+void Module::start(const platform::Started& started) {
+    services_->local->set_public_url(platform::with_bound_port(services_->local->base_url(), started));
+}
+
 void Module::install(platform::Context& context) {
     std::error_code ec;
     std::filesystem::create_directories(options_.directory, ec);

@@ -43,6 +43,10 @@ std::vector<db::Migration> Module::migrations(db::Dialect dialect) const {
     return membership::migrations(dialect);
 }
 
+void Module::start(const platform::Started& started) {
+    services_->link_base = platform::with_bound_port(services_->link_base, started);
+}
+
 void Module::install(platform::Context& context) {
     services_ = std::make_shared<Services>(
         Services{context.database,

@@ -14,4 +14,8 @@ void Module::start(const Started& /*started*/) {}
 
 void Module::stop() {}
 
+std::string with_bound_port(const std::string& url, const Started& started) {
+    return url == "http://localhost:0" ? started.public_origin : url;
+}
+
 }  // namespace motorpool::platform

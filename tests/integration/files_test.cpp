@@ -113,6 +113,10 @@ TEST_F(FilesTest, AnUploadIsStoredCheckedDownloadedAndDeletedByItsOwnerOnly) {
     EXPECT_EQ(p.at("method"), json::value("PUT"));
     EXPECT_EQ(p.at("headers").at("Content-Type"), json::value("image/png"));
     const std::string id(p.at("file_id").as_string());
+    // Signed for the port the server bound (the tests' PORT=0 is never in a URL).
+    const std::string origin = "http://localhost:" + std::to_string(app_->port()) + "/api/v1/files/" + id;
+    EXPECT_EQ(std::string(p.at("url").as_string()).rfind(origin + "/content?expires=", 0), 0U) << p;
+    EXPECT_EQ(p.at("public_url"), json::value(origin));
     EXPECT_EQ(call(*app_, "GET", "/api/v1/files/" + id, alice_).json().at("status"), json::value("pending"));
 
     auto uploaded = put(p, bytes);

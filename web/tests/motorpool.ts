@@ -105,9 +105,11 @@ export async function seriousViolations(page: import('@playwright/test').Page): 
 }
 
 /// Screenshots at the two sizes the README and the issue ask for: desktop 1280x800, phone 390x844.
-export async function screenshots(page: import('@playwright/test').Page, name: string): Promise<void> {
+/// `scrollTo`: a selector brought to the top first (a part of a long page).
+export async function screenshots(page: import('@playwright/test').Page, name: string, scrollTo?: string): Promise<void> {
   for (const size of [{width: 1280, height: 800}, {width: 390, height: 844}]) {
     await page.setViewportSize(size);
+    if (scrollTo) await page.locator(scrollTo).evaluate((node) => node.scrollIntoView({block: 'start'}));
     await page.screenshot({path: `test-results/screenshots/${name}-${size.width}x${size.height}.png`, fullPage: false});
   }
   await page.setViewportSize({width: 1280, height: 800});

@@ -112,8 +112,7 @@ test('a member connects a simulated car and watches its data live', async ({page
   await page.getByRole('button', {name: 'Show'}).click();
   await expect(page.getByText(/^4 points of Speed.*min 40, max 88, latest 88$/)).toBeVisible();
   await expect(page.locator('#history-chart canvas')).toBeVisible();
-  await page.getByRole('heading', {name: 'History', exact: true}).scrollIntoViewIfNeeded();
-  await screenshots(page, 'vehicle-history');
+  await screenshots(page, 'vehicle-history', '#history-h');
   await page.reload();
   await expect(page.getByRole('img', {name: /^Track: \d+ positions over/})).toBeVisible();
   expect(await seriousViolations(page)).toEqual([]);

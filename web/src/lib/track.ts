@@ -40,8 +40,11 @@ export function drawTrack(points: TrackPoint[]): HTMLElement {
   const spanX = Math.max((maxLon - minLon) * k, 1e-4);
   const spanY = Math.max(maxLat - minLat, 1e-4);
   const scale = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
-  const x = (p: TrackPoint) => pad + ((p.longitude - minLon) * k) * scale + ((width - 2 * pad) - spanX * scale) / 2;
-  const y = (p: TrackPoint) => height - pad - (p.latitude - minLat) * scale - ((height - 2 * pad) - spanY * scale) / 2;
+  // Centred on the middle of the bounds (a single position sits in the middle).
+  const midLat = (minLat + maxLat) / 2;
+  const midLon = (minLon + maxLon) / 2;
+  const x = (p: TrackPoint) => width / 2 + (p.longitude - midLon) * k * scale;
+  const y = (p: TrackPoint) => height / 2 - (p.latitude - midLat) * scale;
   let km = 0;
   for (let i = 1; i < points.length; i++) km += distanceKm(points[i - 1], points[i]);
   const first = points[0];

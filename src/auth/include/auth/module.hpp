@@ -18,6 +18,7 @@ public:
     void configure(core::Settings& settings) override;
     std::vector<db::Migration> migrations(db::Dialect dialect) const override;
     void install(platform::Context& context) override;
+    void start(const platform::Started& started) override;
 
     /// After configure().
     const AuthOptions& options() const { return options_; }

@@ -38,6 +38,7 @@ public:
     void configure(core::Settings& settings) override;
     std::vector<db::Migration> migrations(db::Dialect dialect) const override;
     void install(platform::Context& context) override;
+    void start(const platform::Started& started) override;
 
     /// Declares a table referring to files (before the server runs).
     void add_referrer(Referrer referrer) { referrers_.push_back(std::move(referrer)); }

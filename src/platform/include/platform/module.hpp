@@ -36,7 +36,14 @@ struct Context {
 /// Facts known once the server listens, before it serves a request.
 struct Started {
     std::string local_origin;  // "http://127.0.0.1:8000": this server, for calls to itself
+    /// "http://localhost:8000": the bound port in the links this server hands out when no public
+    /// address is configured (PORT=0 binds an ephemeral one, known only now).
+    std::string public_origin;
 };
+
+/// `url` with an unbound port ("http://localhost:0", PORT=0 at configuration) replaced by the
+/// bound one; any other URL unchanged.
+std::string with_bound_port(const std::string& url, const Started& started);
 
 class Module {
 public:
