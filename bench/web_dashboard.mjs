@@ -103,7 +103,7 @@ try {
   await page.getByRole('button', {name: 'Sign in'}).click();
   await page.getByRole('heading', {name: /^Welcome/}).waitFor();
   await page.goto(`${base}/vehicles/${vehicle.id}`);
-  await page.getByLabel('Signal').selectOption('Motion.Speed');
+  await page.getByLabel('Signal', {exact: true}).selectOption('Motion.Speed');
   const fetchStarted = Date.now();
   await page.getByRole('button', {name: 'Show'}).click();
   await page.locator(`#history-chart[data-points="${points}"]`).waitFor({timeout: 120_000});

@@ -139,18 +139,6 @@ struct NewMessage {
 };
 
 void read_message(FieldReader& r, NewMessage& m, bool body_required) {
-    if (auto body = r.string("body",
-                             body_required ? Presence::Required : Presence::Optional,
-                             1,
-                             kMessageMaxBytes,
-                             core::TextKind::MultiLine)) {
-        if (body->size() > kMessageMaxBytes) {
-            r.fail("body", "must be at most 4096 bytes of UTF-8");
-        } else if (body->find_first_not_of(" \t\r\n") == std::string::npos) {
-            r.fail("body", "must not be blank");
-        }
-        m.body = *body;
-    }
     if (const auto* v = r.value("attachments", Presence::Optional)) {
         if (!v->is_array() || v->as_array().size() > kMaxAttachments) {
             r.fail("attachments", "must be a list of at most 10 file ids");
@@ -163,6 +151,20 @@ void read_message(FieldReader& r, NewMessage& m, bool body_required) {
                 m.attachments.emplace_back(id.as_string());
             }
         }
+    }
+    // A message with a file may say nothing more (a photo of the dashboard light is the message).
+    const bool required = body_required && m.attachments.empty();
+    if (auto body = r.string("body",
+                             required ? Presence::Required : Presence::Optional,
+                             1,
+                             kMessageMaxBytes,
+                             core::TextKind::MultiLine)) {
+        if (body->size() > kMessageMaxBytes) {
+            r.fail("body", "must be at most 4096 bytes of UTF-8");
+        } else if (body->find_first_not_of(" \t\r\n") == std::string::npos) {
+            r.fail("body", "must not be blank");
+        }
+        m.body = *body;
     }
     m.client_msg_id = r.string("client_msg_id", Presence::Optional, 1, 100);
 }

@@ -263,13 +263,15 @@ TEST_F(AuthTest, ForgedNoneExpiredAndForeignTokensAre401) {
     auto s = register_user("linus@example.com");
     std::string sub(s.at("user").at("id").as_string());
     std::string good(s.at("access_token").as_string());
-    const std::int64_t future = core::now_ms() / 1000 + 600;
+    // The server's clock (frozen at the fixture's start), not the wall clock: a slow setup must not
+    // make "expired" lie in the server's future.
+    const std::int64_t future = clock_->now_ms() / 1000 + 600;
     std::string hs256 = R"({"alg":"HS256","typ":"JWT"})";
     std::vector<std::pair<std::string, std::string>> bad{
         {"tampered signature", good.substr(0, good.size() - 2) + (good.back() == 'A' ? "BB" : "AA")},
         {"alg none", b64(R"({"alg":"none","typ":"JWT"})") + "." + b64(claims(future, sub)) + "."},
         {"other key", sign(hs256, claims(future, sub), "some-other-secret-key-0123456789")},
-        {"expired", sign(hs256, claims(core::now_ms() / 1000 - 1, sub))},
+        {"expired", sign(hs256, claims(clock_->now_ms() / 1000 - 1, sub))},
         {"wrong issuer", sign(hs256, claims(future, sub, "someone-else"))},
         {"wrong audience", sign(hs256, claims(future, sub, "motorpool", "other-api"))},
         {"HS512", b64(R"({"alg":"HS512","typ":"JWT"})") + "." + b64(claims(future, sub)) + ".c2ln"},

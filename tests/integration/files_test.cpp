@@ -169,6 +169,17 @@ TEST_F(FilesTest, SupportReadsChatAttachments) {
     ASSERT_EQ(seen.status, 200);
     EXPECT_EQ(app_->client().get(target_of(seen.json().at("download_url"))).body, bytes);
     EXPECT_EQ(call(*app_, "DELETE", "/api/v1/files/" + id, support_).status, 403);  // reads, never deletes
+
+    // A message may be a file alone; without a file it needs a body.
+    auto thread = call(*app_, "POST", "/api/v1/chat/threads", alice_, json::object{{"subject", "Warning light"}});
+    ASSERT_EQ(thread.status, 201) << thread.body;
+    const std::string messages =
+        "/api/v1/chat/threads/" + std::string(thread.json().at("id").as_string()) + "/messages";
+    EXPECT_EQ(call(*app_, "POST", messages, alice_, json::object{{"attachments", json::array{}}}).status, 422);
+    auto photo = call(*app_, "POST", messages, alice_, json::object{{"attachments", json::array{json::value(id)}}});
+    ASSERT_EQ(photo.status, 201) << photo.body;
+    EXPECT_EQ(photo.json().at("body"), json::value(""));
+    EXPECT_EQ(photo.json().at("attachments").at(0).at("id"), json::value(id));
 }
 
 TEST_F(FilesTest, RefusedUploadsLeaveNothingBehind) {

@@ -9,6 +9,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export interface Server {
   base: string;
+  /// What the server printed so far (stdout and stderr).
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -27,12 +29,13 @@ export function environment(work: string): NodeJS.ProcessEnv {
   };
 }
 
-/// A user made with the CLI (any role), then the server started.
-export async function startServer(users: {email: string; role: string; password: string}[]): Promise<Server> {
+/// A user made with the CLI (any role), then the server started; `extra` adds to its environment.
+export async function startServer(users: {email: string; role: string; password: string}[],
+  extra: Record<string, string> = {}): Promise<Server> {
   const bin = process.env.MOTORPOOL_BIN;
   if (!bin) throw new Error('set MOTORPOOL_BIN to the motorpool binary');
   const work = mkdtempSync(join(tmpdir(), 'motorpool-web-'));
-  const env = environment(work);
+  const env = {...environment(work), ...extra};
   for (const u of users) {
     const made = spawnSync(bin, ['users', 'create', '--email', u.email, '--role', u.role, '--password-stdin'],
       {env, input: `${u.password}\n`});
@@ -55,6 +58,7 @@ export async function startServer(users: {email: string; role: string; password:
   });
   return {
     base: `http://127.0.0.1:${port}`,
+    output: () => output,
     async stop() {
       if (server.exitCode === null) {
         const exited = new Promise((r) => server.on('exit', r));

@@ -349,7 +349,7 @@ export default async function render(ctx: PageContext): Promise<void> {
       // An upload done on an earlier try is reused: only the message is sent again.
       if (p.file && !p.fileId) p.fileId = await upload(p.file);
       const stored = await api.post<Message>(`/api/v1/chat/threads/${id}/messages`, {
-        body: p.body, attachments: p.fileId ? [p.fileId] : [], client_msg_id: p.clientMsgId,
+        ...(p.body ? {body: p.body} : {}), attachments: p.fileId ? [p.fileId] : [], client_msg_id: p.clientMsgId,
       });
       if (!ctx.active()) return;
       add(stored);
@@ -377,9 +377,9 @@ export default async function render(ctx: PageContext): Promise<void> {
       sendError.textContent = `${file.name} is larger than 10 MB.`;
       return;
     }
-    // The server wants words with every message: a file sent alone is announced by its name.
-    const text = body.value.trim() ? body.value : file ? `Sent a file: ${file.name}` : '';
-    if (!text) {
+    // Words, a file, or both (a file alone is a message too).
+    const text = body.value.trim() ? body.value : '';
+    if (!text && !file) {
       sendError.textContent = 'Write a message or choose a file first.';
       body.focus();
       return;

@@ -41,7 +41,7 @@ export default async function render(ctx: PageContext): Promise<void> {
   const grid = h('div', {class: 'cards'});
   const mine = hasRole('member');
   ctx.main.append(alerts, h('section', {'aria-labelledby': 'cars-h'},
-    h('h2', {id: 'cars-h'}, mine ? 'Your vehicles' : 'Recently active vehicles'), grid));
+    h('h2', {id: 'cars-h'}, mine ? 'Your vehicles' : 'Vehicles (the first 12; all under Vehicles)'), grid));
 
   const [vehicles, connections] = await Promise.all([
     api.get<Page<Vehicle>>(mine ? '/api/v1/vehicles?mine=true&page_size=12' : '/api/v1/vehicles?page_size=12'),
