@@ -110,6 +110,21 @@ const std::vector<Policy> kPolicies = {
      "/ocpp/{chargePointId}",
      kExempt,
      "charge points authenticate with their own Basic credentials (ocpp_test)"},
+    // The original services' surfaces (MOTORPOOL_COMPAT, mounted under /c/<surface> here): they
+    // forward to the routes above with the caller's principal and must keep their answers.
+    {"GET", "/c/sw/api/vehicle/{vehicle_id}/location", kNotFound},
+    {"GET", "/c/sw/api/vehicle/{vehicle_id}/battery", kNotFound, "owner-404"},
+    {"GET", "/c/sw/api/vehicle/{vehicle_id}/odometer", kNotFound},
+    {"GET", "/c/sw/api/vehicle/{vehicle_id}/charge-limits", kNotFound, "owner-404"},
+    {"GET", "/c/sw/api/vehicle/{vehicle_id}/all", kNotFound},
+    {"GET", "/c/sw/api/vehicle/{vehicle_id}/latest-signals", kNotFound},
+    {"POST", "/c/ma/api/vehicles/{id}/link-dongle/", kNotFound},
+    {"POST", "/c/ma/api/telematics/{vehicleId}/", kNotFound},
+    {"GET", "/c/ma/api/chat/threads/{id}/messages/", kNotFound},
+    {"POST", "/c/ma/api/chat/threads/{id}/messages/", kNotFound},
+    {"GET", "/c/cb/fleet/vehicle/{id}", kForbidden},
+    {"GET", "/c/cb/fleet/vehicles/{id}", kForbidden},
+    {"GET", "/c/vc/api/vehicles/{vin}", kExempt, "the public vehicle catalog (MOTORPOOL_COMPAT_CATALOG_PUBLIC)"},
 };
 
 // A valid body where an empty one would be refused before the row is looked up (a 422 that says
@@ -118,6 +133,8 @@ const std::map<std::string, std::string> kBodies = {
     {"POST /api/v1/vehicles/{id}/dongle", R"({"dongle_id":"BOB-DONGLE","connection_type":"BLE"})"},
     {"POST /api/v1/appointments/{id}/reschedule", R"({"start_time":"2030-01-01T10:00:00Z"})"},
     {"POST /api/v1/chat/threads/{id}/messages", R"({"body":"hello"})"},
+    {"POST /c/ma/api/chat/threads/{id}/messages/", R"({"body":"hello"})"},
+    {"POST /c/ma/api/vehicles/{id}/link-dongle/", R"({"dongle_id":"BOB-DONGLE","connection_type":"BLE"})"},
 };
 
 bool simulator_route(const std::string& pattern) {
@@ -127,7 +144,11 @@ bool simulator_route(const std::string& pattern) {
 class AuthorizationTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        app_ = std::make_unique<TestApp>(Overrides{{"MOTORPOOL_OCPP_CALL_TIMEOUT", "1s"}});
+        app_ = std::make_unique<TestApp>(
+            Overrides{{"MOTORPOOL_OCPP_CALL_TIMEOUT", "1s"},
+                      {"MOTORPOOL_COMPAT",
+                       "smartcar-integration@/c/si,smartcar-webhooks@/c/sw,membership-auto@/c/ma,"
+                       "charging-balancer@/c/cb,vehicle-catalog@/c/vc"}});
         admin_ = create_user_and_login(*app_, "admin@example.com", auth::Role::Admin).token;
         alice_ = register_member(*app_, "alice@example.com");
         bob_ = register_member(*app_, "bob@example.com");
@@ -165,11 +186,16 @@ protected:
                                       {"longitude", 13.4}}}}},
            202);
         ids_["fleet"] = vehicle;
+        ids_["vehicle"] = vehicle;  // the charging balancer's /fleet/vehicle/{id}
         ids_["users"] = alice_.id;
 
         auto connected = connect_smartcar(*app_, alice_.token);
         EXPECT_EQ(connected.status, 200) << connected.body;
         ids_["connections"] = connected.status == 200 ? id_of(connected.json(), "connection_id") : "missing";
+        // The webhook server's routes name vehicles by Smartcar's id.
+        names_["vehicle_id"] =
+            connected.status == 200 ? id_of(connected.json().at("vehicles").at(0), "smartcar_vehicle_id") : "missing";
+        names_["vehicleId"] = vehicle;
 
         // Charging: a site, a cluster, a charger; Alice's card, a session on it, a request, an emergency.
         auto site = ok("POST", "/api/v1/grid/sites", admin_, {{"name", "Depot"}, {"time_zone", "Europe/Berlin"}});
