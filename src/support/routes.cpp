@@ -436,7 +436,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             const auth::Actor actor = auth::actor_of(req);
             std::vector<core::FieldError> errors;
             const std::int64_t page = req.query_integer("page", 1, 1, 100'000, errors);
-            const std::int64_t page_size = req.query_integer("page_size", 50, 1, 200, errors);
+            const std::int64_t page_size = req.query_integer("page_size", 50, 1, 100, errors);
             auto status = req.query_param("status");
             if (status && *status != "open" && *status != "waiting_on_member" && *status != "closed") {
                 errors.push_back({"status", "must be open, waiting_on_member or closed"});

@@ -42,10 +42,11 @@ for (const line of lines) {
   const r = JSON.parse(line);
   if (r.route.startsWith('/test/') || r.route.startsWith('/sim/')) continue;  // suite-only routes, the simulator
   // The original services' surfaces (MOTORPOOL_COMPAT), at their root or under the suite's
-  // prefixes (/catalog, /ev): documented field by field in docs/compatibility.md, not in
+  // prefixes (/catalog, /ev; every surface under /c/<surface> in the authorisation walk):
+  // documented field by field in docs/compatibility.md, not in
   // motorpool's own API. /exchange is also the callback at SMARTCAR_REDIRECT_URI's path.
   const compat = new RegExp([
-    String.raw`^\/(catalog|ev)(\/|$)`,  // the suite's prefixed mounts
+    String.raw`^\/(catalog|ev|c\/(si|sw|ma|cb|vc))(\/|$)`,  // the suite's prefixed mounts
     String.raw`^\/(api\/(?!v1\/)|v1\/ev\/|drivers\/|fleet\/|grid\/cluster$|analytics\/fairness$|auth\/smartcar\/)`,
     String.raw`^\/(webhook|clear-webhook-data|login|exchange|chat\/ws)$`,
   ].join('|'));

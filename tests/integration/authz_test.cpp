@@ -391,5 +391,58 @@ TEST_F(AuthorizationTest, AnotherMemberGetsNothingOnEveryRouteWithAnId) {
     EXPECT_EQ(call(*app_, "GET", "/api/v1/me/devices", alice_.token).json().at("items").as_array().size(), 1U);
 }
 
+// Lists that are bounded by nature (a catalog, a user's own few rows), not paged: the walk below
+// lets them answer without page_size. Any other list must page and cap page_size (OWASP API4).
+const std::set<std::string> kUnpagedLists = {
+    "/api/v1/signals",                 // the signal catalog
+    "/api/v1/connections",             // a user's Smartcar connections
+    "/api/v1/me/devices",              // a user's devices
+    "/api/v1/memberships/plans",       // the plans on offer
+    "/api/v1/services",                // the service catalogue
+    "/api/v1/memberships/me/charges",  // a member's charges (one a period)
+    "/api/v1/charging/status",         // the caller's current and recent sessions
+    // Open (issue 22): every location and every offer in one answer; to be paged.
+    "/api/v1/locations",
+    "/api/v1/offers",
+};
+
+// Every list answers at most 100 rows a page: page_size above 100 is refused (422) or capped,
+// whoever asks (an admin sees every row). Walks every GET route of the router without a path
+// parameter under /api/v1.
+TEST_F(AuthorizationTest, EveryListCapsItsPageSize) {
+    make_rows();
+    ASSERT_FALSE(::testing::Test::HasFailure()) << "the rows could not be made";
+    int lists = 0;
+    for (const auto& [method, pattern] : app_->app().router().routes()) {
+        if (method != http::Method::Get || pattern.find('{') != std::string::npos ||
+            pattern.rfind("/api/v1/", 0) != 0 || pattern == "/api/v1/ws") {
+            continue;
+        }
+        auto r = call(*app_, "GET", pattern + "?page_size=101", admin_);
+        if (r.status == 422) {
+            // page_size refused; any other 422 names a parameter the route needs (not a plain list).
+            lists += r.body.find("\"page_size\"") != std::string::npos ? 1 : 0;
+            continue;
+        }
+        if (r.status != 200 || r.body.empty() || r.body.front() != '{') {
+            continue;  // not a list (or a query it needs: e.g. availability without a location)
+        }
+        const json::value body = r.json();
+        const auto* items = body.as_object().if_contains("items");
+        if (items == nullptr) {
+            continue;
+        }
+        ++lists;
+        const auto* size = body.as_object().if_contains("page_size");
+        if (size == nullptr) {
+            EXPECT_TRUE(kUnpagedLists.count(pattern)) << pattern << " lists rows without paging them";
+            continue;
+        }
+        EXPECT_LE(size->to_number<std::int64_t>(), 100) << pattern;
+        EXPECT_LE(items->as_array().size(), 100U) << pattern;
+    }
+    EXPECT_GE(lists, 20) << "the walk found too few lists to mean anything";
+}
+
 }  // namespace
 }  // namespace motorpool::testing
