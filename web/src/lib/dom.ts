@@ -82,3 +82,13 @@ export function money(cents: number | null | undefined, currency = 'EUR'): strin
   if (cents === null || cents === undefined) return '—';
   return new Intl.NumberFormat(undefined, {style: 'currency', currency}).format(cents / 100);
 }
+
+/// Previous / "Page n of m" / Next into `pager` (empty when there is one page); `go` opens a page.
+export function pageButtons(pager: HTMLElement, current: number, pages: number, go: (page: number) => void): void {
+  pager.replaceChildren();
+  if (pages <= 1) return;
+  pager.append(
+    h('button', {type: 'button', class: 'secondary', disabled: current <= 1, onclick: () => go(current - 1)}, 'Previous'),
+    h('span', {}, `Page ${current} of ${pages}`),
+    h('button', {type: 'button', class: 'secondary', disabled: current >= pages, onclick: () => go(current + 1)}, 'Next'));
+}

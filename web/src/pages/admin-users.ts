@@ -3,7 +3,7 @@
 // account is left alone: the server refuses to change it, so the page does not offer to.
 import {api, ApiProblem, query, type Page, type User} from '../lib/api';
 import type {PageContext} from '../lib/app';
-import {ago, field, h, select, table} from '../lib/dom';
+import {ago, field, h, pageButtons, select, table} from '../lib/dom';
 
 type Account = User & {active: boolean; updated_at: string};
 
@@ -101,14 +101,7 @@ export default async function render(ctx: PageContext): Promise<void> {
       ], `${page.total} user${page.total === 1 ? '' : 's'}${state.q ? ` matching "${state.q}"` : ''}`));
     // On a phone the table scrolls sideways in its region rather than squeezing every column.
     results.querySelector('table')?.style.setProperty('min-width', '48rem');
-    pager.replaceChildren();
-    if (page.total_pages > 1) {
-      const prev = h('button', {type: 'button', class: 'secondary', disabled: state.page <= 1}, 'Previous');
-      const next = h('button', {type: 'button', class: 'secondary', disabled: state.page >= page.total_pages}, 'Next');
-      prev.addEventListener('click', () => go(state.page - 1));
-      next.addEventListener('click', () => go(state.page + 1));
-      pager.append(prev, h('span', {}, `Page ${page.page} of ${page.total_pages}`), next);
-    }
+    pageButtons(pager, state.page, page.total_pages, go);
   }
 
   function go(page: number): void {

@@ -2,7 +2,7 @@
 // processed; filter by outcome, page through, read a payload, clear the log.
 import {api, query, type Page} from '../lib/api';
 import type {PageContext} from '../lib/app';
-import {field, formatTime, h, select, table} from '../lib/dom';
+import {field, formatTime, h, pageButtons, select, table} from '../lib/dom';
 
 interface Delivery {
   id: number;
@@ -80,14 +80,7 @@ export default async function render(ctx: PageContext): Promise<void> {
         ], `${page.total} deliver${page.total === 1 ? 'y' : 'ies'}${state.status ? ` (${state.status})` : ''}`));
     // On a phone the table scrolls sideways in its region rather than squeezing every column.
     results.querySelector('table')?.style.setProperty('min-width', '64rem');
-    pager.replaceChildren();
-    if (page.total_pages > 1) {
-      const prev = h('button', {type: 'button', class: 'secondary', disabled: state.page <= 1}, 'Previous');
-      const next = h('button', {type: 'button', class: 'secondary', disabled: state.page >= page.total_pages}, 'Next');
-      prev.addEventListener('click', () => go(state.page - 1));
-      next.addEventListener('click', () => go(state.page + 1));
-      pager.append(prev, h('span', {}, `Page ${page.page} of ${page.total_pages}`), next);
-    }
+    pageButtons(pager, state.page, page.total_pages, go);
   }
 
   function go(page: number): void {

@@ -3,7 +3,7 @@
 // support inbox for staff, each listed thread for members) without a reload.
 import {api, ApiProblem, query, type Page} from '../lib/api';
 import type {PageContext} from '../lib/app';
-import {ago, field, h, select, table} from '../lib/dom';
+import {ago, field, h, pageButtons, select, table} from '../lib/dom';
 import {subscribe} from '../lib/live';
 import {vehicleName, type Vehicle} from '../lib/vehicles';
 import {assigneeLabel, isStaff, statusLabels, type Thread} from './chat-shared';
@@ -117,14 +117,7 @@ export default async function render(ctx: PageContext): Promise<void> {
       ], `${page.total} conversation${page.total === 1 ? '' : 's'}`));
     // On a phone the table scrolls sideways in its region rather than squeezing every column.
     results.querySelector('table')?.style.setProperty('min-width', '40rem');
-    pager.replaceChildren();
-    if (page.total_pages > 1) {
-      const prev = h('button', {type: 'button', class: 'secondary', disabled: state.page <= 1}, 'Previous');
-      const next = h('button', {type: 'button', class: 'secondary', disabled: state.page >= page.total_pages}, 'Next');
-      prev.addEventListener('click', () => go(state.page - 1));
-      next.addEventListener('click', () => go(state.page + 1));
-      pager.append(prev, h('span', {}, `Page ${page.page} of ${page.total_pages}`), next);
-    }
+    pageButtons(pager, state.page, page.total_pages, go);
     if (!staff) {
       watched.forEach((stop) => stop());
       watched = page.items.map((t) => subscribe(`chat.thread.${t.id}`, onFrame));
