@@ -6,13 +6,13 @@ JOBS        ?= $(shell nproc)
 GENERATOR   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 BUILD_DIR   := build
 ASAN_DIR    := build-asan
-FORMAT_DIRS := src tests bench
+FORMAT_DIRS := src tests bench fuzz
 SOURCES      = $(shell find $(FORMAT_DIRS) -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
 
 export ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-.PHONY: all build web run demo-charging test test-unit asan bench format format-check lint clean
+.PHONY: all build web run demo-charging test test-unit asan fuzz bench format format-check lint clean
 
 all: build
 
@@ -34,9 +34,11 @@ run: build
 demo-charging: build
 	scripts/demo-charging
 
+# clang (the Release build is g++'s: two compilers' warnings), with libFuzzer's coverage hooks in
+# the libraries so the same build carries the fuzz targets (fuzz/, docs/decisions.md).
 $(ASAN_DIR)/build.ninja $(ASAN_DIR)/Makefile:
-	cmake -S . -B $(ASAN_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMOTORPOOL_SANITIZE=address,undefined \
-	  -DMOTORPOOL_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g"
+	CXX=clang++ cmake -S . -B $(ASAN_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMOTORPOOL_SANITIZE=address,undefined \
+	  -DMOTORPOOL_FUZZ=ON -DMOTORPOOL_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g"
 
 asan: | $(ASAN_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
@@ -49,6 +51,16 @@ test: format-check asan build
 
 test-unit: asan
 	ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -LE 'postgres|pgbouncer'
+
+# Every fuzz target for FUZZ_SECONDS each (`make test` gives each 15 s); the corpus grows in
+# build-asan/fuzz-work/corpus/, crashes land in build-asan/fuzz-work/artifacts/ (fuzz/run.sh).
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= http_session ws_hub json_body csv_import vin smartcar_webhook query ocpp_frame availability upload_headers
+fuzz: | $(ASAN_DIR)/$(if $(GENERATOR),build.ninja,Makefile)
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target motorpool_fuzz
+	@for target in $(FUZZ_TARGETS); do \
+	  fuzz/run.sh $(ASAN_DIR)/fuzz/motorpool_fuzz $$target $(ASAN_DIR)/fuzz-work $(FUZZ_SECONDS) || exit 1; \
+	done
 
 # Every bench script builds the Release targets it runs (bench/lib.sh); this one is the headline.
 bench:

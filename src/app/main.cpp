@@ -23,6 +23,7 @@
 #include "db/db.hpp"
 #include "import_cli.hpp"
 #include "membership/membership.hpp"
+#include "routes_cli.hpp"
 #include "smartcar_cli.hpp"
 #include "watch_cli.hpp"
 
@@ -243,6 +244,10 @@ int run(int argc, char** argv) {
     watch_cmd->add_option("--token", watch_options.token, "An access token (default: MOTORPOOL_TOKEN)");
     watch_cmd->add_option("--count", watch_options.count, "Stop after N event frames")->check(CLI::NonNegativeNumber);
     watch_cmd->add_option("--timeout", watch_timeout_s, "Stop after S seconds")->check(CLI::NonNegativeNumber);
+    auto* routes_cmd = cli.add_subcommand(
+        "routes", "List every route this configuration serves, with its authentication and body limit");
+    bool routes_markdown = false;
+    routes_cmd->add_flag("--markdown", routes_markdown, "As a Markdown table (the inventory in docs/security.md)");
     auto* sim_cmd = cli.add_subcommand("smartcar-sim", "Run the Smartcar simulator alone");
     int sim_port = 8100;
     sim_cmd->add_option("--port", sim_port, "Port (0: any free one)")->check(CLI::Range(0, 65535));
@@ -399,6 +404,9 @@ int run(int argc, char** argv) {
         if (sim_cmd->parsed()) {
             source.set("SMARTCAR_MODE", "simulated");  // the simulator's credentials, kept like the server's
         }
+        if (routes_cmd->parsed()) {
+            source.set("DATABASE_URL", "sqlite:///:memory:");  // the routes only: nothing is stored
+        }
         // Development secrets are generated (once) for every command but those that need none.
         const bool keep_secrets = !migrate_cmd->parsed() && !version_cmd->parsed() && !keys_generate->parsed();
         Config config = Config::load(std::move(source), keep_secrets);
@@ -432,6 +440,9 @@ int run(int argc, char** argv) {
         }
         if (sim_cmd->parsed()) {
             return motorpool::app::run_smartcar_simulator(std::move(config), sim_port);
+        }
+        if (routes_cmd->parsed()) {
+            return motorpool::app::run_routes(std::move(config), routes_markdown);
         }
         if (keys_generate->parsed()) {
             return motorpool::app::run_keys_generate();

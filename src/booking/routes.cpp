@@ -403,6 +403,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
         [svc](Request req) -> net::awaitable<Response> {
             (void)req.require_principal();
             const NearQuery near = near_query(req);
+            const http::PageQuery page = distance_page_query(req);
             auto job = [svc] {
                 return svc->database.with_reader([&](db::Connection& c) { return store::list_locations(c); });
             };
@@ -422,11 +423,13 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
                 std::stable_sort(
                     shown.begin(), shown.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
             }
+            const auto total = static_cast<std::int64_t>(shown.size());
             json::array items;
-            for (const auto& [km, l] : shown) {
-                items.push_back(location_json(*l, km));
+            for (std::int64_t i = page.offset(); i < total && i < page.offset() + page.page_size; ++i) {
+                items.push_back(location_json(*shown[static_cast<std::size_t>(i)].second,
+                                              shown[static_cast<std::size_t>(i)].first));
             }
-            co_return Response::json(json::object{{"items", std::move(items)}});
+            co_return Response::json(http::page_json(std::move(items), page, total));
         },
         authenticated());
     router.add(
@@ -1015,6 +1018,18 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             co_return Response::json(json::object{{"items", std::move(items)}});
         },
         authenticated());
+}
+
+http::PageQuery distance_page_query(const Request& req) {
+    std::vector<core::FieldError> errors;
+    const http::PageQuery page = http::read_page_query(req, errors, 50, 100);
+    if (page.keyset) {
+        errors.push_back({"cursor", "this list is ordered by distance: page it with page and page_size"});
+    }
+    if (!errors.empty()) {
+        throw ApiError::validation(errors);
+    }
+    return page;
 }
 
 }  // namespace motorpool::booking

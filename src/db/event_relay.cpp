@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -36,6 +37,15 @@ PGconn* connect(const std::string& conninfo) {
         PQfinish(conn);
         return nullptr;
     }
+    // Server notices ("terminating connection due to immediate shutdown") go to the log, one line
+    // at debug level, never raw to stderr (which would break JSON logs).
+    PQsetNoticeProcessor(
+        conn,
+        [](void*, const char* message) {
+            const std::string_view text(message);
+            spdlog::debug("PostgreSQL notice (events): {}", text.substr(0, text.find('\n')));
+        },
+        nullptr);
     return conn;
 }
 

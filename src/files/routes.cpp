@@ -119,16 +119,8 @@ json::object file_json(const Services& s, const FileRow& f, bool with_download) 
 
 /// The presign rate limit: at most presigns_per_minute per user per minute on this node.
 void count_presign(Services& s, std::int64_t user, std::int64_t now) {
-    std::lock_guard lock(s.rate_mutex);
-    auto& times = s.recent_presigns[user];
-    std::erase_if(times, [&](std::int64_t t) { return t <= now - 60'000; });
-    if (static_cast<std::int64_t>(times.size()) >= s.options.presigns_per_minute) {
-        const std::int64_t wait_ms = times.front() + 60'000 - now;
-        throw ApiError::too_many_requests(static_cast<int>(std::max<std::int64_t>(1, (wait_ms + 999) / 1000)));
-    }
-    times.push_back(now);
-    if (s.recent_presigns.size() > 100'000) {  // bounded: drop users with nothing recent
-        std::erase_if(s.recent_presigns, [&](const auto& entry) { return entry.second.empty(); });
+    if (const int wait_s = s.presigns.acquire(user, now)) {
+        throw ApiError::too_many_requests(wait_s);
     }
 }
 
@@ -161,7 +153,8 @@ Services::Services(db::Database& database_,
       local(std::move(local_)),
       s3(std::move(s3_)),
       primary(s3 ? static_cast<Storage*>(s3.get()) : local.get()),
-      referrers(std::move(referrers_)) {}
+      referrers(std::move(referrers_)),
+      presigns(options.presigns_per_minute, 60'000) {}
 
 Storage& Services::storage(const std::string& name) const {
     if (name == "s3") {

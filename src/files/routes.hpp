@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/rate_limit.hpp"
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "files/module.hpp"
@@ -35,9 +36,8 @@ struct Services {
     /// The backend a file's row names (503 when it is S3 and S3 is not configured any more).
     Storage& storage(const std::string& name) const;
 
-    // Presigns per user in the last minute (this node's count).
-    std::mutex rate_mutex;
-    std::map<std::int64_t, std::vector<std::int64_t>> recent_presigns;
+    // Presigns per user per minute (this node's count).
+    core::RateLimiter presigns;
 };
 
 void install_routes(http::Router& router, const std::shared_ptr<Services>& services);

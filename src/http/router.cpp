@@ -392,6 +392,7 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match, 
     const Route* route = match.route;
 
     Response response;
+    bool signed_in = false;
     try {
         if (request.method == Method::Options && request.header("Access-Control-Request-Method") &&
             request.header("Origin")) {
@@ -419,6 +420,7 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match, 
             if (seen != nullptr && request.principal) {
                 seen->user_id = request.principal->subject;
             }
+            signed_in = request.principal != nullptr;
             response = co_await route->handler(std::move(request));
         }
     } catch (const ApiError& error) {
@@ -456,6 +458,13 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match, 
         response = route->options.shape_problems(std::move(response));
     }
     add_cors_headers(context, response);
+    // What a signed-in caller received is kept by no cache unless its route said otherwise (OWASP
+    // API8): a shared proxy must never serve one member's data to another.
+    if (signed_in && std::none_of(response.headers.begin(), response.headers.end(), [](const auto& h) {
+            return core::iequals(h.first, "Cache-Control");
+        })) {
+        response.header("Cache-Control", "no-store");
+    }
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     (route != nullptr ? route->stats : unmatched_stats_).record(response.status, seconds);

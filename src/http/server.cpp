@@ -169,6 +169,9 @@ net::awaitable<bool> Server::State::write(Connection& c, const Request& request,
         message.insert(name, value);
     }
     message.set("X-Request-Id", request.request_id);
+    // On every answer (OWASP API8): no content sniffing, so a JSON body is never run as a script
+    // or rendered as HTML. (Cache-Control for signed-in callers: Router::dispatch.)
+    message.set("X-Content-Type-Options", "nosniff");
     message.keep_alive(keep_alive);
     const bool head = request.method == Method::Head;
     const std::shared_ptr<BodySource> source = std::move(response.source);

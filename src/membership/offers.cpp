@@ -394,10 +394,11 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
         [svc](Request req) -> net::awaitable<Response> {
             const auth::Actor actor = auth::actor_of(req);
             const booking::NearQuery near = booking::near_query(req);
+            const http::PageQuery page = booking::distance_page_query(req);
             const bool all = actor.role == auth::Role::Admin && req.query_param("all") == "true";
             auto vehicle = req.query_param("vehicle_id");
             const std::int64_t now = svc->clock->now_ms();
-            auto job = [svc, actor, all, vehicle, near, now] {
+            auto job = [svc, actor, all, vehicle, near, page, now] {
                 return svc->database.with_reader([&](db::Connection& c) {
                     std::optional<VehicleFacts> facts;
                     if (vehicle) {
@@ -407,7 +408,7 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
                     const auto plan = plan_of(c, actor.user_id);
                     auto rows = c.query(std::string("SELECT ") + kOfferColumns + " FROM offers ORDER BY id");
                     const auto points = booking::location_points(c);
-                    std::vector<std::pair<std::optional<double>, json::object>> shown;
+                    std::vector<std::pair<std::optional<double>, Offer>> shown;
                     for (std::size_t i = 0; i < rows.size(); ++i) {
                         Offer o = offer_from(rows.row(i));
                         if (!all) {
@@ -435,6 +436,18 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
                                 continue;
                             }
                         }
+                        shown.emplace_back(nearest, std::move(o));
+                    }
+                    if (near.given()) {
+                        std::stable_sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) {
+                            return a.first.value_or(1e18) < b.first.value_or(1e18);
+                        });
+                    }
+                    // The page's offers only: what the member has left of each is read for them.
+                    const auto total = static_cast<std::int64_t>(shown.size());
+                    json::array items;
+                    for (std::int64_t i = page.offset(); i < total && i < page.offset() + page.page_size; ++i) {
+                        const auto& [nearest, o] = shown[static_cast<std::size_t>(i)];
                         json::object item = offer_json(o);
                         if (nearest) {
                             item["distance_km"] = std::round(*nearest * 1000) / 1000;
@@ -445,22 +458,12 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
                                 .row(0)
                                 .int64(0);
                         item["redemptions_left"] = std::max<std::int64_t>(0, o.limit_per_member - used);
-                        shown.emplace_back(nearest, std::move(item));
-                    }
-                    if (near.given()) {
-                        std::stable_sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) {
-                            return a.first.value_or(1e18) < b.first.value_or(1e18);
-                        });
-                    }
-                    json::array items;
-                    for (auto& [d, item] : shown) {
                         items.push_back(std::move(item));
                     }
-                    return items;
+                    return http::page_json(std::move(items), page, total);
                 });
             };
-            json::array items = co_await svc->database.workers().run(std::move(job));
-            co_return Response::json(json::object{{"items", std::move(items)}});
+            co_return Response::json(co_await svc->database.workers().run(std::move(job)));
         },
         authenticated());
 

@@ -1,5 +1,6 @@
 #include "smartcar/poller.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include <boost/json.hpp>
@@ -36,7 +37,10 @@ std::string error_json(const SmartcarError& e, std::int64_t now) {
 }  // namespace
 
 Poller::Poller(SmartcarService& service, telemetry::Ingestor& ingestor, PollerOptions options)
-    : service_(service), ingestor_(ingestor), options_(options) {}
+    : service_(service),
+      ingestor_(ingestor),
+      options_(options),
+      threads_(std::max(1, options.concurrency), std::max(1, options.concurrency)) {}
 
 Poller::~Poller() {
     stop();
@@ -116,8 +120,9 @@ void Poller::dispatch_due() {
             }
             ++in_flight_;
         }
-        // Not through run(): a poll is background work, never refused with 503 like a request.
-        service_.database().workers().post([this, due = std::move(due)] { run_poll(due); });
+        // On the poller's threads, not the shared workers: a poll may wait on Smartcar for minutes
+        // (timeouts times attempts) and must never hold a thread a request's database work needs.
+        threads_.post([this, due = std::move(due)] { run_poll(due); });
     }
 }
 
@@ -156,12 +161,19 @@ void Poller::poll(const Due& due) {
     } catch (const SmartcarError& e) {
         const std::int64_t now = service_.now_ms();
         const std::int64_t wait = e.is_rate_limit() ? std::max(1, e.retry_after_s) * 1000LL : 0;
+        const std::string recorded = error_json(e, now);
         service_.database().with_transaction([&](db::Connection& c) {
             c.execute(
                 "UPDATE smartcar_vehicles SET last_error = $2, next_call_at_ms = CASE WHEN $3 > next_call_at_ms "
                 "THEN $3 ELSE next_call_at_ms END, next_poll_at_ms = CASE WHEN $3 > next_poll_at_ms THEN $3 ELSE "
                 "next_poll_at_ms END WHERE smartcar_vehicle_id = $1",
-                {due.smartcar_vehicle_id, error_json(e, now), wait > 0 ? now + wait : std::int64_t{0}});
+                {due.smartcar_vehicle_id, recorded, wait > 0 ? now + wait : std::int64_t{0}});
+            // The connection says so too (its last_error is what the API and the dashboard show):
+            // an outage, a rate limit or a failing refresh is not hidden behind "active" and null.
+            c.execute(
+                "UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1 AND status = "
+                "'active'",
+                {due.connection_id, recorded, now});
         });
         throw;
     }
@@ -177,10 +189,17 @@ void Poller::poll(const Due& due) {
         }
         ingestor_.ingest_blocking(due.vehicle_public_id, std::move(samples));
     }
+    const std::int64_t done = service_.now_ms();
     service_.database().with_transaction([&](db::Connection& c) {
+        // The connection's last error, when it is this vehicle's (a failed poll or a VEHICLE_ERROR
+        // of this car), is over now that this car answered; another car's stays until that one does.
+        c.execute(
+            "UPDATE smartcar_connections SET last_error = NULL, updated_at_ms = $3 WHERE id = $1 AND last_error = "
+            "(SELECT last_error FROM smartcar_vehicles WHERE smartcar_vehicle_id = $2)",
+            {due.connection_id, due.smartcar_vehicle_id, done});
         c.execute(
             "UPDATE smartcar_vehicles SET last_polled_at_ms = $2, last_error = NULL WHERE smartcar_vehicle_id = $1",
-            {due.smartcar_vehicle_id, service_.now_ms()});
+            {due.smartcar_vehicle_id, done});
     });
     polls_.fetch_add(1);
 }

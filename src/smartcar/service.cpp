@@ -497,7 +497,9 @@ bool SmartcarService::disconnect(std::int64_t user_id, const std::string& public
     if (!ids) {
         return false;
     }
-    const auto [connection_id, status] = *ids;
+    // Named copies, not a structured binding: the lambdas below capture them (clang 14).
+    const std::int64_t connection_id = ids->first;
+    const std::string status = ids->second;
     auto topics = vehicle_topics(connection_id);
     if (status == "active") {
         // Best effort: tell Smartcar first, so the application's access ends there too.

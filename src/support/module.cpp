@@ -1,6 +1,7 @@
 #include "support/module.hpp"
 
 #include "auth/auth.hpp"
+#include "core/config.hpp"
 #include "core/errors.hpp"
 #include "routes.hpp"
 
@@ -25,8 +26,17 @@ bool is_support_staff(const http::Principal& who) {
 
 }  // namespace
 
+void Module::configure(core::Settings& s) {
+    messages_per_minute_ = s.integer("MOTORPOOL_CHAT_MESSAGES_PER_MINUTE",
+                                     messages_per_minute_,
+                                     1,
+                                     100'000,
+                                     "Chat messages (and new threads) a user may send per minute (429 past it)");
+}
+
 void Module::install(platform::Context& context) {
-    services_ = std::make_shared<Services>(context.database, context.events, context.clock, live_.hub(), notifier_);
+    services_ = std::make_shared<Services>(
+        context.database, context.events, context.clock, live_.hub(), notifier_, messages_per_minute_);
     install_routes(context.router, services_);
     install_frames(live_.hub(), services_);
     auto& database = context.database;

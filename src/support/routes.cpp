@@ -241,9 +241,18 @@ std::int64_t message_key(db::Connection& c, std::int64_t thread_id, const std::s
     return rows.row(0).int64(0);
 }
 
+/// The chat's rate limit (OWASP API4): messages and new threads per user per minute, checked
+/// before anything is read or stored; a retry of a message counts again.
+void count_message(Services& svc, const auth::Actor& actor, std::int64_t now) {
+    if (const int wait_s = svc.messages.acquire(actor.user_id, now)) {
+        throw ApiError::too_many_requests(wait_s);
+    }
+}
+
 /// Stores a message and publishes it once, after the commit: (the message, whether it is new).
 std::pair<json::object, bool> post_message(
     Services& svc, const auth::Actor& actor, const std::string& id, const NewMessage& m, std::int64_t now) {
+    count_message(svc, actor, now);
     auto [message, created] = svc.database.with_transaction([&](db::Connection& c) {
         auto t = visible_thread(c, actor, id);
         auto stored = store_message(c, actor, t, m, now);
@@ -389,6 +398,7 @@ void install_routes(http::Router& router, const std::shared_ptr<Services>& servi
             auto appointment = r.string("appointment_id", Presence::Optional, 1, 64);
             r.finish();
             const std::int64_t now = svc->clock->now_ms();
+            count_message(*svc, actor, now);
             auto job = [svc, actor, subject = *subject, first, vehicle, appointment, now] {
                 std::optional<json::object> message;
                 auto thread = svc->database.with_transaction([&](db::Connection& c) {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/event_bus.hpp"
+#include "core/rate_limit.hpp"
 #include "core/time.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
@@ -17,11 +18,25 @@
 namespace motorpool::support {
 
 struct Services {
+    Services(db::Database& database_,
+             core::EventBus& events_,
+             std::shared_ptr<core::Clock> clock_,
+             live::Hub& hub_,
+             notify::Notifier& notifier_,
+             std::int64_t messages_per_minute)
+        : database(database_),
+          events(events_),
+          clock(std::move(clock_)),
+          hub(hub_),
+          notifier(notifier_),
+          messages(messages_per_minute, 60'000) {}
+
     db::Database& database;
     core::EventBus& events;
     std::shared_ptr<core::Clock> clock;
     live::Hub& hub;              // who is connected (a reply to a member who is not is notified)
     notify::Notifier& notifier;  // how: e-mail today
+    core::RateLimiter messages;  // messages and new threads per user per minute (this node's count)
 
     // The last TYPING relayed per (user, thread) on this node (the rate limit).
     std::mutex typing_mutex;

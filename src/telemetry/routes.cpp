@@ -393,11 +393,12 @@ void register_routes(http::Router& router,
         {"charge", charge_view},
         {"charge-limits", charge_limits_view},
     };
-    for (const auto& [name, view] : kViews) {
-        std::string what = name;
+    for (const auto& entry : kViews) {
+        const std::string what = entry.first;
+        const auto view = entry.second;  // a variable the handler captures (not a structured binding: clang 14)
         router.add(
             Method::Get,
-            std::string("/api/v1/vehicles/{id}/") + name,
+            std::string("/api/v1/vehicles/{id}/") + what,
             [svc, view, what, refresh](Request req) -> net::awaitable<Response> {
                 const bool live = wants_refresh(req);
                 auto job = [svc, refresh, live, actor = actor_of(req), key = std::string(req.param("id"))] {

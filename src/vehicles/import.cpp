@@ -345,7 +345,9 @@ public:
         summary_.owner_kept += counts.owner_kept;
         summary_.skipped += counts.skipped;
         for (auto& [line, reason] : rejected) {
-            auto it = std::find_if(batch.begin(), batch.end(), [&](const PendingRow& r) { return r.line == line; });
+            // A copy for the lambda: clang 14 cannot capture a structured binding (C++20, clang 16).
+            const std::int64_t at = line;
+            auto it = std::find_if(batch.begin(), batch.end(), [at](const PendingRow& r) { return r.line == at; });
             reject(line, it != batch.end() ? it->vehicle.vin : std::string(), std::move(reason));
         }
         batch.clear();

@@ -212,5 +212,17 @@ printf 'session_id,station_id,arrival_period,departure_period,requested_energy_k
 "$bin" charging replay "$work/bad.csv" --capacity-kw 10 >/dev/null 2>&1
 check "charging replay refuses a session that leaves before it arrives (5)" test $? -eq 5
 
+# The endpoint inventory (docs/endpoints.md) is what `motorpool routes --markdown` prints for every
+# surface mounted as the authorisation test mounts them: a new route, or a changed limit or
+# authentication, changes the command's table, and this fails until the document says so too.
+out=$(SMARTCAR_MODE=simulated MOTORPOOL_COMPAT="smartcar-integration@/c/si,smartcar-webhooks@/c/sw,membership-auto@/c/ma,charging-balancer@/c/cb,vehicle-catalog@/c/vc" \
+  "$bin" routes --markdown 2>/dev/null)
+check "routes lists the bearer-authenticated vehicle list" grep -q '^| GET | `/api/v1/vehicles` | bearer |' <<<"$out"
+check "routes lists the OCPP socket with Basic credentials" grep -q '^| GET (WebSocket) | `/ocpp/{chargePointId}` | basic' <<<"$out"
+documented=$(sed -n '/^| Method | Path |/,$p' "$repo/docs/endpoints.md")
+check "docs/endpoints.md is the inventory the server prints (regenerate: see its first lines)" \
+  test "$out" = "$documented"
+[ "$out" = "$documented" ] || diff <(echo "$out") <(echo "$documented") | head -n 20
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

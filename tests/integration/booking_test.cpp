@@ -31,7 +31,7 @@ json::object weekdays(const char* from = "08:00", const char* to = "17:00") {
                         {"wed", day},
                         {"thu", day},
                         {"fri", day},
-                        {"sat", json::array{json::array{"09:00", "13:00"}}},
+                        {"sat", json::array{json::value(json::array{"09:00", "13:00"})}},
                         {"sun", json::array{}}};
 }
 
@@ -150,6 +150,20 @@ TEST_F(BookingTest, LocationsAreValidatedAndSortedByDistance) {
     EXPECT_EQ(call(*app_, "GET", "/api/v1/locations?radius_km=5", alice_.token).status, 422);
     EXPECT_EQ(call(*app_, "GET", "/api/v1/locations?lat=91&lng=0", alice_.token).status, 422);
 
+    // Paged in distance order: the second page of one holds the farther location, the totals agree.
+    auto second = call(*app_, "GET", "/api/v1/locations?lat=48.8566&lng=2.3522&page=2&page_size=1", alice_.token);
+    ASSERT_EQ(second.status, 200) << second.body;
+    EXPECT_EQ(second.json().at("items").as_array().size(), 1U);
+    EXPECT_EQ(second.json().at("items").at(0).at("id"), json::value(tokyo));
+    EXPECT_EQ(second.json().at("total"), json::value(2));
+    EXPECT_EQ(second.json().at("total_pages"), json::value(2));
+    EXPECT_EQ(near.json().at("page_size"), json::value(50));
+    EXPECT_EQ(
+        call(*app_, "GET", "/api/v1/locations?page=3&page_size=1", alice_.token).json().at("items").as_array().size(),
+        0U);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/locations?page_size=101", alice_.token).status, 422);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/locations?cursor=", alice_.token).status, 422);
+
     auto body = [&](json::object changes) {
         json::object b{{"name", "X"},
                        {"latitude", 1},
@@ -167,11 +181,12 @@ TEST_F(BookingTest, LocationsAreValidatedAndSortedByDistance) {
     EXPECT_EQ(call(*app_, "POST", "/api/v1/locations", admin_, body({{"time_zone", "Mars/Base"}})).status, 422);
     EXPECT_EQ(call(*app_, "POST", "/api/v1/locations", admin_, body({{"bays", 0}})).status, 422);
     EXPECT_EQ(call(*app_, "POST", "/api/v1/locations", admin_, body({{"services", json::array{"nope"}}})).status, 422);
-    auto bad_hours = call(*app_,
-                          "POST",
-                          "/api/v1/locations",
-                          admin_,
-                          body({{"opening_hours", json::object{{"mon", json::array{json::array{"17:00", "08:00"}}}}}}));
+    auto bad_hours =
+        call(*app_,
+             "POST",
+             "/api/v1/locations",
+             admin_,
+             body({{"opening_hours", json::object{{"mon", json::array{json::value(json::array{"17:00", "08:00"})}}}}}));
     EXPECT_EQ(bad_hours.status, 422) << bad_hours.body;
     EXPECT_EQ(call(*app_, "GET", "/api/v1/locations", alice_.token).json().at("items").as_array().size(), 2U);
 
@@ -208,13 +223,14 @@ TEST_F(BookingTest, AvailabilityFollowsHoursBreaksClosuresAndSpecialHours) {
     EXPECT_EQ(call(*app_, "POST", closures, admin_, json::object{{"date", "2026-03-04"}, {"note", "inventory"}}).status,
               201);
     EXPECT_TRUE(slots(berlin_, "2026-03-04").empty());
-    EXPECT_EQ(call(*app_,
-                   "POST",
-                   closures,
-                   admin_,
-                   json::object{{"date", "2026-03-05"}, {"hours", json::array{json::array{"10:00", "11:00"}}}})
-                  .status,
-              201);
+    EXPECT_EQ(
+        call(*app_,
+             "POST",
+             closures,
+             admin_,
+             json::object{{"date", "2026-03-05"}, {"hours", json::array{json::value(json::array{"10:00", "11:00"})}}})
+            .status,
+        201);
     EXPECT_EQ(slots(berlin_, "2026-03-05"), (std::vector<std::string>{"2026-03-05T09:00:00Z", "2026-03-05T09:30:00Z"}));
     EXPECT_EQ(call(*app_, "GET", closures, alice_.token).json().at("items").as_array().size(), 2U);
     EXPECT_EQ(call(*app_, "POST", closures, alice_.token, json::object{{"date", "2026-03-06"}}).status, 403);

@@ -97,6 +97,28 @@ TEST_F(ChatTest, ThreadsAreTheMembersOwnAndSupportSeesAllAndAssigns) {
     (void)t2;
 }
 
+TEST(ChatRateTest, MessagesAndNewThreadsPastTheLimitAre429WithRetryAfter) {
+    TestApp app({{"MOTORPOOL_CHAT_MESSAGES_PER_MINUTE", "3"}});
+    const ApiUser alice = register_member(app, "alice@example.com");
+    const ApiUser bob = register_member(app, "bob@example.com");
+    auto opened = call(app, "POST", "/api/v1/chat/threads", alice.token, json::object{{"subject", "Noise"}});
+    ASSERT_EQ(opened.status, 201) << opened.body;
+    const std::string messages =
+        "/api/v1/chat/threads/" + std::string(opened.json().at("id").as_string()) + "/messages";
+    EXPECT_EQ(call(app, "POST", messages, alice.token, json::object{{"body", "one"}}).status, 201);
+    EXPECT_EQ(call(app, "POST", messages, alice.token, json::object{{"body", "two"}}).status, 201);
+    // The thread and two messages were three: the fourth of the minute is refused, and stored nowhere.
+    auto limited = call(app, "POST", messages, alice.token, json::object{{"body", "three"}});
+    EXPECT_EQ(limited.status, 429) << limited.body;
+    const int retry_after = std::stoi(limited.header("Retry-After").value_or("0"));
+    EXPECT_GE(retry_after, 1);
+    EXPECT_LE(retry_after, 60);
+    EXPECT_EQ(call(app, "POST", "/api/v1/chat/threads", alice.token, json::object{{"subject", "Again"}}).status, 429);
+    EXPECT_EQ(call(app, "GET", messages, alice.token).json().at("items").as_array().size(), 2U);
+    // Another member's allowance is their own.
+    EXPECT_EQ(call(app, "POST", "/api/v1/chat/threads", bob.token, json::object{{"subject", "Mine"}}).status, 201);
+}
+
 TEST_F(ChatTest, MessagesAreValidatedIdempotentAndPagedBothWays) {
     const std::string t = open_thread(alice_.token, "Question");
     EXPECT_EQ(say(alice_.token, t, {{"body", "   "}}).status, 422);

@@ -80,7 +80,8 @@ protected:
                  json::object{{"code", "oil_change"}, {"name", "Oil"}, {"duration_min", 30}, {"price_cents", 4900}})
                 .status,
             201);
-        json::array day{json::array{"08:00", "17:00"}};
+        json::array day{
+            json::value(json::array{"08:00", "17:00"})};  // one window (json::value: not a copy under clang)
         auto location = call(*app_,
                              "POST",
                              "/api/v1/locations",
@@ -385,7 +386,7 @@ TEST_F(MembershipTest, OffersForThePlanVehicleAndPlaceNearestFirstRedeemedWithin
                    json::object{{"code", "oil_change"}, {"name", "Oil"}, {"duration_min", 30}, {"price_cents", 4900}})
                   .status,
               201);
-    json::array day{json::array{"08:00", "17:00"}};
+    json::array day{json::value(json::array{"08:00", "17:00"})};  // one window (json::value: not a copy under clang)
     json::object hours{{"mon", day},
                        {"tue", day},
                        {"wed", day},
@@ -475,6 +476,14 @@ TEST_F(MembershipTest, OffersForThePlanVehicleAndPlaceNearestFirstRedeemedWithin
               (std::vector<std::string>{"Premium: free wash"}));
     EXPECT_EQ(call(*app_, "GET", "/api/v1/offers?vehicle_id=" + vehicle, bob_).status, 404);  // Alice's vehicle
     EXPECT_EQ(call(*app_, "GET", "/api/v1/offers?lat=52", alice_).status, 422);
+    // Paged after filtering and ordering: page 2 of 1 from Berlin is Munich's offer.
+    EXPECT_EQ(titles(alice_, "?vehicle_id=" + vehicle + "&lat=52.5&lng=13.4&page=2&page_size=1"),
+              (std::vector<std::string>{"Premium: free wash"}));
+    auto paged = call(*app_, "GET", "/api/v1/offers?vehicle_id=" + vehicle + "&page_size=1", alice_);
+    EXPECT_EQ(paged.json().at("total"), json::value(2));
+    EXPECT_EQ(paged.json().at("total_pages"), json::value(2));
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/offers?page_size=0", alice_).status, 422);
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/offers?cursor=", alice_).status, 422);
 
     // Redemption on a booked appointment at the right place, once; ten at once: one wins.
     std::vector<std::string> appointments;

@@ -233,6 +233,9 @@ TEST_F(ServerTest, HealthAnswersWithRequestId) {
     ASSERT_TRUE(id);
     EXPECT_EQ(id->size(), 16U);
     EXPECT_TRUE(r.header("Date"));
+    // Security headers on JSON too (OWASP API8); an anonymous answer may be cached.
+    EXPECT_EQ(r.header("X-Content-Type-Options"), "nosniff");
+    EXPECT_FALSE(r.header("Cache-Control"));
 }
 
 TEST_F(ServerTest, ClientRequestIdIsEchoedWhenAcceptable) {
@@ -518,6 +521,10 @@ TEST_F(ServerTest, AuthenticationHook) {
     auto good = app_->client().get("/test/whoami", {{"Authorization", "Bearer good-token"}});
     EXPECT_EQ(good.status, 200);
     EXPECT_EQ(good.json().at("subject").as_string(), "user-1");
+    // What a signed-in caller got is stored by no cache; every answer forbids sniffing.
+    EXPECT_EQ(good.header("Cache-Control"), "no-store");
+    EXPECT_EQ(good.header("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(bad.header("X-Content-Type-Options"), "nosniff");
     // Query tokens are only accepted where the route allows them (WebSocket upgrades).
     EXPECT_EQ(app_->client().get("/test/whoami?token=good-token").status, 401);
 }

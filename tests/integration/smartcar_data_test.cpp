@@ -132,7 +132,10 @@ protected:
 };
 
 TEST_F(SmartcarDataTest, PollingStoresPercentAndRefreshObeysRetryAfter) {
-    auto [vehicle, smartcar_vehicle] = connect_first();
+    // Named variables, not a structured binding: lambdas below capture them (clang 14).
+    const auto vehicle_and_smartcar_vehicle = connect_first();
+    const auto& vehicle = vehicle_and_smartcar_vehicle.first;
+    const auto& smartcar_vehicle = vehicle_and_smartcar_vehicle.second;
     // A new connection is polled at once (then every MOTORPOOL_SMARTCAR_POLL_INTERVAL, 30 min here).
     ASSERT_TRUE(eventually([&] { return signals(vehicle).as_object().contains("TractionBattery.StateOfCharge"); }));
     json::value stored = signals(vehicle);
@@ -195,7 +198,10 @@ TEST_F(SmartcarDataTest, PollingStoresPercentAndRefreshObeysRetryAfter) {
 }
 
 TEST_F(SmartcarDataTest, MyLatestTelemetryAsksSmartcarWhenStaleAndSays502WhenItFails) {
-    auto [vehicle, smartcar_vehicle] = connect_polled();
+    // Named variables, not a structured binding: lambdas below capture them (clang 14).
+    const auto vehicle_and_smartcar_vehicle = connect_polled();
+    const auto& vehicle = vehicle_and_smartcar_vehicle.first;
+    const auto& smartcar_vehicle = vehicle_and_smartcar_vehicle.second;
     auto batches = [&] {
         std::size_t n = 0;
         for (const auto& r : app_->app().simulator()->requests()) {
@@ -232,7 +238,10 @@ TEST_F(SmartcarDataTest, MyLatestTelemetryAsksSmartcarWhenStaleAndSays502WhenItF
 }
 
 TEST_F(SmartcarDataTest, UpstreamFailuresAreRetriedAndV3ReadsSignals) {
-    auto [vehicle, smartcar_vehicle] = connect_polled();
+    // Named variables, not a structured binding: lambdas below capture them (clang 14).
+    const auto vehicle_and_smartcar_vehicle = connect_polled();
+    const auto& vehicle = vehicle_and_smartcar_vehicle.first;
+    const auto& smartcar_vehicle = vehicle_and_smartcar_vehicle.second;
     auto batches = [&] {
         std::size_t n = 0;
         for (const auto& r : app_->app().simulator()->requests()) {
@@ -254,12 +263,22 @@ TEST_F(SmartcarDataTest, UpstreamFailuresAreRetriedAndV3ReadsSignals) {
     EXPECT_EQ(failed.json().at("smartcar_type"), json::value("SERVER"));
     EXPECT_EQ(failed.json().at("smartcar_code"), json::value("INTERNAL"));
     EXPECT_EQ(batches(), before + 5);  // three attempts
+    // The connection says so (what the API and the dashboard show), still active: its tokens are fine...
+    auto connection = [&] { return call(*app_, "GET", "/api/v1/connections", alice_).json().at("items").at(0); };
+    EXPECT_EQ(connection().at("status"), json::value("active"));
+    EXPECT_EQ(connection().at("last_error").at("type"), json::value("SERVER"));
     app_->app().simulator()->clear_faults();
+    // ...until the car answers again.
+    EXPECT_EQ(call(*app_, "GET", "/api/v1/vehicles/" + vehicle + "/odometer?refresh=true", alice_).status, 200);
+    EXPECT_TRUE(connection().at("last_error").is_null()) << connection();
 
     // SMARTCAR_API_VERSION=3: an application token with sc-user-id and /v3/vehicles/{id}/signals.
     app_.reset();
     start({{"SMARTCAR_API_VERSION", "3"}});
-    auto [v3_vehicle, v3_smartcar_vehicle] = connect_polled();
+    // Named variables, not a structured binding: lambdas below capture them (clang 14).
+    const auto v3_vehicle_and_v3_smartcar_vehicle = connect_polled();
+    const auto& v3_vehicle = v3_vehicle_and_v3_smartcar_vehicle.first;
+    const auto& v3_smartcar_vehicle = v3_vehicle_and_v3_smartcar_vehicle.second;
     json::value stored = signals(v3_vehicle);
     EXPECT_EQ(stored.at("TractionBattery.StateOfCharge").at("source"), json::value("poll"));
     EXPECT_TRUE(stored.as_object().contains("Charge.ChargeLimits"));
@@ -296,7 +315,10 @@ TEST_F(SmartcarDataTest, TheBackgroundRenewsRefreshTokensAWeekBeforeTheyExpire) 
         }
         return n;
     };
-    const auto [generation, expires] = connection();
+    // Named variables, not a structured binding: lambdas below capture them (clang 14).
+    const auto generation_and_expires = connection();
+    const auto& generation = generation_and_expires.first;
+    const auto& expires = generation_and_expires.second;
     const std::size_t before = grants();
     const std::size_t vehicle_calls = calls_to_vehicles();
     constexpr std::int64_t kDay = 86'400'000;
@@ -337,7 +359,10 @@ TEST_F(SmartcarDataTest, VerifyAnswersTheChallengeInBothEnvelopes) {
 }
 
 TEST_F(SmartcarDataTest, DeliveriesAreVerifiedLoggedDeduplicatedAndIngested) {
-    auto [vehicle, smartcar_vehicle] = connect_polled();
+    // Named variables, not a structured binding: lambdas below capture them (clang 14).
+    const auto vehicle_and_smartcar_vehicle = connect_polled();
+    const auto& vehicle = vehicle_and_smartcar_vehicle.first;
+    const auto& smartcar_vehicle = vehicle_and_smartcar_vehicle.second;
     clock_->advance_ms(1'000);  // after the poll's readings
     const std::int64_t t1 = clock_->now_ms();
     const std::string body = vehicle_state("ev-1", smartcar_vehicle, 64.5, t1);
@@ -493,7 +518,10 @@ TEST_F(SmartcarDataTest, ADeliveryWithoutItsVehicleIsRefused) {
 // One bad reading must never corrupt a vehicle's data: samples from the future or before 2000, and
 // values outside the catalog's range, are dropped and named in the delivery's outcome, never stored.
 TEST_F(SmartcarDataTest, SamplesOutsideTheBoundsAreDroppedAndCounted) {
-    auto [vehicle, smartcar_vehicle] = connect_polled();
+    // Named variables, not a structured binding: lambdas below capture them (clang 14).
+    const auto vehicle_and_smartcar_vehicle = connect_polled();
+    const auto& vehicle = vehicle_and_smartcar_vehicle.first;
+    const auto& smartcar_vehicle = vehicle_and_smartcar_vehicle.second;
     auto v4 =
         [&](const std::string& event_id, const std::string& code, const std::string& body, const std::string& at) {
             return R"({"eventId":")" + event_id + R"(","eventType":"VEHICLE_STATE","data":{"vehicle":{"id":")" +
@@ -565,7 +593,10 @@ TEST_F(SmartcarDataTest, SamplesOutsideTheBoundsAreDroppedAndCounted) {
 TEST_F(SmartcarDataTest, AcknowledgedDeliveriesSurviveAStopBeforeProcessing) {
     app_.reset();
     start({{"MOTORPOOL_WEBHOOK_PROCESSING", "false"}});
-    auto [vehicle, smartcar_vehicle] = connect_polled();
+    // Named variables, not a structured binding: lambdas below capture them (clang 14).
+    const auto vehicle_and_smartcar_vehicle = connect_polled();
+    const auto& vehicle = vehicle_and_smartcar_vehicle.first;
+    const auto& smartcar_vehicle = vehicle_and_smartcar_vehicle.second;
     const std::string body = vehicle_state("ev-late", smartcar_vehicle, 71.0, clock_->now_ms() + 1'000);
     ASSERT_EQ(deliver(body, sign(body)).status, 200);
     EXPECT_EQ(logged(), 1);

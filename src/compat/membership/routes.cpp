@@ -380,12 +380,12 @@ void install_membership(http::Router& router, const std::string& prefix) {
                 query += query.empty() ? "" : "&";
                 query += extra_query;
             }
-            auto answer = co_await forward(*r, req, Method::Get, path, query, "", req.principal);
-            if (answer.status != 200) {
-                co_return answer;
+            // The originals answered whole lists: every page of motorpool's.
+            AllItems all = co_await all_items(*r, req, path, query);
+            if (all.failed) {
+                co_return std::move(*all.failed);
             }
-            const auto body = body_of(answer);
-            co_return Response::json(camelized(body.as_object().at("items"), names));
+            co_return Response::json(camelized(all.items, names));
         };
     };
 
@@ -419,7 +419,7 @@ void install_membership(http::Router& router, const std::string& prefix) {
 
     router.add(Method::Get,
                api + "/appointments/upcoming/",
-               list("/api/v1/appointments", {}, "upcoming=true&page_size=100", {}),
+               list("/api/v1/appointments", {}, "upcoming=true", {}),
                drf_route(http::Auth::Required));
 
     router.add(
@@ -461,7 +461,7 @@ void install_membership(http::Router& router, const std::string& prefix) {
     };
     router.add(Method::Get,
                api + "/chat/threads/",
-               list("/api/v1/chat/threads", {{"status", "status"}}, "page_size=100", {}),
+               list("/api/v1/chat/threads", {{"status", "status"}}, "", {}),
                drf_route(http::Auth::Required));
     router.add(
         Method::Post,

@@ -62,8 +62,8 @@ protected:
 };
 
 TEST_F(SchedulerTest, PeriodicJobsRunWhenTheClockSaysSo) {
-    auto s = scheduler("a");
     std::atomic<int> runs{0};
+    auto s = scheduler("a");
     s->add({"test.periodic", 60s, 30s, false, [&](const std::atomic<bool>&) { ++runs; }});
     s->start();
     clock_->advance_ms(29'999);
@@ -82,9 +82,9 @@ TEST_F(SchedulerTest, PeriodicJobsRunWhenTheClockSaysSo) {
 }
 
 TEST_F(SchedulerTest, TriggersRunAtOnceAndATriggerDuringARunQueuesOneMore) {
-    auto s = scheduler("a");
     std::atomic<int> runs{0};
     std::atomic<bool> hold{true};
+    auto s = scheduler("a");
     s->add({"test.triggered", 0ms, 0ms, false, [&](const std::atomic<bool>&) {
                 ++runs;
                 while (hold) {
@@ -106,8 +106,8 @@ TEST_F(SchedulerTest, TriggersRunAtOnceAndATriggerDuringARunQueuesOneMore) {
 }
 
 TEST_F(SchedulerTest, AFailureIsCountedAndTheNextRunComesAsUsual) {
-    auto s = scheduler("a");
     std::atomic<int> calls{0};
+    auto s = scheduler("a");
     s->add({"test.flaky", 10s, 0ms, false, [&](const std::atomic<bool>&) {
                 if (++calls == 1) {
                     throw std::runtime_error("disk on fire");
@@ -124,9 +124,9 @@ TEST_F(SchedulerTest, AFailureIsCountedAndTheNextRunComesAsUsual) {
 }
 
 TEST_F(SchedulerTest, StopTellsARunningJobAndWaitsForIt) {
-    auto s = scheduler("a");
     std::atomic<bool> started{false};
     std::atomic<bool> finished{false};
+    auto s = scheduler("a");
     s->add({"test.long", 0ms, 0ms, false, [&](const std::atomic<bool>& stopping) {
                 started = true;
                 while (!stopping) {
@@ -143,10 +143,12 @@ TEST_F(SchedulerTest, StopTellsARunningJobAndWaitsForIt) {
 
 // Two nodes with the same one-node job: each interval, exactly one of them runs it.
 TEST_F(SchedulerTest, AOneNodeJobRunsOnOneNodePerInterval) {
-    auto a = scheduler("node-a");
-    auto b = scheduler("node-b");
+    // Declared first, so destroyed last: the schedulers may start the next interval's run before
+    // they stop (clang's ASan found these counters used after their scope).
     std::atomic<int> on_a{0};
     std::atomic<int> on_b{0};
+    auto a = scheduler("node-a");
+    auto b = scheduler("node-b");
     a->add({"test.singleton", 60s, 0ms, true, [&](const std::atomic<bool>&) { ++on_a; }});
     b->add({"test.singleton", 60s, 0ms, true, [&](const std::atomic<bool>&) { ++on_b; }});
     a->start();
@@ -175,14 +177,14 @@ TEST_F(SchedulerTest, AOneNodeJobRunsOnOneNodePerInterval) {
 // A node that stops gives its leases back: the next node runs the job at its next look, not an
 // interval later.
 TEST_F(SchedulerTest, AStoppedNodeGivesItsLeasesBack) {
-    auto a = scheduler("node-a");
     std::atomic<int> on_a{0};
+    auto a = scheduler("node-a");
     a->add({"test.handover", 60s, 0ms, true, [&](const std::atomic<bool>&) { ++on_a; }});
     a->start();
     ASSERT_TRUE(eventually([&] { return on_a == 1; }));
     a->stop();
-    auto b = scheduler("node-b");
     std::atomic<int> on_b{0};
+    auto b = scheduler("node-b");
     b->add({"test.handover", 60s, 0ms, true, [&](const std::atomic<bool>&) { ++on_b; }});
     b->start();
     ASSERT_TRUE(eventually([&] { return on_b == 1; }));  // the clock has not moved

@@ -182,6 +182,17 @@ export const api = {
   delete: <T>(path: string) => request<T>('DELETE', path),
 };
 
+/// Every item of an offset-paged list (locations, offers: a few dozen rows), read 100 a page.
+export async function allItems<T>(path: string, params: Record<string, string | number | boolean | null | undefined> = {}): Promise<{items: T[]}> {
+  const items: T[] = [];
+  for (let page = 1; page <= 100; page++) {
+    const got = await request<Page<T>>('GET', path + query({...params, page, page_size: 100}));
+    items.push(...got.items);
+    if (page >= got.total_pages) break;
+  }
+  return {items};
+}
+
 /// Query string from an object, leaving out empty values.
 export function query(params: Record<string, string | number | boolean | null | undefined>): string {
   const q = new URLSearchParams();

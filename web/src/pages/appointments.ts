@@ -2,7 +2,7 @@
 // managers, support, admins) see everyone's, filtered by location, local day and status, and the
 // service desk (support, admins) moves them along their status flow. Kept live by the APPOINTMENT
 // frames of the members shown.
-import {api, ApiProblem, hasRole, query, type Page} from '../lib/api';
+import {allItems, api, ApiProblem, hasRole, query, type Page} from '../lib/api';
 import type {PageContext} from '../lib/app';
 import {field, h, money, select, table} from '../lib/dom';
 import {vehicleName, type Vehicle} from '../lib/vehicles';
@@ -26,7 +26,7 @@ export default async function render(ctx: PageContext): Promise<void> {
   const reschedule = h('section', {'aria-labelledby': 'move-h', hidden: true});
   ctx.main.append(status);
 
-  const locationList = await api.get<{items: ServiceLocation[]}>('/api/v1/locations');
+  const locationList = await allItems<ServiceLocation>('/api/v1/locations');
   if (!ctx.active()) return;
   const locations = new Map(locationList.items.map((l) => [l.id, l]));
 

@@ -1,7 +1,7 @@
 // Booking an appointment: the member's vehicle, a location (nearest first when the browser gives a
 // position), services, then a day in the day picker and one of its real free times; a slot taken
 // meanwhile (409) is said so and the free times are loaded again.
-import {api, ApiProblem, query, type Page, type User} from '../lib/api';
+import {allItems, api, ApiProblem, type Page, type User} from '../lib/api';
 import type {PageContext} from '../lib/app';
 import {field, h, money, select} from '../lib/dom';
 import {vehicleName, type Vehicle} from '../lib/vehicles';
@@ -18,7 +18,7 @@ export default async function render(ctx: PageContext): Promise<void> {
   ctx.title('Book an appointment');
   const [vehicles, locationList, catalogue, me, plans] = await Promise.all([
     api.get<Page<Vehicle>>('/api/v1/vehicles?mine=true&page_size=100'),
-    api.get<{items: ServiceLocation[]}>('/api/v1/locations'),
+    allItems<ServiceLocation>('/api/v1/locations'),
     api.get<{items: BookingService[]}>('/api/v1/services'),
     api.get<User & {membership: {plan_code: string} | null}>('/api/v1/me'),
     api.get<{items: Plan[]}>('/api/v1/memberships/plans'),
@@ -123,7 +123,7 @@ export default async function render(ctx: PageContext): Promise<void> {
   // Nearest first once the browser tells where the member is (it may ask them; a refusal keeps the list).
   void position().then(async (here) => {
     if (!here || !ctx.active()) return;
-    const near = await api.get<{items: ServiceLocation[]}>(`/api/v1/locations${query(here)}`).catch(() => null);
+    const near = await allItems<ServiceLocation>('/api/v1/locations', here).catch(() => null);
     if (!near || !ctx.active()) return;
     locations = near.items;
     const nearest = locations[0];

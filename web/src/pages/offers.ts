@@ -1,6 +1,6 @@
 // Offers for the member's plan: everywhere at first, then nearest first once the browser gives a
 // position (within a chosen distance); each redeemable on one of the member's booked appointments.
-import {api, ApiProblem, query, type Page} from '../lib/api';
+import {allItems, api, ApiProblem, type Page} from '../lib/api';
 import type {PageContext} from '../lib/app';
 import {field, h, select} from '../lib/dom';
 import {vehicleName, type Vehicle} from '../lib/vehicles';
@@ -24,7 +24,7 @@ export default async function render(ctx: PageContext): Promise<void> {
   ctx.title('Offers');
   const [vehicles, locations, booked] = await Promise.all([
     api.get<Page<Vehicle>>('/api/v1/vehicles?mine=true&page_size=100'),
-    api.get<{items: ServiceLocation[]}>('/api/v1/locations'),
+    allItems<ServiceLocation>('/api/v1/locations'),
     api.get<Page<Appointment>>('/api/v1/appointments?upcoming=true&status=booked&page_size=100'),
   ]);
   if (!ctx.active()) return;
@@ -48,9 +48,9 @@ export default async function render(ctx: PageContext): Promise<void> {
     error.textContent = '';
     let offers: {items: Offer[]};
     try {
-      offers = await api.get<{items: Offer[]}>(`/api/v1/offers${query({
+      offers = await allItems<Offer>('/api/v1/offers', {
         vehicle_id: vehicle.value, lat: here?.lat, lng: here?.lng, radius_km: here ? radius.value : undefined,
-      })}`);
+      });
     } catch (e) {
       const problem = e as ApiProblem;
       error.textContent = [problem.message, ...problem.errors.map((f) => `${f.field}: ${f.message}`)].join(' · ');

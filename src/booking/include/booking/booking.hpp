@@ -9,10 +9,7 @@
 #include <vector>
 
 #include "db/db.hpp"
-
-namespace motorpool::http {
-class Request;
-}
+#include "http/paging.hpp"
 
 namespace motorpool::booking {
 
@@ -35,6 +32,9 @@ struct NearQuery {
 };
 /// Reads and validates the query (422 naming the parameter).
 NearQuery near_query(const http::Request& request);
+/// page and page_size (50 by default, at most 100) of a list ordered by distance, which a cursor
+/// cannot page (422 naming `cursor`): locations and offers near a member.
+http::PageQuery distance_page_query(const http::Request& request);
 
 /// Every location's public id and coordinates (offers near a member).
 struct LocationPoint {

@@ -4,6 +4,9 @@
 // batch request per vehicle on v2, /signals on v3, ingested with source `poll`. A RATE_LIMIT's
 // Retry-After is remembered per vehicle and obeyed by every later call, polls and refreshes alike.
 // Several nodes may run pollers: a vehicle is claimed with a compare-and-set on its next poll time.
+// Polls run on the poller's own threads, never on the shared worker pool: a Smartcar that answers
+// slowly or not at all (30 s timeouts, retries with back-off) must not hold the threads every
+// request's database work needs.
 
 #include <atomic>
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/worker_pool.hpp"
 #include "jobs/jobs.hpp"
 #include "smartcar/service.hpp"
 #include "telemetry/telemetry.hpp"
@@ -21,13 +25,13 @@ namespace motorpool::smartcar {
 
 struct PollerOptions {
     std::chrono::milliseconds interval{30 * 60'000};
-    int concurrency = 4;                    // vehicles polled at once
+    int concurrency = 4;                    // vehicles polled at once (the poller's threads)
     std::chrono::milliseconds tick{1'000};  // how often (clock time) due vehicles are looked for
 };
 
 /// The scheduling runs as the job "smartcar.poll" (job()), every `tick` of clock time on every
-/// node and at once after a connection (wake()); each claimed vehicle is polled on the worker
-/// pool, at most `concurrency` at a time per node.
+/// node and at once after a connection (wake()); each claimed vehicle is polled on one of the
+/// poller's own `concurrency` threads, so at most that many at a time per node.
 class Poller {
 public:
     Poller(SmartcarService& service, telemetry::Ingestor& ingestor, PollerOptions options);
@@ -76,6 +80,8 @@ private:
     int in_flight_ = 0;
     bool stopping_ = false;
     std::atomic<std::int64_t> polls_{0};
+    // Last: destroyed (joined) first, while everything a poll uses still exists.
+    core::WorkerPool threads_;
 };
 
 }  // namespace motorpool::smartcar

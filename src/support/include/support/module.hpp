@@ -23,12 +23,14 @@ public:
     ~Module() override;
 
     std::string_view name() const override { return "support"; }
+    void configure(core::Settings& settings) override;
     std::vector<db::Migration> migrations(db::Dialect dialect) const override;
     void install(platform::Context& context) override;
 
 private:
     live::Module& live_;
     notify::Notifier& notifier_;
+    std::int64_t messages_per_minute_ = 60;  // per user (MOTORPOOL_CHAT_MESSAGES_PER_MINUTE)
     std::shared_ptr<Services> services_;
 };
 
