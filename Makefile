@@ -1,6 +1,6 @@
 # motorpool: the two commands are `make run` and `make test`.
 # build/        Release (the server binary is build/motorpool)
-# build-asan/   ASan+UBSan at -O0 -g: what `make test` builds and runs
+# build-asan/   clang, ASan+UBSan at -O0 -g, with the fuzz targets: what `make test` builds and runs
 
 JOBS        ?= $(shell nproc)
 GENERATOR   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
