@@ -44,10 +44,7 @@ executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1
 speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
 coverage=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1)
 corpus=$(ls -A "$work/corpus/$target" | wc -l)
-lost=$(grep -ac '^fuzz: a connection was lost' "$log")
-retried=""
-[ "$lost" -gt 0 ] && retried=", $lost lost connection(s) retried"
-echo "fuzz $target: ${executions:-?} executions in ${seconds} s (${speed:-?}/s), ${coverage:-no coverage line}, ${corpus} new corpus entries$retried"
+echo "fuzz $target: ${executions:-?} executions in ${seconds} s (${speed:-?}/s), ${coverage:-no coverage line}, ${corpus} new corpus entries"
 if [ $status -ne 0 ]; then
   echo "fuzz $target: FAILED (exit $status); the input is in $work/artifacts/:" >&2
   grep -E 'fuzz:|ERROR: |SUMMARY|Test unit written|==[0-9]+==' "$log" | head -n 20 >&2

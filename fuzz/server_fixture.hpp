@@ -50,7 +50,6 @@ private:
     std::uint16_t port_ = 0;
     std::string member_, fleet_, admin_, vehicle_, smartcar_vehicle_;
     std::int64_t signed_in_at_ms_ = 0;
-    std::int64_t lost_connections_ = 0;
 };
 
 /// Aborts with a message (libFuzzer reports it as a crash with the input that caused it).

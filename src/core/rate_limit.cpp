@@ -15,11 +15,14 @@ int RateLimiter::acquire(std::int64_t key, std::int64_t now_ms) {
         return static_cast<int>(std::max<std::int64_t>(1, (wait_ms + 999) / 1000));
     }
     times.push_back(now_ms);
-    // Bounded memory: keys with nothing recent are dropped once there are many.
-    if (recent_.size() > 100'000) {
+    // Bounded memory: keys with nothing recent are dropped once there are many. The next sweep
+    // waits until the map has doubled again, so many active keys cost amortised O(1), not a sweep
+    // per call.
+    if (recent_.size() > sweep_at_) {
         std::erase_if(recent_, [&](const auto& entry) {
             return entry.second.empty() || entry.second.back() <= now_ms - window_ms_;
         });
+        sweep_at_ = std::max(kSweepFloor, 2 * recent_.size());
     }
     return 0;
 }

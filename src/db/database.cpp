@@ -7,8 +7,8 @@
 
 namespace motorpool::db {
 
-Error::Error(Kind kind, const std::string& message, std::string constraint)
-    : std::runtime_error(message), kind_(kind), constraint_(std::move(constraint)) {}
+Error::Error(Kind kind, const std::string& message, std::string constraint, bool storage_full)
+    : std::runtime_error(message), kind_(kind), constraint_(std::move(constraint)), storage_full_(storage_full) {}
 
 namespace {
 [[noreturn]] void type_error(std::size_t column, const char* wanted) {

@@ -87,7 +87,10 @@ Error::Kind classify(const std::string& sqlstate) {
     if (sqlstate == "40001" || sqlstate == "40P01") {
         return Error::Kind::Serialization;
     }
-    if (sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
+    // Connection failures, shutdowns, and insufficient resources (53: disk full, out of memory, too
+    // many connections): transient for the client, a 503.
+    if (sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("53", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
+        sqlstate == "57P03") {
         return Error::Kind::Unavailable;
     }
     return Error::Kind::Other;
@@ -215,7 +218,8 @@ private:
         // whatever its SQLSTATE, so that query() reconnects.
         throw Error(PQstatus(conn_) == CONNECTION_BAD ? Error::Kind::Unavailable : classify(sqlstate),
                     std::string("PostgreSQL: ") + (primary != nullptr ? primary : "error"),
-                    constraint != nullptr ? constraint : "");
+                    constraint != nullptr ? constraint : "",
+                    std::string_view(sqlstate) == "53100");
     }
 
     ResultSet run(std::string_view sql, std::span<const Value> params) {

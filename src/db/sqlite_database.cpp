@@ -231,7 +231,8 @@ public:
         if (rc != SQLITE_OK) {
             std::string detail = message != nullptr ? message : sqlite3_errstr(rc);
             sqlite3_free(message);
-            throw Error(classify(sqlite3_extended_errcode(db_)), "SQLite: " + detail);
+            const int extended = sqlite3_extended_errcode(db_);
+            throw Error(classify(extended), "SQLite: " + detail, {}, (extended & 0xFF) == SQLITE_FULL);
         }
     }
 
@@ -343,7 +344,8 @@ private:
     [[noreturn]] void fail(int rc) {
         int extended = sqlite3_extended_errcode(db_);
         (void)rc;
-        throw Error(classify(extended), std::string("SQLite: ") + sqlite3_errmsg(db_));
+        throw Error(
+            classify(extended), std::string("SQLite: ") + sqlite3_errmsg(db_), {}, (extended & 0xFF) == SQLITE_FULL);
     }
 
     static constexpr std::size_t kCacheLimit = 256;

@@ -429,6 +429,16 @@ boost::asio::awaitable<Response> Router::dispatch(Request request, Match match, 
         switch (error.kind()) {
             case db::Error::Kind::Unavailable:
             case db::Error::Kind::Serialization:
+                if (error.storage_full()) {
+                    // Reads still work; writes wait for an operator to free space (docs/operations).
+                    core::log_event(spdlog::level::warn,
+                                    "database storage full",
+                                    {{"request_id", context.request_id}, {"error", std::string_view(error.what())}});
+                    response = problem(
+                        ApiError::unavailable("The server's storage is full; nothing was stored, retry later", 30),
+                        context);
+                    break;
+                }
                 core::log_event(spdlog::level::warn,
                                 "database unavailable",
                                 {{"request_id", context.request_id}, {"error", std::string_view(error.what())}});

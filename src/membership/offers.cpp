@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -445,19 +448,35 @@ void install_offer_routes(http::Router& router, const std::shared_ptr<Services>&
                     }
                     // The page's offers only: what the member has left of each is read for them.
                     const auto total = static_cast<std::int64_t>(shown.size());
+                    const std::int64_t first = std::min(page.offset(), total);
+                    const std::int64_t last = std::min(total, page.offset() + page.page_size);
+                    // One grouped query for the page's offers (at most a page of ids; the primary
+                    // key's offer_id prefix finds them).
+                    std::unordered_map<std::int64_t, std::int64_t> used;
+                    if (last > first) {
+                        std::vector<db::Value> params{db::Value(actor.user_id)};
+                        std::string sql =
+                            "SELECT offer_id, COUNT(*) FROM offer_redemptions WHERE user_id = $1 AND offer_id IN (";
+                        for (std::int64_t i = first; i < last; ++i) {
+                            params.emplace_back(shown[static_cast<std::size_t>(i)].second.id);
+                            sql += (i > first ? ", $" : "$") + std::to_string(params.size());
+                        }
+                        sql += ") GROUP BY offer_id";
+                        auto counts = c.query(sql, params);
+                        for (std::size_t r = 0; r < counts.size(); ++r) {
+                            used[counts.row(r).int64(0)] = counts.row(r).int64(1);
+                        }
+                    }
                     json::array items;
-                    for (std::int64_t i = page.offset(); i < total && i < page.offset() + page.page_size; ++i) {
+                    for (std::int64_t i = first; i < last; ++i) {
                         const auto& [nearest, o] = shown[static_cast<std::size_t>(i)];
                         json::object item = offer_json(o);
                         if (nearest) {
                             item["distance_km"] = std::round(*nearest * 1000) / 1000;
                         }
-                        const std::int64_t used =
-                            c.query("SELECT COUNT(*) FROM offer_redemptions WHERE offer_id = $1 AND user_id = $2",
-                                    {o.id, actor.user_id})
-                                .row(0)
-                                .int64(0);
-                        item["redemptions_left"] = std::max<std::int64_t>(0, o.limit_per_member - used);
+                        const auto found = used.find(o.id);
+                        item["redemptions_left"] =
+                            std::max<std::int64_t>(0, o.limit_per_member - (found == used.end() ? 0 : found->second));
                         items.push_back(std::move(item));
                     }
                     return http::page_json(std::move(items), page, total);

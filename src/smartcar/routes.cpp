@@ -102,6 +102,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
     install_webhooks(router, *service, processor, metrics);
     if (refresh != nullptr) {
         refresh->fetch = [poller](std::int64_t vehicle_id) { return poller->poll_now(vehicle_id); };
+        refresh->threads = &service->calls();
     }
 
     router.add(
@@ -202,7 +203,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
         auto complete = [service, user_id, code] { return service->complete_connection(user_id, code); };
         ConnectResult result;
         try {
-            result = co_await service->database().workers().run(std::move(complete));
+            result = co_await service->calls().run(std::move(complete));  // Smartcar's token endpoint
         } catch (const SmartcarError& e) {
             core::log_event(spdlog::level::warn,
                             "smartcar connect failed",
@@ -312,7 +313,7 @@ std::shared_ptr<SmartcarService> install(http::Router& router,
                 throw ApiError::not_found("Connection");
             }
             auto work = [service, user = req.require_principal().user_id, id] { return service->disconnect(user, id); };
-            bool found = co_await service->database().workers().run(std::move(work));
+            bool found = co_await service->calls().run(std::move(work));  // Smartcar's disconnect call
             if (!found) {
                 throw ApiError::not_found("Connection");
             }

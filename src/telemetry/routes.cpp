@@ -393,13 +393,17 @@ void register_routes(http::Router& router,
         {"charge", charge_view},
         {"charge-limits", charge_limits_view},
     };
+    // A live refresh waits for the live source on its own threads (LiveRefresh::threads).
+    auto threads_for = [svc, refresh](bool live) -> core::WorkerPool& {
+        return live && refresh->fetch && refresh->threads != nullptr ? *refresh->threads : svc->database().workers();
+    };
     for (const auto& entry : kViews) {
         const std::string what = entry.first;
         const auto view = entry.second;  // a variable the handler captures (not a structured binding: clang 14)
         router.add(
             Method::Get,
             std::string("/api/v1/vehicles/{id}/") + what,
-            [svc, view, what, refresh](Request req) -> net::awaitable<Response> {
+            [svc, view, what, refresh, threads_for](Request req) -> net::awaitable<Response> {
                 const bool live = wants_refresh(req);
                 auto job = [svc, refresh, live, actor = actor_of(req), key = std::string(req.param("id"))] {
                     if (!live || !refresh->fetch) {
@@ -409,7 +413,7 @@ void register_routes(http::Router& router,
                     refresh->fetch(ref.id);  // a vehicle no live source reaches shows its stored data
                     return svc->latest(ref.id);
                 };
-                auto values = co_await svc->database().workers().run(std::move(job));
+                auto values = co_await threads_for(live).run(std::move(job));
                 json::value body = view(values);
                 if (body.is_null()) {
                     throw ApiError(404, "Not Found", "No " + what + " data recorded for this vehicle yet");
@@ -422,7 +426,7 @@ void register_routes(http::Router& router,
     router.add(
         Method::Get,
         "/api/v1/vehicles/{id}/all",
-        [svc, refresh](Request req) -> net::awaitable<Response> {
+        [svc, refresh, threads_for](Request req) -> net::awaitable<Response> {
             const bool live = wants_refresh(req);
             auto job = [svc, refresh, live, actor = actor_of(req), key = std::string(req.param("id"))] {
                 if (!live || !refresh->fetch) {
@@ -432,7 +436,7 @@ void register_routes(http::Router& router,
                 refresh->fetch(ref.id);
                 return std::make_pair(ref, svc->latest(ref.id));
             };
-            auto [ref, values] = co_await svc->database().workers().run(std::move(job));
+            auto [ref, values] = co_await threads_for(live).run(std::move(job));
             co_return Response::json(json::object{{"vehicle_id", ref.public_id},
                                                   {"location", location_view(values)},
                                                   {"battery", battery_view(values)},
@@ -445,7 +449,7 @@ void register_routes(http::Router& router,
     router.add(
         Method::Get,
         "/api/v1/me/telemetry/latest",
-        [svc, refresh](Request req) -> net::awaitable<Response> {
+        [svc, refresh, threads_for](Request req) -> net::awaitable<Response> {
             // Stored values older than this are refreshed from the live source (Smartcar) first,
             // as API.md says: a Smartcar failure then answers 502 (429 when it asked to wait).
             // ?refresh=false answers the stored values as they are.
@@ -457,20 +461,22 @@ void register_routes(http::Router& router,
                 }
                 refresh_stale = *flag == "true";
             }
-            auto job = [svc, refresh, refresh_stale, actor = actor_of(req)] {
-                auto found = svc->first_with_data(actor);
-                if (found && refresh_stale && refresh->fetch) {
-                    std::int64_t newest = 0;
-                    for (const auto& [id, v] : found->second) {
-                        newest = std::max(newest, v.t_ms);
-                    }
-                    if (newest < svc->now_ms() - kStaleAfterMs && refresh->fetch(found->first.id)) {
-                        found->second = svc->latest(found->first.id);
+            auto job = [svc, actor = actor_of(req)] { return svc->first_with_data(actor); };
+            auto found = co_await svc->database().workers().run(std::move(job));
+            if (found && refresh_stale && refresh->fetch) {
+                std::int64_t newest = 0;
+                for (const auto& [id, v] : found->second) {
+                    newest = std::max(newest, v.t_ms);
+                }
+                if (newest < svc->now_ms() - kStaleAfterMs) {
+                    auto live = [svc, refresh, vehicle = found->first.id] {
+                        return refresh->fetch(vehicle) ? std::optional(svc->latest(vehicle)) : std::nullopt;
+                    };
+                    if (auto fresh = co_await threads_for(true).run(std::move(live))) {
+                        found->second = std::move(*fresh);
                     }
                 }
-                return found;
-            };
-            auto found = co_await svc->database().workers().run(std::move(job));
+            }
             if (!found) {
                 throw ApiError(404, "Not Found", "None of your vehicles has reported data yet");
             }

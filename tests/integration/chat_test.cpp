@@ -98,7 +98,7 @@ TEST_F(ChatTest, ThreadsAreTheMembersOwnAndSupportSeesAllAndAssigns) {
 }
 
 TEST(ChatRateTest, MessagesAndNewThreadsPastTheLimitAre429WithRetryAfter) {
-    TestApp app({{"MOTORPOOL_CHAT_MESSAGES_PER_MINUTE", "3"}});
+    TestApp app(std::map<std::string, std::string>{{"MOTORPOOL_CHAT_MESSAGES_PER_MINUTE", "3"}});
     const ApiUser alice = register_member(app, "alice@example.com");
     const ApiUser bob = register_member(app, "bob@example.com");
     auto opened = call(app, "POST", "/api/v1/chat/threads", alice.token, json::object{{"subject", "Noise"}});

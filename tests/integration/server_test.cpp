@@ -19,6 +19,7 @@
 #include "core/errors.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "db/db.hpp"
 #include "harness.hpp"
 #include "http/spooled_body.hpp"
 #include "http/websocket.hpp"
@@ -858,6 +859,31 @@ TEST(ServerCorsTest, AllowedOriginsOnlyAndPreflight) {
     auto missing = app.client().get("/nope", {{"Origin", "http://app.test"}});
     EXPECT_EQ(missing.status, 404);
     EXPECT_EQ(missing.header("Access-Control-Allow-Origin"), "http://app.test");
+}
+
+TEST(DatabaseErrorAnswerTest, AnOutageIs503RetryShortlyAndAFullDisk503RetryLaterWithoutInternals) {
+    TestApp app(Overrides{}, [](app::App& a) {
+        a.router().add(Method::Post, "/test/lost", [](Request) -> net::awaitable<Response> {
+            throw db::Error(db::Error::Kind::Unavailable, "PostgreSQL: server closed the connection unexpectedly");
+            co_return Response::json_text("{}");
+        });
+        a.router().add(Method::Post, "/test/full", [](Request) -> net::awaitable<Response> {
+            throw db::Error(db::Error::Kind::Unavailable, "SQLite: database or disk is full", {}, true);
+            co_return Response::json_text("{}");
+        });
+    });
+    auto lost = app.client().post_json("/test/lost", json::object{});
+    EXPECT_EQ(lost.status, 503);
+    EXPECT_EQ(lost.header("Retry-After"), "2");
+    EXPECT_EQ(lost.header("Content-Type"), "application/problem+json");
+    EXPECT_EQ(core::parse_json(lost.body).at("detail"), json::value("The database is unavailable; retry shortly"));
+    auto full = app.client().post_json("/test/full", json::object{});
+    EXPECT_EQ(full.status, 503);
+    EXPECT_EQ(full.header("Retry-After"), "30");
+    EXPECT_EQ(core::parse_json(full.body).at("detail"),
+              json::value("The server's storage is full; nothing was stored, retry later"));
+    EXPECT_EQ(full.body.find("SQLite"), std::string::npos) << full.body;
+    EXPECT_EQ(lost.body.find("PostgreSQL"), std::string::npos) << lost.body;
 }
 
 TEST(ServerShutdownTest, InFlightRequestsFinishAndNewOnesAreRefused) {

@@ -30,5 +30,15 @@ TEST(RateLimiterTest, ManyKeysStayBounded) {
     EXPECT_LE(limiter.tracked_keys(), 101'000U);
 }
 
+TEST(RateLimiterTest, ManyActiveKeysAreAllKeptAndStillCounted) {
+    RateLimiter limiter(1, 3'600'000);  // nothing goes idle within the test
+    for (std::int64_t key = 0; key < 250'000; ++key) {
+        ASSERT_EQ(limiter.acquire(key, key), 0);
+    }
+    EXPECT_EQ(limiter.tracked_keys(), 250'000U);
+    EXPECT_EQ(limiter.acquire(0, 250'000), 3'350);  // the first event leaves the window at 3,600,000 ms
+    EXPECT_EQ(limiter.acquire(249'999, 250'000), 3'600);
+}
+
 }  // namespace
 }  // namespace motorpool::core

@@ -203,6 +203,38 @@ TEST_F(DbTest, ErrorsAreClassifiedWithoutSql) {
     }
 }
 
+TEST_F(DbTest, AFullDiskIsUnavailableAndSaysSoThenWritesResume) {
+    // SQLite: a page limit on the writer is a full disk (SQLITE_FULL); PostgreSQL: 53100 disk_full.
+    try {
+        db_->with_transaction([this](Connection& c) {
+            if (pg()) {
+                c.execute_script("DO $$ BEGIN RAISE EXCEPTION 'no space left' USING ERRCODE = 'disk_full'; END $$");
+            } else {
+                c.execute_script("PRAGMA max_page_count = 1");  // raised to the pages in use
+                c.execute("INSERT INTO items (name) VALUES ($1)", {std::string(200'000, 'x')});
+            }
+        });
+        FAIL() << "expected a full disk";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), Error::Kind::Unavailable);
+        EXPECT_TRUE(e.storage_full());
+    }
+    if (!pg()) {
+        db_->with_transaction([](Connection& c) { c.execute_script("PRAGMA max_page_count = 1073741823"); });
+    }
+    EXPECT_EQ(count(), 0);
+    db_->with_transaction(
+        [](Connection& c) { c.execute("INSERT INTO items (name) VALUES ($1)", {std::string("after")}); });
+    EXPECT_EQ(count(), 1);
+    // Other failures are not a full disk.
+    try {
+        db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (qty) VALUES (1)"); });
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_FALSE(e.storage_full());
+    }
+}
+
 TEST_F(DbTest, TransactionsCommitOrRollBack) {
     db_->with_transaction([](Connection& c) { c.execute("INSERT INTO items (name) VALUES ('kept')"); });
     EXPECT_THROW(db_->with_transaction([](Connection& c) {

@@ -26,6 +26,8 @@ public:
 private:
     std::int64_t limit_;
     std::int64_t window_ms_;
+    static constexpr std::size_t kSweepFloor = 100'000;
+    std::size_t sweep_at_ = kSweepFloor;  // sweep idle keys when the map grows past this
     std::mutex mutex_;
     std::unordered_map<std::int64_t, std::deque<std::int64_t>> recent_;  // event times per key, oldest first
 };

@@ -53,14 +53,18 @@ public:
         Type,                 // a column read with the wrong type
         Other,
     };
-    Error(Kind kind, const std::string& message, std::string constraint = {});
+    Error(Kind kind, const std::string& message, std::string constraint = {}, bool storage_full = false);
     Kind kind() const { return kind_; }
     /// Constraint or index name when the backend reports it (PG), else empty.
     const std::string& constraint() const { return constraint_; }
+    /// An Unavailable failure because the database's disk is full (SQLITE_FULL, PostgreSQL 53100):
+    /// clients are told so, and to come back later than for a lost connection.
+    bool storage_full() const { return storage_full_; }
 
 private:
     Kind kind_;
     std::string constraint_;
+    bool storage_full_;
 };
 
 class ResultSet;

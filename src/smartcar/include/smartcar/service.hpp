@@ -12,6 +12,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "core/worker_pool.hpp"
 #include "http/paging.hpp"
 #include "smartcar/client.hpp"
 #include "smartcar/smartcar.hpp"
@@ -116,6 +117,12 @@ public:
     void stop_jobs();
     Poller& poller() { return *poller_; }
     WebhookProcessor& webhooks() { return *webhooks_; }
+    /// Threads for the Smartcar calls a request waits for (Connect's code exchange, disconnect,
+    /// `?refresh=true`): a Smartcar that times out holds these, never the shared worker pool every
+    /// request's database work needs. Bounded: past kCallQueue waiting calls, 503.
+    core::WorkerPool& calls() { return calls_; }
+    static constexpr int kCallThreads = 4;
+    static constexpr int kCallQueue = 64;
     void set_jobs(std::shared_ptr<Poller> poller, std::shared_ptr<WebhookProcessor> webhooks);
 
 private:
@@ -141,6 +148,8 @@ private:
     std::atomic<std::int64_t> refresh_count_{0};
     std::shared_ptr<Poller> poller_;
     std::shared_ptr<WebhookProcessor> webhooks_;
+    // Last: joined first, while everything a call uses still exists.
+    core::WorkerPool calls_{kCallThreads, kCallQueue};
 };
 
 /// The problem a Smartcar failure becomes: 502 with Smartcar's type and code (429 passes on as 429

@@ -20,6 +20,7 @@
 #include "core/event_bus.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "core/worker_pool.hpp"
 #include "db/db.hpp"
 #include "http/router.hpp"
 #include "jobs/jobs.hpp"
@@ -153,11 +154,13 @@ jobs::JobSpec retention_job(db::Database& database, std::int64_t retention_days,
 class TelemetryService;
 
 /// `?refresh=true` on the convenience views asks a live source (Smartcar) for the vehicle's data
-/// first. Filled at startup once that module exists. `fetch` runs on a worker thread with the
+/// first. Filled at startup once that module exists. `fetch` runs on a thread of `threads` (the
+/// live source's own, not the shared worker pool: it may wait for a slow upstream) with the
 /// vehicle's internal id, returns false when no live source reaches the vehicle (stored data is
 /// shown), and throws core::ApiError (429 with Retry-After, 502) to refuse.
 struct LiveRefresh {
     std::function<bool(std::int64_t vehicle_id)> fetch;
+    core::WorkerPool* threads = nullptr;
 };
 
 /// Fields other modules add to each vehicle of the fleet view (charging adds "charging": the plan).
