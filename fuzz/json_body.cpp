@@ -1,7 +1,6 @@
 // The JSON body reader every route uses: core::parse_json (depth and size limits, exceptions as
 // 400/422), core::FieldReader's typed fields with their UTF-8 and range rules, and the writer
 // (what is parsed and written again reads back the same).
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>

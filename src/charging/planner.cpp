@@ -323,12 +323,20 @@ PlannedCar planned_car_from_json(const json::object& o) {
 
 Planner::Planner(Services& services, PlannerOptions options) : services_(services), options_(options) {}
 
+void Planner::lock_cluster(db::Connection& c, std::int64_t cluster_id) {
+    if (c.dialect() == db::Dialect::Postgres) {
+        c.query("SELECT 1 FROM grid_clusters WHERE id = $1 FOR NO KEY UPDATE", {cluster_id});
+    }
+}
+
 ClusterPlan Planner::replan(db::Connection& c, std::int64_t cluster_id, std::int64_t now) {
     const bool pg = c.dialect() == db::Dialect::Postgres;
     auto crow = c.query(std::string("SELECT g.public_id, g.capacity_kw, g.peak_shaving_target_kw, g.base_load_kw, "
                                     "g.capacity_schedule, s.time_zone, g.tariff FROM grid_clusters g "
                                     "LEFT JOIN charging_sites s ON s.id = g.site_id WHERE g.id = $1") +
-                            (pg ? " FOR UPDATE OF g" : ""),
+                            // NO KEY UPDATE: a transaction's own foreign-key check on the cluster
+                            // (FOR KEY SHARE, when it inserted a request) does not conflict with it.
+                            (pg ? " FOR NO KEY UPDATE OF g" : ""),
                         {cluster_id});
     ClusterPlan plan;
     plan.cluster_id = cluster_id;

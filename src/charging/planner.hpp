@@ -86,6 +86,10 @@ public:
     std::size_t replan_all();
     /// Re-plans one cluster inside the caller's transaction (the cluster row is locked first).
     ClusterPlan replan(db::Connection& c, std::int64_t cluster_id, std::int64_t now_ms);
+    /// Locks the cluster's row (PostgreSQL; SQLite has one writer). A transaction that changes one
+    /// of the cluster's requests and then re-plans takes this before that change: the lock order is
+    /// then the cluster, then its requests, as in replan_all, and the two cannot deadlock.
+    static void lock_cluster(db::Connection& c, std::int64_t cluster_id);
     /// GRID on grid.cluster.<id>, PLAN on charging.session.<id> of each car: after the commit.
     void publish(const ClusterPlan& plan);
 

@@ -167,6 +167,7 @@ std::string insert_request(db::Connection& c,
         throw ApiError::validation({{"cluster_id", "is not a grid cluster"}});
     }
     const std::int64_t cluster_id = cluster.row(0).int64(0);
+    Planner::lock_cluster(c, cluster_id);  // before any write, as a re-plan takes it (no deadlock)
     std::optional<std::int64_t> charger_key;
     if (in.charger) {
         auto rows =
@@ -285,9 +286,14 @@ std::optional<EmergencyRow> find_emergency(db::Connection& c, const std::string&
 /// Grants an emergency: its request gets the emergency priority for the boosted energy; re-plans.
 std::optional<ClusterPlan> grant(
     db::Connection& c, Services& s, std::int64_t request_id, double boost_kwh, std::int64_t now) {
+    auto cluster = c.query("SELECT cluster_id FROM charging_requests WHERE id = $1", {request_id});
+    if (cluster.empty()) {
+        return std::nullopt;
+    }
+    Planner::lock_cluster(c, cluster.row(0).int64(0));  // before the request's row: no deadlock with a re-plan
     auto rows = c.query("SELECT cluster_id, status FROM charging_requests WHERE id = $1", {request_id});
     if (rows.empty()) {
-        return std::nullopt;
+        return std::nullopt;  // removed meanwhile (its member or cluster deleted)
     }
     const std::string& status = rows.row(0).text(1);
     if (status != "waiting" && status != "charging" && status != "paused") {
@@ -495,8 +501,16 @@ void install_request_routes(http::Router& router, const std::shared_ptr<Services
             auto job = [svc, id, actor, now] {
                 ClusterPlan plan;
                 auto row = svc->database.with_transaction([&](db::Connection& c) {
-                    auto rows = c.query(
-                        "SELECT id, user_id, status, cluster_id FROM charging_requests WHERE public_id = $1", {id});
+                    const std::string select =
+                        "SELECT id, user_id, status, cluster_id FROM charging_requests WHERE public_id = $1";
+                    auto rows = c.query(select, {id});
+                    if (rows.empty()) {
+                        throw ApiError::not_found("Charging request");
+                    }
+                    // The cluster first, then the request's row (as a re-plan does: no deadlock), and
+                    // the status as it is under that lock.
+                    Planner::lock_cluster(c, rows.row(0).int64(3));
+                    rows = c.query(select, {id});
                     if (rows.empty()) {
                         throw ApiError::not_found("Charging request");
                     }
