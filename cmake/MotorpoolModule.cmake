@@ -15,6 +15,19 @@ function(motorpool_add_module name)
     target_link_libraries(motorpool_${name} PUBLIC ${ARG_LIBS})
   endif()
   target_link_libraries(motorpool_${name} PRIVATE motorpool::warnings)
+  motorpool_use_pch(motorpool_${name})
+endfunction()
+
+# motorpool_use_pch(<target> [FROM <pch target>]): the project's precompiled header
+# (motorpool_pch, src/boost/CMakeLists.txt; the tests': motorpool_test_pch) for a target.
+function(motorpool_use_pch target)
+  cmake_parse_arguments(ARG "" "FROM" "" ${ARGN})
+  if(NOT ARG_FROM)
+    set(ARG_FROM motorpool_pch)
+  endif()
+  if(MOTORPOOL_PCH)
+    target_precompile_headers(${target} REUSE_FROM ${ARG_FROM})
+  endif()
 endfunction()
 
 # A module's own migrations: migrations/{sqlite,postgres}/NNNN_name.sql beside its CMakeLists.txt,

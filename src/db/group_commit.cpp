@@ -24,7 +24,12 @@ struct GroupCommitWriter::Impl {
         std::optional<Done> done;                                      // a coroutine waiting
         std::optional<boost::asio::any_completion_executor> executor;  // where to resume it
         std::promise<void>* blocking = nullptr;                        // or a blocked thread
+        int attempts = 0;                                              // runs that lost a deadlock
     };
+
+    // A deadlock victim runs again in the next transaction (not this one: it still holds the
+    // earlier submissions' locks the other transaction waits for), at most this many times in all.
+    static constexpr int kMaxAttempts = 3;
 
     Impl(Database& d, int max) : database(d), max_batch(std::max(1, max)) {}
 
@@ -55,6 +60,7 @@ struct GroupCommitWriter::Impl {
     core::Counter* batches_total = nullptr;
     core::Counter* failed_total = nullptr;
     core::Counter* syncs_total = nullptr;
+    core::Counter* retried_total = nullptr;
     std::mutex join_mutex;  // a second stop() waits for the first to finish
 
     static void complete(Item& item, std::exception_ptr error) {
@@ -118,6 +124,49 @@ struct GroupCommitWriter::Impl {
         return error;
     }
 
+    static bool lost_a_deadlock(const std::exception_ptr& error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const Error& e) {
+            return e.kind() == Error::Kind::Serialization;
+        } catch (...) {
+            return false;
+        }
+    }
+
+    // Takes the submissions that lost a deadlock (or a serialization check) out of the batch and
+    // puts them first in the queue, for the next transaction; the other transaction has finished
+    // or goes on once this one ends.
+    void requeue_deadlock_victims(std::vector<Item>& batch, std::vector<std::exception_ptr>& errors) {
+        std::vector<Item> again;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (errors[i] && batch[i].attempts + 1 < kMaxAttempts && lost_a_deadlock(errors[i])) {
+                ++batch[i].attempts;
+                again.push_back(std::move(batch[i]));
+                continue;
+            }
+            if (kept != i) {
+                batch[kept] = std::move(batch[i]);
+                errors[kept] = std::move(errors[i]);
+            }
+            ++kept;
+        }
+        if (again.empty()) {
+            return;
+        }
+        batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(kept), batch.end());
+        errors.erase(errors.begin() + static_cast<std::ptrdiff_t>(kept), errors.end());
+        if (retried_total != nullptr) {
+            retried_total->inc(again.size());
+        }
+        spdlog::debug("group commit: {} submission(s) lost a deadlock; they run again", again.size());
+        std::lock_guard lock(mutex);
+        for (auto it = again.rbegin(); it != again.rend(); ++it) {
+            queue.push_front(std::move(*it));
+        }
+    }
+
     void process(std::vector<Item>& batch) {
         std::vector<std::exception_ptr> errors(batch.size());
         std::exception_ptr batch_error;
@@ -167,7 +216,10 @@ struct GroupCommitWriter::Impl {
             if (!errors[i]) {
                 errors[i] = batch_error;
             }
-            if (errors[i]) {
+        }
+        requeue_deadlock_victims(batch, errors);
+        for (const auto& error : errors) {
+            if (error) {
                 failed_submissions.fetch_add(1, std::memory_order_relaxed);
             }
         }
@@ -251,6 +303,9 @@ GroupCommitWriter::GroupCommitWriter(Database& database, int max_batch, core::Me
             &metrics->counter("motorpool_db_group_commit_batches_total", "Group-commit transactions attempted");
         impl_->failed_total = &metrics->counter("motorpool_db_group_commit_failed_total",
                                                 "Group-commit transactions that failed to commit as a whole");
+        impl_->retried_total = &metrics->counter(
+            "motorpool_db_group_commit_retried_total",
+            "Write submissions that lost a deadlock (PostgreSQL) and ran again in the next transaction");
         impl_->syncs_total = &metrics->counter(
             "motorpool_db_group_commit_syncs_total",
             "Syncs that made committed group transactions durable, off the writer's path (SQLite, FULL)");

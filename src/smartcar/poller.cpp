@@ -163,17 +163,18 @@ void Poller::poll(const Due& due) {
         const std::int64_t wait = e.is_rate_limit() ? std::max(1, e.retry_after_s) * 1000LL : 0;
         const std::string recorded = error_json(e, now);
         service_.database().with_transaction([&](db::Connection& c) {
+            // The connection says so too (its last_error is what the API and the dashboard show):
+            // an outage, a rate limit or a failing refresh is not hidden behind "active" and null.
+            // Its row first, then the vehicle's, as every writer of both does (no deadlock).
+            c.execute(
+                "UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1 AND status = "
+                "'active'",
+                {due.connection_id, recorded, now});
             c.execute(
                 "UPDATE smartcar_vehicles SET last_error = $2, next_call_at_ms = CASE WHEN $3 > next_call_at_ms "
                 "THEN $3 ELSE next_call_at_ms END, next_poll_at_ms = CASE WHEN $3 > next_poll_at_ms THEN $3 ELSE "
                 "next_poll_at_ms END WHERE smartcar_vehicle_id = $1",
                 {due.smartcar_vehicle_id, recorded, wait > 0 ? now + wait : std::int64_t{0}});
-            // The connection says so too (its last_error is what the API and the dashboard show):
-            // an outage, a rate limit or a failing refresh is not hidden behind "active" and null.
-            c.execute(
-                "UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1 AND status = "
-                "'active'",
-                {due.connection_id, recorded, now});
         });
         throw;
     }

@@ -18,10 +18,11 @@ void VehicleLinks::record_error(db::Connection& c,
                                 std::int64_t connection_id,
                                 const std::string& error_json,
                                 std::int64_t at_ms) {
-    c.execute("UPDATE smartcar_vehicles SET last_error = $2 WHERE smartcar_vehicle_id = $1",
-              {smartcar_vehicle_id, error_json});
+    // The connection's row first, then the vehicle's, as a poll writes them (no deadlock).
     c.execute("UPDATE smartcar_connections SET last_error = $2, updated_at_ms = $3 WHERE id = $1",
               {connection_id, error_json, at_ms});
+    c.execute("UPDATE smartcar_vehicles SET last_error = $2 WHERE smartcar_vehicle_id = $1",
+              {smartcar_vehicle_id, error_json});
 }
 
 }  // namespace motorpool::smartcar

@@ -181,15 +181,20 @@ void Ingestor::committed(const std::string& vehicle_public_id,
 
 boost::asio::awaitable<IngestResult> Ingestor::ingest(std::string vehicle_public_id, std::vector<Sample> samples) {
     auto shared = std::make_shared<std::vector<Sample>>(std::move(samples));
+    // Dropped before the submission, which may run twice (a deadlock victim) and count only once.
+    const auto dropped = static_cast<std::int64_t>(drop_invalid_samples(*shared, clock_->now_ms()));
     auto work = [this, shared](Connection& c) { return write_in_transaction(c, *shared); };
     IngestResult result = co_await database_.group_commit().submit(std::move(work));
+    result.rejected += dropped;
     committed(vehicle_public_id, *shared, result);
     co_return result;
 }
 
 IngestResult Ingestor::ingest_blocking(const std::string& vehicle_public_id, std::vector<Sample> samples) {
     IngestResult result;
+    const auto dropped = static_cast<std::int64_t>(drop_invalid_samples(samples, clock_->now_ms()));
     database_.group_commit().submit_blocking([&](Connection& c) { result = write_in_transaction(c, samples); });
+    result.rejected += dropped;
     committed(vehicle_public_id, samples, result);
     return result;
 }

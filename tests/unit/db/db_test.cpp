@@ -4,7 +4,9 @@
 #include "db/db.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <latch>
 #include <limits>
 #include <thread>
@@ -551,6 +553,46 @@ TEST_F(DbTest, GroupCommitAcknowledgesOnlyAfterCommitAndLosesNothing) {
     EXPECT_NE(scrape.find("motorpool_db_group_commit_batches_total 2"), std::string::npos) << scrape;
     EXPECT_NE(scrape.find("motorpool_db_group_commit_failed_total 0"), std::string::npos) << scrape;
     EXPECT_NE(scrape.find("motorpool_db_pool_connections"), std::string::npos);
+}
+
+TEST_F(DbTest, AGroupCommitSubmissionThatLosesADeadlockRunsAgainInTheNextTransaction) {
+    if (!pg()) {
+        GTEST_SKIP() << "SQLite has one writer: no deadlock";
+    }
+    db_->with_transaction([](Connection& c) {
+        c.execute("INSERT INTO items (name, qty) VALUES ('a', 0)");
+        c.execute("INSERT INTO items (name, qty) VALUES ('b', 0)");
+    });
+    std::promise<void> other_has_a;
+    std::promise<void> submission_has_b;
+    std::thread other([&] {
+        db_->with_transaction([&](Connection& c) {
+            // This side looks for a deadlock only after 30 s: the submission finds it and loses.
+            c.execute_script("SET LOCAL deadlock_timeout = '30s'");
+            c.execute("UPDATE items SET qty = qty + 1 WHERE name = 'a'");
+            other_has_a.set_value();
+            submission_has_b.get_future().wait();
+            c.execute("UPDATE items SET qty = qty + 1 WHERE name = 'b'");  // waits for the submission
+        });
+    });
+    other_has_a.get_future().wait();
+    int runs = 0;
+    auto submission = [&](Connection& c) {
+        ++runs;
+        c.execute("UPDATE items SET qty = qty + 10 WHERE name = 'b'");
+        if (runs == 1) {
+            submission_has_b.set_value();
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the other waits for 'b' now
+        }
+        c.execute("UPDATE items SET qty = qty + 10 WHERE name = 'a'");  // the first time: a deadlock
+    };
+    EXPECT_NO_THROW(db_->group_commit().submit_blocking(submission));
+    other.join();
+    EXPECT_EQ(runs, 2);
+    EXPECT_EQ(count("name = 'a' AND qty = 11"), 1);
+    EXPECT_EQ(count("name = 'b' AND qty = 11"), 1);
+    EXPECT_EQ(db_->group_commit().stats().failed_submissions, 0U);
+    EXPECT_NE(metrics_.render().find("\nmotorpool_db_group_commit_retried_total 1\n"), std::string::npos);
 }
 
 TEST_F(DbTest, GroupCommitFailureIsReportedToItsSubmitterOnly) {

@@ -280,7 +280,9 @@ protected:
 /// Commits write batches submitted concurrently by many requests together, in one transaction.
 /// Each submission runs inside its own SAVEPOINT: if it throws, only its changes are rolled back and
 /// only its submitter sees the exception. Every submitter is resumed only after its commit is
-/// durable (or with the commit's error). This makes "2xx means committed" cheap under load. Where
+/// durable (or with the commit's error). This makes "2xx means committed" cheap under load. A
+/// submission PostgreSQL picks as a deadlock victim (or a serialization failure) runs again in the
+/// next transaction, up to three times: a submission must change nothing but the database. Where
 /// the database defers the sync (Database::defers_sync), the writer starts the next transaction
 /// while a second thread syncs and resumes the submitters of the last.
 class GroupCommitWriter {
