@@ -221,14 +221,17 @@ struct Mailer::State {
             }
             return 0;
         }
-        // Claim a batch for a minute: a claim that lapses (crash) is picked up again.
+        // Claim a batch for a minute: a claim that lapses (crash) is picked up again. PostgreSQL:
+        // rows another node is claiming are skipped, not waited for (nor deadlocked on).
+        const bool pg = database.dialect() == db::Dialect::Postgres;
         auto rows = database.with_transaction([&](db::Connection& c) {
             return c.query(
-                "UPDATE mail_outbox SET locked_until_ms = $1, attempts = attempts + 1 "
-                "WHERE sent_at_ms IS NULL AND attempts < $2 AND (locked_until_ms IS NULL OR locked_until_ms < $3) "
-                "AND id IN (SELECT id FROM mail_outbox WHERE sent_at_ms IS NULL AND attempts < $2 AND "
-                "(locked_until_ms IS NULL OR locked_until_ms < $3) ORDER BY id LIMIT 20) "
-                "RETURNING id, recipient, subject, body, attachments",
+                std::string("UPDATE mail_outbox SET locked_until_ms = $1, attempts = attempts + 1 "
+                            "WHERE sent_at_ms IS NULL AND attempts < $2 AND (locked_until_ms IS NULL OR "
+                            "locked_until_ms < $3) AND id IN (SELECT id FROM mail_outbox WHERE sent_at_ms IS NULL "
+                            "AND attempts < $2 AND (locked_until_ms IS NULL OR locked_until_ms < $3) ORDER BY id "
+                            "LIMIT 20") +
+                    (pg ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING id, recipient, subject, body, attachments",
                 {now + 60'000, std::int64_t{options.max_attempts}, now});
         });
         int sent = 0;

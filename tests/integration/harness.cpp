@@ -11,6 +11,8 @@
 #include <sys/time.h>
 
 #include "core/config.hpp"
+#include "core/worker_pool.hpp"
+#include "db/db.hpp"
 #include "vehicles/vin.hpp"
 
 namespace motorpool::testing {
@@ -37,12 +39,21 @@ void record_response(const std::string& path, const http::ResponseSeen& r) {
     out << line << '\n';
 }
 
+// Every migration of the server, applied once per test process to the template each test's
+// database is copied from (the server then finds nothing to apply).
+void migrate_template(const db::Options& options) {
+    core::WorkerPool workers(1, 16);
+    auto database = db::Database::open(options, workers, nullptr);
+    db::migrate(*database, app::migrations(database->dialect()));
+    database->close();
+}
+
 }  // namespace
 
 TestApp::TestApp(std::map<std::string, std::string> overrides,
                  std::function<void(app::App&)> before_start,
                  std::shared_ptr<core::Clock> clock)
-    : database_(std::make_unique<TestDatabase>()) {
+    : database_(std::make_unique<TestDatabase>(migrate_template)) {
     // Uploaded files go to a directory of this app's own, removed with it.
     std::string dir_template = (std::filesystem::temp_directory_path() / "motorpool-files-XXXXXX").string();
     if (::mkdtemp(dir_template.data()) == nullptr) {

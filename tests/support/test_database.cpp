@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
@@ -45,6 +46,58 @@ std::string with_database(const std::string& url, const std::string& name) {
     std::string base = slash == std::string::npos ? url.substr(0, query) : url.substr(0, slash);
     std::string params = query == std::string::npos ? "" : url.substr(query);
     return base + "/" + name + params;
+}
+
+std::filesystem::path new_sqlite_dir() {
+    auto dir = std::filesystem::temp_directory_path() / ("motorpool-test-" + core::hex_encode(core::random_bytes(8)));
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+// The process's template database (TestDatabase(prepare)): made once, removed at exit.
+struct Template {
+    std::mutex mutex;
+    bool made = false;
+    std::filesystem::path sqlite_dir;  // SQLite: template.db in it
+    std::string pg_name;               // PostgreSQL: a database copied with CREATE DATABASE ... TEMPLATE
+
+    ~Template() {
+        try {
+            if (!sqlite_dir.empty()) {
+                std::filesystem::remove_all(sqlite_dir);
+            }
+            if (!pg_name.empty()) {
+                admin_exec("DROP DATABASE IF EXISTS " + pg_name + " WITH (FORCE)");
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "test template database cleanup failed: %s\n", e.what());
+        }
+    }
+
+    // Made directly on PostgreSQL, never through PgBouncer: PostgreSQL copies a database only
+    // while nobody is connected to it, and PgBouncer would keep a connection open.
+    void make(TestBackend backend, const TestDatabase::Prepare& prepare) {
+        db::Options options;
+        options.pool_size = 1;
+        if (backend == TestBackend::Sqlite) {
+            sqlite_dir = new_sqlite_dir();
+            options.url = "sqlite:///" + (sqlite_dir / "template.db").string();
+        } else {
+            pg_name = "mp_template_" + core::hex_encode(core::random_bytes(6));
+            admin_exec("CREATE DATABASE " + pg_name);
+            options.url = with_database(env("MOTORPOOL_TEST_PG_URL"), pg_name);
+        }
+        prepare(options);  // closes its connections before it returns
+        if (!pg_name.empty()) {
+            admin_exec("ALTER DATABASE " + pg_name + " WITH ALLOW_CONNECTIONS false");
+        }
+        made = true;
+    }
+};
+
+Template& the_template() {
+    static Template t;
+    return t;
 }
 
 }  // namespace
@@ -94,15 +147,40 @@ TestDatabase::TestDatabase() : backend_(test_backend_from_env().value_or(TestBac
         throw std::runtime_error("no test database: " + *reason);
     }
     if (backend_ == TestBackend::Sqlite) {
-        auto dir =
-            std::filesystem::temp_directory_path() / ("motorpool-test-" + core::hex_encode(core::random_bytes(8)));
-        std::filesystem::create_directories(dir);
+        const auto dir = new_sqlite_dir();
         sqlite_dir_ = dir.string();
         url_ = "sqlite:///" + (dir / "test.db").string();  // absolute: sqlite:////tmp/...
         return;
     }
     pg_name_ = "mp_test_" + core::hex_encode(core::random_bytes(6));
     admin_exec("CREATE DATABASE " + pg_name_);
+    url_ = with_database(
+        env(backend_ == TestBackend::PgBouncer ? "MOTORPOOL_TEST_PGBOUNCER_URL" : "MOTORPOOL_TEST_PG_URL"), pg_name_);
+}
+
+TestDatabase::TestDatabase(const Prepare& prepare) : backend_(test_backend_from_env().value_or(TestBackend::Sqlite)) {
+    if (auto reason = backend_unavailable_reason()) {
+        throw std::runtime_error("no test database: " + *reason);
+    }
+    Template& t = the_template();
+    std::lock_guard lock(t.mutex);
+    if (!t.made) {
+        t.make(backend_, prepare);
+    }
+    if (backend_ == TestBackend::Sqlite) {
+        const auto dir = new_sqlite_dir();
+        sqlite_dir_ = dir.string();
+        // The database file and whatever the closed template left beside it (a WAL, if any).
+        for (const auto& entry : std::filesystem::directory_iterator(t.sqlite_dir)) {
+            const std::string name = entry.path().filename().string();
+            std::filesystem::copy_file(entry.path(),
+                                       dir / ("test.db" + name.substr(std::string("template.db").size())));
+        }
+        url_ = "sqlite:///" + (dir / "test.db").string();
+        return;
+    }
+    pg_name_ = "mp_test_" + core::hex_encode(core::random_bytes(6));
+    admin_exec("CREATE DATABASE " + pg_name_ + " TEMPLATE " + t.pg_name);
     url_ = with_database(
         env(backend_ == TestBackend::PgBouncer ? "MOTORPOOL_TEST_PGBOUNCER_URL" : "MOTORPOOL_TEST_PG_URL"), pg_name_);
 }

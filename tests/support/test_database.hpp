@@ -2,6 +2,7 @@
 // A fresh, empty database per test on the backend MOTORPOOL_TEST_BACKEND names:
 // sqlite (default), postgres (MOTORPOOL_TEST_PG_URL) or pgbouncer (MOTORPOOL_TEST_PGBOUNCER_URL).
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -30,7 +31,13 @@ std::optional<std::string> backend_unavailable_reason();
 
 class TestDatabase {
 public:
+    /// An empty database.
     TestDatabase();
+    /// A copy of this process's template database, which `prepare` fills the first time it is
+    /// needed (given the template's options: it applies the migrations, say). Copying a migrated
+    /// database costs a fraction of migrating each test's own.
+    using Prepare = std::function<void(const db::Options&)>;
+    explicit TestDatabase(const Prepare& prepare);
     ~TestDatabase();
     TestDatabase(const TestDatabase&) = delete;
     TestDatabase& operator=(const TestDatabase&) = delete;
