@@ -54,6 +54,20 @@ std::filesystem::path new_sqlite_dir() {
     return dir;
 }
 
+// Removes a test database: its SQLite directory or its PostgreSQL database. Never throws.
+void remove_database(const std::string& sqlite_dir, const std::string& pg_name) noexcept {
+    try {
+        if (!sqlite_dir.empty()) {
+            std::filesystem::remove_all(sqlite_dir);
+        }
+        if (!pg_name.empty()) {
+            admin_exec("DROP DATABASE IF EXISTS " + pg_name + " WITH (FORCE)");
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "test database cleanup failed: %s\n", e.what());
+    }
+}
+
 // The process's template database (TestDatabase(prepare)): made once, removed at exit.
 struct Template {
     std::mutex mutex;
@@ -61,18 +75,7 @@ struct Template {
     std::filesystem::path sqlite_dir;  // SQLite: template.db in it
     std::string pg_name;               // PostgreSQL: a database copied with CREATE DATABASE ... TEMPLATE
 
-    ~Template() {
-        try {
-            if (!sqlite_dir.empty()) {
-                std::filesystem::remove_all(sqlite_dir);
-            }
-            if (!pg_name.empty()) {
-                admin_exec("DROP DATABASE IF EXISTS " + pg_name + " WITH (FORCE)");
-            }
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "test template database cleanup failed: %s\n", e.what());
-        }
-    }
+    ~Template() { remove_database(sqlite_dir.string(), pg_name); }
 
     // Made directly on PostgreSQL, never through PgBouncer: PostgreSQL copies a database only
     // while nobody is connected to it, and PgBouncer would keep a connection open.
@@ -186,16 +189,7 @@ TestDatabase::TestDatabase(const Prepare& prepare) : backend_(test_backend_from_
 }
 
 TestDatabase::~TestDatabase() {
-    try {
-        if (!sqlite_dir_.empty()) {
-            std::filesystem::remove_all(sqlite_dir_);
-        }
-        if (!pg_name_.empty()) {
-            admin_exec("DROP DATABASE IF EXISTS " + pg_name_ + " WITH (FORCE)");
-        }
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "test database cleanup failed: %s\n", e.what());
-    }
+    remove_database(sqlite_dir_, pg_name_);
 }
 
 db::Options TestDatabase::options() const {
